@@ -1,0 +1,232 @@
+"""gate.yaml: declared caller pairs, deadlines and probe settings.
+
+A typo or a wrong type is one line naming the file, the line and the field;
+unknown fields are errors (with the nearest known name), never ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ConfigError
+from gate.manifests import Path_, parse_documents
+
+DEFAULT_PROBE_IMAGE = "busybox:1.36"
+PROBE_MODES = ("pod", "exec")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The caller of a pair: a workload (kind/name) or a namespace plus pod labels."""
+
+    namespace: str | None
+    workload: tuple[str, str] | None = None  # (Kind, name)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if self.workload:
+            return f"{self.workload[0].lower()}/{self.workload[1]}"
+        return ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Service port: `name[.namespace]:port`, the port a number or a port name."""
+
+    service: str
+    namespace: str | None
+    port: int | str
+
+    def __str__(self) -> str:
+        return f"{self.service}{'.' + self.namespace if self.namespace else ''}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Pair:
+    caller: Caller
+    target: Target
+    expect_allow: bool
+    http_path: str | None
+    timeout: float | None
+    location: str  # file:line of the pair, for findings about it
+
+    @property
+    def name(self) -> str:
+        return f"{self.caller} -> {self.target} {'allow' if self.expect_allow else 'deny'}"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    file: str | None = None
+    rollout_timeout: float = 300.0
+    endpoints_timeout: float = 60.0
+    wait_full_timeout: bool = False
+    probe_image: str = DEFAULT_PROBE_IMAGE
+    probe_mode: str = "pod"
+    probe_timeout: float = 20.0
+    required_labels: tuple[str, ...] = ()
+    pairs: tuple[Pair, ...] = ()
+
+
+_WORKLOAD_KINDS = {"deployment": "Deployment", "deploy": "Deployment", "statefulset": "StatefulSet",
+                   "sts": "StatefulSet", "daemonset": "DaemonSet", "ds": "DaemonSet", "replicaset": "ReplicaSet",
+                   "rs": "ReplicaSet", "job": "Job", "cronjob": "CronJob", "pod": "Pod"}
+
+
+class _Reader:
+    """Reads one mapping with positions, so every error points at its line."""
+
+    def __init__(self, file: str, positions: dict[Path_, int]) -> None:
+        self.file, self.positions = file, positions
+
+    def where(self, path: Path_) -> str:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.positions:
+                return f"{self.file}:{self.positions[path[:end]]}"
+        return self.file
+
+    def fail(self, path: Path_, message: str) -> ConfigError:
+        dotted = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+        return ConfigError(f"{self.where(path)}: {dotted}: {message}")
+
+    def check_keys(self, data: dict[str, Any], path: Path_, allowed: tuple[str, ...]) -> None:
+        for key in data:
+            if key not in allowed:
+                near = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(allowed)})"
+                raise self.fail((*path, key), f"unknown field{hint}")
+
+    def number(self, value: Any, path: Path_, minimum: float = 0.0) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise self.fail(path, f"expected seconds (a number or '30s', '2m'), got {value!r}")
+        seconds = _seconds(value)
+        if seconds is None or seconds <= minimum:
+            raise self.fail(path, f"expected a positive duration in seconds ('30', '30s', '2m'), got {value!r}")
+        return seconds
+
+    def string(self, value: Any, path: Path_) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def mapping(self, value: Any, path: Path_) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+
+def _seconds(value: int | float | str) -> float | None:
+    if isinstance(value, int | float):
+        return float(value)
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    text = value.strip()
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix):
+            try:
+                return float(text[: -len(suffix)]) * units[suffix]
+            except ValueError:
+                return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
+    if isinstance(value, str):
+        namespace, _, rest = value.rpartition("/") if value.count("/") == 2 else ("", "", value)
+        kind, slash, name = rest.partition("/")
+        if not slash or kind.lower() not in _WORKLOAD_KINDS or not name:
+            raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
+                                    f"got {value!r}")
+        return Caller(namespace or None, (_WORKLOAD_KINDS[kind.lower()], name))
+    data = reader.mapping(value, path)
+    reader.check_keys(data, path, ("namespace", "labels", "workload"))
+    if "workload" in data:
+        workload = parse_caller(reader.string(data["workload"], (*path, "workload")), reader, (*path, "workload"))
+        return Caller(data.get("namespace") or workload.namespace, workload.workload)
+    labels = reader.mapping(data.get("labels"), (*path, "labels"))
+    if not labels:
+        raise reader.fail((*path, "labels"), "a caller by labels needs at least one label")
+    return Caller(data.get("namespace"), None, {str(k): str(v) for k, v in labels.items()})
+
+
+def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
+    text = reader.string(value, path)
+    service, colon, port = text.rpartition(":")
+    if not colon or not service or not port:
+        raise reader.fail(path, f"expected SERVICE[.NAMESPACE]:PORT (e.g. inference-api:8080), got {text!r}")
+    name, _, namespace = service.partition(".")
+    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+
+
+def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
+    data = reader.mapping(data, path)
+    reader.check_keys(data, path, ("from", "to", "expect", "http", "timeout"))
+    for required in ("from", "to"):
+        if required not in data:
+            raise reader.fail(path, f"missing {required!r}")
+    expect = data.get("expect", "allow")
+    if expect not in ("allow", "deny"):
+        raise reader.fail((*path, "expect"), f"expected 'allow' or 'deny', got {expect!r}")
+    http = data.get("http")
+    if http is not None and (not isinstance(http, str) or not http.startswith("/")):
+        raise reader.fail((*path, "http"), f"expected a path starting with '/', got {http!r}")
+    timeout = reader.number(data["timeout"], (*path, "timeout")) if "timeout" in data else None
+    return Pair(parse_caller(data["from"], reader, (*path, "from")), parse_target(data["to"], reader, (*path, "to")),
+                expect == "allow", http, timeout, reader.where(path))
+
+
+TOP_LEVEL_FIELDS = ("rollout_timeout", "endpoints_timeout", "wait_full_timeout", "probe", "required_labels", "pairs")
+
+
+def load_config(path: Path | str | None) -> GateConfig:
+    """Parse gate.yaml (None: the defaults)."""
+    if path is None:
+        return GateConfig()
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{file}: cannot read: {error.strerror}") from error
+    documents = parse_documents(text, file)
+    if not documents:
+        return GateConfig(file=file)
+    if len(documents) > 1:
+        raise ConfigError(f"{file}:{documents[1][1]}: expected one YAML document")
+    data, _, positions = documents[0]
+    reader = _Reader(file, positions)
+    data = reader.mapping(data, ())
+    reader.check_keys(data, (), TOP_LEVEL_FIELDS)
+    probe = reader.mapping(data.get("probe", {}), ("probe",))
+    reader.check_keys(probe, ("probe",), ("image", "mode", "timeout"))
+    mode = probe.get("mode", "pod")
+    if mode not in PROBE_MODES:
+        raise reader.fail(("probe", "mode"), f"expected one of {', '.join(PROBE_MODES)}, got {mode!r}")
+    wait_full = data.get("wait_full_timeout", False)
+    if not isinstance(wait_full, bool):
+        raise reader.fail(("wait_full_timeout",), f"expected true or false, got {wait_full!r}")
+    required = data.get("required_labels", [])
+    if not isinstance(required, list) or not all(isinstance(k, str) and k for k in required):
+        raise reader.fail(("required_labels",), "expected a list of label keys")
+    pairs = data.get("pairs", [])
+    if not isinstance(pairs, list):
+        raise reader.fail(("pairs",), "expected a list of pairs")
+    defaults = GateConfig()
+    return GateConfig(
+        file=file,
+        rollout_timeout=reader.number(data["rollout_timeout"], ("rollout_timeout",))
+        if "rollout_timeout" in data else defaults.rollout_timeout,
+        endpoints_timeout=reader.number(data["endpoints_timeout"], ("endpoints_timeout",))
+        if "endpoints_timeout" in data else defaults.endpoints_timeout,
+        wait_full_timeout=wait_full,
+        probe_image=reader.string(probe["image"], ("probe", "image")) if "image" in probe else defaults.probe_image,
+        probe_mode=mode,
+        probe_timeout=reader.number(probe["timeout"], ("probe", "timeout"))
+        if "timeout" in probe else defaults.probe_timeout,
+        required_labels=tuple(required),
+        pairs=tuple(_parse_pair(p, reader, ("pairs", i)) for i, p in enumerate(pairs)),
+    )

@@ -1,0 +1,58 @@
+"""A set of plain objects with the look-ups the checks need.
+
+Built from manifests (lint, explain) or from the cluster (verify, explain
+--live): the checks do not know which, except that manifests carry file:line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gate.manifests import Manifest
+from gate.netpol import Policy
+from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, ref_of, template_labels_path
+
+
+@dataclass
+class Inventory:
+    objects: list[Object]
+    default_namespace: str = "default"
+    manifests: dict[ObjectRef, Manifest] = field(default_factory=dict)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_manifests(cls, manifests: Iterable[Manifest], default_namespace: str = "default") -> Inventory:
+        manifests = list(manifests)
+        inventory = cls([m.obj for m in manifests], default_namespace,
+                        {m.ref(default_namespace): m for m in manifests})
+        for obj in inventory.of_kind("Namespace"):
+            labels = (obj.get("metadata") or {}).get("labels") or {}
+            inventory.namespace_labels[ref_of(obj).name] = {str(k): str(v) for k, v in labels.items()}
+        return inventory
+
+    def ref(self, obj: Object) -> ObjectRef:
+        return ref_of(obj, self.default_namespace)
+
+    def of_kind(self, *kinds: str) -> list[Object]:
+        return [obj for obj in self.objects if obj.get("kind") in kinds]
+
+    def workloads(self, namespace: str | None = None) -> list[Object]:
+        return [obj for obj in self.of_kind(*WORKLOAD_KINDS)
+                if namespace is None or self.ref(obj).namespace == namespace]
+
+    def find(self, kind: str, name: str, namespace: str | None) -> list[Object]:
+        """Objects of kind and name, in namespace (any namespace when None)."""
+        return [obj for obj in self.of_kind(kind) if self.ref(obj).name == name
+                and (namespace is None or self.ref(obj).namespace == namespace)]
+
+    def policies(self) -> list[Policy]:
+        return [Policy.from_object(obj, self.default_namespace) for obj in self.of_kind("NetworkPolicy")]
+
+    def location(self, obj: Object, *path: str | int) -> str | None:
+        """file:line of a field of obj, when obj came from a manifest."""
+        manifest = self.manifests.get(self.ref(obj))
+        return manifest.location(*path) if manifest else None
+
+    def template_labels_location(self, workload: Object) -> str | None:
+        return self.location(workload, *template_labels_path(workload))

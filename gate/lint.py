@@ -1,0 +1,232 @@
+"""`deploy-gate lint`: the incident's class of bugs, from manifests alone.
+
+Each rule takes the inventory (and the config) and returns findings; none
+touches a cluster. Objects a rule cannot judge from the set (a Service whose
+workload lives elsewhere) are not checkable, never failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gate.config import GateConfig, Pair
+from gate.endpoints import candidates_from_workloads, closest_gap, port_gaps, service_selector
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.labels import Selector, format_labels
+from gate.objects import POD_TEMPLATE_PATHS, Object, ObjectRef, dig, pod_template, template_labels
+from gate.pairs import Unresolvable, resolve, static_verdicts
+
+PHASE = "lint"
+# Kinds whose spec.selector the API server requires to match the template labels.
+SELECTOR_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+
+
+def _location(text: str | None) -> tuple[Location, ...]:
+    if not text:
+        return ()
+    file, _, line = text.rpartition(":")
+    return (Location(file, int(line)),)
+
+
+def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, message: str, **kwargs: object) -> Finding:
+    return Finding(PHASE, rule, subject, title, outcome, message, **kwargs)  # type: ignore[arg-type]
+
+
+def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """Every Service selector matches a pod template in the set; else name the closest one's gap."""
+    findings = []
+    for service in inventory.of_kind("Service"):
+        ref = inventory.ref(service)
+        selector = service_selector(service)
+        title = f"{ref.name} selects pods"
+        if selector is None:
+            continue
+        workloads = inventory.workloads(ref.namespace)
+        matched = [w for w in workloads if selector.matches(template_labels(w))]
+        selector_at = inventory.location(service, "spec", "selector")
+        if matched:
+            names = ", ".join(str(inventory.ref(w)) for w in matched)
+            findings.append(_finding("service-selector", ref, title, Outcome.PASSED,
+                                     f"{ref} selects {selector}: {names}", locations=_location(selector_at)))
+            continue
+        assert ref.namespace is not None
+        candidates = candidates_from_workloads(
+            ((w, inventory.template_labels_location(w)) for w in workloads), ref.namespace)
+        gap = closest_gap(ref, selector, candidates)
+        if gap is None:
+            findings.append(_finding(
+                "service-selector", ref, title, Outcome.NOT_CHECKABLE,
+                f"{ref} selects {selector}; no workload in the set carries any of these labels "
+                f"(its pods are deployed from elsewhere?)", locations=_location(selector_at)))
+            continue
+        evidence = [f"selector at {selector_at}"] if selector_at else []
+        if gap.candidate.labels_location:
+            evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
+                            f"{gap.candidate.labels_location}")
+        findings.append(_finding(
+            "service-selector", ref, title, Outcome.FAILED,
+            gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
+            locations=_location(gap.candidate.labels_location) + _location(selector_at)))
+    return findings
+
+
+def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """The Service's targetPort (number, or name + protocol) is exposed by the templates it selects."""
+    findings = []
+    for service in inventory.of_kind("Service"):
+        ref = inventory.ref(service)
+        selector = service_selector(service)
+        if selector is None:
+            continue
+        for workload in inventory.workloads(ref.namespace):
+            if not selector.matches(template_labels(workload)):
+                continue
+            workload_ref = inventory.ref(workload)
+            title = f"{ref.name} targetPort exposed by {workload_ref}"
+            gaps = port_gaps(service, pod_template(workload) or {})
+            ports_at = _location(inventory.location(service, "spec", "ports"))
+            if not gaps:
+                findings.append(_finding("target-port", ref, title, Outcome.PASSED,
+                                         f"{workload_ref} exposes every targetPort of {ref}", locations=ports_at))
+            for gap in gaps:
+                severity = Severity.ERROR if gap.named else Severity.WARNING
+                containers_at = inventory.location(workload, *_containers_path(workload))
+                fix = (f"add a port named {gap.target!r} to a container of {workload_ref}" if gap.named else
+                       f"declare containerPort {gap.target} on the container of {workload_ref} that listens on it")
+                findings.append(_finding(
+                    "target-port", ref, title, Outcome.FAILED, f"{ref}: {gap.message} of {workload_ref}",
+                    severity=severity, fix=(fix + (f" ({containers_at})" if containers_at else ""),),
+                    locations=ports_at + _location(containers_at)))
+    return findings
+
+
+def _containers_path(workload: Object) -> tuple[str, ...]:
+    return (*POD_TEMPLATE_PATHS[workload["kind"]], "spec", "containers")
+
+
+def check_workload_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """A workload's spec.selector matches its own template labels (the API server rejects it otherwise)."""
+    findings = []
+    for workload in inventory.of_kind(*SELECTOR_KINDS):
+        ref = inventory.ref(workload)
+        title = f"{ref.name} selector matches its template"
+        raw = dig(workload, "spec", "selector")
+        at = _location(inventory.location(workload, "spec", "selector"))
+        if not isinstance(raw, dict) or not (raw.get("matchLabels") or raw.get("matchExpressions")):
+            findings.append(_finding("workload-selector", ref, title, Outcome.FAILED,
+                                     f"{ref} has no spec.selector; apps/v1 requires one matching the template labels",
+                                     locations=at or _location(inventory.location(workload, "spec"))))
+            continue
+        selector = Selector.from_label_selector(raw)
+        labels = template_labels(workload)
+        unmet = selector.unmet(labels)
+        if not unmet:
+            findings.append(_finding("workload-selector", ref, title, Outcome.PASSED,
+                                     f"{ref} selects its own pods ({selector})", locations=at))
+            continue
+        gaps = ", ".join(str(r) for r in unmet)
+        findings.append(_finding(
+            "workload-selector", ref, title, Outcome.FAILED,
+            f"{ref}: spec.selector {selector} does not match its template labels ({format_labels(labels)}): "
+            f"unmet {gaps}; the API server will reject it (`selector` does not match template `labels`)",
+            fix=(f"make spec.selector a subset of the template labels, e.g. add {gaps} to the template labels",),
+            locations=at + _location(inventory.template_labels_location(workload))))
+    return findings
+
+
+def check_required_labels(inventory: Inventory, config: GateConfig) -> list[Finding]:
+    """Label conventions (required_labels in gate.yaml) on every pod template."""
+    if not config.required_labels:
+        return []
+    findings = []
+    for workload in inventory.workloads():
+        ref = inventory.ref(workload)
+        missing = [key for key in config.required_labels if key not in template_labels(workload)]
+        title = f"{ref.name} has the required labels"
+        at = _location(inventory.template_labels_location(workload))
+        if not missing:
+            findings.append(_finding("required-labels", ref, title, Outcome.PASSED,
+                                     f"{ref} carries {', '.join(config.required_labels)}", locations=at))
+            continue
+        findings.append(_finding(
+            "required-labels", ref, title, Outcome.FAILED,
+            f"pod template of {ref} lacks required label{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(required_labels in {config.file})", fix=(f"add {', '.join(missing)} to the pod template labels",),
+            locations=at))
+    return findings
+
+
+def check_policy_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """A NetworkPolicy whose podSelector selects no template in its namespace protects nothing (warning)."""
+    findings = []
+    for obj, policy in zip(inventory.of_kind("NetworkPolicy"), inventory.policies(), strict=True):
+        ref = inventory.ref(obj)
+        title = f"{ref.name} selects pods"
+        workloads = inventory.workloads(policy.namespace)
+        at = _location(inventory.location(obj, "spec", "podSelector"))
+        if not workloads:
+            findings.append(_finding("policy-selector", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: no workload of namespace {policy.namespace} is in the set",
+                                     locations=at))
+            continue
+        selected = [str(inventory.ref(w)) for w in workloads if policy.pod_selector.matches(template_labels(w))]
+        if selected:
+            findings.append(_finding("policy-selector", ref, title, Outcome.PASSED,
+                                     f"{ref} selects {', '.join(selected)}", locations=at))
+            continue
+        findings.append(_finding(
+            "policy-selector", ref, title, Outcome.FAILED,
+            f"{ref}: podSelector {policy.pod_selector} selects no pod template in namespace {policy.namespace}; "
+            f"the policy protects nothing", severity=Severity.WARNING, locations=at))
+    return findings
+
+
+def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Finding:
+    """The static verdict of one declared pair against its expectation."""
+    subject = ObjectRef("Pair", None, pair.name)
+    locations = _location(pair.location)
+    try:
+        resolved = resolve(pair, inventory)
+    except Unresolvable as why:
+        return Finding(phase, "caller-pair", subject, pair.name, Outcome.NOT_CHECKABLE, f"{pair.name}: {why}",
+                       locations=locations)
+    if not resolved.backends:
+        return Finding(phase, "caller-pair", subject, pair.name, Outcome.NOT_CHECKABLE,
+                       f"{pair.name}: service/{pair.target.service} selects no pod template in the set that "
+                       f"exposes its target port", locations=locations)
+    verdicts = static_verdicts(resolved, inventory)
+    wrong = [(b, v) for b, v in verdicts if v.allowed != pair.expect_allow]
+    backend, verdict = wrong[0] if wrong else verdicts[0]
+    to = f"{backend.endpoint.name} port {backend.port}/{backend.protocol}"
+    evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ())
+    if not wrong:
+        said = "allowed" if pair.expect_allow else "denied"
+        return Finding(phase, "caller-pair", subject, pair.name, Outcome.PASSED,
+                       f"{pair.name}: {said} as expected ({verdict.summary()})",
+                       evidence=evidence, locations=locations)
+    if pair.expect_allow:
+        message = f"{pair.caller} cannot reach {to}: {verdict.summary()}"
+        fix = tuple(verdict.fixes())
+    else:
+        message = f"{pair.caller} must not reach {to}, but policies allow it: {verdict.summary()}"
+        fix = (f"remove the peer admitting {pair.caller} from {verdict.ingress.admitted_by.split(' ')[0]}"
+               if verdict.ingress.admitted_by else
+               f"add a NetworkPolicy selecting {backend.endpoint.name} whose ingress rules do not admit "
+               f"{pair.caller}",)
+    return Finding(phase, "caller-pair", subject, pair.name, Outcome.FAILED, message,
+                   evidence=evidence, fix=fix, locations=locations)
+
+
+def check_pairs(inventory: Inventory, config: GateConfig) -> list[Finding]:
+    return [pair_finding(pair, inventory) for pair in config.pairs]
+
+
+RULES: tuple[Callable[[Inventory, GateConfig], list[Finding]], ...] = (
+    check_service_selectors, check_target_ports, check_workload_selectors, check_policy_selectors,
+    check_required_labels, check_pairs,
+)
+
+
+def lint(inventory: Inventory, config: GateConfig) -> list[Finding]:
+    return [finding for rule in RULES for finding in rule(inventory, config)]

@@ -1,0 +1,246 @@
+"""Load the touched objects from files, directories, stdin, kustomize or `kubectl apply -o` output.
+
+Every object keeps its file and the line of every field, so a finding can say
+"examples/.../deployment.yaml:14" for the exact template labels it is about.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gate.errors import ManifestError
+from gate.objects import Object, ObjectRef, api_group, ref_of, unknown_kind_problem
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+CONFIG_FILE_NAME = "gate.yaml"
+STDIN = "-"
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Manifest:
+    """One object from a manifest, with where each of its fields was written."""
+
+    obj: Object
+    file: str
+    line: int
+    positions: dict[Path_, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj.get("kind", ""))
+
+    def ref(self, default_namespace: str = "default") -> ObjectRef:
+        return ref_of(self.obj, default_namespace)
+
+    def line_of(self, *path: str | int) -> int:
+        """Line of the deepest existing prefix of path (the object's first line at worst)."""
+        for end in range(len(path), 0, -1):
+            if (line := self.positions.get(tuple(path[:end]))) is not None:
+                return line
+        return self.line
+
+    def location(self, *path: str | int) -> str:
+        return f"{self.file}:{self.line_of(*path)}"
+
+
+@dataclass
+class ManifestSet:
+    """Everything read: the objects and, when a directory had one, its gate.yaml."""
+
+    manifests: list[Manifest] = field(default_factory=list)
+    config_file: Path | None = None
+    skipped_files: list[str] = field(default_factory=list)  # YAML in directories that holds no Kubernetes object
+
+
+def _positions(node: yaml.Node, path: Path_, into: dict[Path_, int]) -> None:
+    into[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            into[(*path, key)] = key_node.start_mark.line + 1
+            _positions(value_node, (*path, key), into)
+            into[(*path, key)] = key_node.start_mark.line + 1  # the key's line, not its value's
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _positions(item, (*path, index), into)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys, as the API server's strict decoding does."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {seen[key]})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_documents(text: str, file: str) -> list[tuple[Any, int, dict[Path_, int]]]:
+    """(data, first line, field positions) for every non-empty YAML/JSON document."""
+    loader = _StrictLoader(text)
+    documents = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            data = loader.construct_document(node)
+            if data is None:
+                continue
+            positions: dict[Path_, int] = {}
+            _positions(node, (), positions)
+            documents.append((data, node.start_mark.line + 1, positions))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ManifestError(f"{file}{line}: invalid YAML: {problem}") from error
+    finally:
+        loader.dispose()
+    return documents
+
+
+def _objects(data: Any, line: int, positions: dict[Path_, int], file: str) -> Iterable[Manifest]:
+    """Objects of one document; `List` kinds (v1 List, *List) expand to their items."""
+    if not isinstance(data, dict):
+        raise ManifestError(f"{file}:{line}: expected a Kubernetes object (a mapping), found {type(data).__name__}")
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+        for index, item in enumerate(data["items"]):
+            prefix = ("items", index)
+            item_positions = {path[2:]: at for path, at in positions.items() if path[:2] == prefix}
+            yield from _objects(item, positions.get(prefix, line), item_positions, file)
+        return
+    yield Manifest(data, file, line, positions)
+
+
+def _validate(manifest: Manifest, crd_kinds: set[tuple[str, str]]) -> None:
+    obj, where = manifest.obj, f"{manifest.file}:{manifest.line}"
+    for key in ("apiVersion", "kind"):
+        if not isinstance(obj.get(key), str) or not obj.get(key):
+            raise ManifestError(f"{where}: missing {key}; not a Kubernetes object")
+    if problem := unknown_kind_problem(obj["apiVersion"], obj["kind"], crd_kinds):
+        raise ManifestError(f"{manifest.location('kind')}: {problem}")
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    if not isinstance(metadata.get("name") or metadata.get("generateName"), str):
+        raise ManifestError(f"{manifest.location('metadata')}: {obj['kind']} has no metadata.name")
+
+
+def _crd_kinds(manifests: list[Manifest]) -> set[tuple[str, str]]:
+    """(group, kind) of every CustomResourceDefinition in the set."""
+    kinds = set()
+    for manifest in manifests:
+        if manifest.kind == "CustomResourceDefinition" and api_group(str(manifest.obj.get("apiVersion"))) == \
+                "apiextensions.k8s.io":
+            spec = manifest.obj.get("spec") or {}
+            kinds.add((str(spec.get("group")), str((spec.get("names") or {}).get("kind"))))
+    return kinds
+
+
+def _read(path: Path | str) -> str:
+    if str(path) == STDIN:
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ManifestError(f"{path}: not a text file ({error.reason})") from error
+    except OSError as error:
+        raise ManifestError(f"{path}: cannot read: {error.strerror}") from error
+
+
+def _looks_like_kubernetes(documents: list[tuple[Any, int, dict[Path_, int]]]) -> bool:
+    return any(isinstance(data, dict) and "apiVersion" in data and "kind" in data for data, _, _ in documents)
+
+
+def _directory_files(directory: Path) -> list[Path]:
+    files = [p for p in directory.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()]
+    return sorted(p for p in files if p != directory / CONFIG_FILE_NAME)
+
+
+def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSet:
+    """Read every path (file, directory, or '-' for stdin) and kustomization; validate the objects.
+
+    In a directory, YAML files holding no Kubernetes object (CI workflows, Helm
+    values) are skipped and listed, a `kustomization.yaml` is build input, not an
+    object, and `gate.yaml` at the directory's root is the config.
+    """
+    result = ManifestSet()
+    for raw in paths:
+        path = Path(raw)
+        if raw != STDIN and not path.exists():
+            raise ManifestError(f"{raw}: no such file or directory")
+        if raw != STDIN and path.is_dir():
+            if (path / CONFIG_FILE_NAME).is_file() and result.config_file is None:
+                result.config_file = path / CONFIG_FILE_NAME
+            for file in _directory_files(path):
+                if file.name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+                    continue
+                documents = parse_documents(_read(file), str(file))
+                if documents and not _looks_like_kubernetes(documents):
+                    result.skipped_files.append(str(file))
+                    continue
+                for data, line, positions in documents:
+                    result.manifests.extend(_objects(data, line, positions, str(file)))
+            continue
+        name = "<stdin>" if raw == STDIN else raw
+        for data, line, positions in parse_documents(_read(raw), name):
+            result.manifests.extend(_objects(data, line, positions, name))
+    for directory in kustomize_dirs:
+        result.manifests.extend(_kustomize(directory))
+    crd_kinds = _crd_kinds(result.manifests)
+    for manifest in result.manifests:
+        _validate(manifest, crd_kinds)
+    return result
+
+
+def _kustomize(directory: str) -> list[Manifest]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise ManifestError(f"{directory}: -k needs kubectl on PATH (it renders the kustomization)")
+    rendered = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True)
+    if rendered.returncode != 0:
+        message = rendered.stderr.strip().splitlines()[-1] if rendered.stderr.strip() else "failed"
+        raise ManifestError(f"{directory}: kubectl kustomize: {message}")
+    name = f"{directory} (kustomize)"
+    return [m for data, line, positions in parse_documents(rendered.stdout, name)
+            for m in _objects(data, line, positions, name)]
+
+
+def refs_from_apply_output(text: str, default_namespace: str) -> list[ObjectRef] | ManifestSet:
+    """`kubectl apply -o name` lines (kind.group/name) or `-o yaml|json` objects.
+
+    -o name carries no namespace: the namespace of the run applies, as it did for kubectl.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and all("/" in line and " " not in line and ":" not in line for line in lines):
+        refs = []
+        for line in lines:
+            kind_group, name = line.split("/", 1)
+            kind = _KIND_BY_RESOURCE.get(kind_group.split(".", 1)[0], kind_group.split(".", 1)[0])
+            refs.append(ObjectRef(kind, default_namespace, name))
+        return refs
+    result = ManifestSet()
+    for data, line, positions in parse_documents(text, "<apply output>"):
+        result.manifests.extend(_objects(data, line, positions, "<apply output>"))
+    return result
+
+
+# `kubectl apply -o name` prints lowercase kinds (deployment.apps/x); map them back.
+_KIND_BY_RESOURCE = {kind.lower(): kind for kind in (
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Service",
+    "NetworkPolicy", "Namespace", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding",
+    "ClusterRole", "ClusterRoleBinding", "Ingress", "EndpointSlice", "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler", "PodDisruptionBudget", "ReplicationController")}

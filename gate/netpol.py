@@ -1,0 +1,325 @@
+"""A pure networking.k8s.io/v1 NetworkPolicy evaluator that explains its verdict.
+
+Semantics (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
+- a pod is isolated for a direction only when some policy selecting it lists that
+  direction in policyTypes (default: Ingress always, Egress when egress rules exist);
+  a direction nobody isolates allows everything;
+- a connection needs the caller's egress AND the target's ingress to allow it;
+- rules are unions: one matching rule of one policy admits; a rule matches when
+  one of its peers matches (no peers: everyone) and one of its ports matches (no
+  ports: every port); a policy with the type but no rules admits nothing;
+- podSelector alone means the policy's namespace; namespaceSelector alone means
+  every pod of matching namespaces; both in one peer means AND;
+- named ports resolve against the destination pod's container ports.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gate.labels import Selector, format_labels
+from gate.objects import Object, dig
+
+INGRESS, EGRESS = "Ingress", "Egress"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# Labels that name an application, best first: the peer a fix should admit.
+IDENTITY_LABELS = ("app.kubernetes.io/name", "app", "k8s-app", "name", "component")
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of a connection: a pod (or the pods of a template) and where it lives."""
+
+    namespace: str
+    labels: dict[str, str]
+    display: str = ""  # e.g. deployment/api-gateway
+    ip: str | None = None  # known in live mode; ipBlock peers need it
+    ports: tuple[ContainerPort, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.display or f"pods {format_labels(self.labels)} in namespace {self.namespace}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    source: Endpoint
+    destination: Endpoint
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A NetworkPolicy reduced to what evaluation needs, keeping the original for patches."""
+
+    name: str
+    namespace: str
+    pod_selector: Selector
+    types: frozenset[str]
+    ingress: tuple[Object, ...] | None  # None: no rules at all
+    egress: tuple[Object, ...] | None
+
+    @classmethod
+    def from_object(cls, obj: Object, default_namespace: str = "default") -> Policy:
+        spec = obj.get("spec") or {}
+        types = spec.get("policyTypes")
+        if not types:  # the API server's defaulting
+            types = [INGRESS] + ([EGRESS] if spec.get("egress") else [])
+        ingress, egress = spec.get("ingress"), spec.get("egress")
+        return cls(
+            name=dig(obj, "metadata", "name") or "",
+            namespace=dig(obj, "metadata", "namespace") or default_namespace,
+            pod_selector=Selector.from_label_selector(spec.get("podSelector")),
+            types=frozenset(types),
+            ingress=tuple(r or {} for r in ingress) if ingress is not None else None,
+            egress=tuple(r or {} for r in egress) if egress is not None else None,
+        )
+
+    def rules(self, direction: str) -> tuple[Object, ...]:
+        return (self.ingress if direction == INGRESS else self.egress) or ()
+
+    def selects(self, pod: Endpoint) -> bool:
+        return pod.namespace == self.namespace and self.pod_selector.matches(pod.labels)
+
+
+@dataclass(frozen=True)
+class DirectionVerdict:
+    """One direction's answer: who isolates, what admits, and why not."""
+
+    direction: str
+    allowed: bool
+    isolated_by: tuple[str, ...] = ()
+    admitted_by: str | None = None
+    reasons: tuple[str, ...] = ()  # for a deny: why each isolating policy admits nothing
+    patch: str | None = None  # the smallest kubectl patch that would admit the connection
+
+    def summary(self) -> str:
+        if not self.isolated_by:
+            side = "target" if self.direction == INGRESS else "caller"
+            return f"{self.direction.lower()}: no NetworkPolicy isolates the {side}"
+        if self.allowed:
+            return f"{self.direction.lower()}: admitted by {self.admitted_by}"
+        return f"{self.direction.lower()}: denied; " + "; ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    ingress: DirectionVerdict
+    egress: DirectionVerdict
+    dns: DirectionVerdict | None = None  # set when the caller is egress-isolated
+    incomplete: str | None = None  # e.g. the cluster also has policy kinds this evaluator cannot read
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def deciding(self) -> list[DirectionVerdict]:
+        return [d for d in (self.egress, self.ingress) if not d.allowed]
+
+    def summary(self) -> str:
+        if self.allowed:
+            admitted = [d.summary() for d in (self.egress, self.ingress)]
+            return "allowed: " + "; ".join(admitted)
+        return "blocked: " + " and ".join(d.summary() for d in self.deciding)
+
+    def explanation(self) -> list[str]:
+        lines = [self.ingress.summary(), self.egress.summary()]
+        if self.dns is not None:
+            lines.append("DNS " + self.dns.summary())
+        lines += list(self.notes)
+        if self.incomplete:
+            lines.append(f"possibly incomplete: {self.incomplete}")
+        return lines
+
+    def fixes(self) -> list[str]:
+        return [d.patch for d in self.deciding if d.patch]
+
+
+def _namespace_labels(namespace: str, namespaces: dict[str, dict[str, str]]) -> dict[str, str]:
+    # The API server labels every namespace with its name (since 1.21).
+    return {**namespaces.get(namespace, {}), NAMESPACE_NAME_LABEL: namespace}
+
+
+def _ip_in_block(ip: str, block: Object) -> bool:
+    address = ipaddress.ip_address(ip)
+    if address not in ipaddress.ip_network(str(block.get("cidr")), strict=False):
+        return False
+    return not any(address in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or [])
+
+
+def _peer_matches(peer: Object, policy: Policy, other: Endpoint, namespaces: dict[str, dict[str, str]]) -> bool:
+    if "ipBlock" in peer:
+        return other.ip is not None and _ip_in_block(other.ip, peer["ipBlock"] or {})
+    pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
+    if namespace_selector is None:
+        namespace_ok = other.namespace == policy.namespace
+    else:
+        namespace_ok = Selector.from_label_selector(namespace_selector).matches(
+            _namespace_labels(other.namespace, namespaces))
+    pod_ok = pod_selector is None or Selector.from_label_selector(pod_selector).matches(other.labels)
+    return namespace_ok and pod_ok
+
+
+def _port_matches(entry: Object, connection: Connection) -> bool:
+    if str(entry.get("protocol", "TCP")) != connection.protocol:
+        return False
+    port = entry.get("port")
+    if port is None:
+        return True
+    if isinstance(port, str) and not port.isdigit():
+        return any(p.name == port and p.protocol == connection.protocol and p.port == connection.port
+                   for p in connection.destination.ports)
+    end = entry.get("endPort")
+    return int(port) <= connection.port <= int(end) if end is not None else int(port) == connection.port
+
+
+def describe_peer(peer: Object, policy_namespace: str) -> str:
+    if "ipBlock" in peer:
+        block = peer["ipBlock"] or {}
+        excepted = f" except {','.join(block.get('except') or [])}" if block.get("except") else ""
+        return f"ipBlock {block.get('cidr')}{excepted}"
+    pods = peer.get("podSelector")
+    namespaces = peer.get("namespaceSelector")
+    pod_text = "all pods" if pods is None or Selector.from_label_selector(pods).is_empty else \
+        f"pods {Selector.from_label_selector(pods)}"
+    if namespaces is None:
+        return pod_text if pod_text != "all pods" else f"all pods in namespace {policy_namespace}"
+    ns_selector = Selector.from_label_selector(namespaces)
+    ns_text = "all namespaces" if ns_selector.is_empty else f"namespaces {ns_selector}"
+    return f"{pod_text} in {ns_text}"
+
+
+def _describe_ports(ports: Sequence[Object]) -> str:
+    parts = []
+    for entry in ports:
+        port, protocol = entry.get("port"), entry.get("protocol", "TCP")
+        if port is None:
+            parts.append(f"all {protocol} ports")
+        elif entry.get("endPort") is not None:
+            parts.append(f"{port}-{entry['endPort']}/{protocol}")
+        else:
+            parts.append(f"{port}/{protocol}")
+    return ", ".join(parts)
+
+
+def _why_rule_fails(rule: Object, policy: Policy, direction: str, connection: Connection, other: Endpoint,
+                    namespaces: dict[str, dict[str, str]]) -> str | None:
+    """None when the rule admits the connection, else why not (in words)."""
+    peers = rule.get("from" if direction == INGRESS else "to") or []
+    ports = rule.get("ports") or []
+    peer_ok = not peers or any(_peer_matches(p, policy, other, namespaces) for p in peers)
+    port_ok = not ports or any(_port_matches(p, connection) for p in ports)
+    if peer_ok and port_ok:
+        return None
+    verb = "admits" if direction == INGRESS else "allows to"
+    who = " or ".join(describe_peer(p, policy.namespace) for p in peers) if peers else "everyone"
+    text = f"{verb} {who}" + (f" on {_describe_ports(ports)}" if ports else "")
+    if not peer_ok:
+        side = "caller" if direction == INGRESS else "target"
+        where = "" if other.namespace == policy.namespace else f" in namespace {other.namespace}"
+        has_ip = any("ipBlock" in p for p in peers) and other.ip is None
+        ip_note = " (ipBlock peers need the pod IP: evaluated only against a live cluster)" if has_ip else ""
+        return f"{text}; {side} has {format_labels(other.labels)}{where}{ip_note}"
+    return f"{text}; connection is {connection.port}/{connection.protocol}"
+
+
+def _identity_labels(endpoint: Endpoint) -> dict[str, str]:
+    for key in IDENTITY_LABELS:
+        if key in endpoint.labels:
+            return {key: endpoint.labels[key]}
+    return dict(endpoint.labels)
+
+
+def _patch(policy: Policy, direction: str, connection: Connection, other: Endpoint) -> str:
+    """The smallest change to `policy` admitting `other`: a peer in a rule that already has the port, else a rule."""
+    key, peer_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+    peer: Object = {"podSelector": {"matchLabels": _identity_labels(other)}}
+    if other.namespace != policy.namespace:
+        peer["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME_LABEL: other.namespace}}
+    rules = policy.rules(direction)
+    operation: Object | None = None
+    for index, rule in enumerate(rules):
+        ports = rule.get("ports") or []
+        if rule.get(peer_key) and (not ports or any(_port_matches(p, connection) for p in ports)):
+            operation = {"op": "add", "path": f"/spec/{key}/{index}/{peer_key}/-", "value": peer}
+            break
+    if operation is None:
+        new_rule = {peer_key: [peer], "ports": [{"port": connection.port, "protocol": connection.protocol}]}
+        if rules:
+            operation = {"op": "add", "path": f"/spec/{key}/-", "value": new_rule}
+        else:
+            operation = {"op": "add", "path": f"/spec/{key}", "value": [new_rule]}
+    patch = json.dumps([operation], separators=(",", ":"))
+    return f"kubectl patch networkpolicy {policy.name} -n {policy.namespace} --type=json -p='{patch}'"
+
+
+def evaluate_direction(policies: Iterable[Policy], direction: str, connection: Connection,
+                       namespaces: dict[str, dict[str, str]]) -> DirectionVerdict:
+    """Ingress: does the destination admit the source? Egress: may the source send to the destination?"""
+    subject, other = ((connection.destination, connection.source) if direction == INGRESS
+                      else (connection.source, connection.destination))
+    isolating = sorted((p for p in policies if direction in p.types and p.selects(subject)),
+                       key=lambda p: (p.namespace, p.name))
+    if not isolating:
+        return DirectionVerdict(direction, True)
+    names = tuple(p.name for p in isolating)
+    reasons = []
+    for policy in isolating:
+        rules = policy.rules(direction)
+        if not rules:
+            reasons.append(f"{policy.name} selects {_selected(policy)} and has no {direction.lower()} rules "
+                           f"(denies all {direction.lower()})")
+            continue
+        failures = []
+        for index, rule in enumerate(rules):
+            why = _why_rule_fails(rule, policy, direction, connection, other, namespaces)
+            if why is None:
+                return DirectionVerdict(direction, True, names, f"{policy.name} {direction.lower()} rule {index + 1}")
+            failures.append(why)
+        only = "its only" if len(rules) == 1 else "no"
+        detail = failures[0] if len(rules) == 1 else " | ".join(
+            f"rule {i + 1} {why}" for i, why in enumerate(failures))
+        reasons.append(f"{policy.name} selects {_selected(policy)}; {only} {direction.lower()} rule "
+                       f"{'' if len(rules) == 1 else 'matches: '}{detail}".replace("  ", " "))
+    return DirectionVerdict(direction, False, names, None, tuple(reasons),
+                            _patch(isolating[0], direction, connection, other))
+
+
+def _selected(policy: Policy) -> str:
+    return "every pod in its namespace" if policy.pod_selector.is_empty else f"pods {policy.pod_selector}"
+
+
+DEFAULT_DNS = Endpoint("kube-system", {"k8s-app": "kube-dns"}, "cluster DNS",
+                       ports=(ContainerPort(53, "UDP", "dns"), ContainerPort(53, "TCP", "dns-tcp")))
+
+
+def evaluate(policies: Iterable[Policy], connection: Connection, namespaces: dict[str, dict[str, str]] | None = None,
+             dns: Endpoint | None = DEFAULT_DNS, incomplete: str | None = None) -> Verdict:
+    """The verdict for one connection, with DNS checked when the caller is egress-isolated."""
+    policies = list(policies)
+    namespaces = namespaces or {}
+    ingress = evaluate_direction(policies, INGRESS, connection, namespaces)
+    egress = evaluate_direction(policies, EGRESS, connection, namespaces)
+    dns_verdict, notes = None, []
+    if egress.isolated_by and dns is not None:
+        udp = evaluate_direction(policies, EGRESS, Connection(connection.source, dns, 53, "UDP"), namespaces)
+        tcp = evaluate_direction(policies, EGRESS, Connection(connection.source, dns, 53, "TCP"), namespaces)
+        dns_verdict = udp if not udp.allowed else tcp
+        if not udp.allowed:
+            notes.append(f"DNS would be blocked: the caller's egress policies do not allow UDP 53 to {dns.name}; "
+                         "names will not resolve even where the connection is allowed")
+    return Verdict(ingress.allowed and egress.allowed, ingress, egress, dns_verdict, incomplete, tuple(notes))
+
+
+def policies_from_objects(objects: Iterable[Object], default_namespace: str = "default") -> list[Policy]:
+    return [Policy.from_object(obj, default_namespace) for obj in objects if obj.get("kind") == "NetworkPolicy"]

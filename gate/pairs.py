@@ -1,0 +1,124 @@
+"""Declared caller pairs: resolve caller and target in an inventory, give the static verdict.
+
+A target written without a namespace resolves in the caller's namespace, as the
+short Service name does in the caller's pod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gate.config import Caller, Pair, Target
+from gate.endpoints import Candidate, closest_gap, service_selector
+from gate.inventory import Inventory
+from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
+from gate.objects import Object, containers, dig, pod_template, template_labels, template_labels_path
+
+
+class Unresolvable(Exception):
+    """The inventory lacks what the pair names: not checkable, not failed."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A pod (template) behind the target Service, and the pod port the Service sends to."""
+
+    endpoint: Endpoint
+    port: int
+    protocol: str
+
+
+@dataclass(frozen=True)
+class ResolvedPair:
+    pair: Pair
+    caller: Endpoint
+    service: Object
+    backends: tuple[Backend, ...]
+    assumption: str | None = None  # set when the backends are assumed because the selector matches nothing
+
+    @property
+    def namespace(self) -> str:
+        return self.caller.namespace
+
+
+def _pod_ports(pod_or_template: Object) -> tuple[ContainerPort, ...]:
+    return tuple(ContainerPort(int(p["containerPort"]), str(p.get("protocol", "TCP")), p.get("name"))
+                 for c in containers(pod_or_template) for p in c.get("ports") or []
+                 if isinstance(p, dict) and str(p.get("containerPort", "")).isdigit())
+
+
+def _unique(found: list[Object], what: str) -> Object:
+    if not found:
+        raise Unresolvable(f"{what} is not in the set")
+    if len(found) > 1:
+        raise Unresolvable(f"{what} exists in several namespaces; name the namespace")
+    return found[0]
+
+
+def resolve_caller(caller: Caller, inventory: Inventory) -> Endpoint:
+    if caller.workload:
+        kind, name = caller.workload
+        workload = _unique(inventory.find(kind, name, caller.namespace), f"{kind.lower()}/{name}")
+        template = pod_template(workload) or {}
+        return Endpoint(inventory.ref(workload).namespace or inventory.default_namespace,
+                        template_labels(workload), str(caller), ports=_pod_ports(template))
+    return Endpoint(caller.namespace or inventory.default_namespace, dict(caller.labels), str(caller))
+
+
+def _service_port(service: Object, target: Target) -> Object:
+    for port in dig(service, "spec", "ports") or []:
+        if port.get("port") == target.port or (port.get("name") and port.get("name") == target.port):
+            return port
+    known = ", ".join(f"{p.get('name') + '=' if p.get('name') else ''}{p.get('port')}"
+                      for p in dig(service, "spec", "ports") or [])
+    raise Unresolvable(f"service/{target.service} has no port {target.port} (ports: {known or 'none'})")
+
+
+def _target_port_on(pod_ports: tuple[ContainerPort, ...], service_port: Object) -> int | None:
+    target = service_port.get("targetPort", service_port.get("port"))
+    protocol = service_port.get("protocol", "TCP")
+    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+        return int(target)
+    return next((p.port for p in pod_ports if p.name == target and p.protocol == protocol), None)
+
+
+def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
+    """Find the caller, the Service and the pod templates it selects (the backends)."""
+    caller = resolve_caller(pair.caller, inventory)
+    namespace = pair.target.namespace or caller.namespace
+    service = _unique(inventory.find("Service", pair.target.service, namespace),
+                      f"service/{pair.target.service} in namespace {namespace}")
+    service_port = _service_port(service, pair.target)
+    selector = service_selector(service)
+    if selector is None:
+        raise Unresolvable(f"service/{pair.target.service} has no selector: its backends are not pods in the set")
+    workloads = inventory.workloads(namespace)
+    backing = [w for w in workloads if selector.matches(template_labels(w))]
+    assumption = None
+    if not backing:
+        # The selector matches nothing (the incident's Bug 1): judge the policies against the
+        # workload that was meant to back the Service, and say so.
+        candidates = [Candidate(inventory.ref(w), template_labels(w), template_labels_path(w)) for w in workloads]
+        gap = closest_gap(inventory.ref(service), selector, candidates)
+        if gap is not None:
+            backing = [w for w in workloads if inventory.ref(w) == gap.candidate.workload]
+            assumption = (f"service/{pair.target.service} selects no pod ({gap.message.split('; ', 1)[1]}); "
+                          f"policies judged against {gap.candidate.workload}, which it was meant to select")
+    backends = []
+    for workload in backing:
+        ports = _pod_ports(pod_template(workload) or {})
+        port = _target_port_on(ports, service_port)
+        if port is None:
+            continue
+        endpoint = Endpoint(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
+        backends.append(Backend(endpoint, port, str(service_port.get("protocol", "TCP"))))
+    return ResolvedPair(pair, caller, service, tuple(backends), assumption)
+
+
+def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None
+                    ) -> list[tuple[Backend, Verdict]]:
+    """One verdict per backend (they may differ when policies select some backends only)."""
+    policies = inventory.policies()
+    return [(backend, evaluate(policies, Connection(resolved.caller, backend.endpoint, backend.port, backend.protocol),
+                               inventory.namespace_labels, incomplete=incomplete))
+            for backend in resolved.backends]

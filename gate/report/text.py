@@ -1,0 +1,41 @@
+"""Plain text: `file:line:col: severity: message`, evidence and fix indented beneath."""
+
+from __future__ import annotations
+
+from gate.findings import Finding, Outcome, by_importance
+from gate.report.base import Report
+
+
+def _head(finding: Finding, level: str) -> str:
+    where = f"{finding.locations[0].file}:{finding.locations[0].line}:{finding.locations[0].column}: " \
+        if finding.locations else ""
+    return f"{where}{level}: {finding.message}"
+
+
+def render_finding(finding: Finding, level: str) -> list[str]:
+    lines = [_head(finding, level)]
+    lines += [f"    {line}" for line in finding.evidence]
+    lines += [f"    fix: {line}" for line in finding.fix]
+    return lines
+
+
+def level_of(finding: Finding) -> str | None:
+    """The word a line starts with; None for findings shown only with --verbose."""
+    if finding.outcome is Outcome.FAILED:
+        return finding.severity.value
+    if finding.rule == "caller-pair":  # declared by the user: always worth a line
+        return "note" if finding.outcome is Outcome.PASSED else "not checkable"
+    return None
+
+
+def render(report: Report, verbose: bool = False) -> str:
+    lines: list[str] = []
+    for finding in by_importance(report.findings):
+        level = level_of(finding)
+        if level is None and verbose:
+            level = "ok" if finding.outcome is Outcome.PASSED else "not checkable"
+        if level is not None:
+            lines += render_finding(finding, level)
+    lines += [f"note: {note}" for note in report.notes]
+    lines.append(report.summary())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""A real single-node Kubernetes for deploy-gate's end-to-end tests (see README.md)."""

@@ -1,0 +1,78 @@
+"""Every version, path, address and port of the test cluster, in one place.
+
+The cluster's whole network lives on a bridge the harness creates (like kind's
+docker network): the node's address is the bridge gateway, so no component
+needs the host's own interfaces.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KUBERNETES_VERSION = "v1.32.9"
+ETCD_VERSION = "v3.5.16"  # what k8s.io/kubernetes v1.32.9 requires; linked into the kube binary
+COREDNS_VERSION = "v1.11.3"  # what Kubernetes v1.32 ships as cluster DNS
+KUBE_ROUTER_VERSION = "v2.1.0"
+KWOK_VERSION = "v0.7.0"
+
+HARNESS_DIR = Path(__file__).resolve().parent
+GO_DIR = HARNESS_DIR / "go"
+MANIFESTS_DIR = HARNESS_DIR / "manifests"
+
+CACHE_DIR = Path(os.environ.get("DEPLOY_GATE_CACHE", Path.home() / ".cache" / "deploy-gate"))
+BIN_CACHE = CACHE_DIR / "bin"
+IMAGE_CACHE = CACHE_DIR / "images"
+LOG_DIR = CACHE_DIR / "cluster-logs"  # kept after `down` for post-mortems
+
+STATE_DIR = Path("/var/lib/deploy-gate-cluster")  # etcd, containerd, kubelet, pki
+RUN_DIR = Path("/run/deploy-gate-cluster")  # sockets, pid files, network namespaces
+PKI_DIR = STATE_DIR / "pki"
+KUBECONFIG_DIR = STATE_DIR / "kubeconfig"
+ADMIN_KUBECONFIG = KUBECONFIG_DIR / "admin.kubeconfig"
+PID_DIR = RUN_DIR / "pids"
+CONTAINERD_SOCKET = RUN_DIR / "containerd" / "containerd.sock"
+NETNS_DIR = Path("/var/run/netns")  # where containerd 1.6's CRI puts pod network namespaces
+# containerd 1.6 shims keep sockets and fifos under /run/containerd whatever its state dir.
+SHIM_DIR = Path("/run/containerd")
+HOST_BEFORE_UP = CACHE_DIR / "host-before-up.json"  # netns and dirs that existed before `up`: not ours to remove
+CNI_CONF_DIR = STATE_DIR / "cni" / "net.d"
+CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
+
+NODE_NAME = "deploy-gate-node"
+BRIDGE = "dgbr0"
+POD_CIDR = "10.244.0.0/16"
+NODE_POD_CIDR = "10.244.0.0/24"  # allocated to the node by the controller-manager
+NODE_IP = "10.244.0.1"  # the bridge gateway
+SERVICE_CIDR = "10.96.0.0/16"
+KUBERNETES_SERVICE_IP = "10.96.0.1"
+DNS_SERVICE_IP = "10.96.0.10"
+CLUSTER_DOMAIN = "cluster.local"
+
+APISERVER_PORT = 6443
+ETCD_CLIENT_PORT = 23790
+ETCD_PEER_PORT = 23800
+KUBE_ROUTER_HEALTH_PORT = 20244
+
+IMAGE_REGISTRY = "deploy-gate.local"
+BUSYBOX_IMAGE = f"{IMAGE_REGISTRY}/busybox:1.35"  # Debian's busybox-static 1.35 + agnhost
+PAUSE_IMAGE = f"{IMAGE_REGISTRY}/pause:3.10"
+COREDNS_IMAGE = f"{IMAGE_REGISTRY}/coredns:{COREDNS_VERSION}"
+
+
+@dataclass(frozen=True)
+class GoModule:
+    """A Go module under go/ and the binaries built from it."""
+
+    directory: str
+    packages: dict[str, str]  # binary name -> package path ("." for the module's main)
+    aliases: dict[str, str] = field(default_factory=dict)  # symlink -> binary (multi-call names)
+
+
+GO_MODULES = (
+    GoModule("kube", {"kube": ".", "agnhost": "k8s.io/kubernetes/test/images/agnhost"}, {"kubectl": "kube"}),
+    GoModule("coredns", {"coredns": "."}),
+    GoModule("kube-router", {"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}),
+    GoModule("kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"}),
+)
