@@ -18,7 +18,7 @@ import click
 
 from gate import __version__
 from gate.config import GateConfig, load_config
-from gate.errors import EXIT_UNVERIFIABLE, GateError
+from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.findings import exit_code
 from gate.inventory import Inventory
 from gate.lint import lint as run_lint
@@ -65,7 +65,7 @@ def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path:
                 ) -> tuple[ManifestSet, GateConfig]:
     """The manifests and the config: --config, else a gate.yaml at the root of a given directory."""
     if not paths and not kustomize:
-        raise click.UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
+        raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
     manifests = load(paths, kustomize)
     return manifests, load_config(config_path or manifests.config_file)
 

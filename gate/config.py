@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.errors import ConfigError
+from gate.errors import ConfigError, ManifestError
 from gate.manifests import Path_, parse_documents
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
@@ -137,7 +137,7 @@ def _seconds(value: int | float | str) -> float | None:
 
 def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     if isinstance(value, str):
-        namespace, _, rest = value.rpartition("/") if value.count("/") == 2 else ("", "", value)
+        namespace, _, rest = value.partition("/") if value.count("/") == 2 else ("", "", value)
         kind, slash, name = rest.partition("/")
         if not slash or kind.lower() not in _WORKLOAD_KINDS or not name:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
@@ -192,7 +192,10 @@ def load_config(path: Path | str | None) -> GateConfig:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{file}: cannot read: {error.strerror}") from error
-    documents = parse_documents(text, file)
+    try:
+        documents = parse_documents(text, file)
+    except ManifestError as error:
+        raise ConfigError(str(error)) from error
     if not documents:
         return GateConfig(file=file)
     if len(documents) > 1:

@@ -18,6 +18,10 @@ class GateError(Exception):
     exit_code = EXIT_USAGE
 
 
+class UsageError(GateError):
+    """The command line asks for something impossible (no input, conflicting flags)."""
+
+
 class ManifestError(GateError):
     """A manifest cannot be read or is not a valid Kubernetes object (file:line in the message)."""
 

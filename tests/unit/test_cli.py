@@ -1,0 +1,97 @@
+"""The command line: exit codes and one-line errors, through click's runner (no cluster)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gate.cli import main
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_lint_incident_exits_1_naming_label_workload_and_line() -> None:
+    code, out, _ = run("lint", str(EXAMPLES / "incident-scenario-2"))
+    assert code == 1
+    first = out.splitlines()[0]
+    assert "tier=backend" in first and "deployment/inference-api" in first
+    assert "manifests/inference-api.yaml:15:1: error:" in first
+
+
+def test_lint_fixed_example_exits_0() -> None:
+    assert run("lint", str(EXAMPLES / "incident-scenario-2-fixed"))[0] == 0
+
+
+def test_lint_accepts_dash_f_and_junit_file(tmp_path: Path) -> None:
+    junit = tmp_path / "out" / "lint.xml"
+    code, _, _ = run("lint", "-f", str(EXAMPLES / "incident-scenario-2" / "manifests"), "--junit", str(junit))
+    assert code == 1 and "<failure" in junit.read_text()
+
+
+def test_lint_json_output() -> None:
+    code, out, _ = run("lint", str(EXAMPLES / "incident-scenario-2"), "-o", "json")
+    assert code == 1 and json.loads(out)["counts"]["errors"] == 1
+
+
+def test_github_actions_annotations_and_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    code, out, _ = run("lint", str(EXAMPLES / "incident-scenario-2"),
+                       env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert code == 1
+    assert "::error file=" in out and "tier=backend" in summary.read_text()
+
+
+@pytest.mark.parametrize(("content", "pattern"), [
+    ("apiVersion: v1\nkind: Service\nmetadata:\n  name: [x\n", "invalid YAML"),
+    ("apiVersion: v1\nkind: Sevrice\nmetadata: {name: x}\n", "unknown kind 'Sevrice'"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path: Path, content: str, pattern: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    code, out, err = run("lint", str(path))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and pattern in err and "bad.yaml:" in err
+    assert "Traceback" not in err
+
+
+def test_config_typo_is_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "gate.yaml"
+    config.write_text("pairz: []\n")
+    code, _, err = run("lint", str(EXAMPLES / "incident-scenario-2-fixed" / "manifests"), "--config", str(config))
+    assert code == 2 and "gate.yaml:1: pairz: unknown field (did you mean 'pairs'?)" in err
+
+
+def test_missing_path_and_no_input_are_usage_errors(tmp_path: Path) -> None:
+    code, _, err = run("lint", str(tmp_path / "missing"))
+    assert code == 2 and "no such file or directory" in err
+    code, _, err = run("lint")
+    assert code == 2 and "give manifests" in err
+
+
+def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 9090}]}
+""")
+    assert run("lint", str(manifests))[0] == 0
+    assert run("lint", str(manifests), "--strict")[0] == 1

@@ -1,0 +1,73 @@
+"""gate.yaml: valid fields parse; every mistake is one line with file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.config import Caller, Target, load_config
+from gate.errors import ConfigError
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gate.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_full_config(tmp_path: Path) -> None:
+    config = load_config(config_file(tmp_path, """\
+rollout_timeout: 2m
+endpoints_timeout: 45s
+wait_full_timeout: true
+required_labels: [app, tier]
+probe: {image: my/busybox:1, mode: exec, timeout: 10}
+pairs:
+  - from: shop/deployment/api
+    to: db.data:5432
+    expect: deny
+  - from: {namespace: shop, labels: {app: web}}
+    to: api:http
+    http: /healthz
+    timeout: 5
+"""))
+    assert (config.rollout_timeout, config.endpoints_timeout, config.wait_full_timeout) == (120, 45, True)
+    assert (config.probe_image, config.probe_mode, config.probe_timeout) == ("my/busybox:1", "exec", 10)
+    first, second = config.pairs
+    assert first.caller == Caller("shop", ("Deployment", "api")) and first.target == Target("db", "data", 5432)
+    assert not first.expect_allow and first.location == f"{tmp_path / 'gate.yaml'}:7"
+    assert second.caller == Caller("shop", None, {"app": "web"}) and second.target == Target("api", None, "http")
+    assert second.http_path == "/healthz" and second.timeout == 5
+
+
+def test_defaults_without_a_file() -> None:
+    config = load_config(None)
+    assert config.endpoints_timeout == 60 and config.probe_image == "busybox:1.36" and config.pairs == ()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("endpoint_timeout: 60\n", r"gate.yaml:1: endpoint_timeout: unknown field \(did you mean 'endpoints_timeout'\?\)"),
+    ("endpoints_timeout: soon\n", r"gate.yaml:1: endpoints_timeout: expected a positive duration"),
+    ("endpoints_timeout: -1\n", r"gate.yaml:1: endpoints_timeout: expected a positive duration"),
+    ("wait_full_timeout: maybe\n", r"gate.yaml:1: wait_full_timeout: expected true or false"),
+    ("probe: {mode: ssh}\n", r"gate.yaml:1: probe.mode: expected one of pod, exec"),
+    ("probe: {imag: x}\n", r"gate.yaml:1: probe.imag: unknown field \(did you mean 'image'\?\)"),
+    ("pairs:\n- from: deployment/a\n  to: b:80\n  expect: allow-ish\n", r"gate.yaml:4: pairs\[0\].expect: expected"),
+    ("pairs:\n- from: deployment/a\n", r"gate.yaml:2: pairs\[0\]: missing 'to'"),
+    ("pairs:\n- from: deploymint/a\n  to: b:80\n", r"gate.yaml:2: pairs\[0\].from: expected KIND/NAME"),
+    ("pairs:\n- from: deployment/a\n  to: b\n", r"gate.yaml:3: pairs\[0\].to: expected SERVICE\[.NAMESPACE\]:PORT"),
+    ("pairs:\n- from: deployment/a\n  to: b:80\n  http: health\n", r"gate.yaml:4: pairs\[0\].http: expected a path"),
+    ("pairs: {a: 1}\n", r"gate.yaml:1: pairs: expected a list"),
+    ("- 1\n", r"gate.yaml: : expected a mapping|gate.yaml:1: : expected a mapping"),
+    ("a: [\n", r"gate.yaml:\d+: invalid YAML"),
+])
+def test_mistakes_are_one_line_with_line_and_field(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as error:
+        load_config(config_file(tmp_path, text))
+    assert "\n" not in str(error.value)
+
+
+def test_unreadable_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yaml")

@@ -1,0 +1,121 @@
+"""Loading manifests: documents, List kinds, file:line of fields, and one-line errors."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gate.errors import ManifestError
+from gate.manifests import load, refs_from_apply_output
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers: [{name: c, image: x}]
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_multi_document_file_keeps_each_objects_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "all.yaml", "---\n" + DEPLOYMENT + "---\n# only a comment\n---\n" + DEPLOYMENT.replace(
+        "name: web", "name: api"))
+    manifests = load([str(path)]).manifests
+    assert [m.ref().name for m in manifests] == ["web", "api"]
+    assert manifests[0].line == 2
+    assert manifests[0].location("spec", "template", "metadata", "labels") == f"{path}:11"
+    assert manifests[1].line_of("spec", "template", "metadata", "labels") == 27
+
+
+def test_list_kind_expands_with_item_lines(tmp_path: Path) -> None:
+    items = "\n".join("  " + line if line else line for line in ("- " + DEPLOYMENT.replace("\n", "\n  ")).splitlines())
+    path = write(tmp_path, "list.yaml", "apiVersion: v1\nkind: List\nitems:\n" + items + "\n")
+    [manifest] = load([str(path)]).manifests
+    assert manifest.kind == "Deployment"
+    assert manifest.line == 4
+    assert manifest.line_of("spec", "template", "metadata", "labels") == 13
+
+
+def test_json_files_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "svc.json", '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}')
+    assert load([str(path)]).manifests[0].kind == "Service"
+
+
+def test_directory_is_recursive_takes_gate_yaml_as_config_and_skips_non_kubernetes(tmp_path: Path) -> None:
+    write(tmp_path, "gate.yaml", "pairs: []\n")
+    write(tmp_path, "deep/dir/web.yml", DEPLOYMENT)
+    write(tmp_path, "ci/workflow.yaml", "on: push\njobs: {}\n")
+    write(tmp_path, "kustomization.yaml", "resources: [deep/dir/web.yml]\n")
+    result = load([str(tmp_path)])
+    assert [m.ref().name for m in result.manifests] == ["web"]
+    assert result.config_file == tmp_path / "gate.yaml"
+    assert result.skipped_files == [str(tmp_path / "ci/workflow.yaml")]
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(DEPLOYMENT))
+    [manifest] = load(["-"]).manifests
+    assert manifest.file == "<stdin>" and manifest.ref().name == "web"
+
+
+def test_crd_defined_kind_and_foreign_groups_are_accepted(tmp_path: Path) -> None:
+    crd = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x.example.com}\n"
+           "spec: {group: example.com, names: {kind: Widget}}\n---\n"
+           "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n---\n"
+           "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c}\n")
+    assert len(load([str(write(tmp_path, "crd.yaml", crd))]).manifests) == 3
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("apiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n", r"x\.yaml:\d+: invalid YAML"),
+    ("apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n",
+     r"x\.yaml:2: unknown kind 'Deploymnet' for apiVersion apps/v1"),
+    ("apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: x}\n",
+     r"x\.yaml:2: apiVersion extensions/v1beta1 is not served"),
+    ("apiVersion: v1\nmetadata: {name: x}\n", r"x\.yaml:1: missing kind"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {}\n", r"x\.yaml:3: Service has no metadata.name"),
+    ("- just\n- a list\n", r"x\.yaml:1: expected a Kubernetes object"),
+    ("apiVersion: v1\nkind: Service\nkind: Pod\nmetadata: {name: x}\n",
+     r"x\.yaml:3: invalid YAML: duplicate key 'kind'"),
+])
+def test_bad_manifests_are_one_line_errors_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "x.yaml", text)
+    with pytest.raises(ManifestError, match=message) as error:
+        load([str(path)])
+    assert "\n" not in str(error.value)
+
+
+def test_missing_and_binary_paths(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no such file or directory"):
+        load([str(tmp_path / "nope.yaml")])
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ManifestError, match="not a text file"):
+        load([str(binary)])
+
+
+def test_apply_output_name_lines_become_refs() -> None:
+    refs = refs_from_apply_output("deployment.apps/web\nservice/web\n", "shop")
+    assert [(r.kind, r.namespace, r.name) for r in refs] == [("Deployment", "shop", "web"), ("Service", "shop", "web")]
+
+
+def test_apply_output_yaml_becomes_manifests() -> None:
+    result = refs_from_apply_output(DEPLOYMENT, "default")
+    assert not isinstance(result, list) and result.manifests[0].ref().name == "web"

