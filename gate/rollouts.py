@@ -1,0 +1,224 @@
+"""Pure checks of `verify` over a snapshot of live objects: rollouts and endpoints.
+
+Given the objects the watchers hold at one instant, each check says whether it
+passed, failed for good, or is still pending, and why. The watch loop
+(gate/verify.py) only feeds snapshots and deadlines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from gate.endpoints import Candidate, closest_gap, port_gaps, service_selector
+from gate.labels import format_labels
+from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels, template_labels_path
+from gate.status import Result, Status, compute
+from gate.status.pods import PodProblem, pod_problems, why_not_ready
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+class State(Enum):
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One check at one instant."""
+
+    state: State
+    message: str
+    evidence: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
+    pods_to_explain: tuple[str, ...] = ()  # pods whose warning events belong in the evidence
+    fix_location: str | None = None  # file:line where the fix goes, when a manifest says
+
+
+@dataclass
+class Snapshot:
+    """Live objects by (kind, namespace): what the watchers hold right now."""
+
+    objects: dict[tuple[str, str | None], dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
+
+    def of(self, kind: str, namespace: str | None) -> list[Object]:
+        return list(self.objects.get((kind, namespace), {}).values())
+
+    def get(self, kind: str, namespace: str | None, name: str) -> Object | None:
+        return self.objects.get((kind, namespace), {}).get(name)
+
+    def owned_by(self, kind: str, namespace: str | None, uid: str) -> list[Object]:
+        return [o for o in self.of(kind, namespace)
+                if any(ref.get("uid") == uid for ref in dig(o, "metadata", "ownerReferences") or [])]
+
+
+def _uid(obj: Object) -> str:
+    return dig(obj, "metadata", "uid") or ""
+
+
+def workload_pods(workload: Object, snapshot: Snapshot, current_only: bool = True) -> list[Object]:
+    """The pods a workload runs; for a Deployment only those of its current ReplicaSet when asked."""
+    namespace = dig(workload, "metadata", "namespace")
+    kind = workload.get("kind")
+    if kind == "Pod":
+        return [workload]
+    if kind == "Deployment":
+        replicasets = snapshot.owned_by("ReplicaSet", namespace, _uid(workload))
+        revision = dig(workload, "metadata", "annotations", REVISION_ANNOTATION)
+        if current_only and revision:
+            replicasets = [rs for rs in replicasets
+                           if dig(rs, "metadata", "annotations", REVISION_ANNOTATION) == revision] or replicasets
+        return [pod for rs in replicasets for pod in snapshot.owned_by("Pod", namespace, _uid(rs))]
+    if kind == "CronJob":
+        jobs = snapshot.owned_by("Job", namespace, _uid(workload))
+        return [pod for job in jobs for pod in snapshot.owned_by("Pod", namespace, _uid(job))]
+    return snapshot.owned_by("Pod", namespace, _uid(workload))
+
+
+def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed_out: bool) -> Verdict:
+    """Current passes; Failed, or solid pod evidence, fails at once; the deadline fails the rest."""
+    result: Result = compute(obj)
+    if result.status is Status.CURRENT:
+        return Verdict(State.PASSED, result.message)
+    problems: list[PodProblem] = []
+    if obj is not None and obj.get("kind") in WORKLOAD_KINDS:
+        problems = [p for pod in workload_pods(obj, snapshot) for p in pod_problems(pod, now)]
+    final = [p for p in problems if p.final]
+    evidence = tuple(str(p) for p in problems)
+    pods = tuple(dict.fromkeys(p.pod for p in problems))
+    if result.status is Status.FAILED:
+        return Verdict(State.FAILED, result.message, evidence, pods_to_explain=pods)
+    if final:
+        return Verdict(State.FAILED, f"{final[0]} ({result.message})", evidence, pods_to_explain=pods)
+    if timed_out:
+        status = "not found" if result.status is Status.NOT_FOUND else result.message
+        return Verdict(State.FAILED, f"timed out: {status}", evidence, pods_to_explain=pods)
+    return Verdict(State.PENDING, result.message, evidence)
+
+
+def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for endpoint_slice in slices:
+        ready = sum(1 for e in endpoint_slice.get("endpoints") or []
+                    if (e.get("conditions") or {}).get("ready") is not False)
+        for port in endpoint_slice.get("ports") or []:
+            counts[port.get("name") or ""] += ready
+    return counts
+
+
+def _owner_workload(pod: Object, snapshot: Snapshot) -> Object | None:
+    """The top owner of a pod (Deployment through its ReplicaSet), or None for a bare pod."""
+    namespace = dig(pod, "metadata", "namespace")
+    for ref in dig(pod, "metadata", "ownerReferences") or []:
+        owner = snapshot.get(ref.get("kind", ""), namespace, ref.get("name", ""))
+        if owner is None:
+            continue
+        if owner.get("kind") == "ReplicaSet":
+            return _owner_workload(owner, snapshot) or owner
+        if owner.get("kind") == "Job":
+            return _owner_workload(owner, snapshot) or owner
+        return owner
+    return None
+
+
+def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched: set[ObjectRef],
+                locations: dict[ObjectRef, str]) -> list[Candidate]:
+    """Live pods grouped by workload; touched workloads first (the gate is about them)."""
+    groups: dict[ObjectRef, list[Object]] = defaultdict(list)
+    workloads: dict[ObjectRef, Object] = {}
+    for pod in pods:
+        owner = _owner_workload(pod, snapshot) or pod
+        ref = ObjectRef(owner.get("kind", "Pod"), namespace, dig(owner, "metadata", "name") or "")
+        groups[ref].append(pod)
+        workloads[ref] = owner
+    ordered = sorted(groups, key=lambda r: (r not in touched, str(r)))
+    candidates = []
+    for ref in ordered:
+        running = [p for p in groups[ref] if dig(p, "status", "phase") == "Running"]
+        labels = {str(k): str(v) for k, v in (dig(groups[ref][0], "metadata", "labels") or {}).items()}
+        candidates.append(Candidate(ref, labels, template_labels_path(workloads[ref]), locations.get(ref),
+                                    len(running)))
+    return candidates
+
+
+def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
+    return bool(service_selector_matches) and all(
+        (dig(w, "spec", "replicas") if dig(w, "spec", "replicas") is not None else 1) == 0
+        for w in service_selector_matches)
+
+
+def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, touched: set[ObjectRef],
+                      locations: dict[ObjectRef, str], rollouts_done: bool, timed_out: bool,
+                      wait_full: bool) -> Verdict:
+    """Ready endpoints for every Service port, else the cause in the order an engineer checks."""
+    if service is None:
+        return Verdict(State.FAILED if timed_out else State.PENDING, f"{ref} not found in the cluster")
+    namespace = ref.namespace
+    slices = [s for s in snapshot.of("EndpointSlice", namespace)
+              if dig(s, "metadata", "labels", SERVICE_NAME_LABEL) == ref.name]
+    if dig(service, "spec", "type") == "ExternalName":
+        return Verdict(State.PASSED, f"ExternalName service ({dig(service, 'spec', 'externalName')}): "
+                                     "no endpoints expected")
+    selector = service_selector(service)
+    ports = dig(service, "spec", "ports") or []
+    if selector is None:
+        endpoints = sum(len(s.get("endpoints") or []) for s in slices)
+        if endpoints:
+            return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
+                                         f"{endpoints} endpoint(s)")
+        return Verdict(State.FAILED if timed_out else State.PENDING,
+                       f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
+                       f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",))
+    ready = _ready_endpoints_by_port(slices)
+    missing = [p for p in ports if ready.get(p.get("name") or "", 0) == 0]
+    total = sum(ready.values()) // max(len(ports), 1)
+    if ports and not missing:
+        return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
+    pods = snapshot.of("Pod", namespace)
+    matching = [p for p in pods if selector.matches({str(k): str(v) for k, v in
+                                                     (dig(p, "metadata", "labels") or {}).items()})]
+    workloads = [w for kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
+                 for w in snapshot.of(kind, namespace) if selector.matches(template_labels(w))]
+    if not matching and _scaled_to_zero(workloads):
+        names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
+        return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")
+
+    def outcome(message: str, evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), definitive: bool = False,
+                pods_to_explain: tuple[str, ...] = (), fix_location: str | None = None) -> Verdict:
+        final = timed_out or (definitive and not wait_full)
+        return Verdict(State.FAILED if final else State.PENDING, message, evidence, fix, pods_to_explain,
+                       fix_location)
+
+    assert namespace is not None
+    if not matching:
+        gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations))
+        if gap is None:
+            return outcome(f"{ref} selects {selector}; no pod in namespace {namespace} carries any of these labels",
+                           definitive=rollouts_done and bool(pods))
+        evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
+        if gap.candidate.labels_location:
+            evidence.append(f"pod template labels at {gap.candidate.labels_location}")
+        return outcome(gap.message, tuple(evidence), tuple(gap.fix()), definitive=rollouts_done,
+                       fix_location=gap.candidate.labels_location)
+    ready_pods = [p for p in matching if any(c.get("type") == "Ready" and c.get("status") == "True"
+                                             for c in dig(p, "status", "conditions") or [])]
+    if not ready_pods:
+        reasons = tuple(why_not_ready(p) for p in matching[:3])
+        names = tuple(dig(p, "metadata", "name") for p in matching[:3])
+        return outcome(f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
+                       pods_to_explain=names)
+    gaps = port_gaps(service, ready_pods[0])
+    named = [g for g in gaps if g.named]
+    if named:
+        pod_name = dig(ready_pods[0], "metadata", "name")
+        return outcome(f"{ref}: {named[0].message} (pod/{pod_name})",
+                       fix=(f"name a container port {named[0].target!r} in the pod template, or set targetPort "
+                            "to the container's port number",), definitive=True)
+    names = ", ".join(p.get("name") or str(p.get("port")) for p in missing)
+    return outcome(f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready endpoint yet")

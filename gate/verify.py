@@ -1,0 +1,226 @@
+"""`deploy-gate verify`: watch the touched objects until every check is decided.
+
+One list+watch per kind and namespace (never per object) feeds a snapshot;
+after each batch of changes the pure checks in gate/rollouts.py run again, so
+the verdict follows the last state change within the time it takes to
+evaluate. Deadlines bound everything; nothing polls.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from gate.cluster import BUILTIN_RESOURCES, Cluster, Resource, Watcher, WatchEvent
+from gate.errors import ClusterError
+from gate.findings import Finding, Location, Outcome
+from gate.manifests import Manifest
+from gate.objects import WORKLOAD_KINDS, ObjectRef, dig, template_labels_path
+from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, rollout_verdict
+
+# Kinds with nothing to roll out: they exist once applied (kubectl apply said so). Watching them
+# would only demand more RBAC (reading Secrets!) for no verdict; a Service's check is its endpoints.
+STATIC_KINDS = frozenset({
+    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+    "NetworkPolicy", "Namespace", "Service", "LimitRange", "ResourceQuota", "PodDisruptionBudget", "PriorityClass",
+    "StorageClass", "IngressClass", "Endpoints", "EndpointSlice", "RuntimeClass",
+})
+SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
+TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
+
+
+@dataclass(frozen=True)
+class Touched:
+    """An object the apply touched, with its manifest when it came from one."""
+
+    ref: ObjectRef
+    api_version: str
+    manifest: Manifest | None = None
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    rollout: float = 300.0
+    endpoints: float = 60.0
+    wait_full: bool = False
+
+
+@dataclass
+class Check:
+    """One check's identity and where it stands."""
+
+    phase: str
+    ref: ObjectRef
+    title: str
+    rule: str
+    verdict: Verdict = field(default_factory=lambda: Verdict(State.PENDING, "waiting for the first snapshot"))
+    seconds: float = 0.0
+    locations: tuple[Location, ...] = ()
+    events: tuple[str, ...] = ()
+
+
+Progress = Callable[[Check, float], None]
+
+
+def _location(manifest: Manifest | None, *path: str | int) -> tuple[Location, ...]:
+    if manifest is None:
+        return ()
+    return (Location(manifest.file, manifest.line_of(*path)),)
+
+
+def unchecked_note(touched: list[Touched]) -> str | None:
+    """Which touched objects have no check (static kinds other than Services)."""
+    static = sorted({str(t.ref) for t in touched if t.ref.kind in STATIC_KINDS and t.ref.kind != "Service"})
+    return f"no rollout to check for {len(static)} object(s): {', '.join(static)}" if static else None
+
+
+def plan_checks(touched: list[Touched]) -> list[Check]:
+    """A rollout check per touched object, an endpoints check per touched Service."""
+    checks = []
+    for item in touched:
+        kind = item.ref.kind
+        if kind in STATIC_KINDS:
+            continue
+        title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
+        checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
+    for item in touched:
+        if item.ref.kind == "Service":
+            checks.append(Check("endpoints", item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
+                                locations=_location(item.manifest, "spec", "selector")))
+    return checks
+
+
+def watched_resources(cluster: Cluster, touched: list[Touched]) -> set[tuple[Resource, str | None]]:
+    """Which (kind, namespace) pairs to list+watch: the touched kinds plus what their checks read."""
+    wanted: set[tuple[Resource, str | None]] = set()
+    for item in touched:
+        namespace = item.ref.namespace
+        if item.ref.kind not in STATIC_KINDS:
+            wanted.add((cluster.resource_for(item.ref.kind, item.api_version, str(item.ref)), namespace))
+        needs = []
+        if item.ref.kind in WORKLOAD_KINDS:
+            needs.append("Pod")
+        if item.ref.kind == "Deployment":
+            needs.append("ReplicaSet")
+        if item.ref.kind == "CronJob":
+            needs.append("Job")
+        if item.ref.kind == "Service":
+            needs += ["Service", "EndpointSlice", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"]
+        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in needs)
+    return wanted
+
+
+class Verification:
+    """Runs the watch loop for one gate run; `run()` returns the findings."""
+
+    def __init__(self, cluster: Cluster, touched: list[Touched], deadlines: Deadlines,
+                 progress: Progress | None = None) -> None:
+        self.cluster, self.touched, self.deadlines = cluster, touched, deadlines
+        self.progress = progress or (lambda check, elapsed: None)
+        self.checks = plan_checks(touched)
+        self.snapshot = Snapshot()
+        self.events: queue.Queue[WatchEvent] = queue.Queue()
+        self.stop = threading.Event()
+        self.watchers: list[Watcher] = []
+        self.locations = {item.ref: item.manifest.location(*template_labels_path(item.manifest.obj))
+                          for item in touched if item.manifest is not None and item.ref.kind in WORKLOAD_KINDS}
+
+    def _apply(self, event: WatchEvent) -> None:
+        if event.type == "ERROR":
+            assert event.error is not None
+            raise event.error
+        key = (event.resource.kind, event.namespace)
+        bucket = self.snapshot.objects[key]
+        if event.type == "SYNCED":
+            bucket.clear()
+        for obj in event.objects:
+            name = dig(obj, "metadata", "name") or ""
+            if event.type == "DELETED":
+                bucket.pop(name, None)
+            else:
+                bucket[name] = obj
+
+    def _sync(self, started: float, wanted: set[tuple[Resource, str | None]]) -> None:
+        synced: set[tuple[str, str | None]] = set()
+        while len(synced) < len(wanted):
+            try:
+                event = self.events.get(timeout=max(SYNC_TIMEOUT - (time.monotonic() - started), 0.01))
+            except queue.Empty as empty:
+                raise ClusterError(f"the API server at {self.cluster.server} did not answer the initial lists "
+                                   f"within {SYNC_TIMEOUT:.0f} s") from empty
+            self._apply(event)
+            if event.type == "SYNCED":
+                synced.add((event.resource.kind, event.namespace))
+
+    def _evaluate(self, elapsed: float) -> None:
+        now = datetime.now(UTC)
+        rollout_timed_out = elapsed >= self.deadlines.rollout
+        endpoints_timed_out = elapsed >= self.deadlines.endpoints
+        touched_refs = {item.ref for item in self.touched}
+        for check in self.checks:
+            if check.verdict.state is not State.PENDING:
+                continue
+            if check.phase == "rollouts":
+                obj = self.snapshot.get(check.ref.kind, check.ref.namespace, check.ref.name)
+                verdict = rollout_verdict(obj, self.snapshot, now, rollout_timed_out)
+            else:
+                workloads_done = all(c.verdict.state is State.PASSED for c in self.checks
+                                     if c.phase == "rollouts" and c.ref.kind in WORKLOAD_KINDS
+                                     and c.ref.namespace == check.ref.namespace)
+                service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
+                verdict = endpoints_verdict(service, check.ref, self.snapshot, touched_refs, self.locations,
+                                            workloads_done, endpoints_timed_out, self.deadlines.wait_full)
+            changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
+            check.verdict, check.seconds = verdict, elapsed
+            if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
+                check.events = tuple(f"pod/{pod}: {line}" for pod in verdict.pods_to_explain[:2]
+                                     for line in self.cluster.events_for(check.ref.namespace, pod))
+            if changed:
+                self.progress(check, elapsed)
+
+    def run(self) -> list[Finding]:
+        started = time.monotonic()
+        wanted = watched_resources(self.cluster, self.touched)
+        for resource, namespace in sorted(wanted, key=lambda w: (w[0].kind, w[1] or "")):
+            watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop)
+            self.watchers.append(watcher)
+            watcher.start()
+        try:
+            self._sync(started, wanted)
+            final_deadline = max(self.deadlines.rollout, self.deadlines.endpoints)
+            while True:
+                elapsed = time.monotonic() - started
+                self._evaluate(elapsed)
+                if all(c.verdict.state is not State.PENDING for c in self.checks) or elapsed > final_deadline:
+                    break
+                try:
+                    self._apply(self.events.get(timeout=TICK))
+                    while True:  # take every queued change before evaluating again
+                        self._apply(self.events.get_nowait())
+                except queue.Empty:
+                    pass
+        finally:
+            self.stop.set()
+        return [self._finding(check) for check in self.checks]
+
+    @property
+    def watch_connections(self) -> int:
+        return sum(w.connections for w in self.watchers)
+
+    def _finding(self, check: Check) -> Finding:
+        verdict = check.verdict
+        outcome = {State.PASSED: Outcome.PASSED, State.FAILED: Outcome.FAILED}.get(verdict.state, Outcome.FAILED)
+        message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
+        if check.phase == "rollouts" and outcome is Outcome.FAILED:
+            message = f"{check.ref} did not roll out: {message}"
+        evidence = verdict.evidence + check.events
+        locations = check.locations
+        if verdict.fix_location:
+            file, _, line = verdict.fix_location.rpartition(":")
+            locations = (Location(file, int(line)), *locations)
+        return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
+                       evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)

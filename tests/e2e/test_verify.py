@@ -1,0 +1,218 @@
+"""Issue 3's acceptance: `deploy-gate verify` against the real cluster."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cluster import config as harness
+from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait
+
+ROOT = Path(__file__).parents[2]
+EXAMPLES = ROOT / "examples"
+IMAGE = harness.BUSYBOX_IMAGE
+SLEEP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+
+
+def gate(cluster: E2ECluster, *args: str, env: dict[str, str] | None = None,
+         timeout: float = 200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gate", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env or cluster.env(), timeout=timeout)
+
+
+def deployment(name: str, replicas: int = 1, image: str = IMAGE, command: list[str] | None = None,
+               labels: dict[str, str] | None = None, pull: str = "IfNotPresent", ports: list | None = None) -> dict:
+    labels = labels or {"app": name}
+    container = {"name": "main", "image": image, "imagePullPolicy": pull, "command": command or SLEEP}
+    if ports:
+        container["ports"] = ports
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
+
+
+def service(name: str, selector: dict | None, target: object = 8080) -> dict:
+    spec: dict = {"ports": [{"name": "http", "port": 80, "targetPort": target}]}
+    if selector is not None:
+        spec["selector"] = selector
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+
+
+def apply_and_verify(cluster: E2ECluster, namespace: str, tmp_path: Path, objects: list[dict],
+                     *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    manifest = tmp_path / "objects.yaml"
+    manifest.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    cluster.kubectl("-n", namespace, "apply", "-f", str(manifest))
+    started = time.monotonic()
+    result = gate(cluster, "verify", "-f", str(manifest), "-n", namespace, *extra)
+    return result, time.monotonic() - started
+
+
+@pytest.fixture
+def incident_namespace(cluster: E2ECluster) -> Iterator[str]:
+    delete_namespace_and_wait(cluster, "video-analytics")
+    yield "video-analytics"
+    delete_namespace_and_wait(cluster, "video-analytics")
+
+
+def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,
+                                                                tmp_path: Path) -> None:
+    cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2" / "manifests"))
+    junit = tmp_path / "r.xml"
+    started = time.monotonic()
+    result = gate(cluster, "verify", "-f", "examples/incident-scenario-2/", "--junit", str(junit))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert elapsed <= 15, f"took {elapsed:.1f} s; the evidence is definitive once the rollouts are done"
+    first = result.stdout.splitlines()[0]
+    assert "tier=backend" in first and "deployment/inference-api" in first
+    assert first.startswith("examples/incident-scenario-2/manifests/inference-api.yaml:15:1: error:")
+    assert "kubectl patch deployment inference-api -n video-analytics" in result.stdout
+    failures = [case for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None]
+    assert [(c.get("classname"), c.get("name")) for c in failures] == [
+        ("video-analytics.Service", "inference-api has ready endpoints")]
+
+
+def test_fixed_example_passes_within_5_s_of_the_last_ready_pod(cluster: E2ECluster, incident_namespace: str) -> None:
+    cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2-fixed" / "manifests"))
+    result = gate(cluster, "verify", "examples/incident-scenario-2-fixed/")
+    finished = datetime.now().astimezone()
+    assert result.returncode == 0, result.stdout + result.stderr
+    pods = json.loads(cluster.kubectl("-n", incident_namespace, "get", "pods", "-o", "json").stdout)["items"]
+    last_ready = max(datetime.fromisoformat(c["lastTransitionTime"].replace("Z", "+00:00"))
+                     for p in pods for c in p["status"]["conditions"] if c["type"] == "Ready")
+    # lastTransitionTime has 1 s resolution; the verdict must follow within 5 s.
+    assert (finished - last_ready).total_seconds() <= 6, (finished, last_ready)
+
+
+def test_missing_image_fails_before_the_deadline_with_the_reason(cluster: E2ECluster, namespace: str,
+                                                                 tmp_path: Path) -> None:
+    # pullPolicy Never: the image is absent and no registry is asked (this machine has none).
+    objects = [deployment("ghost", image=f"{harness.IMAGE_REGISTRY}/does-not-exist:1", pull="Never")]
+    result, elapsed = apply_and_verify(cluster, namespace, tmp_path, objects, "--rollout-timeout", "120")
+    assert result.returncode == 1
+    assert elapsed < 60
+    assert "ErrImageNeverPull" in result.stdout and "deployment/ghost did not roll out" in result.stdout
+
+
+def test_crash_loop_fails_with_the_reason(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    objects = [deployment("crasher", command=["sh", "-c", "echo boom; exit 3"])]
+    result, elapsed = apply_and_verify(cluster, namespace, tmp_path, objects, "--rollout-timeout", "120")
+    assert result.returncode == 1 and elapsed < 60
+    assert "CrashLoopBackOff" in result.stdout and "last exit code 3" in result.stdout
+
+
+def test_failing_job_fails_and_completing_job_passes(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    def job(name: str, code: int) -> dict:
+        return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+                "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
+                    {"name": "main", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+                     "command": ["sh", "-c", f"exit {code}"]}]}}}}
+    result, _ = apply_and_verify(cluster, namespace, tmp_path, [job("fails", 1), job("works", 0)],
+                                 "--rollout-timeout", "120", "-o", "json")
+    assert result.returncode == 1
+    outcomes = {f["object"]["name"]: f for f in json.loads(result.stdout)["findings"]}
+    assert outcomes["works"]["outcome"] == "passed"
+    assert outcomes["fails"]["outcome"] == "failed" and "BackoffLimitExceeded" in outcomes["fails"]["message"]
+
+
+def test_statefulset_daemonset_scaled_to_zero_and_manual_endpoints_pass(cluster: E2ECluster, namespace: str,
+                                                                         tmp_path: Path) -> None:
+    labels = {"app": "db"}
+    statefulset = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                   "spec": {"serviceName": "db", "replicas": 2, "selector": {"matchLabels": labels},
+                            "template": deployment("db")["spec"]["template"]}}
+    daemonset = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+                 "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                          "template": deployment("agent")["spec"]["template"]}}
+    idle = deployment("idle", replicas=0)
+    manual_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                    "metadata": {"name": "external-1", "labels": {"kubernetes.io/service-name": "external"}},
+                    "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}],
+                    "endpoints": [{"addresses": ["10.244.0.250"]}]}
+    objects = [statefulset, service("db", labels), daemonset, idle, service("idle", {"app": "idle"}),
+               service("external", None), manual_slice]
+    result, _ = apply_and_verify(cluster, namespace, tmp_path, objects, "--rollout-timeout", "120", "-o", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    messages = {(f["phase"], f["object"]["name"]): f["message"] for f in json.loads(result.stdout)["findings"]}
+    assert "scaled to zero" in messages[("endpoints", "idle")]
+    assert "selector-less service" in messages[("endpoints", "external")]
+    assert "Ready: 2/2" in messages[("rollouts", "db")]
+
+
+def test_named_target_port_missing_fails_with_that_diagnosis(cluster: E2ECluster, namespace: str,
+                                                             tmp_path: Path) -> None:
+    web = deployment("web", ports=[{"name": "http", "containerPort": 8080}])
+    result, elapsed = apply_and_verify(cluster, namespace, tmp_path, [web, service("web", {"app": "web"}, "web")],
+                                       "--endpoints-timeout", "60")
+    assert result.returncode == 1 and elapsed < 30
+    assert "targetPort 'web' of port http (80/TCP) names no container port" in result.stdout
+
+
+def _kubeconfig_for(cluster: E2ECluster, namespace: str, account: str, path: Path) -> Path:
+    token = cluster.kubectl("-n", namespace, "create", "token", account, "--duration=10m").stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    cluster_entry = admin["clusters"][0]["cluster"]
+    document = {"apiVersion": "v1", "kind": "Config", "current-context": "sa",
+                "clusters": [{"name": "c", "cluster": cluster_entry}],
+                "users": [{"name": account, "user": {"token": token}}],
+                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": account, "namespace": namespace}}]}
+    path.write_text(yaml.safe_dump(document))
+    assert base64.b64decode(cluster_entry["certificate-authority-data"])  # the CA travels with it
+    return path
+
+
+def _grant(cluster: E2ECluster, namespace: str, rules: list[dict]) -> None:
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "gate", "namespace": namespace}, "rules": rules}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "gate", "namespace": namespace},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gate"},
+               "subjects": [{"kind": "ServiceAccount", "name": "gate", "namespace": namespace}]}
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all([role, binding]))
+
+
+def test_documented_read_permissions_suffice_and_each_missing_one_is_named(cluster: E2ECluster, namespace: str,
+                                                                            tmp_path: Path) -> None:
+    documented = yaml.safe_load((EXAMPLES / "rbac" / "verify-reader.yaml").read_text())["rules"]
+    cluster.kubectl("-n", namespace, "create", "serviceaccount", "gate")
+    kubeconfig = _kubeconfig_for(cluster, namespace, "gate", tmp_path / "sa.kubeconfig")
+    web = deployment("web", ports=[{"name": "http", "containerPort": 8080}])
+    manifest = tmp_path / "objects.yaml"
+    manifest.write_text(yaml.safe_dump_all([web, service("web", {"app": "web"})]))
+    cluster.kubectl("-n", namespace, "apply", "-f", str(manifest))
+    env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
+
+    _grant(cluster, namespace, documented)
+    result = gate(cluster, "verify", "-f", str(manifest), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    endpointslices = [r for r in documented if "endpointslices" not in r["resources"]]
+    _grant(cluster, namespace, endpointslices)
+    time.sleep(1)  # RBAC changes reach the authorizer's cache within a moment
+    result = gate(cluster, "verify", "-f", str(manifest), env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"cannot list endpointslices.discovery.k8s.io in namespace {namespace}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_cluster_is_exit_3_one_line(cluster: E2ECluster, tmp_path: Path) -> None:
+    broken = yaml.safe_load(cluster.kubeconfig.read_text())
+    broken["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    path = tmp_path / "broken.kubeconfig"
+    path.write_text(yaml.safe_dump(broken))
+    result = gate(cluster, "verify", "examples/incident-scenario-2-fixed/", "--kubeconfig", str(path))
+    assert result.returncode == 3
+    assert "cannot reach the API server at https://127.0.0.1:1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
