@@ -98,7 +98,7 @@ def why_not_ready(pod: Object) -> str:
         if terminated:
             return f"pod/{name} container {status.get('name')} terminated: {terminated.get('reason')} " \
                    f"(exit {terminated.get('exitCode')})"
-        if status.get("ready") is False and dig(status, "state", "running"):
+        if status.get("ready") is False and "running" in (status.get("state") or {}):
             return f"pod/{name} container {status.get('name')} running but not ready (readiness probe failing)"
     ready = condition(pod, "Ready") or {}
     return f"pod/{name} not Ready: {ready.get('reason') or dig(pod, 'status', 'phase') or 'Pending'}"

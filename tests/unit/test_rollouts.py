@@ -1,0 +1,128 @@
+"""verify's pure checks over a snapshot: endpoint diagnosis in an engineer's order, and rollout fail-fast."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from gate.objects import ObjectRef
+from gate.rollouts import Snapshot, State, endpoints_verdict, rollout_verdict
+
+NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+NS = "video-analytics"
+SERVICE_REF = ObjectRef("Service", NS, "inference-api")
+
+
+def service(selector: dict | None = None, target: object = 8080, kind: str | None = None) -> dict:
+    spec: dict = {"ports": [{"name": "http", "port": 8080, "targetPort": target}]}
+    if selector is not None:
+        spec["selector"] = selector
+    if kind:
+        spec["type"] = kind
+    return {"kind": "Service", "metadata": {"name": "inference-api", "namespace": NS}, "spec": spec}
+
+
+def snapshot_with(pod_labels: dict, ready: bool = True, replicas: int = 3, slices: list | None = None,
+                  ports: list | None = None) -> Snapshot:
+    snapshot = Snapshot()
+    deployment = {"kind": "Deployment", "metadata": {"name": "inference-api", "namespace": NS, "uid": "d1",
+                                                      "annotations": {"deployment.kubernetes.io/revision": "1"}},
+                  "spec": {"replicas": replicas, "template": {"metadata": {"labels": pod_labels}}}}
+    replicaset = {"kind": "ReplicaSet", "metadata": {"name": "inference-api-abc", "namespace": NS, "uid": "r1",
+                                                      "annotations": {"deployment.kubernetes.io/revision": "1"},
+                                                      "ownerReferences": [{"kind": "Deployment",
+                                                                           "name": "inference-api", "uid": "d1"}]}}
+    snapshot.objects[("Deployment", NS)]["inference-api"] = deployment
+    snapshot.objects[("ReplicaSet", NS)]["inference-api-abc"] = replicaset
+    for index in range(replicas):
+        name = f"inference-api-abc-{index}"
+        snapshot.objects[("Pod", NS)][name] = {
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": NS, "labels": pod_labels, "uid": f"p{index}",
+                         "ownerReferences": [{"kind": "ReplicaSet", "name": "inference-api-abc", "uid": "r1"}]},
+            "spec": {"containers": [{"name": "api", "ports": ports or [{"name": "http", "containerPort": 8080}]}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                       "containerStatuses": [{"name": "api", "ready": ready, "state": {"running": {}}}]},
+        }
+    for index, endpoint_slice in enumerate(slices or []):
+        snapshot.objects[("EndpointSlice", NS)][f"slice-{index}"] = endpoint_slice
+    return snapshot
+
+
+def slice_with(ready: int, not_ready: int = 0) -> dict:
+    endpoints = [{"addresses": [f"10.0.0.{i}"], "conditions": {"ready": True}} for i in range(ready)]
+    endpoints += [{"addresses": [f"10.0.1.{i}"], "conditions": {"ready": False}} for i in range(not_ready)]
+    return {"kind": "EndpointSlice", "metadata": {"labels": {"kubernetes.io/service-name": "inference-api"}},
+            "ports": [{"name": "http", "port": 8080}], "endpoints": endpoints}
+
+
+def verdict(svc: dict | None, snapshot: Snapshot, rollouts_done: bool = True, timed_out: bool = False,
+            wait_full: bool = False):
+    return endpoints_verdict(svc, SERVICE_REF, snapshot, {ObjectRef("Deployment", NS, "inference-api")},
+                             {ObjectRef("Deployment", NS, "inference-api"): "deploy.yaml:14"}, rollouts_done,
+                             timed_out, wait_full)
+
+
+def test_ready_endpoints_pass() -> None:
+    result = verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"},
+                                                                      slices=[slice_with(3)]))
+    assert result.state is State.PASSED and "3 ready endpoint(s)" in result.message
+
+
+def test_incident_selector_gap_is_definitive_once_rollouts_are_done() -> None:
+    svc = service({"app": "inference-api", "tier": "backend"})
+    snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
+    result = verdict(svc, snapshot)
+    assert result.state is State.FAILED
+    assert result.message == ("service/inference-api selects app=inference-api,tier=backend; "
+                              "pods of deployment/inference-api (3 running) lack tier=backend")
+    assert result.fix_location == "deploy.yaml:14"
+    assert '"path":"/spec/template/metadata/labels/tier","value":"backend"' in result.fix[0]
+    assert verdict(svc, snapshot, rollouts_done=False).state is State.PENDING
+    assert verdict(svc, snapshot, wait_full=True).state is State.PENDING
+    assert verdict(svc, snapshot, wait_full=True, timed_out=True).state is State.FAILED
+
+
+def test_pods_match_but_none_ready() -> None:
+    result = verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"}, ready=False,
+                                                                      slices=[slice_with(0, 3)]), timed_out=True)
+    assert result.state is State.FAILED and "3 pod(s) match app=inference-api but none is Ready" in result.message
+    assert "readiness probe failing" in result.evidence[0]
+
+
+def test_named_target_port_missing_is_definitive() -> None:
+    result = verdict(service({"app": "inference-api"}, target="grpc"), snapshot_with({"app": "inference-api"}))
+    assert result.state is State.FAILED and "targetPort 'grpc' of port http (8080/TCP) names no container port" \
+        in result.message
+
+
+def test_special_services() -> None:
+    assert verdict(service(kind="ExternalName"), Snapshot()).state is State.PASSED
+    assert verdict(service(None), Snapshot()).state is State.PENDING
+    manual = Snapshot()
+    manual.objects[("EndpointSlice", NS)]["m"] = slice_with(1)
+    assert verdict(service(None), manual).state is State.PASSED
+    assert verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"}, replicas=0)
+                   ).state is State.PASSED
+    assert verdict(None, Snapshot(), timed_out=True).state is State.FAILED
+
+
+def test_rollout_fails_fast_on_crash_loop_pod() -> None:
+    snapshot = snapshot_with({"app": "inference-api"})
+    pod = snapshot.objects[("Pod", NS)]["inference-api-abc-0"]
+    pod["status"]["containerStatuses"] = [{"name": "api", "restartCount": 2, "state": {"waiting": {
+        "reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
+    pod["status"]["startTime"] = "2026-11-26T11:59:00Z"
+    deployment = snapshot.objects[("Deployment", NS)]["inference-api"]
+    deployment["status"] = {"replicas": 3, "updatedReplicas": 3, "readyReplicas": 2, "availableReplicas": 2}
+    result = rollout_verdict(deployment, snapshot, NOW, timed_out=False)
+    assert result.state is State.FAILED
+    assert result.message.startswith("pod/inference-api-abc-0 container api: CrashLoopBackOff")
+    assert result.pods_to_explain == ("inference-api-abc-0",)
+
+
+def test_rollout_deadline_fails_what_is_still_in_progress() -> None:
+    deployment = {"kind": "Deployment", "spec": {"replicas": 2}, "metadata": {"uid": "x"},
+                  "status": {"replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1}}
+    assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).state is State.PENDING
+    result = rollout_verdict(deployment, Snapshot(), NOW, timed_out=True)
+    assert result.state is State.FAILED and result.message == "timed out: Ready: 1/2, updated: 2/2, available: 1/2"
