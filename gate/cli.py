@@ -7,7 +7,9 @@ one-line message and its exit code (0 passed, 1 failed, 2 usage/config/manifest,
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -18,21 +20,30 @@ import click
 
 from gate import __version__
 from gate.cluster import BUILTIN_RESOURCES, Cluster
-from gate.config import GateConfig, load_config
+from gate.config import Caller, GateConfig, Pair, Target, load_config
+from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.findings import exit_code
 from gate.inventory import Inventory
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
-from gate.objects import ObjectRef
+from gate.netpol import Verdict as NetpolVerdict
+from gate.objects import WORKLOAD_KINDS, ObjectRef
+from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.console import LiveProgress, summary_table
 from gate.report.github import annotations, summary_markdown
 from gate.verify import Deadlines, Touched, Verification, unchecked_note
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM (a cancelled pipeline, an Argo CD hook deadline) unwinds like Ctrl-C: probe pods get deleted."""
+    raise KeyboardInterrupt
+
+
 def _run(command: Callable[[], int]) -> None:
     """Run a command; map errors to one line on stderr and the exit code."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = command()
     except GateError as error:
@@ -183,12 +194,112 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
         )
         progress = LiveProgress(sys.stderr, sys.stderr.isatty())
-        findings = tuple(Verification(cluster, touched, deadlines, progress).run())
+        findings = Verification(cluster, touched, deadlines, progress).run()
+        touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
+        findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
+                                lambda line: click.echo(line, err=True))
         notes = tuple(note for note in (unchecked_note(touched),) if note)
-        report = Report("verify", findings, exit_code(findings), time.monotonic() - started, notes=notes)
+        report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
             click.echo(summary_table(report), err=True)
         publish(report, output, junit_path, verbose)
         return report.exit_code
 
     _run(command)
+
+
+def parse_explain_caller(text: str) -> Caller:
+    """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
+    parts = text.split("/")
+    kinds = {k.lower(): k for k in WORKLOAD_KINDS} | {"deploy": "Deployment", "sts": "StatefulSet",
+                                                       "ds": "DaemonSet"}
+    if len(parts) == 3 and parts[1].lower() in kinds:
+        return Caller(parts[0], (kinds[parts[1].lower()], parts[2]))
+    if len(parts) == 2:
+        if parts[0].lower() in kinds:
+            return Caller(None, (kinds[parts[0].lower()], parts[1]))
+        return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
+    if len(parts) == 1 and parts[0]:
+        return Caller(None, (ANY_WORKLOAD, parts[0]))
+    raise UsageError(f"--from {text!r}: expected NAMESPACE/KIND/NAME, NAMESPACE/NAME, KIND/NAME or NAME")
+
+
+def parse_explain_target(text: str) -> Target:
+    """NS/SERVICE:PORT or SERVICE[.NS]:PORT."""
+    service, colon, port = text.rpartition(":")
+    if not colon or not service or not port:
+        raise UsageError(f"--to {text!r}: expected NAMESPACE/SERVICE:PORT or SERVICE[.NAMESPACE]:PORT")
+    namespace, slash, name = service.rpartition("/")
+    if not slash:
+        name, _, namespace = service.partition(".")
+    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+
+
+@main.command()
+@click.option("--from", "caller_text", required=True, metavar="NS/WORKLOAD",
+              help="The caller: NAMESPACE/KIND/NAME, NAMESPACE/NAME, KIND/NAME or NAME.")
+@click.option("--to", "target_text", required=True, metavar="NS/SERVICE:PORT",
+              help="The target Service port: NAMESPACE/SERVICE:PORT or SERVICE[.NAMESPACE]:PORT.")
+@click.option("-f", "--filename", "files", multiple=True, metavar="PATH",
+              help="Manifests holding the Namespaces, workloads, Services and NetworkPolicies.")
+@click.option("-k", "--kustomize", multiple=True, metavar="DIR", help="Kustomization directory.")
+@click.option("--live", is_flag=True, help="Read the objects from the cluster instead of manifests.")
+@click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none.")
+@click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
+@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomize: tuple[str, ...], live: bool,
+            namespace: str | None, context: str | None, kubeconfig: str | None, output: str) -> None:
+    """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
+
+    def command() -> int:
+        caller, target = parse_explain_caller(caller_text), parse_explain_target(target_text)
+        pair = Pair(caller, target, True, None, None, "command line")
+        incomplete = None
+        if live:
+            cluster = Cluster(kubeconfig, context)
+            default_namespace = namespace or cluster.namespace
+            namespaces = {caller.namespace or default_namespace} | ({target.namespace} if target.namespace else set())
+            inventory, _ = live_inventory(cluster, namespaces, default_namespace)
+            incomplete = foreign_policies(cluster)
+        else:
+            if not files and not kustomize:
+                raise UsageError("explain reads manifests (-f PATH, -k DIR) or the cluster (--live)")
+            inventory = Inventory.from_manifests(load(files, kustomize).manifests, namespace or "default")
+        try:
+            resolved = resolve(pair, inventory)
+        except Unresolvable as why:
+            raise UsageError(f"cannot explain {caller_text} -> {target_text}: {why}") from why
+        verdicts = static_verdicts(resolved, inventory, incomplete)
+        if not verdicts:
+            raise UsageError(f"service/{target.service} selects no workload exposing port {target.port}")
+        allowed = all(v.allowed for _, v in verdicts)
+        click.echo(render_explanation(resolved, verdicts, allowed, output), nl=False)
+        return 0 if allowed else 1
+
+    _run(command)
+
+
+def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,
+                       output: str) -> str:
+    caller, target = resolved.caller.name, resolved.pair.target
+    if output == "json":
+        return json.dumps({
+            "allowed": allowed,
+            "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
+            "target": str(target),
+            "assumption": resolved.assumption,
+            "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
+                          "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
+                          "fixes": v.fixes()} for b, v in verdicts],
+        }, indent=2) + "\n"
+    lines = []
+    for backend, verdict in verdicts:
+        word = "ALLOW" if verdict.allowed else "DENY"
+        lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.endpoint.name} port "
+                     f"{backend.port}/{backend.protocol}")
+        lines += [f"    {line}" for line in verdict.explanation()]
+        lines += [f"    fix: {fix}" for fix in verdict.fixes()]
+    if resolved.assumption:
+        lines.append(f"note: {resolved.assumption}")
+    return "\n".join(lines) + "\n"

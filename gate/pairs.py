@@ -12,7 +12,17 @@ from gate.config import Caller, Pair, Target
 from gate.endpoints import Candidate, closest_gap, service_selector
 from gate.inventory import Inventory
 from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
-from gate.objects import Object, containers, dig, pod_template, template_labels, template_labels_path
+from gate.objects import (
+    WORKLOAD_KINDS,
+    Object,
+    containers,
+    dig,
+    pod_template,
+    template_labels,
+    template_labels_path,
+)
+
+ANY_WORKLOAD = "*"  # a caller named without its kind: any workload kind with that name
 
 
 class Unresolvable(Exception):
@@ -58,10 +68,12 @@ def _unique(found: list[Object], what: str) -> Object:
 def resolve_caller(caller: Caller, inventory: Inventory) -> Endpoint:
     if caller.workload:
         kind, name = caller.workload
-        workload = _unique(inventory.find(kind, name, caller.namespace), f"{kind.lower()}/{name}")
+        kinds = sorted(WORKLOAD_KINDS) if kind == ANY_WORKLOAD else [kind]
+        found = [w for k in kinds for w in inventory.find(k, name, caller.namespace)]
+        workload = _unique(found, f"{kind.lower()}/{name}" if kind != ANY_WORKLOAD else f"workload {name}")
         template = pod_template(workload) or {}
         return Endpoint(inventory.ref(workload).namespace or inventory.default_namespace,
-                        template_labels(workload), str(caller), ports=_pod_ports(template))
+                        template_labels(workload), str(inventory.ref(workload)), ports=_pod_ports(template))
     return Endpoint(caller.namespace or inventory.default_namespace, dict(caller.labels), str(caller))
 
 
@@ -122,3 +134,42 @@ def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: st
     return [(backend, evaluate(policies, Connection(resolved.caller, backend.endpoint, backend.port, backend.protocol),
                                inventory.namespace_labels, incomplete=incomplete))
             for backend in resolved.backends]
+
+
+@dataclass(frozen=True)
+class LiveOutcome:
+    """The combined verdict of one pair: static explains, live decides."""
+
+    passed: bool
+    warning: bool  # the expectation holds, but something is wrong (e.g. policy not enforced)
+    message: str
+    fix: tuple[str, ...] = ()
+
+
+def combine(pair: Pair, verdict: Verdict | None, connected: bool, live: str) -> LiveOutcome:
+    """Live is the ground truth; the static verdict says why (see README, 'Connectivity')."""
+    static_allows = verdict is None or verdict.allowed
+    why = verdict.summary() if verdict is not None else "no static verdict"
+    if connected and not static_allows:
+        message = (f"policy says deny but traffic passed: the network plugin is not enforcing NetworkPolicy "
+                   f"({why})")
+        return LiveOutcome(pair.expect_allow, pair.expect_allow, message)
+    if pair.expect_allow:
+        if connected:
+            return LiveOutcome(True, False, f"{pair.caller} reached {pair.target} ({live}); {why}")
+        if not static_allows:
+            assert verdict is not None
+            return LiveOutcome(False, False, f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})",
+                               tuple(verdict.fixes()))
+        return LiveOutcome(False, False, f"{pair.caller} cannot reach {pair.target}, and it is not a policy "
+                                         f"problem ({why}): live {live}")
+    if not connected and not static_allows:
+        return LiveOutcome(True, False, f"{pair.caller} is kept from {pair.target} as declared: {why} "
+                                        f"(live: {live})")
+    if not connected:
+        return LiveOutcome(True, False, f"{pair.caller} cannot reach {pair.target} as declared, but no "
+                                        f"NetworkPolicy denies it (live: {live}); it may start working any time")
+    admitted = verdict.ingress.admitted_by if verdict is not None else None
+    fix = (f"remove the peer admitting {pair.caller} from {admitted.split(' ')[0]}",) if admitted else (
+        f"add a NetworkPolicy selecting the pods of {pair.target.service} that does not admit {pair.caller}",)
+    return LiveOutcome(False, False, f"{pair.caller} must not reach {pair.target} but did ({live}); {why}", fix)

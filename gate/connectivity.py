@@ -1,0 +1,152 @@
+"""The connectivity phase of `verify`: each declared pair, statically explained and live probed.
+
+Reads the live objects the static evaluator needs (workloads, Services,
+NetworkPolicies, namespace labels), probes every pair at once from the
+caller's identity, and combines both into one finding per pair.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from gate.cluster import BUILTIN_RESOURCES, Cluster
+from gate.config import GateConfig, Pair
+from gate.errors import ClusterError, PermissionDenied
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.netpol import Verdict
+from gate.objects import ObjectRef, dig
+from gate.pairs import ResolvedPair, Unresolvable, combine, resolve, static_verdicts
+from gate.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
+
+PHASE = "connectivity"
+LIVE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "NetworkPolicy")
+# API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
+FOREIGN_POLICY_GROUPS = {"policy.networking.k8s.io": "AdminNetworkPolicy", "cilium.io": "Cilium policies",
+                         "crd.projectcalico.org": "Calico policies", "projectcalico.org": "Calico policies"}
+
+
+def live_inventory(cluster: Cluster, namespaces: set[str], default_namespace: str) -> tuple[Inventory, list[str]]:
+    """The objects pair evaluation reads, from the cluster; notes for what could not be read."""
+    objects = []
+    for namespace in sorted(namespaces):
+        for kind in LIVE_KINDS:
+            items, _ = cluster.list(BUILTIN_RESOURCES[kind], namespace)
+            objects += items
+    inventory = Inventory(objects, default_namespace)
+    notes = []
+    try:
+        for item in cluster.list(BUILTIN_RESOURCES["Namespace"], None)[0]:
+            labels = dig(item, "metadata", "labels") or {}
+            inventory.namespace_labels[dig(item, "metadata", "name")] = {str(k): str(v) for k, v in labels.items()}
+    except PermissionDenied:
+        notes.append("namespaces are not readable: namespaceSelector peers match namespace names only")
+    return inventory, notes
+
+
+def foreign_policies(cluster: Cluster) -> str | None:
+    try:
+        groups = {g.get("name") for g in (cluster.request("GET", "/apis") or {}).get("groups") or []}
+    except ClusterError:
+        return None
+    found = sorted({kind for group, kind in FOREIGN_POLICY_GROUPS.items() if group in groups})
+    return f"the cluster also serves {', '.join(found)}, which this evaluator does not read" if found else None
+
+
+def _target(pair: Pair, resolved: ResolvedPair, timeout: float) -> ProbeTarget:
+    namespace = pair.target.namespace or resolved.namespace
+    port = next((p.get("port") for p in dig(resolved.service, "spec", "ports") or []
+                 if p.get("port") == pair.target.port or p.get("name") == pair.target.port), pair.target.port)
+    return ProbeTarget(pair.name, resolved.namespace, dict(resolved.caller.labels),
+                       f"{pair.target.service}.{namespace}.svc", int(port), pair.http_path, timeout)
+
+
+def _caller_pod(cluster: Cluster, resolved: ResolvedPair) -> str | None:
+    """A Running, Ready pod of the caller, for exec mode."""
+    selector = ",".join(f"{k}={v}" for k, v in sorted(resolved.caller.labels.items()))
+    pods, _ = cluster.list(BUILTIN_RESOURCES["Pod"], resolved.namespace, label_selector=selector)
+    for pod in pods:
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in dig(pod, "status", "conditions") or [])
+        is_probe = dig(pod, "metadata", "labels", PROBE_LABEL) is not None
+        if dig(pod, "status", "phase") == "Running" and ready and not is_probe:
+            return dig(pod, "metadata", "name")
+    return None
+
+
+def _location(pair: Pair) -> tuple[Location, ...]:
+    file, _, line = pair.location.rpartition(":")
+    return (Location(file, int(line)),) if line.isdigit() else ()
+
+
+def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
+             evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
+    return Finding(PHASE, "caller-pair", ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
+                   severity, evidence, fix, _location(pair), seconds)
+
+
+def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
+                log: Callable[[str], None] = lambda line: None) -> list[Finding]:
+    """One finding per declared pair; probe pods never outlive this call.
+
+    A caller named without a namespace is looked for in the touched objects' namespaces (else
+    the default one), as lint looks for it in the manifests.
+    """
+    if not config.pairs:
+        return []
+    started = time.monotonic()
+    namespaces = set(touched_namespaces) or {default_namespace}
+    namespaces |= {p.caller.namespace for p in config.pairs if p.caller.namespace}
+    namespaces |= {p.target.namespace for p in config.pairs if p.target.namespace}
+    inventory, notes = live_inventory(cluster, namespaces, default_namespace)
+    incomplete = foreign_policies(cluster)
+    resolved: dict[str, tuple[ResolvedPair, list[Verdict]]] = {}
+    findings: dict[str, Finding] = {}
+    for pair in config.pairs:
+        try:
+            item = resolve(pair, inventory)
+        except Unresolvable as why:
+            findings[pair.name] = _finding(pair, Outcome.FAILED, f"{pair.name}: {why} in the cluster",
+                                           time.monotonic() - started)
+            continue
+        resolved[pair.name] = (item, [v for _, v in static_verdicts(item, inventory, incomplete)])
+    timeouts = {name: next(p for p in config.pairs if p.name == name).timeout or config.probe_timeout
+                for name in resolved}
+    targets = [_target(item.pair, item, timeouts[name]) for name, (item, _) in resolved.items()]
+    log(f"probing {len(targets)} pair(s) from the callers' identities ({config.probe_mode} mode)")
+    results = _probe(cluster, config, resolved, targets)
+    for name, (item, verdicts) in resolved.items():
+        pair = item.pair
+        verdict = next((v for v in verdicts if v.allowed != pair.expect_allow), verdicts[0] if verdicts else None)
+        live = results[name]
+        combined = combine(pair, verdict, live.connected, str(live))
+        evidence = tuple(verdict.explanation() if verdict else ()) + tuple(notes)
+        evidence += ((item.assumption,) if item.assumption else ())
+        caller = str(pair.caller) if pair.caller.workload else f"<a pod with {pair.caller}>"
+        target = _target(pair, item, 1)
+        evidence += (f"reproduce: kubectl -n {item.namespace} exec {caller} -- sh -c "
+                     f"'nc -w 3 {target.host} {target.port} </dev/null'",)
+        outcome = Outcome.PASSED if combined.passed and not combined.warning else Outcome.FAILED
+        severity = Severity.WARNING if combined.warning else Severity.ERROR
+        findings[name] = _finding(pair, outcome, combined.message, time.monotonic() - started, severity, evidence,
+                                  combined.fix, item.namespace)
+    return [findings[p.name] for p in config.pairs]
+
+
+def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, list[Verdict]]],
+           targets: list[ProbeTarget]) -> dict[str, ProbeResult]:
+    if not targets:
+        return {}
+    if config.probe_mode == "exec":
+        results = {}
+        for target in targets:
+            item = resolved[target.key][0]
+            pod = _caller_pod(cluster, item)
+            results[target.key] = exec_probe(cluster, target.namespace, pod, target) if pod else ProbeResult(
+                "not-run", f"no Running, Ready pod of {item.pair.caller} to exec in")
+        return results
+    probes = ProbePods(cluster, config.probe_image)
+    probes.remove_stale({t.namespace for t in targets})
+    return probes.run(targets, max(t.timeout for t in targets) + 60)
+

@@ -1,0 +1,273 @@
+"""Live connectivity probes from a caller's identity: probe pods, or exec in a caller pod.
+
+A probe pod carries the caller's pod-template labels, so NetworkPolicies treat
+it as the caller, plus a deploy-gate marker. It never becomes Ready (its
+readiness probe always fails), so it never joins a Service's endpoints. It is
+least-privileged, and bounded by activeDeadlineSeconds. Every probe pod this
+process creates is deleted on success, failure, timeout, Ctrl-C and SIGTERM,
+and a run also removes probe pods that earlier runs left behind.
+
+The script retries with backoff until two attempts agree, then writes one
+line to its termination message: no pods/log permission is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from kubernetes import client as k8s_client
+from kubernetes.stream import stream
+
+from gate.cluster import BUILTIN_RESOURCES, Cluster, Watcher, WatchEvent
+from gate.errors import ClusterError, PermissionDenied
+from gate.objects import Object, dig
+
+PROBE_LABEL = "deploy-gate.io/probe"
+RUN_LABEL = "deploy-gate.io/run"
+HASH_LABELS = ("pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
+               "batch.kubernetes.io/controller-uid", "controller-uid", "batch.kubernetes.io/job-name", "job-name")
+STALE_AFTER_SECONDS = 600
+# Policy enforcers program a new pod's rules asynchronously (kube-router here took about 1 s):
+# attempts before that would agree on a wrong answer, so the first waits this long.
+SETTLE_SECONDS = 2
+FAILURE_HOLD_SECONDS = 10
+PODS = BUILTIN_RESOURCES["Pod"]
+
+# POSIX sh for busybox: HOST PORT HTTP_PATH ATTEMPT_TIMEOUT DEADLINE SETTLE HOLD in the environment.
+# A success stands once two attempts agree; a failure only once it has held for HOLD seconds
+# (or the deadline came): right after a rollout, enforcement and Service rules still converge,
+# and their transient errors are always failures, never false successes.
+SCRIPT = r"""
+attempt() {
+  out=$( { if [ -n "$HTTP_PATH" ]; then
+             printf 'GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: deploy-gate-probe\r\n\r\n' "$HTTP_PATH" "$HOST"
+           fi; } | nc -w "$ATTEMPT_TIMEOUT" "$HOST" "$PORT" 2>&1 )
+  rc=$?
+  first=$(echo "$out" | head -n 1)
+  case "$out" in
+    *"bad address"*) echo "dns-failure|$first" ;;
+    *"Connection refused"*) echo "refused|$first" ;;
+    *"timed out"*) echo "timeout|no answer within ${ATTEMPT_TIMEOUT}s" ;;
+    *"No route to host"*|*"unreachable"*) echo "unreachable|$first" ;;
+    *)
+      if [ "$rc" -ne 0 ]; then echo "error|$first"
+      elif [ -n "$HTTP_PATH" ]; then
+        code=$(echo "$first" | cut -d ' ' -f 2)
+        case "$code" in
+          2??) echo "success|$first" ;;
+          "") echo "no-response|connected, but no HTTP answer" ;;
+          *) echo "http-error|$first" ;;
+        esac
+      else echo "success|connected"
+      fi ;;
+  esac
+}
+start=$(date +%s); previous=""; since=$start; attempts=0; delay=1
+sleep "$SETTLE"
+while :; do
+  result=$(attempt); attempts=$((attempts + 1)); now=$(date +%s)
+  echo "attempt $attempts: $result"
+  if [ "$result" != "$previous" ]; then
+    previous=$result; since=$now
+  else
+    case "$result" in success*) break ;; esac
+    if [ $((now - since)) -ge "$HOLD" ]; then break; fi
+  fi
+  if [ $((now - start + delay + ATTEMPT_TIMEOUT)) -gt "$DEADLINE" ]; then
+    [ "$attempts" -gt 1 ] && [ $((now - since)) -eq 0 ] && result="$result (results disagreed)"
+    break
+  fi
+  sleep "$delay"; [ "$delay" -lt 2 ] && delay=$((delay * 2))
+done
+echo "$attempts|$result" > /dev/termination-log 2>/dev/null || true
+echo "RESULT $attempts|$result"
+"""
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """What one probe connects to, from which identity."""
+
+    key: str  # the pair's name: results come back under it
+    namespace: str  # the caller's namespace
+    labels: dict[str, str]  # the caller's pod-template labels
+    host: str  # Service DNS name as the caller would use it
+    port: int
+    http_path: str | None
+    timeout: float
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    kind: str  # success, refused, timeout, dns-failure, unreachable, http-error, no-response, error, not-run
+    detail: str
+    attempts: int = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.kind == "success"
+
+    def __str__(self) -> str:
+        tries = f" ({self.attempts} attempts)" if self.attempts else ""
+        return f"{self.kind}: {self.detail}{tries}"
+
+
+def parse_result(message: str) -> ProbeResult:
+    """'attempts|kind|detail' as the script writes it."""
+    parts = message.strip().split("|", 2)
+    if len(parts) < 3 or not parts[0].isdigit():
+        return ProbeResult("error", f"unreadable probe result {message.strip()!r}")
+    return ProbeResult(parts[1], parts[2], int(parts[0]))
+
+
+def _environment(target: ProbeTarget) -> dict[str, str]:
+    attempt_timeout = max(1, min(3, int(target.timeout // 5)))
+    return {"HOST": target.host, "PORT": str(target.port), "HTTP_PATH": target.http_path or "",
+            "ATTEMPT_TIMEOUT": str(attempt_timeout), "DEADLINE": str(int(target.timeout)),
+            "SETTLE": str(SETTLE_SECONDS), "HOLD": str(min(FAILURE_HOLD_SECONDS, int(target.timeout // 2)))}
+
+
+def probe_pod(target: ProbeTarget, image: str, run_id: str) -> Object:
+    """The probe pod: the caller's labels, never Ready, least privilege, bounded in time."""
+    labels = {k: v for k, v in target.labels.items() if k not in HASH_LABELS}
+    labels.update({PROBE_LABEL: "true", RUN_LABEL: run_id})
+    env = [{"name": k, "value": v} for k, v in _environment(target).items()]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"generateName": "deploy-gate-probe-", "namespace": target.namespace, "labels": labels,
+                     "annotations": {"deploy-gate.io/pair": target.key[:250]}},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "activeDeadlineSeconds": int(target.timeout) + 60,
+            "terminationGracePeriodSeconds": 0,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "probe",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["sh", "-c", SCRIPT],
+                "env": env,
+                "terminationMessagePolicy": "File",
+                # Never Ready: the probe must never become an endpoint of a Service selecting the caller.
+                "readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 3600},
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "10m", "memory": "8Mi"},
+                              "limits": {"cpu": "100m", "memory": "32Mi"}},
+            }],
+        },
+    }
+
+
+def _result_of(pod: Object) -> ProbeResult | None:
+    """The probe's verdict once its container has terminated; None while it runs."""
+    if dig(pod, "status", "phase") == "Failed" and dig(pod, "status", "reason") == "DeadlineExceeded":
+        return ProbeResult("timeout", "the probe pod hit its activeDeadlineSeconds")
+    for status in dig(pod, "status", "containerStatuses") or []:
+        terminated = dig(status, "state", "terminated")
+        if terminated:
+            return parse_result(terminated.get("message") or "")
+        waiting = dig(status, "state", "waiting") or {}
+        if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
+                                     "CreateContainerConfigError"):
+            return ProbeResult("not-run", f"probe image: {waiting.get('reason')}: {waiting.get('message', '')}")
+    return None
+
+
+class ProbePods:
+    """Creates probe pods for a run, waits for their results, and always deletes them."""
+
+    def __init__(self, cluster: Cluster, image: str) -> None:
+        self.cluster, self.image = cluster, image
+        self.run_id = uuid.uuid4().hex[:12]
+        self.created: list[tuple[str, str]] = []  # (namespace, name)
+        self._lock = threading.Lock()
+
+    def remove_stale(self, namespaces: set[str]) -> int:
+        """Delete probe pods of earlier runs that have finished or outlived any probe."""
+        removed = 0
+        now = datetime.now(UTC)
+        for namespace in sorted(namespaces):
+            pods, _ = self.cluster.list(PODS, namespace, label_selector=f"{PROBE_LABEL}=true")
+            for pod in pods:
+                created = datetime.fromisoformat(dig(pod, "metadata", "creationTimestamp").replace("Z", "+00:00"))
+                finished = dig(pod, "status", "phase") in ("Succeeded", "Failed")
+                if finished or (now - created).total_seconds() > STALE_AFTER_SECONDS:
+                    self.cluster.delete(PODS, namespace, dig(pod, "metadata", "name"))
+                    removed += 1
+        return removed
+
+    def run(self, targets: list[ProbeTarget], deadline_seconds: float) -> dict[str, ProbeResult]:
+        """Probe every target at once; results by target key. Pods are deleted before returning."""
+        if not targets:
+            return {}
+        events: queue.Queue[WatchEvent] = queue.Queue()
+        stop = threading.Event()
+        watchers = [Watcher(self.cluster, PODS, namespace, events, stop, f"{RUN_LABEL}={self.run_id}")
+                    for namespace in sorted({t.namespace for t in targets})]
+        keys: dict[str, str] = {}  # pod name -> target key
+        results: dict[str, ProbeResult] = {}
+        try:
+            for watcher in watchers:
+                watcher.start()
+            for target in targets:
+                pod = self.cluster.create(PODS, target.namespace, probe_pod(target, self.image, self.run_id))
+                name = dig(pod, "metadata", "name")
+                with self._lock:
+                    self.created.append((target.namespace, name))
+                keys[name] = target.key
+            deadline = time.monotonic() + deadline_seconds
+            while len(results) < len(targets) and time.monotonic() < deadline:
+                try:
+                    event = events.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    continue
+                if event.type == "ERROR":
+                    assert event.error is not None
+                    raise event.error
+                for pod in event.objects:
+                    key = keys.get(dig(pod, "metadata", "name") or "")
+                    if key and key not in results and (result := _result_of(pod)) is not None:
+                        results[key] = result
+            for target in targets:
+                results.setdefault(target.key, ProbeResult("timeout", f"no result within {deadline_seconds:.0f} s"))
+            return results
+        finally:
+            stop.set()
+            self.cleanup()
+
+    def cleanup(self) -> None:
+        """Delete every probe pod this run created (called on every exit path, signals included)."""
+        with self._lock:
+            created, self.created = self.created, []
+        for namespace, name in created:
+            # If this fails, the pod's activeDeadlineSeconds and the next run's stale sweep remain.
+            with contextlib.suppress(ClusterError):
+                self.cluster.delete(PODS, namespace, name)
+
+
+def exec_probe(cluster: Cluster, namespace: str, pod: str, target: ProbeTarget) -> ProbeResult:
+    """Run the probe script inside an existing caller pod (pods/exec): no new pod, the caller's own image."""
+    command = ["env", *(f"{k}={v}" for k, v in _environment(target).items()), "sh", "-c", SCRIPT]
+    try:
+        output = stream(k8s_client.CoreV1Api(cluster.api).connect_get_namespaced_pod_exec, pod, namespace,
+                        command=command, stderr=True, stdin=False, stdout=True, tty=False,
+                        _request_timeout=target.timeout + 30)
+    except k8s_client.ApiException as error:
+        if error.status == 403:
+            raise PermissionDenied("create", "pods/exec", namespace) from error
+        raise ClusterError(f"exec in pod/{pod}: {error.status} {error.reason}") from error
+    for line in reversed(output.splitlines()):
+        if line.startswith("RESULT "):
+            return parse_result(line[len("RESULT "):])
+    return ProbeResult("error", f"the caller's image could not run the probe (it needs sh and nc): {output[-200:]}")

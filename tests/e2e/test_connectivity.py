@@ -1,0 +1,145 @@
+"""Issue 4's acceptance: declared caller pairs probed for real and explained by the evaluator."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait, wait_for
+from tests.e2e.test_verify import ROOT, gate
+
+FIXED = "examples/incident-scenario-2-fixed/"
+NAMESPACE = "video-analytics"
+ADMIT_FRONTEND = ('[{"op":"add","path":"/spec/ingress/0/from/-",'
+                  '"value":{"podSelector":{"matchLabels":{"app":"web-frontend"}}}}]')
+ONLY_FRONTEND = ('[{"op":"replace","path":"/spec/ingress/0/from",'
+                 '"value":[{"podSelector":{"matchLabels":{"app":"web-frontend"}}}]}]')
+
+
+@pytest.fixture
+def fixed(cluster: E2ECluster) -> Iterator[E2ECluster]:
+    delete_namespace_and_wait(cluster, NAMESPACE)
+    cluster.kubectl("apply", "-f", str(ROOT / FIXED / "manifests"))
+    for deployment in ("inference-api", "api-gateway", "web-frontend"):
+        cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+    yield cluster
+    delete_namespace_and_wait(cluster, NAMESPACE)
+
+
+def probe_pods(cluster: E2ECluster) -> list[str]:
+    result = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name")
+    return result.stdout.split()
+
+
+def pairs(result: subprocess.CompletedProcess[str]) -> dict[str, dict]:
+    document = json.loads(result.stdout)
+    return {f["check"].split(" ")[0]: f for f in document["findings"] if f["phase"] == "connectivity"}
+
+
+def test_declared_pairs_pass_on_the_fixed_example(fixed: E2ECluster) -> None:
+    result = gate(fixed, "verify", FIXED, "-o", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = pairs(result)
+    assert found["deployment/api-gateway"]["outcome"] == "passed"
+    assert "success: HTTP/1.1 200" in found["deployment/api-gateway"]["message"]
+    deny = found["deployment/web-frontend"]
+    assert deny["outcome"] == "passed"
+    assert "inference-api-netpol" in deny["message"] and "app=api-gateway" in deny["message"]
+    assert "live: refused" in deny["message"] or "live: timeout" in deny["message"]
+    assert probe_pods(fixed) == []
+
+
+def test_admitting_the_frontend_flips_its_verdict(fixed: E2ECluster) -> None:
+    fixed.kubectl("-n", NAMESPACE, "patch", "networkpolicy", "inference-api-netpol", "--type=json",
+                  "-p", ADMIT_FRONTEND)
+    result = gate(fixed, "verify", FIXED, "-o", "json")
+    assert result.returncode == 1
+    found = pairs(result)
+    assert found["deployment/api-gateway"]["outcome"] == "passed"
+    deny = found["deployment/web-frontend"]
+    assert deny["outcome"] == "failed"
+    assert "must not reach inference-api:8080 but did" in deny["message"]
+    assert "admitted by inference-api-netpol ingress rule 1" in deny["message"]
+    assert deny["fix"] == ["remove the peer admitting deployment/web-frontend from inference-api-netpol"]
+    assert probe_pods(fixed) == []
+
+
+def test_policy_admitting_only_the_frontend_blocks_the_gateway_with_a_patch(fixed: E2ECluster) -> None:
+    fixed.kubectl("-n", NAMESPACE, "patch", "networkpolicy", "inference-api-netpol", "--type=json",
+                  "-p", ONLY_FRONTEND)
+    result = gate(fixed, "verify", FIXED, "-o", "json")
+    assert result.returncode == 1
+    allow = pairs(result)["deployment/api-gateway"]
+    assert allow["outcome"] == "failed"
+    assert "cannot reach inference-api:8080: blocked" in allow["message"]
+    assert "inference-api-netpol selects pods app=inference-api" in allow["message"]
+    assert "admits pods app=web-frontend" in allow["message"] and "caller has app=api-gateway" in allow["message"]
+    assert allow["fix"][0].startswith("kubectl patch networkpolicy inference-api-netpol -n video-analytics")
+    # The suggested patch, applied, makes the pair pass.
+    patch = allow["fix"][0].split("-p=", 1)[1].strip("'")
+    fixed.kubectl("-n", NAMESPACE, "patch", "networkpolicy", "inference-api-netpol", "--type=json", "-p", patch)
+    assert pairs(gate(fixed, "verify", FIXED, "-o", "json"))["deployment/api-gateway"]["outcome"] == "passed"
+
+
+def test_sigterm_mid_probe_leaves_no_probe_pod(fixed: E2ECluster, tmp_path: Path) -> None:
+    # A long per-pair timeout keeps the denied probe retrying while we signal.
+    config = tmp_path / "gate.yaml"
+    config.write_text((ROOT / FIXED / "gate.yaml").read_text().replace("timeout: 20", "timeout: 120")
+                      + "    timeout: 120\n")
+    process = subprocess.Popen([sys.executable, "-m", "gate", "verify", FIXED, "--config", str(config)],
+                               cwd=ROOT, env=fixed.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for("a probe pod", lambda: bool(probe_pods(fixed)), 60, 0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "interrupted" in stderr
+    assert "Traceback" not in stderr
+    assert probe_pods(fixed) == []
+
+
+def test_stale_probe_pods_of_earlier_runs_are_removed(fixed: E2ECluster) -> None:
+    stale = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "deploy-gate-probe-stale", "namespace": NAMESPACE,
+        "labels": {"deploy-gate.io/probe": "true", "deploy-gate.io/run": "earlier"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "probe", "image": "deploy-gate.local/busybox:1.35",
+                                                           "imagePullPolicy": "IfNotPresent",
+                                                           "command": ["true"]}]}}
+    fixed.kubectl("apply", "-f", "-", input_text=json.dumps(stale))
+    wait_for("the stale pod to finish", lambda: fixed.kubectl(
+        "-n", NAMESPACE, "get", "pod", "deploy-gate-probe-stale", "-o", "jsonpath={.status.phase}").stdout
+        == "Succeeded", 60)
+    assert gate(fixed, "verify", FIXED).returncode == 0
+    wait_for("no probe pods", lambda: probe_pods(fixed) == [], 30)
+
+
+def test_exec_mode_probes_from_inside_the_caller(fixed: E2ECluster, tmp_path: Path) -> None:
+    config = tmp_path / "gate.yaml"
+    config.write_text((ROOT / FIXED / "gate.yaml").read_text().replace("  timeout: 20", "  timeout: 20\n  mode: exec"))
+    result = gate(fixed, "verify", FIXED, "--config", str(config), "-o", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert probe_pods(fixed) == []
+
+
+def test_explain_offline_and_live(fixed: E2ECluster) -> None:
+    args = ["--from", "video-analytics/web-frontend", "--to", "video-analytics/inference-api:8080"]
+    offline = gate(fixed, "explain", *args, "-f", FIXED + "manifests", "-o", "json")
+    live = gate(fixed, "explain", *args, "--live", "-o", "json")
+    for result in (offline, live):
+        assert result.returncode == 1, result.stderr
+        [backend] = json.loads(result.stdout)["backends"]
+        assert "admits pods app=api-gateway" in backend["summary"]
+    allowed = gate(fixed, "explain", "--from", "video-analytics/api-gateway", "--to",
+                   "video-analytics/inference-api:8080", "--live")
+    assert allowed.returncode == 0 and allowed.stdout.startswith("ALLOW")
+    started = time.monotonic()
+    assert gate(fixed, "explain", *args, "-f", FIXED + "manifests").returncode == 1
+    assert time.monotonic() - started < 10
