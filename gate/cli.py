@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from gate import __version__
+from gate.argocd import application_resources
 from gate.cluster import BUILTIN_RESOURCES, Cluster
 from gate.config import Caller, GateConfig, Pair, Target, load_config
 from gate.connectivity import check_pairs, foreign_policies, live_inventory
@@ -160,6 +161,10 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
 @with_options(manifest_options)
 @click.option("--from-apply-output", "apply_output", metavar="FILE",
               help="Output of `kubectl apply -o name` or `-o yaml` ('-' for stdin).")
+@click.option("--argocd-app", metavar="NAME", help="Verify the resources of this Argo CD Application "
+                                                  "(its status.resources), e.g. from a PostSync hook.")
+@click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS",
+              help="Namespace of the Argo CD Application.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, "
                                                    "or in-cluster config inside a pod).")
@@ -171,7 +176,8 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
            namespace: str | None, output: str, junit_path: str | None, apply_output: str | None,
-           context: str | None, kubeconfig: str | None, rollout_timeout: float | None,
+           argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
+           rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, verbose: bool) -> None:
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
@@ -179,8 +185,9 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         started = time.monotonic()
         sources = paths + files
         manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
-        if apply_output is None and not manifests.manifests and not sources and not kustomize:
-            raise UsageError("give the touched objects: PATH, -f PATH, -k DIR or --from-apply-output FILE")
+        if apply_output is None and argocd_app is None and not sources and not kustomize:
+            raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE "
+                             "or --argocd-app NAME")
         config = load_config(config_path or manifests.config_file)
         cluster = Cluster(kubeconfig, context)
         default_namespace = namespace or cluster.namespace
@@ -188,6 +195,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         if apply_output is not None:
             apply_text = sys.stdin.read() if apply_output == "-" else Path(apply_output).read_text()
         touched = touched_objects(manifests, apply_text, default_namespace)
+        if argocd_app:
+            touched += application_resources(cluster, argocd_app, argocd_namespace)
         deadlines = Deadlines(
             rollout=rollout_timeout or config.rollout_timeout,
             endpoints=endpoints_timeout or config.endpoints_timeout,

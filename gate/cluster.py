@@ -249,8 +249,10 @@ class Cluster:
         try:
             events, _ = self.list(resource, namespace, field_selector=
                                   f"involvedObject.name={name},involvedObject.kind={kind},type=Warning")
+        except PermissionDenied:  # events are evidence, not a requirement: say what would show them
+            return [f"(Warning events not shown: grant list on events in namespace {namespace})"]
         except ClusterError:
-            return []  # events are evidence, not a requirement: RBAC may withhold them
+            return []
         events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return [f"{e.get('reason')}: {e.get('message', '').strip()}" +
                 (f" (x{e['count']})" if (e.get("count") or 1) > 1 else "") for e in events[-limit:]]

@@ -75,6 +75,14 @@ def _caller_pod(cluster: Cluster, resolved: ResolvedPair) -> str | None:
     return None
 
 
+def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
+    namespace = dig(resolved.service, "metadata", "namespace")
+    name = dig(resolved.service, "metadata", "name")
+    slices, _ = cluster.list(BUILTIN_RESOURCES["EndpointSlice"], namespace,
+                             label_selector=f"kubernetes.io/service-name={name}")
+    return any((e.get("conditions") or {}).get("ready") is not False for s in slices for e in s.get("endpoints") or [])
+
+
 def _location(pair: Pair) -> tuple[Location, ...]:
     file, _, line = pair.location.rpartition(":")
     return (Location(file, int(line)),) if line.isdigit() else ()
@@ -120,7 +128,10 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
         pair = item.pair
         verdict = next((v for v in verdicts if v.allowed != pair.expect_allow), verdicts[0] if verdicts else None)
         live = results[name]
-        combined = combine(pair, verdict, live.connected, str(live))
+        live_text = str(live)
+        if not live.connected and not _has_ready_endpoints(cluster, item):
+            live_text += f"; service/{pair.target.service} has no ready endpoints (see its endpoints check)"
+        combined = combine(pair, verdict, live.connected, live_text)
         evidence = tuple(verdict.explanation() if verdict else ()) + tuple(notes)
         evidence += ((item.assumption,) if item.assumption else ())
         caller = str(pair.caller) if pair.caller.workload else f"<a pod with {pair.caller}>"

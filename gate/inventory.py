@@ -20,12 +20,18 @@ class Inventory:
     default_namespace: str = "default"
     manifests: dict[ObjectRef, Manifest] = field(default_factory=dict)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    duplicates: dict[ObjectRef, list[Manifest]] = field(default_factory=dict)  # refs defined more than once
 
     @classmethod
     def from_manifests(cls, manifests: Iterable[Manifest], default_namespace: str = "default") -> Inventory:
         manifests = list(manifests)
-        inventory = cls([m.obj for m in manifests], default_namespace,
-                        {m.ref(default_namespace): m for m in manifests})
+        by_ref: dict[ObjectRef, list[Manifest]] = {}
+        for manifest in manifests:
+            by_ref.setdefault(manifest.ref(default_namespace), []).append(manifest)
+        # Like `kubectl apply`, the last definition of an object wins.
+        inventory = cls([found[-1].obj for found in by_ref.values()], default_namespace,
+                        {ref: found[-1] for ref, found in by_ref.items()},
+                        duplicates={ref: found for ref, found in by_ref.items() if len(found) > 1})
         for obj in inventory.of_kind("Namespace"):
             labels = (obj.get("metadata") or {}).get("labels") or {}
             inventory.namespace_labels[ref_of(obj).name] = {str(k): str(v) for k, v in labels.items()}

@@ -222,8 +222,20 @@ def check_pairs(inventory: Inventory, config: GateConfig) -> list[Finding]:
     return [pair_finding(pair, inventory) for pair in config.pairs]
 
 
+def check_duplicates(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """An object defined twice: `kubectl apply` keeps the last one, silently."""
+    findings = []
+    for ref, manifests in inventory.duplicates.items():
+        places = ", ".join(f"{m.file}:{m.line}" for m in manifests)
+        findings.append(_finding(
+            "duplicate-object", ref, f"{ref.name} is defined once", Outcome.FAILED,
+            f"{ref.qualified} is defined {len(manifests)} times ({places}); kubectl apply keeps only the last",
+            locations=tuple(Location(m.file, m.line) for m in manifests)))
+    return findings
+
+
 RULES: tuple[Callable[[Inventory, GateConfig], list[Finding]], ...] = (
-    check_service_selectors, check_target_ports, check_workload_selectors, check_policy_selectors,
+    check_duplicates, check_service_selectors, check_target_ports, check_workload_selectors, check_policy_selectors,
     check_required_labels, check_pairs,
 )
 

@@ -264,8 +264,9 @@ def exec_probe(cluster: Cluster, namespace: str, pod: str, target: ProbeTarget) 
                         command=command, stderr=True, stdin=False, stdout=True, tty=False,
                         _request_timeout=target.timeout + 30)
     except k8s_client.ApiException as error:
-        if error.status == 403:
-            raise PermissionDenied("create", "pods/exec", namespace) from error
+        # The exec stream is a websocket upgrade (a GET): a refusal arrives as a failed handshake.
+        if error.status == 403 or "Handshake status 403" in str(error.reason):
+            raise PermissionDenied("get", "pods/exec", namespace) from error
         raise ClusterError(f"exec in pod/{pod}: {error.status} {error.reason}") from error
     for line in reversed(output.splitlines()):
         if line.startswith("RESULT "):

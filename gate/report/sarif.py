@@ -16,6 +16,7 @@ RULE_HELP = {
     "required-labels": "Pod templates must carry the labels required by gate.yaml.",
     "policy-selector": "A NetworkPolicy should select at least one pod template.",
     "caller-pair": "A declared caller pair must be allowed or denied by NetworkPolicy as declared.",
+    "duplicate-object": "An object must be defined once in the set: kubectl apply keeps only the last definition.",
 }
 
 

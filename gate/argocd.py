@@ -1,0 +1,35 @@
+"""The touched set of an Argo CD Application: its status.resources (for PostSync hooks).
+
+Argo CD records every resource the Application manages, with group, version,
+kind, namespace and name; a PostSync hook runs after they were applied.
+"""
+
+from __future__ import annotations
+
+from gate.cluster import Cluster, Resource
+from gate.errors import ClusterError, ManifestError, UsageError
+from gate.objects import ObjectRef, dig
+from gate.verify import Touched
+
+APPLICATIONS = Resource("Application", "argoproj.io", "v1alpha1", "applications")
+
+
+def application_resources(cluster: Cluster, name: str, namespace: str) -> list[Touched]:
+    try:
+        cluster.resource_for(APPLICATIONS.kind, APPLICATIONS.api_version, "--argocd-app")
+    except ManifestError as error:
+        raise ClusterError("the cluster does not serve argoproj.io/v1alpha1 Applications "
+                           "(is Argo CD installed?)") from error
+    application = cluster.get(APPLICATIONS, namespace, name)
+    if application is None:
+        raise UsageError(f"--argocd-app: no Application {name!r} in namespace {namespace}")
+    touched = []
+    for entry in dig(application, "status", "resources") or []:
+        group, version, kind = entry.get("group") or "", entry.get("version") or "v1", entry.get("kind") or ""
+        api_version = f"{group}/{version}" if group else version
+        touched.append(Touched(ObjectRef(kind, entry.get("namespace") or None, entry.get("name") or ""),
+                               api_version))
+    if not touched:
+        raise UsageError(f"--argocd-app: Application {namespace}/{name} lists no resources in status.resources "
+                         "(has it synced?)")
+    return touched

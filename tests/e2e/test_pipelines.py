@@ -1,0 +1,199 @@
+"""Issue 5's acceptance: the GitHub Action run as a runner runs it, Argo CD's Application as the
+touched set, and the Argo CD hook's RBAC proven least-privileged on the real cluster."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cluster import config as harness
+from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait, wait_for
+from tests.e2e.test_verify import ROOT, _kubeconfig_for, gate
+
+NAMESPACE = "video-analytics"
+EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
+
+
+def run_action(cluster: E2ECluster, inputs: dict[str, str], work: Path) -> tuple[int, dict[str, str], str]:
+    """Run action.yml's composite steps the way a runner does: inputs only through `env:`, GITHUB_* files."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    values = {f"inputs.{name}": str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    values.update({f"inputs.{name}": value for name, value in inputs.items()})
+    values["github.action_path"] = str(ROOT)
+    files = {name: work / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY")}
+    for path in files.values():
+        path.write_text("")
+    env = {**cluster.env(), **{k: str(v) for k, v in files.items()}, "GITHUB_ACTIONS": "true",
+           "RUNNER_TEMP": str(work.parent), "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_WORKSPACE": str(ROOT)}
+    step_outputs: dict[str, dict[str, str]] = {}
+    code = 0
+    for step in action["runs"]["steps"]:
+        assert "${{" not in step["run"], "inputs must reach run: through env:, never interpolated"
+        step_env = {k: EXPRESSION.sub(lambda m: values[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
+        files["GITHUB_OUTPUT"].write_text("")
+        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                                env={**env, **step_env}, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        for line in files["GITHUB_ENV"].read_text().splitlines():
+            key, _, value = line.partition("=")
+            env[key] = value
+        step_outputs[step.get("id", "")] = dict(
+            line.split("=", 1) for line in files["GITHUB_OUTPUT"].read_text().splitlines() if "=" in line)
+        code = result.returncode
+        if code != 0:
+            break
+    outputs = {name: EXPRESSION.sub(lambda m: step_outputs.get(m.group(1).split(".")[1], {}).get(
+        m.group(1).split(".")[3], ""), spec["value"]) for name, spec in action["outputs"].items()}
+    return code, outputs, files["GITHUB_STEP_SUMMARY"].read_text() + result.stdout + result.stderr
+
+
+@pytest.fixture
+def app_namespace(cluster: E2ECluster) -> Iterator[str]:
+    delete_namespace_and_wait(cluster, NAMESPACE)
+    yield NAMESPACE
+    delete_namespace_and_wait(cluster, NAMESPACE)
+
+
+def apply_example(cluster: E2ECluster, name: str) -> None:
+    cluster.kubectl("apply", "-f", str(ROOT / "examples" / name / "manifests"))
+    for deployment in ("inference-api", "api-gateway", "web-frontend"):
+        cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+
+
+def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2ECluster, app_namespace: str,
+                                                                 tmp_path: Path) -> None:
+    work = tmp_path / "step"
+    work.mkdir()
+    apply_example(cluster, "incident-scenario-2")
+    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2/",
+                                               "junit-path": str(tmp_path / "junit.xml")}, work)
+    assert code == 1, seen
+    # The endpoints check, and the gateway pair: it cannot connect to a Service without endpoints.
+    assert outputs["result"] == "failure" and outputs["failed"] == "2"
+    assert "service/inference-api has no ready endpoints" in seen
+    assert outputs["junit-path"] == str(tmp_path / "junit.xml")
+    assert "tier=backend" in (work / "github_step_summary").read_text()
+    assert "::error file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen
+
+    apply_example(cluster, "incident-scenario-2-fixed")
+    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/"}, work)
+    assert code == 0, seen
+    assert outputs["result"] == "success" and outputs["failed"] == "0"
+
+
+APPLICATION_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "applications.argoproj.io"},
+    "spec": {"group": "argoproj.io", "scope": "Namespaced",
+             "names": {"kind": "Application", "plural": "applications", "singular": "application",
+                       "listKind": "ApplicationList"},
+             "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def application(resources: list[tuple[str, str, str, str]]) -> dict:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "inference-platform", "namespace": "argocd"},
+            "spec": {"project": "default", "destination": {"namespace": NAMESPACE}},
+            "status": {"resources": [{"group": g, "version": "v1", "kind": k, "namespace": NAMESPACE, "name": n,
+                                      "status": "Synced"} for g, k, n, _ in resources]}}
+
+
+INCIDENT_RESOURCES = [("apps", "Deployment", "inference-api", ""), ("apps", "Deployment", "api-gateway", ""),
+                      ("apps", "Deployment", "web-frontend", ""), ("", "Service", "inference-api", ""),
+                      ("networking.k8s.io", "NetworkPolicy", "inference-api-netpol", "")]
+
+
+@pytest.fixture
+def argocd(cluster: E2ECluster) -> Iterator[None]:
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(APPLICATION_CRD))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/applications.argoproj.io", "--timeout=60s")
+    cluster.kubectl("create", "namespace", "argocd", check=False)
+    wait_for("the Application kind to be served", lambda: cluster.kubectl(
+        "get", "applications.argoproj.io", "-A", check=False).returncode == 0, 30)
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(application(INCIDENT_RESOURCES)))
+    yield
+    cluster.kubectl("delete", "namespace", "argocd", "--wait=true", check=False)
+
+
+def test_argocd_app_verifies_exactly_its_resources(cluster: E2ECluster, app_namespace: str, argocd: None) -> None:
+    apply_example(cluster, "incident-scenario-2")
+    result = gate(cluster, "verify", "--argocd-app", "inference-platform", "-o", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    checked = {(f["object"]["kind"], f["object"]["name"]) for f in document["findings"]}
+    assert checked == {("Deployment", "inference-api"), ("Deployment", "api-gateway"),
+                       ("Deployment", "web-frontend"), ("Service", "inference-api")}
+    failed = [f for f in document["findings"] if f["outcome"] == "failed"]
+    assert len(failed) == 1 and "tier=backend" in failed[0]["message"]
+    assert "networkpolicy/inference-api-netpol" in document["notes"][0]
+
+
+def hook_config(tmp_path: Path, mode: str = "pod") -> Path:
+    """The hook's gate.yaml (examples/argocd/config.yaml) with the test cluster's local probe image."""
+    configmap = yaml.safe_load((ROOT / "examples" / "argocd" / "config.yaml").read_text())
+    text = configmap["data"]["gate.yaml"].replace("busybox:1.36", harness.BUSYBOX_IMAGE)
+    path = tmp_path / f"gate-{mode}.yaml"
+    path.write_text(text.replace("  timeout: 20", f"  timeout: 20\n  mode: {mode}"))
+    return path
+
+
+def rbac_documents() -> list[dict]:
+    return list(yaml.safe_load_all((ROOT / "examples" / "argocd" / "rbac.yaml").read_text()))
+
+
+def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster, app_namespace: str,
+                                                             argocd: None, tmp_path: Path) -> None:
+    apply_example(cluster, "incident-scenario-2-fixed")
+    documents = rbac_documents()
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
+    kubeconfig = _kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
+    env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
+    configs = {"pod": hook_config(tmp_path, "pod"), "exec": hook_config(tmp_path, "exec")}
+
+    def run(mode: str = "pod") -> subprocess.CompletedProcess[str]:
+        return gate(cluster, "verify", "--argocd-app", "inference-platform", "--config", str(configs[mode]),
+                    "-o", "json", env=env)
+
+    for mode in ("pod", "exec"):
+        result = run(mode)
+        assert result.returncode == 0, f"{mode}: {result.stdout}{result.stderr}"
+        assert [f for f in json.loads(result.stdout)["findings"] if f["phase"] == "connectivity"]
+
+    role = next(d for d in documents if d["kind"] == "Role" and d["metadata"]["namespace"] == NAMESPACE)
+    app_role = next(d for d in documents if d["kind"] == "Role" and d["metadata"]["namespace"] == "argocd")
+    cases = [(role, index) for index in range(len(role["rules"]))] + [(app_role, 0)]
+    for owner, index in cases:
+        rule = owner["rules"][index]
+        trimmed = {**owner, "rules": [r for i, r in enumerate(owner["rules"]) if i != index]}
+        cluster.kubectl("apply", "-f", "-", input_text=json.dumps(trimmed))
+        time.sleep(1.5)  # the authorizer's RBAC cache follows within a moment
+        resource, verbs = rule["resources"][0], rule["verbs"]
+        group = rule["apiGroups"][0]
+        mode = "exec" if resource == "pods/exec" else "pod"
+        result = run(mode)
+        name = f"{resource}.{group}" if group else resource
+        if resource == "events":
+            # Events are evidence for failures only: a passing run needs none.
+            assert result.returncode == 0, result.stderr
+        else:
+            assert result.returncode == 3, f"without {name} {verbs}: {result.stdout}{result.stderr}"
+            assert re.search(rf"cannot ({'|'.join(verbs)}) {re.escape(name)} in namespace", result.stderr), \
+                result.stderr
+        cluster.kubectl("apply", "-f", "-", input_text=json.dumps(owner))
+    # Without namespaces, the report says what the evaluator could not see.
+    cluster.kubectl("delete", "clusterrolebinding", "deploy-gate-read-namespaces-video-analytics")
+    time.sleep(1.5)
+    result = run()
+    assert result.returncode == 0
+    assert "namespaces are not readable" in result.stdout
+    leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
+    assert leftover.strip() == ""
+

@@ -1,0 +1,37 @@
+"""Every example file parses, and the README links each example."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_every_example_file_parses() -> None:
+    for path in sorted((ROOT / "examples").rglob("*")):
+        if path.suffix in (".yaml", ".yml"):
+            assert list(yaml.safe_load_all(path.read_text())), path
+    jenkinsfile = (ROOT / "examples" / "jenkins" / "Jenkinsfile").read_text()
+    assert jenkinsfile.count("{") == jenkinsfile.count("}")
+    dockerfile = (ROOT / "examples" / "argocd" / "Dockerfile").read_text()
+    assert dockerfile.splitlines()[2].startswith("FROM ")
+    readme = (ROOT / "README.md").read_text()
+    for name in ("examples/github/", "examples/gitlab/", "examples/jenkins/", "examples/argocd/",
+                 "examples/synthetic-check/"):
+        assert name in readme, f"README does not link {name}"
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+@pytest.mark.skipif(shutil.which("groovy") is None, reason="no Groovy parser on this machine")
+def test_jenkinsfile_is_valid_groovy(tmp_path: Path) -> None:
+    script = tmp_path / "Jenkinsfile.groovy"
+    script.write_text((ROOT / "examples" / "jenkins" / "Jenkinsfile").read_text())
+    result = subprocess.run(["groovy", "-e", f"new GroovyShell().parse(new File('{script}'))"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
