@@ -28,10 +28,13 @@ def test_every_example_file_parses() -> None:
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
 
 
-@pytest.mark.skipif(shutil.which("groovy") is None, reason="no Groovy parser on this machine")
+@pytest.mark.skipif(shutil.which("groovy") is None or shutil.which("java") is None,
+                    reason="no Groovy parser on this machine")
 def test_jenkinsfile_is_valid_groovy(tmp_path: Path) -> None:
     script = tmp_path / "Jenkinsfile.groovy"
     script.write_text((ROOT / "examples" / "jenkins" / "Jenkinsfile").read_text())
+    java_home = Path(shutil.which("java") or "").resolve().parents[1]
     result = subprocess.run(["groovy", "-e", f"new GroovyShell().parse(new File('{script}'))"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "JAVA_HOME": str(java_home)})
     assert result.returncode == 0, result.stderr
