@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import queue
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +24,9 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from gate.errors import ClusterError, ManifestError, PermissionDenied
-from gate.objects import CLUSTER_SCOPED_KINDS, Object
+from gate.objects import Object
 
+TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
 REQUEST_TIMEOUT = (5, 30)  # connect, read (non-watch requests)
 
@@ -137,6 +140,8 @@ class Cluster:
         serialized = self.api.param_serialize(method, path, query_params=query or [], header_params=headers,
                                               body=body, auth_settings=["BearerToken"])
         self.requests += 1
+        if self.requests == 1 and TRACE:
+            print(f"deploy-gate: trace: first API request at {time.time():.6f}", file=sys.stderr, flush=True)
         try:
             response = self.api.call_api(*serialized[:4], _request_timeout=timeout)
         except (urllib3.exceptions.HTTPError, OSError) as error:
@@ -186,9 +191,6 @@ class Cluster:
             if key not in self._resources:
                 raise ManifestError(f"{where}: the cluster serves no kind {kind} in {api_version}")
         return self._resources[key]
-
-    def is_namespaced(self, kind: str) -> bool:
-        return kind not in CLUSTER_SCOPED_KINDS
 
     # --- reads -----------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ class Outcome(Enum):
 class Severity(Enum):
     ERROR = "error"
     WARNING = "warning"
-    NOTE = "note"
 
 
 @dataclass(frozen=True)

@@ -320,6 +320,3 @@ def evaluate(policies: Iterable[Policy], connection: Connection, namespaces: dic
                          "names will not resolve even where the connection is allowed")
     return Verdict(ingress.allowed and egress.allowed, ingress, egress, dns_verdict, incomplete, tuple(notes))
 
-
-def policies_from_objects(objects: Iterable[Object], default_namespace: str = "default") -> list[Policy]:
-    return [Policy.from_object(obj, default_namespace) for obj in objects if obj.get("kind") == "NetworkPolicy"]

@@ -19,7 +19,6 @@ from gate.status import Result, Status, compute
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 

@@ -9,13 +9,14 @@ evaluate. Deadlines bound everything; nothing polls.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gate.cluster import BUILTIN_RESOURCES, Cluster, Resource, Watcher, WatchEvent
+from gate.cluster import BUILTIN_RESOURCES, TRACE, Cluster, Resource, Watcher, WatchEvent
 from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
 from gate.manifests import Manifest
@@ -205,6 +206,9 @@ class Verification:
                     pass
         finally:
             self.stop.set()
+            if TRACE:
+                print(f"deploy-gate: trace: requests={self.cluster.requests} watches={self.watch_connections} "
+                      f"watchers={len(self.watchers)} verdict at {time.time():.6f}", file=sys.stderr, flush=True)
         return [self._finding(check) for check in self.checks]
 
     @property

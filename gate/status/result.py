@@ -14,7 +14,6 @@ class Status(Enum):
     FAILED = "Failed"
     TERMINATING = "Terminating"
     NOT_FOUND = "NotFound"
-    UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)
@@ -22,10 +21,6 @@ class Result:
     status: Status
     message: str
     evidence: tuple[str, ...] = field(default=())
-
-    @property
-    def done(self) -> bool:
-        return self.status in (Status.CURRENT, Status.FAILED)
 
 
 def condition(obj: Object, kind: str) -> Object | None:

@@ -164,6 +164,8 @@ class Cluster:
             "--use-service-account-credentials=true", "--leader-elect=false",
             "--allocate-node-cidrs=true", f"--cluster-cidr={config.POD_CIDR}", "--node-cidr-mask-size=24",
             f"--service-cluster-ip-range={config.SERVICE_CIDR}", "--controllers=*", "--v=1",
+            # The default 20 QPS would spend minutes creating the benchmark's thousands of pods.
+            "--kube-api-qps=200", "--kube-api-burst=400",
         ])
         scheduler_kubeconfig = kubeconfigs / "kube-scheduler.kubeconfig"
         processes.start("kube-scheduler", [
@@ -171,6 +173,7 @@ class Cluster:
             f"--authentication-kubeconfig={scheduler_kubeconfig}",
             f"--authorization-kubeconfig={scheduler_kubeconfig}",
             "--bind-address=127.0.0.1", "--leader-elect=false", "--v=1",
+            "--kube-api-qps=200", "--kube-api-burst=400",
         ])
 
     def _start_kubelet(self) -> None:
@@ -227,6 +230,8 @@ class Cluster:
             self.binaries["kwok"], f"--kubeconfig={config.KUBECONFIG_DIR / 'kwok.kubeconfig'}",
             f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
             "--manage-single-node=", "--node-lease-duration-seconds=40",
+            # Fake pod IPs exist only in the API (never routed); the default /24 is too small.
+            f"--cidr={config.FAKE_POD_CIDR}",
         ])
         nodes = [_fake_node(index) for index in range(count)]
         self.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(nodes))
@@ -251,7 +256,7 @@ class Cluster:
         _unmount_below((config.STATE_DIR, config.RUN_DIR))
         node.cleanup_host(self.binaries)
         _remove_pod_cgroups()
-        for directory in (config.STATE_DIR, config.RUN_DIR):
+        for directory in (config.STATE_DIR, config.RUN_DIR, config.KUBECTL_DISCOVERY_CACHE):
             shutil.rmtree(directory, ignore_errors=True)
 
     # --- status --------------------------------------------------------------
@@ -259,6 +264,9 @@ class Cluster:
     def status(self) -> dict[str, object]:
         components = {name: processes.running_pid(name) for name in REQUIRED + ADDONS}
         return {
+            "versions": {"kubernetes": config.KUBERNETES_VERSION, "etcd": config.ETCD_VERSION,
+                         "coredns": config.COREDNS_VERSION, "kube-router": config.KUBE_ROUTER_VERSION,
+                         "kwok": config.KWOK_VERSION},
             "components": components,
             "ready": self.is_running(),
             "kubeconfig": str(config.ADMIN_KUBECONFIG) if config.ADMIN_KUBECONFIG.exists() else None,

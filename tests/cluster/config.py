@@ -46,11 +46,14 @@ POD_CIDR = "10.244.0.0/16"
 NODE_POD_CIDR = "10.244.0.0/24"  # allocated to the node by the controller-manager
 NODE_IP = "10.244.0.1"  # the bridge gateway
 SERVICE_CIDR = "10.96.0.0/16"
+FAKE_POD_CIDR = "10.245.0.1/16"  # kwok's fake pods: addresses in the API only, nothing routes to them
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 DNS_SERVICE_IP = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 
 APISERVER_PORT = 6443
+# kubectl caches API discovery per server address; the next cluster at this address is another cluster.
+KUBECTL_DISCOVERY_CACHE = Path.home() / ".kube" / "cache" / "discovery" / f"{NODE_IP}_{APISERVER_PORT}"
 ETCD_CLIENT_PORT = 23790
 ETCD_PEER_PORT = 23800
 KUBE_ROUTER_HEALTH_PORT = 20244

@@ -21,6 +21,11 @@ from tests.cluster import build
 from tests.cluster.cluster import Cluster
 
 CLEANUP_LABEL = "deploy-gate.test/e2e"
+EXAMPLES = Path(__file__).parents[2] / "examples"
+INCIDENT_NAMESPACE = "video-analytics"
+# The seed's second patch: admit web-frontend to inference-api.
+ADMIT_FRONTEND = ('[{"op":"add","path":"/spec/ingress/0/from/-",'
+                  '"value":{"podSelector":{"matchLabels":{"app":"web-frontend"}}}}]')
 
 
 @dataclass
@@ -81,3 +86,18 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60, interval
 
 def delete_namespace_and_wait(cluster: E2ECluster, name: str, timeout: float = 120) -> None:
     cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true", f"--timeout={int(timeout)}s")
+
+
+def apply_example(cluster: E2ECluster, example: str) -> None:
+    """kubectl apply an example's manifests/ and wait for its three Deployments."""
+    cluster.kubectl("apply", "-f", str(EXAMPLES / example / "manifests"))
+    for deployment in ("inference-api", "api-gateway", "web-frontend"):
+        cluster.kubectl("-n", INCIDENT_NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+
+
+@pytest.fixture
+def incident_namespace(cluster: E2ECluster) -> Iterator[str]:
+    """A clean video-analytics namespace for the examples, removed afterwards."""
+    delete_namespace_and_wait(cluster, INCIDENT_NAMESPACE)
+    yield INCIDENT_NAMESPACE
+    delete_namespace_and_wait(cluster, INCIDENT_NAMESPACE)

@@ -7,32 +7,23 @@ assertion here; nothing is simulated.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.cluster.cluster import leftovers
-from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait, wait_for
+from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "incident-scenario-2" / "manifests"
-NAMESPACE = "video-analytics"
+NAMESPACE = INCIDENT_NAMESPACE
 LABEL_FIX = '[{"op":"add","path":"/spec/template/metadata/labels/tier","value":"backend"}]'
-POLICY_FIX = ('[{"op":"add","path":"/spec/ingress/0/from/-",'
-              '"value":{"podSelector":{"matchLabels":{"app":"web-frontend"}}}}]')
 # busybox's wget crashes in this image (Debian's static build); nc speaks HTTP/1.0 by hand.
 HTTP_GET = ('printf "GET /health HTTP/1.0\\r\\nHost: inference-api\\r\\n\\r\\n" '
             '| nc -w 5 inference-api 8080')
 
 
 @pytest.fixture
-def incident(cluster: E2ECluster) -> Iterator[E2ECluster]:
-    delete_namespace_and_wait(cluster, NAMESPACE)
-    cluster.kubectl("apply", "-f", str(EXAMPLE))
-    for deployment in ("inference-api", "api-gateway", "web-frontend"):
-        cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
-    yield cluster
-    delete_namespace_and_wait(cluster, NAMESPACE)
+def incident(cluster: E2ECluster, incident_namespace: str) -> E2ECluster:
+    apply_example(cluster, "incident-scenario-2")
+    return cluster
 
 
 def ready_endpoints(cluster: E2ECluster) -> int:
@@ -79,7 +70,7 @@ def test_policy_blocks_web_frontend_until_admitted(incident: E2ECluster) -> None
     # kube-router rejects (connection refused); plugins that drop (Calico, kindnet) time out instead.
     assert "refused" in seen.lower() or "timed out" in seen.lower(), seen
     incident.kubectl("-n", NAMESPACE, "patch", "networkpolicy", "inference-api-netpol", "--type=json",
-                     "-p", POLICY_FIX)
+                     "-p", ADMIT_FRONTEND)
     wait_for("web-frontend admitted by the patched policy", lambda: http_from(incident, "web-frontend")[0], 60, 1)
 
 

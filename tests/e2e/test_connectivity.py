@@ -7,30 +7,23 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait, wait_for
+from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 from tests.e2e.test_verify import ROOT, gate
 
 FIXED = "examples/incident-scenario-2-fixed/"
-NAMESPACE = "video-analytics"
-ADMIT_FRONTEND = ('[{"op":"add","path":"/spec/ingress/0/from/-",'
-                  '"value":{"podSelector":{"matchLabels":{"app":"web-frontend"}}}}]')
+NAMESPACE = INCIDENT_NAMESPACE
 ONLY_FRONTEND = ('[{"op":"replace","path":"/spec/ingress/0/from",'
                  '"value":[{"podSelector":{"matchLabels":{"app":"web-frontend"}}}]}]')
 
 
 @pytest.fixture
-def fixed(cluster: E2ECluster) -> Iterator[E2ECluster]:
-    delete_namespace_and_wait(cluster, NAMESPACE)
-    cluster.kubectl("apply", "-f", str(ROOT / FIXED / "manifests"))
-    for deployment in ("inference-api", "api-gateway", "web-frontend"):
-        cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
-    yield cluster
-    delete_namespace_and_wait(cluster, NAMESPACE)
+def fixed(cluster: E2ECluster, incident_namespace: str) -> E2ECluster:
+    apply_example(cluster, "incident-scenario-2-fixed")
+    return cluster
 
 
 def probe_pods(cluster: E2ECluster) -> list[str]:

@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from tests.cluster import config as harness
-from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait, wait_for
+from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 from tests.e2e.test_verify import ROOT, _kubeconfig_for, gate
 
-NAMESPACE = "video-analytics"
+NAMESPACE = INCIDENT_NAMESPACE
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 
 
@@ -53,20 +53,9 @@ def run_action(cluster: E2ECluster, inputs: dict[str, str], work: Path) -> tuple
     return code, outputs, files["GITHUB_STEP_SUMMARY"].read_text() + result.stdout + result.stderr
 
 
-@pytest.fixture
-def app_namespace(cluster: E2ECluster) -> Iterator[str]:
-    delete_namespace_and_wait(cluster, NAMESPACE)
-    yield NAMESPACE
-    delete_namespace_and_wait(cluster, NAMESPACE)
 
 
-def apply_example(cluster: E2ECluster, name: str) -> None:
-    cluster.kubectl("apply", "-f", str(ROOT / "examples" / name / "manifests"))
-    for deployment in ("inference-api", "api-gateway", "web-frontend"):
-        cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
-
-
-def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2ECluster, app_namespace: str,
+def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2ECluster, incident_namespace: str,
                                                                  tmp_path: Path) -> None:
     work = tmp_path / "step"
     work.mkdir()
@@ -123,7 +112,7 @@ def argocd(cluster: E2ECluster) -> Iterator[None]:
     cluster.kubectl("delete", "namespace", "argocd", "--wait=true", check=False)
 
 
-def test_argocd_app_verifies_exactly_its_resources(cluster: E2ECluster, app_namespace: str, argocd: None) -> None:
+def test_argocd_app_verifies_exactly_its_resources(cluster: E2ECluster, incident_namespace: str, argocd: None) -> None:
     apply_example(cluster, "incident-scenario-2")
     result = gate(cluster, "verify", "--argocd-app", "inference-platform", "-o", "json")
     assert result.returncode == 1, result.stderr
@@ -149,7 +138,7 @@ def rbac_documents() -> list[dict]:
     return list(yaml.safe_load_all((ROOT / "examples" / "argocd" / "rbac.yaml").read_text()))
 
 
-def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster, app_namespace: str,
+def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster, incident_namespace: str,
                                                              argocd: None, tmp_path: Path) -> None:
     apply_example(cluster, "incident-scenario-2-fixed")
     documents = rbac_documents()

@@ -8,15 +8,13 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.cluster import config as harness
-from tests.e2e.conftest import E2ECluster, delete_namespace_and_wait
+from tests.e2e.conftest import E2ECluster
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
@@ -57,13 +55,6 @@ def apply_and_verify(cluster: E2ECluster, namespace: str, tmp_path: Path, object
     started = time.monotonic()
     result = gate(cluster, "verify", "-f", str(manifest), "-n", namespace, *extra)
     return result, time.monotonic() - started
-
-
-@pytest.fixture
-def incident_namespace(cluster: E2ECluster) -> Iterator[str]:
-    delete_namespace_and_wait(cluster, "video-analytics")
-    yield "video-analytics"
-    delete_namespace_and_wait(cluster, "video-analytics")
 
 
 def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,

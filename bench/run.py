@@ -1,0 +1,322 @@
+"""deploy-gate against the kubectl loop at N touched Services, side by side, in one run.
+
+Uses the test harness's real control plane with kwok fake nodes, so thousands
+of pods turn Ready without containers while the scheduler, the controllers and
+the EndpointSlice controller do the real work. Each tool runs with its own
+client identity, which a FlowSchema of its own matches, so the API server's
+`apiserver_flowcontrol_dispatched_requests_total{flow_schema=...}` counts
+exactly that tool's requests. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gate.cluster import BUILTIN_RESOURCES, Watcher, WatchEvent  # noqa: E402
+from gate.cluster import Cluster as GateCluster  # noqa: E402
+from tests.cluster import build, config, pki  # noqa: E402
+from tests.cluster.cluster import FAKE_NODE_ANNOTATION, Cluster  # noqa: E402
+
+TOOLS = ("deploy-gate", "kubectl-loop", "kubectl-wait")
+PODS_PER_FAKE_NODE = 100
+
+
+class SliceClock:
+    """Watches EndpointSlices (admin identity) and notes when an endpoint last turned ready, on this machine's clock.
+
+    Removals of old endpoints come after a rollout's verdict; the moment that counts is the last new
+    ready address.
+    """
+
+    def __init__(self, namespaces: int) -> None:
+        self.cluster = GateCluster(str(config.ADMIN_KUBECONFIG))
+        self.events: queue.Queue[WatchEvent] = queue.Queue()
+        self.stop = threading.Event()
+        self.watchers = [Watcher(self.cluster, BUILTIN_RESOURCES["EndpointSlice"], f"bench-{i}", self.events,
+                                 self.stop) for i in range(namespaces)]
+        self.last_change = 0.0
+        self.synced = 0
+        self.ready: dict[str, set[str]] = {}  # slice -> ready addresses seen
+
+    def _note(self, event: WatchEvent) -> bool:
+        """Record the slices' ready addresses; True when an address turned ready."""
+        turned_ready = False
+        for item in event.objects:
+            name = f"{item['metadata'].get('namespace')}/{item['metadata']['name']}"
+            ready = {address for endpoint in item.get("endpoints") or []
+                     if (endpoint.get("conditions") or {}).get("ready") is not False
+                     for address in endpoint.get("addresses") or []}
+            turned_ready |= bool(ready - self.ready.get(name, set()))
+            self.ready[name] = ready
+        return turned_ready
+
+    def __enter__(self) -> SliceClock:
+        for watcher in self.watchers:
+            watcher.start()
+        while self.synced < len(self.watchers):  # changes count only once every list is in
+            event = self.events.get(timeout=60)
+            self._note(event)
+            self.synced += event.type == "SYNCED"
+        self.consumer = threading.Thread(target=self._consume, daemon=True)
+        self.consumer.start()
+        return self
+
+    def _consume(self) -> None:
+        """Stamp each change as it arrives (a queue read later would stamp the reading, not the change)."""
+        while not self.stop.is_set():
+            try:
+                event = self.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if event.type in ("ADDED", "MODIFIED") and self._note(event):
+                self.last_change = time.time()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+
+
+@dataclass
+class Sample:
+    wall: float
+    requests: int
+    rss_kb: int
+    latency: float | None = None  # verdict minus the arrival of the last EndpointSlice change
+    first_request: float | None = None  # process start to its first API request
+    watches: int | None = None
+
+
+@dataclass
+class Results:
+    rows: dict[tuple[int, str, str], list[Sample]] = field(default_factory=dict)
+
+    def add(self, n: int, scenario: str, tool: str, sample: Sample) -> None:
+        self.rows.setdefault((n, scenario, tool), []).append(sample)
+
+
+class Bench:
+    def __init__(self, cluster: Cluster, work: Path, kubectl: Path) -> None:
+        self.cluster, self.work, self.kubectl = cluster, work, kubectl
+        self.kubeconfigs = {tool: self._identity(tool) for tool in TOOLS}
+
+    def admin(self, *args: str, input_text: str | None = None) -> str:
+        return self.cluster.kubectl(*args, input_text=input_text)
+
+    def _identity(self, tool: str) -> Path:
+        """A client certificate, cluster-admin rights, and a FlowSchema counting this tool's requests."""
+        user = f"bench-{tool}"
+        pki._signed_cert(user, f"/CN={user}", "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                                              "extendedKeyUsage=clientAuth\n")
+        path = pki.write_kubeconfig(user)
+        documents = [
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+             "metadata": {"name": user},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+             "subjects": [{"kind": "User", "name": user}]},
+            {"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": {"name": user},
+             "spec": {"matchingPrecedence": 500, "priorityLevelConfiguration": {"name": "exempt"},
+                      "rules": [{"subjects": [{"kind": "User", "user": {"name": user}}],
+                                 "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                                                    "namespaces": ["*"], "clusterScope": True}],
+                                 "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}},
+        ]
+        self.admin("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
+        return path
+
+    def requests_of(self, tool: str) -> int:
+        metrics = self.admin("get", "--raw", "/metrics")
+        prefix = f'apiserver_flowcontrol_dispatched_requests_total{{flow_schema="bench-{tool}"'
+        return sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines() if line.startswith(prefix))
+
+    # --- the workload ----------------------------------------------------------------------
+
+    def manifests(self, n: int, namespaces: int, revision: int) -> Path:
+        documents: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"bench-{i}"}}
+                                 for i in range(namespaces)]
+        for index in range(n):
+            name, namespace = f"svc-{index}", f"bench-{index % namespaces}"
+            labels = {"app": name}
+            documents.append({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+                "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+                    "metadata": {"labels": labels, "annotations": {"bench/revision": str(revision)}},
+                    "spec": {"nodeSelector": {"type": "kwok"},
+                             "tolerations": [{"key": FAKE_NODE_ANNOTATION, "operator": "Exists",
+                                              "effect": "NoSchedule"}],
+                             "containers": [{"name": "app", "image": "fake.invalid/app:1",
+                                             "ports": [{"containerPort": 8080}]}]}}}})
+            documents.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+                              "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]}})
+        path = self.work / f"n{n}-r{revision}.yaml"
+        path.write_text(yaml.safe_dump_all(documents))
+        return path
+
+    def clean(self) -> None:
+        names = self.admin("get", "namespaces", "-o", "name").split()
+        bench = [name for name in names if name.startswith("namespace/bench-")]
+        if bench:
+            self.admin("delete", *bench, "--wait=true", "--timeout=900s")
+
+    def apply(self, path: Path) -> None:
+        subprocess.run([str(self.kubectl), "--kubeconfig", str(config.ADMIN_KUBECONFIG), "apply", "-f", str(path)],
+                       check=True, capture_output=True, timeout=900)
+
+    def wait_ready(self, namespaces: int) -> None:
+        for i in range(namespaces):
+            self.admin("-n", f"bench-{i}", "wait", "--for=condition=Available", "deployment", "--all",
+                       "--timeout=900s")
+
+    # --- the tools ---------------------------------------------------------------------------
+
+    def loop_script(self, n: int, namespaces: int) -> Path:
+        """The seed's prevention step, literally: rollout status per Deployment, then poll each Service."""
+        lines = ["set -e", f'k="{self.kubectl} --kubeconfig {self.kubeconfigs["kubectl-loop"]}"']
+        for index in range(n):
+            lines.append(f"$k -n bench-{index % namespaces} rollout status deployment/svc-{index} --timeout=600s "
+                         ">/dev/null")
+        for index in range(n):
+            namespace = f"bench-{index % namespaces}"
+            query = "-o jsonpath='{.items[*].endpoints[*].addresses}'"
+            lines.append(f'until [ -n "$($k -n {namespace} get endpointslices -l '
+                         f'kubernetes.io/service-name=svc-{index} {query})" ]; do sleep 1; done')
+        path = self.work / f"loop-{n}.sh"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def wait_script(self, namespaces: int) -> Path:
+        k = f"{self.kubectl} --kubeconfig {self.kubeconfigs['kubectl-wait']}"
+        lines = [f"{k} -n bench-{i} wait --for=condition=Available deployment --all --timeout=600s >/dev/null"
+                 for i in range(namespaces)]
+        path = self.work / f"wait-{namespaces}.sh"
+        path.write_text("set -e\n" + "\n".join(lines) + "\n")
+        return path
+
+    def command(self, tool: str, n: int, namespaces: int, manifests: Path) -> tuple[list[str], dict[str, str]]:
+        if tool == "deploy-gate":
+            env = {**os.environ, "KUBECONFIG": str(self.kubeconfigs[tool]), "DEPLOY_GATE_TRACE": "1"}
+            return [sys.executable, "-m", "gate", "verify", "-f", str(manifests), "-o", "json",
+                    "--endpoints-timeout", "600"], env
+        script = self.loop_script(n, namespaces) if tool == "kubectl-loop" else self.wait_script(namespaces)
+        return ["bash", str(script)], dict(os.environ)
+
+    def measure(self, tool: str, n: int, namespaces: int, manifests: Path, clock: SliceClock | None) -> Sample:
+        """Run one tool once; with a clock, the apply was just issued and latency is measured."""
+        argv, env = self.command(tool, n, namespaces, manifests)
+        before = self.requests_of(tool)
+        started = time.time()
+        process = subprocess.Popen(["/usr/bin/time", "-f", "maxrss=%M", *argv], env=env, cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout, stderr = process.communicate(timeout=3600)
+        ended = time.time()
+        result = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({result.returncode}): {result.stderr[-2000:]}")
+        rss = int(next(line for line in result.stderr.splitlines() if line.startswith("maxrss=")).split("=")[1])
+        sample = Sample(ended - started, self.requests_of(tool) - before, rss)
+        for line in result.stderr.splitlines():
+            if "trace: first API request at" in line:
+                sample.first_request = float(line.rsplit(" ", 1)[1]) - started
+            if "trace: requests=" in line:
+                sample.watches = int(line.split("watches=")[1].split()[0])
+        if clock is not None:
+            time.sleep(0.5)  # changes still in flight when the tool ended
+            sample.latency = ended - clock.last_change
+        return sample
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def table(results: Results) -> str:
+    header = ("N", "scenario", "tool", "wall s", "x gate", "latency s", "API requests", "watches", "peak RSS MB",
+              "1st request s")
+    rows = [header]
+    for (n, scenario, tool), samples in sorted(results.rows.items(), key=lambda kv: (kv[0][0], kv[0][1],
+                                                                                      TOOLS.index(kv[0][2]))):
+        gate_wall = median([s.wall for s in results.rows.get((n, scenario, "deploy-gate"), [])])
+        wall = median([s.wall for s in samples])
+        latencies = [s.latency for s in samples if s.latency is not None]
+        firsts = [s.first_request for s in samples if s.first_request is not None]
+        watches = [s.watches for s in samples if s.watches is not None]
+        rows.append((str(n), scenario, tool, f"{wall:.2f}", f"{wall / gate_wall:.1f}x",
+                     f"{median(latencies):.2f}" if latencies else "-",
+                     f"{median([s.requests for s in samples]):.0f}",
+                     f"{median(watches):.0f}" if watches else "-",
+                     f"{median([s.rss_kb for s in samples]) / 1024:.0f}",
+                     f"{median(firsts):.2f}" if firsts else "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in
+                               enumerate(zip(row, widths, strict=True))) for row in rows)
+
+
+def run(sizes: list[int], runs: int, tools: list[str], log: Callable[[str], None]) -> Results:
+    binaries = build.build_all(log)
+    cluster = Cluster(binaries, log)
+    fake_nodes = max(2, math.ceil(2 * max(sizes) / PODS_PER_FAKE_NODE) + 1)
+    cluster.up(fake_nodes=fake_nodes)
+    results = Results()
+    with tempfile.TemporaryDirectory(prefix="deploy-gate-bench-") as work:
+        bench = Bench(cluster, Path(work), binaries["kubectl"])
+        for n in sizes:
+            namespaces = min(10, n)
+            revision = 0
+            bench.clean()  # objects of an earlier size or an interrupted run would skew `wait --all`
+            bench.apply(bench.manifests(n, namespaces, revision))
+            bench.wait_ready(namespaces)
+            log(f"N={n}: {n} Deployments x 2 replicas and {n} Services in {namespaces} namespaces are ready")
+            for tool in tools:
+                for attempt in range(runs):
+                    sample = bench.measure(tool, n, namespaces, bench.manifests(n, namespaces, revision), None)
+                    results.add(n, "ready", tool, sample)
+                    log(f"N={n} ready {tool} run {attempt + 1}: {sample.wall:.2f} s, {sample.requests} requests")
+            for tool in tools:
+                for attempt in range(runs):
+                    revision += 1
+                    manifests = bench.manifests(n, namespaces, revision)
+                    with SliceClock(namespaces) as clock:
+                        bench.apply(manifests)  # a new pod template: every Deployment rolls out again
+                        sample = bench.measure(tool, n, namespaces, manifests, clock)
+                    results.add(n, "after apply", tool, sample)
+                    log(f"N={n} after-apply {tool} run {attempt + 1}: {sample.wall:.2f} s, latency "
+                        f"{sample.latency:.2f} s")
+                    bench.wait_ready(namespaces)
+            print(table(results), flush=True)  # figures so far, in case a later size is cut short
+            print(flush=True)
+        bench.clean()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--runs", type=int, default=3, help="runs per tool and scenario (the median is shown)")
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
+    args = parser.parse_args()
+    started = time.monotonic()
+    results = run(args.sizes, args.runs, args.tools, lambda line: print(f"[bench] {line}", file=sys.stderr,
+                                                                         flush=True))
+    print(table(results))
+    print(f"\n(total {time.monotonic() - started:.0f} s; medians of {args.runs} runs; 'x gate' is the wall time "
+          "ratio to deploy-gate; latency: verdict minus the arrival of the last EndpointSlice change)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
