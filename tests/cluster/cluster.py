@@ -87,8 +87,10 @@ class Cluster:
             self.log("cluster already running; reusing it")
             self.ensure_fake_nodes(fake_nodes)
             return config.ADMIN_KUBECONFIG
-        if any(processes.running_pid(name) is not None for name in REQUIRED + ADDONS):
-            self.log("a partial cluster runs; taking it down first")
+        if config.STATE_DIR.exists() or leftovers():
+            # A partial cluster, or one whose processes died with their session: its etcd data,
+            # mounts and rules must not leak into the new one.
+            self.log("a previous cluster left state behind; taking it down first")
             self.down()
         started = time.monotonic()
         node.prepare_host()

@@ -1,0 +1,94 @@
+"""The watcher's own resilience: it resumes after a dropped stream and relists after 410 Gone.
+
+The server here only scripts the wire (a list, a stream cut mid-way, an expired
+resourceVersion); what is under test is deploy-gate's reaction, not API semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+from gate.cluster import BUILTIN_RESOURCES, Cluster, Watcher, WatchEvent
+
+
+def pod(name: str, version: str) -> dict:
+    return {"metadata": {"name": name, "namespace": "ns", "resourceVersion": version}}
+
+
+class Script(BaseHTTPRequestHandler):
+    """List at rv 10; first watch sends one event then drops; second answers 410; relist at rv 20."""
+
+    watches: ClassVar[int] = 0
+    lists: ClassVar[int] = 0
+    seen_versions: ClassVar[list[str]] = []
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlparse(self.path).query)
+        if "watch" not in query:
+            cls = type(self)
+            cls.lists += 1
+            items = [pod("a", "10")] if cls.lists == 1 else [pod("a", "10"), pod("b", "11"), pod("c", "20")]
+            self._send(json.dumps({"items": items, "metadata": {"resourceVersion": "10" if cls.lists == 1
+                                                                else "20"}}).encode())
+            return
+        cls = type(self)
+        cls.watches += 1
+        cls.seen_versions.append(query["resourceVersion"][0])
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        if cls.watches == 1:
+            self.wfile.write(json.dumps({"type": "ADDED", "object": pod("b", "11")}).encode() + b"\n")
+            self.wfile.flush()
+            self.connection.close()  # the connection drops mid-stream
+        elif cls.watches == 2:
+            gone = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "message": "too old resource version"}}
+            self.wfile.write(json.dumps(gone).encode() + b"\n")
+        else:
+            self.wfile.write(json.dumps({"type": "MODIFIED", "object": pod("c", "21")}).encode() + b"\n")
+            self.wfile.flush()
+            threading.Event().wait(2)
+
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Script)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    stop = threading.Event()
+    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
+    watcher.start()
+    seen = []
+    try:
+        while len(seen) < 4:
+            event = events.get(timeout=10)
+            seen.append((event.type, [o["metadata"]["name"] for o in event.objects]))
+    finally:
+        stop.set()
+        server.shutdown()
+    assert seen == [("SYNCED", ["a"]), ("ADDED", ["b"]), ("SYNCED", ["a", "b", "c"]), ("MODIFIED", ["c"])]
+    # after the drop it resumed from the last resourceVersion it had seen; after 410 from the new list's
+    assert Script.seen_versions[:3] == ["10", "11", "20"]
