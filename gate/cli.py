@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -173,12 +174,17 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
               help="Deadline for ready endpoints, from the start of the gate (default 60).")
 @click.option("--wait-full-timeout", is_flag=True, default=None,
               help="Wait out the deadlines even when the evidence is already definitive.")
+@click.option("--probe-image", metavar="IMAGE", help="Image of the probe pods (default busybox:1.36, or "
+                                                    "probe.image in gate.yaml); needs sh and nc.")
+@click.option("--probe-mode", type=click.Choice(["pod", "exec"]),
+              help="pod: a short-lived probe pod per pair (default); exec: run the check in a caller pod.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
            namespace: str | None, output: str, junit_path: str | None, apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
-           endpoints_timeout: float | None, wait_full_timeout: bool | None, verbose: bool) -> None:
+           endpoints_timeout: float | None, wait_full_timeout: bool | None, probe_image: str | None,
+           probe_mode: str | None, verbose: bool) -> None:
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
@@ -189,6 +195,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE "
                              "or --argocd-app NAME")
         config = load_config(config_path or manifests.config_file)
+        config = replace(config, probe_image=probe_image or config.probe_image,
+                         probe_mode=probe_mode or config.probe_mode)
         cluster = Cluster(kubeconfig, context)
         default_namespace = namespace or cluster.namespace
         apply_text = None

@@ -74,8 +74,12 @@ def _positions(node: yaml.Node, path: Path_, into: dict[Path_, int]) -> None:
             _positions(item, (*path, index), into)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys, as the API server's strict decoding does."""
+# libyaml's parser when PyYAML has it: several times faster on thousands of objects, same nodes and marks.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader that rejects duplicate keys, as the API server's strict decoding does."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}

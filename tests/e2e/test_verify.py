@@ -207,3 +207,16 @@ def test_unreachable_cluster_is_exit_3_one_line(cluster: E2ECluster, tmp_path: P
     assert result.returncode == 3
     assert "cannot reach the API server at https://127.0.0.1:1" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_touched_set_from_kubectl_apply_output(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "objects.yaml"
+    manifest.write_text(yaml.safe_dump_all([deployment("web", ports=[{"name": "http", "containerPort": 8080}]),
+                                            service("web", {"app": "web"}, "http")]))
+    applied = cluster.kubectl("-n", namespace, "apply", "-f", str(manifest), "-o", "name").stdout
+    result = subprocess.run([sys.executable, "-m", "gate", "verify", "--from-apply-output", "-", "-n", namespace,
+                             "-o", "json"], input=applied, capture_output=True, text=True, cwd=ROOT,
+                            env=cluster.env(), timeout=200)
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = {(f["phase"], f["object"]["kind"], f["object"]["name"]) for f in json.loads(result.stdout)["findings"]}
+    assert checks == {("rollouts", "Deployment", "web"), ("endpoints", "Service", "web")}

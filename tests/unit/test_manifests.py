@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,20 @@ def test_apply_output_name_lines_become_refs() -> None:
 def test_apply_output_yaml_becomes_manifests() -> None:
     result = refs_from_apply_output(DEPLOYMENT, "default")
     assert not isinstance(result, list) and result.manifests[0].ref().name == "web"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="-k renders with kubectl kustomize")
+def test_kustomization_is_rendered(tmp_path: Path) -> None:
+    write(tmp_path, "app/deployment.yaml", DEPLOYMENT)
+    write(tmp_path, "app/kustomization.yaml", "resources: [deployment.yaml]\nnamespace: shop\n"
+                                              "commonLabels: {team: video}\n")
+    [manifest] = load([], [str(tmp_path / "app")]).manifests
+    assert manifest.ref().namespace == "shop"
+    assert manifest.obj["spec"]["template"]["metadata"]["labels"] == {"app": "web", "team": "video"}
+    assert manifest.file.endswith("app (kustomize)")
+
+
+def test_kustomize_without_kubectl_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ManifestError, match="-k needs kubectl on PATH"):
+        load([], [str(tmp_path)])
