@@ -114,9 +114,8 @@ class Cluster:
             else:
                 k8s_config.load_kube_config(config_file=kubeconfig, context=context,
                                             client_configuration=configuration)
-                _, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+                contexts, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
                 if context:
-                    contexts, _ = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
                     active = next((c for c in contexts if c["name"] == context), active)
                 self.namespace = (active.get("context") or {}).get("namespace") or "default"
         except (ConfigException, OSError, ValueError, TypeError) as error:

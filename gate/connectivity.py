@@ -119,9 +119,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
                                            time.monotonic() - started)
             continue
         resolved[pair.name] = (item, [v for _, v in static_verdicts(item, inventory, incomplete)])
-    timeouts = {name: next(p for p in config.pairs if p.name == name).timeout or config.probe_timeout
-                for name in resolved}
-    targets = [_target(item.pair, item, timeouts[name]) for name, (item, _) in resolved.items()]
+    targets = [_target(item.pair, item, item.pair.timeout or config.probe_timeout) for item, _ in resolved.values()]
     log(f"probing {len(targets)} pair(s) from the callers' identities ({config.probe_mode} mode)")
     results = _probe(cluster, config, resolved, targets)
     for name, (item, verdicts) in resolved.items():

@@ -40,12 +40,16 @@ class SelectorGap:
     unmet: tuple[Requirement, ...]
 
     @property
-    def message(self) -> str:
+    def pods_gap(self) -> str:
+        """'pods of deployment/x (3 running) lack tier=backend'."""
         pods = f"pods of {self.candidate.workload}"
         if self.candidate.running_pods is not None:
             pods += f" ({self.candidate.running_pods} running)"
-        gaps = "; ".join(describe_gap(r, self.candidate.labels) for r in self.unmet)
-        return f"{self.service} selects {self.selector}; {pods} {gaps}"
+        return f"{pods} " + "; ".join(describe_gap(r, self.candidate.labels) for r in self.unmet)
+
+    @property
+    def message(self) -> str:
+        return f"{self.service} selects {self.selector}; {self.pods_gap}"
 
     def fix(self) -> list[str]:
         """The kubectl patch and the YAML lines that make the template match."""

@@ -286,11 +286,12 @@ def evaluate_direction(policies: Iterable[Policy], direction: str, connection: C
             if why is None:
                 return DirectionVerdict(direction, True, names, f"{policy.name} {direction.lower()} rule {index + 1}")
             failures.append(why)
-        only = "its only" if len(rules) == 1 else "no"
-        detail = failures[0] if len(rules) == 1 else " | ".join(
-            f"rule {i + 1} {why}" for i, why in enumerate(failures))
-        reasons.append(f"{policy.name} selects {_selected(policy)}; {only} {direction.lower()} rule "
-                       f"{'' if len(rules) == 1 else 'matches: '}{detail}".replace("  ", " "))
+        if len(rules) == 1:
+            detail = f"its only {direction.lower()} rule {failures[0]}"
+        else:
+            detail = f"no {direction.lower()} rule matches: " + " | ".join(
+                f"rule {i + 1} {why}" for i, why in enumerate(failures))
+        reasons.append(f"{policy.name} selects {_selected(policy)}; {detail}")
     return DirectionVerdict(direction, False, names, None, tuple(reasons),
                             _patch(isolating[0], direction, connection, other))
 

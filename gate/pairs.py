@@ -114,7 +114,7 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
         gap = closest_gap(inventory.ref(service), selector, candidates)
         if gap is not None:
             backing = [w for w in workloads if inventory.ref(w) == gap.candidate.workload]
-            assumption = (f"service/{pair.target.service} selects no pod ({gap.message.split('; ', 1)[1]}); "
+            assumption = (f"service/{pair.target.service} selects no pod ({gap.pods_gap}); "
                           f"policies judged against {gap.candidate.workload}, which it was meant to select")
     backends = []
     for workload in backing:
