@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import polling2
 import yaml
 
 from tests.cluster import config, dns, images, node, pki, processes
@@ -35,18 +36,19 @@ class ClusterError(RuntimeError):
 
 
 def _wait(what: str, check: Callable[[], bool], timeout: float, component: str | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Poll check() until true; a component that exits meanwhile ends the wait with its log."""
+
+    def ready() -> bool:
         if component and processes.running_pid(component) is None:
             raise ClusterError(f"{component} exited while waiting for {what}:\n{processes.tail(component)}")
-        try:
-            if check():
-                return
-        except (OSError, subprocess.SubprocessError, ValueError):
-            pass
-        time.sleep(0.25)
-    tail = f":\n{processes.tail(component)}" if component else ""
-    raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+        return check()
+
+    try:
+        polling2.poll(ready, step=0.25, timeout=timeout,
+                      ignore_exceptions=(OSError, subprocess.SubprocessError, ValueError))
+    except polling2.TimeoutException as timed_out:
+        tail = f":\n{processes.tail(component)}" if component else ""
+        raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}{tail}") from timed_out
 
 
 class Cluster:

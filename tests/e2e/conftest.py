@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import polling2
 import pytest
 
 from tests.cluster import build
@@ -76,12 +76,10 @@ def namespace(cluster: E2ECluster) -> Iterator[str]:
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 60, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    try:
+        polling2.poll(check, step=interval, timeout=timeout)
+    except polling2.TimeoutException as timed_out:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from timed_out
 
 
 def delete_namespace_and_wait(cluster: E2ECluster, name: str, timeout: float = 120) -> None:
