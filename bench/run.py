@@ -11,6 +11,7 @@ exactly that tool's requests. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import queue
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polling2
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +155,8 @@ class Bench:
             name, namespace = f"svc-{index}", f"bench-{index % namespaces}"
             labels = {"app": name}
             documents.append({
-                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace, "labels": {"bench": "true"}},
                 "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
                     "metadata": {"labels": labels, "annotations": {"bench/revision": str(revision)}},
                     "spec": {"nodeSelector": {"type": "kwok"},
@@ -178,9 +181,14 @@ class Bench:
                        check=True, capture_output=True, timeout=900)
 
     def wait_ready(self, namespaces: int) -> None:
-        for i in range(namespaces):
-            self.admin("-n", f"bench-{i}", "wait", "--for=condition=Available", "deployment", "--all",
-                       "--timeout=900s")
+        """Every bench Deployment fully rolled out: one cluster-wide list per poll (not a measured tool)."""
+        def done() -> bool:
+            items = json.loads(self.admin("get", "deployments", "-A", "-l", "bench=true", "-o", "json"))["items"]
+            return len(items) > 0 and all(
+                d["status"].get("observedGeneration") == d["metadata"]["generation"]
+                and d["status"].get("updatedReplicas") == d["status"].get("availableReplicas")
+                == d["status"].get("replicas") == d["spec"]["replicas"] for d in items)
+        polling2.poll(done, step=1, timeout=900)
 
     # --- the tools ---------------------------------------------------------------------------
 

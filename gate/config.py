@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gate.errors import ConfigError, ManifestError
-from gate.manifests import Path_, parse_documents
+from gate.manifests import Path_, node_line, parse_documents
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
 PROBE_MODES = ("pod", "exec")
@@ -79,14 +81,11 @@ _WORKLOAD_KINDS = {"deployment": "Deployment", "deploy": "Deployment", "stateful
 class _Reader:
     """Reads one mapping with positions, so every error points at its line."""
 
-    def __init__(self, file: str, positions: dict[Path_, int]) -> None:
-        self.file, self.positions = file, positions
+    def __init__(self, file: str, node: yaml.Node) -> None:
+        self.file, self.node = file, node
 
     def where(self, path: Path_) -> str:
-        for end in range(len(path), -1, -1):
-            if path[:end] in self.positions:
-                return f"{self.file}:{self.positions[path[:end]]}"
-        return self.file
+        return f"{self.file}:{node_line(self.node, path, self.node.start_mark.line + 1)}"
 
     def fail(self, path: Path_, message: str) -> ConfigError:
         dotted = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
@@ -200,8 +199,8 @@ def load_config(path: Path | str | None) -> GateConfig:
         return GateConfig(file=file)
     if len(documents) > 1:
         raise ConfigError(f"{file}:{documents[1][1]}: expected one YAML document")
-    data, _, positions = documents[0]
-    reader = _Reader(file, positions)
+    data, _, node = documents[0]
+    reader = _Reader(file, node)
     data = reader.mapping(data, ())
     reader.check_keys(data, (), TOP_LEVEL_FIELDS)
     probe = reader.mapping(data.get("probe", {}), ("probe",))
