@@ -25,7 +25,7 @@ from gate.cluster import BUILTIN_RESOURCES, Cluster
 from gate.config import Caller, GateConfig, Pair, Target, load_config
 from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
-from gate.findings import exit_code
+from gate.findings import Outcome, exit_code
 from gate.inventory import Inventory
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
@@ -213,8 +213,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         progress = LiveProgress(sys.stderr, sys.stderr.isatty())
         findings = Verification(cluster, touched, deadlines, progress).run()
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
+        without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
+                                      if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
         findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
-                                lambda line: click.echo(line, err=True))
+                                lambda line: click.echo(line, err=True), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":

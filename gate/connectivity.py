@@ -95,11 +95,14 @@ def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severit
 
 
 def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
-                log: Callable[[str], None] = lambda line: None) -> list[Finding]:
+                log: Callable[[str], None] = lambda line: None,
+                without_endpoints: frozenset[tuple[str | None, str]] = frozenset()) -> list[Finding]:
     """One finding per declared pair; probe pods never outlive this call.
 
     A caller named without a namespace is looked for in the touched objects' namespaces (else
-    the default one), as lint looks for it in the manifests.
+    the default one), as lint looks for it in the manifests. Pairs whose target Service already
+    failed its endpoints check (without_endpoints: (namespace, name)) are explained but not probed:
+    a probe could only fail for the cause already reported.
     """
     if not config.pairs:
         return []
@@ -118,7 +121,18 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
             findings[pair.name] = _finding(pair, Outcome.FAILED, f"{pair.name}: {why} in the cluster",
                                            time.monotonic() - started)
             continue
-        resolved[pair.name] = (item, [v for _, v in static_verdicts(item, inventory, incomplete)])
+        verdicts = [v for _, v in static_verdicts(item, inventory, incomplete)]
+        service = (dig(item.service, "metadata", "namespace"), pair.target.service)
+        if service in without_endpoints:
+            verdict = next((v for v in verdicts if v.allowed != pair.expect_allow), verdicts[0] if verdicts else None)
+            findings[pair.name] = _finding(
+                pair, Outcome.NOT_CHECKABLE,
+                f"not probed: service/{pair.target.service} has no ready endpoints (its endpoints check failed); "
+                f"policies say: {verdict.summary() if verdict else 'no backend to judge'}",
+                time.monotonic() - started, evidence=tuple(verdict.explanation() if verdict else ()),
+                namespace=item.namespace)
+            continue
+        resolved[pair.name] = (item, verdicts)
     targets = [_target(item.pair, item, item.pair.timeout or config.probe_timeout) for item, _ in resolved.values()]
     log(f"probing {len(targets)} pair(s) from the callers' identities ({config.probe_mode} mode)")
     results = _probe(cluster, config, resolved, targets)

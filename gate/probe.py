@@ -191,6 +191,7 @@ class ProbePods:
         self.cluster, self.image = cluster, image
         self.run_id = uuid.uuid4().hex[:12]
         self.created: list[tuple[str, str]] = []  # (namespace, name)
+        self.namespaces: set[str] = set()  # where this run creates probe pods
         self._lock = threading.Lock()
 
     def remove_stale(self, namespaces: set[str]) -> int:
@@ -221,6 +222,7 @@ class ProbePods:
             for watcher in watchers:
                 watcher.start()
             for target in targets:
+                self.namespaces.add(target.namespace)
                 pod = self.cluster.create(PODS, target.namespace, probe_pod(target, self.image, self.run_id))
                 name = dig(pod, "metadata", "name")
                 with self._lock:
@@ -247,13 +249,21 @@ class ProbePods:
             self.cleanup()
 
     def cleanup(self) -> None:
-        """Delete every probe pod this run created (called on every exit path, signals included)."""
+        """Delete every probe pod of this run (called on every exit path, signals included).
+
+        A signal can land while a create request is in flight: the pod then exists without
+        this process knowing its name, so the run's label is swept as well.
+        """
         with self._lock:
             created, self.created = self.created, []
-        for namespace, name in created:
-            # If this fails, the pod's activeDeadlineSeconds and the next run's stale sweep remain.
-            with contextlib.suppress(ClusterError):
+        # If a delete fails, the pod's activeDeadlineSeconds and the next run's stale sweep remain.
+        with contextlib.suppress(ClusterError):
+            for namespace, name in created:
                 self.cluster.delete(PODS, namespace, name)
+            for namespace in sorted(self.namespaces):
+                pods, _ = self.cluster.list(PODS, namespace, label_selector=f"{RUN_LABEL}={self.run_id}")
+                for pod in pods:
+                    self.cluster.delete(PODS, namespace, dig(pod, "metadata", "name"))
 
 
 def exec_probe(cluster: Cluster, namespace: str, pod: str, target: ProbeTarget) -> ProbeResult:

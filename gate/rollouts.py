@@ -153,9 +153,15 @@ def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
 
 
 def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, touched: set[ObjectRef],
-                      locations: dict[ObjectRef, str], rollouts_done: bool, timed_out: bool,
+                      locations: dict[ObjectRef, str], workloads_settled: bool, timed_out: bool,
                       wait_full: bool) -> Verdict:
-    """Ready endpoints for every Service port, else the cause in the order an engineer checks."""
+    """Ready endpoints for every Service port, else the cause in the order an engineer checks.
+
+    workloads_settled: every touched workload of the namespace exists and its controller has
+    observed its current template. Then, if no pod and no workload template in the namespace
+    matches the selector, nothing will ever create a matching pod: the gap is definitive without
+    waiting for the rollouts themselves.
+    """
     if service is None:
         return Verdict(State.FAILED if timed_out else State.PENDING, f"{ref} not found in the cluster")
     namespace = ref.namespace
@@ -196,14 +202,15 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
 
     assert namespace is not None
     if not matching:
+        definitive = workloads_settled and not workloads  # no template in the namespace would match either
         gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations))
         if gap is None:
             return outcome(f"{ref} selects {selector}; no pod in namespace {namespace} carries any of these labels",
-                           definitive=rollouts_done and bool(pods))
+                           definitive=definitive and bool(pods))
         evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
         if gap.candidate.labels_location:
             evidence.append(f"pod template labels at {gap.candidate.labels_location}")
-        return outcome(gap.message, tuple(evidence), tuple(gap.fix()), definitive=rollouts_done,
+        return outcome(gap.message, tuple(evidence), tuple(gap.fix()), definitive=definitive,
                        fix_location=gap.candidate.labels_location)
     ready_pods = [p for p in matching if any(c.get("type") == "Ready" and c.get("status") == "True"
                                              for c in dig(p, "status", "conditions") or [])]

@@ -169,12 +169,10 @@ class Verification:
                 obj = self.snapshot.get(check.ref.kind, check.ref.namespace, check.ref.name)
                 verdict = rollout_verdict(obj, self.snapshot, now, rollout_timed_out)
             else:
-                workloads_done = all(c.verdict.state is State.PASSED for c in self.checks
-                                     if c.phase == "rollouts" and c.ref.kind in WORKLOAD_KINDS
-                                     and c.ref.namespace == check.ref.namespace)
                 service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
                 verdict = endpoints_verdict(service, check.ref, self.snapshot, touched_refs, self.locations,
-                                            workloads_done, endpoints_timed_out, self.deadlines.wait_full)
+                                            self._workloads_settled(check.ref.namespace), endpoints_timed_out,
+                                            self.deadlines.wait_full)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
             if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
@@ -182,6 +180,20 @@ class Verification:
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
                 self.progress(check, elapsed)
+
+    def _workloads_settled(self, namespace: str | None) -> bool:
+        """Every touched workload of the namespace exists and its controller observed its current template."""
+        for item in self.touched:
+            if item.ref.namespace != namespace or item.ref.kind not in WORKLOAD_KINDS:
+                continue
+            obj = self.snapshot.get(item.ref.kind, namespace, item.ref.name)
+            if obj is None:
+                return False
+            generation = dig(obj, "metadata", "generation")
+            observed = dig(obj, "status", "observedGeneration")
+            if item.ref.kind != "Pod" and (observed is None or (generation is not None and observed < generation)):
+                return False
+        return True
 
     def run(self) -> list[Finding]:
         started = time.monotonic()

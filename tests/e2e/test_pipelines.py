@@ -63,9 +63,9 @@ def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2EClus
     code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2/",
                                                "junit-path": str(tmp_path / "junit.xml")}, work)
     assert code == 1, seen
-    # The endpoints check, and the gateway pair: it cannot connect to a Service without endpoints.
-    assert outputs["result"] == "failure" and outputs["failed"] == "2"
-    assert "service/inference-api has no ready endpoints" in seen
+    # Only the endpoints check: the pairs to a Service without endpoints are explained, not probed.
+    assert outputs["result"] == "failure" and outputs["failed"] == "1"
+    assert "not probed: service/inference-api has no ready endpoints" in seen
     assert outputs["junit-path"] == str(tmp_path / "junit.xml")
     assert "tier=backend" in (work / "github_step_summary").read_text()
     assert "::error file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen

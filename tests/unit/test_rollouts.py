@@ -55,10 +55,10 @@ def slice_with(ready: int, not_ready: int = 0) -> dict:
             "ports": [{"name": "http", "port": 8080}], "endpoints": endpoints}
 
 
-def verdict(svc: dict | None, snapshot: Snapshot, rollouts_done: bool = True, timed_out: bool = False,
+def verdict(svc: dict | None, snapshot: Snapshot, settled: bool = True, timed_out: bool = False,
             wait_full: bool = False):
     return endpoints_verdict(svc, SERVICE_REF, snapshot, {ObjectRef("Deployment", NS, "inference-api")},
-                             {ObjectRef("Deployment", NS, "inference-api"): "deploy.yaml:14"}, rollouts_done,
+                             {ObjectRef("Deployment", NS, "inference-api"): "deploy.yaml:14"}, settled,
                              timed_out, wait_full)
 
 
@@ -68,7 +68,7 @@ def test_ready_endpoints_pass() -> None:
     assert result.state is State.PASSED and "3 ready endpoint(s)" in result.message
 
 
-def test_incident_selector_gap_is_definitive_once_rollouts_are_done() -> None:
+def test_incident_selector_gap_is_definitive_once_the_templates_are_observed() -> None:
     svc = service({"app": "inference-api", "tier": "backend"})
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
     result = verdict(svc, snapshot)
@@ -77,7 +77,7 @@ def test_incident_selector_gap_is_definitive_once_rollouts_are_done() -> None:
                               "pods of deployment/inference-api (3 running) lack tier=backend")
     assert result.fix_location == "deploy.yaml:14"
     assert '"path":"/spec/template/metadata/labels/tier","value":"backend"' in result.fix[0]
-    assert verdict(svc, snapshot, rollouts_done=False).state is State.PENDING
+    assert verdict(svc, snapshot, settled=False).state is State.PENDING
     assert verdict(svc, snapshot, wait_full=True).state is State.PENDING
     assert verdict(svc, snapshot, wait_full=True, timed_out=True).state is State.FAILED
 
@@ -126,3 +126,11 @@ def test_rollout_deadline_fails_what_is_still_in_progress() -> None:
     assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).state is State.PENDING
     result = rollout_verdict(deployment, Snapshot(), NOW, timed_out=True)
     assert result.state is State.FAILED and result.message == "timed out: Ready: 1/2, updated: 2/2, available: 1/2"
+
+
+def test_selector_gap_waits_while_a_matching_template_exists() -> None:
+    svc = service({"app": "inference-api", "tier": "backend"})
+    snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
+    fixed = snapshot.objects[("Deployment", NS)]["inference-api"]
+    fixed["spec"]["template"]["metadata"]["labels"] = {"app": "inference-api", "tier": "backend"}
+    assert verdict(svc, snapshot).state is State.PENDING  # the new pods will match: wait for them
