@@ -22,7 +22,7 @@ import click
 from gate import __version__
 from gate.argocd import application_resources
 from gate.cluster import BUILTIN_RESOURCES, Cluster
-from gate.config import Caller, GateConfig, Pair, Target, load_config
+from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
 from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.findings import Outcome, exit_code
@@ -30,7 +30,7 @@ from gate.inventory import Inventory
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
 from gate.netpol import Verdict as NetpolVerdict
-from gate.objects import WORKLOAD_KINDS, ObjectRef
+from gate.objects import ObjectRef
 from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.console import LiveProgress, summary_table
@@ -230,8 +230,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 def parse_explain_caller(text: str) -> Caller:
     """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
     parts = text.split("/")
-    kinds = {k.lower(): k for k in WORKLOAD_KINDS} | {"deploy": "Deployment", "sts": "StatefulSet",
-                                                       "ds": "DaemonSet"}
+    kinds = WORKLOAD_KIND_ALIASES
     if len(parts) == 3 and parts[1].lower() in kinds:
         return Caller(parts[0], (kinds[parts[1].lower()], parts[2]))
     if len(parts) == 2:

@@ -15,6 +15,7 @@ import yaml
 
 from gate.errors import ConfigError, ManifestError
 from gate.manifests import Path_, node_line, parse_documents
+from gate.objects import WORKLOAD_KINDS
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
 PROBE_MODES = ("pod", "exec")
@@ -73,9 +74,10 @@ class GateConfig:
     pairs: tuple[Pair, ...] = ()
 
 
-_WORKLOAD_KINDS = {"deployment": "Deployment", "deploy": "Deployment", "statefulset": "StatefulSet",
-                   "sts": "StatefulSet", "daemonset": "DaemonSet", "ds": "DaemonSet", "replicaset": "ReplicaSet",
-                   "rs": "ReplicaSet", "job": "Job", "cronjob": "CronJob", "pod": "Pod"}
+# How a caller's kind may be written (kubectl's names and short names).
+WORKLOAD_KIND_ALIASES = {kind.lower(): kind for kind in WORKLOAD_KINDS} | {
+    "deploy": "Deployment", "sts": "StatefulSet", "ds": "DaemonSet", "rs": "ReplicaSet", "rc": "ReplicationController",
+    "cj": "CronJob", "po": "Pod"}
 
 
 class _Reader:
@@ -138,10 +140,10 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     if isinstance(value, str):
         namespace, _, rest = value.partition("/") if value.count("/") == 2 else ("", "", value)
         kind, slash, name = rest.partition("/")
-        if not slash or kind.lower() not in _WORKLOAD_KINDS or not name:
+        if not slash or kind.lower() not in WORKLOAD_KIND_ALIASES or not name:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
                                     f"got {value!r}")
-        return Caller(namespace or None, (_WORKLOAD_KINDS[kind.lower()], name))
+        return Caller(namespace or None, (WORKLOAD_KIND_ALIASES[kind.lower()], name))
     data = reader.mapping(value, path)
     reader.check_keys(data, path, ("namespace", "labels", "workload"))
     if "workload" in data:

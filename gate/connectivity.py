@@ -12,13 +12,15 @@ from collections.abc import Callable
 
 from gate.cluster import BUILTIN_RESOURCES, Cluster
 from gate.config import GateConfig, Pair
+from gate.endpoints import endpoint_ready
 from gate.errors import ClusterError, PermissionDenied
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.netpol import Verdict
 from gate.objects import ObjectRef, dig
-from gate.pairs import ResolvedPair, Unresolvable, combine, resolve, static_verdicts
+from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
 from gate.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
+from gate.status import is_true
 
 PHASE = "connectivity"
 LIVE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "NetworkPolicy")
@@ -67,10 +69,8 @@ def _caller_pod(cluster: Cluster, resolved: ResolvedPair) -> str | None:
     selector = ",".join(f"{k}={v}" for k, v in sorted(resolved.caller.labels.items()))
     pods, _ = cluster.list(BUILTIN_RESOURCES["Pod"], resolved.namespace, label_selector=selector)
     for pod in pods:
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in dig(pod, "status", "conditions") or [])
         is_probe = dig(pod, "metadata", "labels", PROBE_LABEL) is not None
-        if dig(pod, "status", "phase") == "Running" and ready and not is_probe:
+        if dig(pod, "status", "phase") == "Running" and is_true(pod, "Ready") and not is_probe:
             return dig(pod, "metadata", "name")
     return None
 
@@ -80,18 +80,13 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
     name = dig(resolved.service, "metadata", "name")
     slices, _ = cluster.list(BUILTIN_RESOURCES["EndpointSlice"], namespace,
                              label_selector=f"kubernetes.io/service-name={name}")
-    return any((e.get("conditions") or {}).get("ready") is not False for s in slices for e in s.get("endpoints") or [])
-
-
-def _location(pair: Pair) -> tuple[Location, ...]:
-    file, _, line = pair.location.rpartition(":")
-    return (Location(file, int(line)),) if line.isdigit() else ()
+    return any(endpoint_ready(e) for s in slices for e in s.get("endpoints") or [])
 
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
              evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
     return Finding(PHASE, "caller-pair", ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
-                   severity, evidence, fix, _location(pair), seconds)
+                   severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
 def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
@@ -112,7 +107,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     namespaces |= {p.target.namespace for p in config.pairs if p.target.namespace}
     inventory, notes = live_inventory(cluster, namespaces, default_namespace)
     incomplete = foreign_policies(cluster)
-    resolved: dict[str, tuple[ResolvedPair, list[Verdict]]] = {}
+    resolved: dict[str, tuple[ResolvedPair, Verdict | None]] = {}
     findings: dict[str, Finding] = {}
     for pair in config.pairs:
         try:
@@ -121,10 +116,10 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
             findings[pair.name] = _finding(pair, Outcome.FAILED, f"{pair.name}: {why} in the cluster",
                                            time.monotonic() - started)
             continue
-        verdicts = [v for _, v in static_verdicts(item, inventory, incomplete)]
+        decided = deciding(static_verdicts(item, inventory, incomplete), pair.expect_allow)
+        verdict = decided[1] if decided else None
         service = (dig(item.service, "metadata", "namespace"), pair.target.service)
         if service in without_endpoints:
-            verdict = next((v for v in verdicts if v.allowed != pair.expect_allow), verdicts[0] if verdicts else None)
             findings[pair.name] = _finding(
                 pair, Outcome.NOT_CHECKABLE,
                 f"not probed: service/{pair.target.service} has no ready endpoints (its endpoints check failed); "
@@ -132,13 +127,13 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
                 time.monotonic() - started, evidence=tuple(verdict.explanation() if verdict else ()),
                 namespace=item.namespace)
             continue
-        resolved[pair.name] = (item, verdicts)
-    targets = [_target(item.pair, item, item.pair.timeout or config.probe_timeout) for item, _ in resolved.values()]
+        resolved[pair.name] = (item, verdict)
+    targets = {name: _target(item.pair, item, item.pair.timeout or config.probe_timeout)
+               for name, (item, _) in resolved.items()}
     log(f"probing {len(targets)} pair(s) from the callers' identities ({config.probe_mode} mode)")
-    results = _probe(cluster, config, resolved, targets)
-    for name, (item, verdicts) in resolved.items():
+    results = _probe(cluster, config, resolved, list(targets.values()))
+    for name, (item, verdict) in resolved.items():
         pair = item.pair
-        verdict = next((v for v in verdicts if v.allowed != pair.expect_allow), verdicts[0] if verdicts else None)
         live = results[name]
         live_text = str(live)
         if not live.connected and not _has_ready_endpoints(cluster, item):
@@ -147,7 +142,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
         evidence = tuple(verdict.explanation() if verdict else ()) + tuple(notes)
         evidence += ((item.assumption,) if item.assumption else ())
         caller = str(pair.caller) if pair.caller.workload else f"<a pod with {pair.caller}>"
-        target = _target(pair, item, 1)
+        target = targets[name]
         evidence += (f"reproduce: kubectl -n {item.namespace} exec {caller} -- sh -c "
                      f"'nc -w 3 {target.host} {target.port} </dev/null'",)
         outcome = Outcome.PASSED if combined.passed and not combined.warning else Outcome.FAILED
@@ -157,7 +152,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     return [findings[p.name] for p in config.pairs]
 
 
-def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, list[Verdict]]],
+def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, Verdict | None]],
            targets: list[ProbeTarget]) -> dict[str, ProbeResult]:
     if not targets:
         return {}

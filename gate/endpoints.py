@@ -76,6 +76,11 @@ class SelectorGap:
         ]
 
 
+def endpoint_ready(endpoint: Object) -> bool:
+    """An EndpointSlice endpoint serves traffic: conditions.ready unset counts as ready (discovery/v1)."""
+    return (endpoint.get("conditions") or {}).get("ready") is not False
+
+
 def service_selector(service: Object) -> Selector | None:
     """The Service's selector, or None for selector-less and ExternalName Services."""
     if dig(service, "spec", "type") == "ExternalName":

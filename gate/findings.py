@@ -33,6 +33,12 @@ class Location:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
 
+    @classmethod
+    def parse(cls, text: str | None) -> tuple[Location, ...]:
+        """'file:line' as a location; none when text is empty or has no line."""
+        file, _, line = (text or "").rpartition(":")
+        return (cls(file, int(line)),) if file and line.isdigit() else ()
+
 
 @dataclass(frozen=True)
 class Finding:

@@ -15,18 +15,11 @@ from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.labels import Selector, format_labels
 from gate.objects import POD_TEMPLATE_PATHS, Object, ObjectRef, dig, pod_template, template_labels
-from gate.pairs import Unresolvable, resolve, static_verdicts
+from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
 
 PHASE = "lint"
 # Kinds whose spec.selector the API server requires to match the template labels.
 SELECTOR_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
-
-
-def _location(text: str | None) -> tuple[Location, ...]:
-    if not text:
-        return ()
-    file, _, line = text.rpartition(":")
-    return (Location(file, int(line)),)
 
 
 def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, message: str, **kwargs: object) -> Finding:
@@ -48,7 +41,7 @@ def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding
         if matched:
             names = ", ".join(str(inventory.ref(w)) for w in matched)
             findings.append(_finding("service-selector", ref, title, Outcome.PASSED,
-                                     f"{ref} selects {selector}: {names}", locations=_location(selector_at)))
+                                     f"{ref} selects {selector}: {names}", locations=Location.parse(selector_at)))
             continue
         assert ref.namespace is not None
         candidates = candidates_from_workloads(
@@ -58,7 +51,7 @@ def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding
             findings.append(_finding(
                 "service-selector", ref, title, Outcome.NOT_CHECKABLE,
                 f"{ref} selects {selector}; no workload in the set carries any of these labels "
-                f"(its pods are deployed from elsewhere?)", locations=_location(selector_at)))
+                f"(its pods are deployed from elsewhere?)", locations=Location.parse(selector_at)))
             continue
         evidence = [f"selector at {selector_at}"] if selector_at else []
         if gap.candidate.labels_location:
@@ -67,7 +60,7 @@ def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding
         findings.append(_finding(
             "service-selector", ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
-            locations=_location(gap.candidate.labels_location) + _location(selector_at)))
+            locations=Location.parse(gap.candidate.labels_location) + Location.parse(selector_at)))
     return findings
 
 
@@ -85,7 +78,7 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
             workload_ref = inventory.ref(workload)
             title = f"{ref.name} targetPort exposed by {workload_ref}"
             gaps = port_gaps(service, pod_template(workload) or {})
-            ports_at = _location(inventory.location(service, "spec", "ports"))
+            ports_at = Location.parse(inventory.location(service, "spec", "ports"))
             if not gaps:
                 findings.append(_finding("target-port", ref, title, Outcome.PASSED,
                                          f"{workload_ref} exposes every targetPort of {ref}", locations=ports_at))
@@ -97,7 +90,7 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 findings.append(_finding(
                     "target-port", ref, title, Outcome.FAILED, f"{ref}: {gap.message} of {workload_ref}",
                     severity=severity, fix=(fix + (f" ({containers_at})" if containers_at else ""),),
-                    locations=ports_at + _location(containers_at)))
+                    locations=ports_at + Location.parse(containers_at)))
     return findings
 
 
@@ -112,11 +105,11 @@ def check_workload_selectors(inventory: Inventory, _: GateConfig) -> list[Findin
         ref = inventory.ref(workload)
         title = f"{ref.name} selector matches its template"
         raw = dig(workload, "spec", "selector")
-        at = _location(inventory.location(workload, "spec", "selector"))
+        at = Location.parse(inventory.location(workload, "spec", "selector"))
         if not isinstance(raw, dict) or not (raw.get("matchLabels") or raw.get("matchExpressions")):
             findings.append(_finding("workload-selector", ref, title, Outcome.FAILED,
                                      f"{ref} has no spec.selector; apps/v1 requires one matching the template labels",
-                                     locations=at or _location(inventory.location(workload, "spec"))))
+                                     locations=at or Location.parse(inventory.location(workload, "spec"))))
             continue
         selector = Selector.from_label_selector(raw)
         labels = template_labels(workload)
@@ -131,7 +124,7 @@ def check_workload_selectors(inventory: Inventory, _: GateConfig) -> list[Findin
             f"{ref}: spec.selector {selector} does not match its template labels ({format_labels(labels)}): "
             f"unmet {gaps}; the API server will reject it (`selector` does not match template `labels`)",
             fix=(f"make spec.selector a subset of the template labels, e.g. add {gaps} to the template labels",),
-            locations=at + _location(inventory.template_labels_location(workload))))
+            locations=at + Location.parse(inventory.template_labels_location(workload))))
     return findings
 
 
@@ -144,7 +137,7 @@ def check_required_labels(inventory: Inventory, config: GateConfig) -> list[Find
         ref = inventory.ref(workload)
         missing = [key for key in config.required_labels if key not in template_labels(workload)]
         title = f"{ref.name} has the required labels"
-        at = _location(inventory.template_labels_location(workload))
+        at = Location.parse(inventory.template_labels_location(workload))
         if not missing:
             findings.append(_finding("required-labels", ref, title, Outcome.PASSED,
                                      f"{ref} carries {', '.join(config.required_labels)}", locations=at))
@@ -164,7 +157,7 @@ def check_policy_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]
         ref = inventory.ref(obj)
         title = f"{ref.name} selects pods"
         workloads = inventory.workloads(policy.namespace)
-        at = _location(inventory.location(obj, "spec", "podSelector"))
+        at = Location.parse(inventory.location(obj, "spec", "podSelector"))
         if not workloads:
             findings.append(_finding("policy-selector", ref, title, Outcome.NOT_CHECKABLE,
                                      f"{ref}: no workload of namespace {policy.namespace} is in the set",
@@ -185,7 +178,7 @@ def check_policy_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]
 def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Finding:
     """The static verdict of one declared pair against its expectation."""
     subject = ObjectRef("Pair", None, pair.name)
-    locations = _location(pair.location)
+    locations = Location.parse(pair.location)
     try:
         resolved = resolve(pair, inventory)
     except Unresolvable as why:
@@ -195,12 +188,12 @@ def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Findin
         return Finding(phase, "caller-pair", subject, pair.name, Outcome.NOT_CHECKABLE,
                        f"{pair.name}: service/{pair.target.service} selects no pod template in the set that "
                        f"exposes its target port", locations=locations)
-    verdicts = static_verdicts(resolved, inventory)
-    wrong = [(b, v) for b, v in verdicts if v.allowed != pair.expect_allow]
-    backend, verdict = wrong[0] if wrong else verdicts[0]
+    decided = deciding(static_verdicts(resolved, inventory), pair.expect_allow)
+    assert decided is not None  # one verdict per backend, and there are backends
+    backend, verdict = decided
     to = f"{backend.endpoint.name} port {backend.port}/{backend.protocol}"
     evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ())
-    if not wrong:
+    if verdict.allowed == pair.expect_allow:
         said = "allowed" if pair.expect_allow else "denied"
         return Finding(phase, "caller-pair", subject, pair.name, Outcome.PASSED,
                        f"{pair.name}: {said} as expected ({verdict.summary()})",

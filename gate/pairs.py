@@ -127,6 +127,11 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
     return ResolvedPair(pair, caller, service, tuple(backends), assumption)
 
 
+def deciding(verdicts: list[tuple[Backend, Verdict]], expect_allow: bool) -> tuple[Backend, Verdict] | None:
+    """The backend's verdict that contradicts the expectation, else the first one (None: no backend)."""
+    return next(((b, v) for b, v in verdicts if v.allowed != expect_allow), verdicts[0] if verdicts else None)
+
+
 def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None
                     ) -> list[tuple[Backend, Verdict]]:
     """One verdict per backend (they may differ when policies select some backends only)."""

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from gate.endpoints import Candidate, closest_gap, port_gaps, service_selector
+from gate.endpoints import Candidate, closest_gap, endpoint_ready, port_gaps, service_selector
 from gate.labels import format_labels
 from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels, template_labels_path
-from gate.status import Result, Status, compute
+from gate.status import Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -104,8 +104,7 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
 def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for endpoint_slice in slices:
-        ready = sum(1 for e in endpoint_slice.get("endpoints") or []
-                    if (e.get("conditions") or {}).get("ready") is not False)
+        ready = sum(1 for e in endpoint_slice.get("endpoints") or [] if endpoint_ready(e))
         for port in endpoint_slice.get("ports") or []:
             counts[port.get("name") or ""] += ready
     return counts
@@ -118,9 +117,7 @@ def _owner_workload(pod: Object, snapshot: Snapshot) -> Object | None:
         owner = snapshot.get(ref.get("kind", ""), namespace, ref.get("name", ""))
         if owner is None:
             continue
-        if owner.get("kind") == "ReplicaSet":
-            return _owner_workload(owner, snapshot) or owner
-        if owner.get("kind") == "Job":
+        if owner.get("kind") in ("ReplicaSet", "Job"):  # owned in turn by a Deployment or a CronJob
             return _owner_workload(owner, snapshot) or owner
         return owner
     return None
@@ -140,9 +137,8 @@ def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched:
     candidates = []
     for ref in ordered:
         running = [p for p in groups[ref] if dig(p, "status", "phase") == "Running"]
-        labels = {str(k): str(v) for k, v in (dig(groups[ref][0], "metadata", "labels") or {}).items()}
-        candidates.append(Candidate(ref, labels, template_labels_path(workloads[ref]), locations.get(ref),
-                                    len(running)))
+        candidates.append(Candidate(ref, template_labels(groups[ref][0]), template_labels_path(workloads[ref]),
+                                    locations.get(ref), len(running)))
     return candidates
 
 
@@ -186,8 +182,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     if ports and not missing:
         return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
     pods = snapshot.of("Pod", namespace)
-    matching = [p for p in pods if selector.matches({str(k): str(v) for k, v in
-                                                     (dig(p, "metadata", "labels") or {}).items()})]
+    matching = [p for p in pods if selector.matches(template_labels(p))]
     workloads = [w for kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
                  for w in snapshot.of(kind, namespace) if selector.matches(template_labels(w))]
     if not matching and _scaled_to_zero(workloads):
@@ -212,8 +207,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
             evidence.append(f"pod template labels at {gap.candidate.labels_location}")
         return outcome(gap.message, tuple(evidence), tuple(gap.fix()), definitive=definitive,
                        fix_location=gap.candidate.labels_location)
-    ready_pods = [p for p in matching if any(c.get("type") == "Ready" and c.get("status") == "True"
-                                             for c in dig(p, "status", "conditions") or [])]
+    ready_pods = [p for p in matching if is_true(p, "Ready")]
     if not ready_pods:
         reasons = tuple(why_not_ready(p) for p in matching[:3])
         names = tuple(dig(p, "metadata", "name") for p in matching[:3])

@@ -234,9 +234,6 @@ class Verification:
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events
-        locations = check.locations
-        if verdict.fix_location:
-            file, _, line = verdict.fix_location.rpartition(":")
-            locations = (Location(file, int(line)), *locations)
+        locations = Location.parse(verdict.fix_location) + check.locations
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)
