@@ -103,6 +103,7 @@ class Sample:
     rss_kb: int
     latency: float | None = None  # verdict minus the arrival of the last EndpointSlice change
     first_request: float | None = None  # process start to its first API request
+    first_request_cpu: float | None = None  # the CPU time the process had used by then
     watches: int | None = None
 
 
@@ -260,7 +261,9 @@ class Bench:
         sample = Sample(ended - started, self.requests_of(tool) - before, rss)
         for line in result.stderr.splitlines():
             if "trace: first API request at" in line:
-                sample.first_request = float(line.rsplit(" ", 1)[1]) - started
+                words = line.split()
+                sample.first_request = float(words[words.index("at") + 1]) - started
+                sample.first_request_cpu = float(words[words.index("after") + 1])
             if "trace: requests=" in line:
                 sample.watches = int(line.split("watches=")[1].split()[0])
         if clock is not None:
@@ -275,7 +278,7 @@ def median(values: list[float]) -> float:
 
 def table(results: Results) -> str:
     header = ("N", "scenario", "tool", "wall s", "x gate", "latency s", "API requests", "watches", "peak RSS MB",
-              "1st request s")
+              "1st request s", "its CPU s")
     rows = [header]
     for (n, scenario, tool), samples in sorted(results.rows.items(), key=lambda kv: (kv[0][0], kv[0][1],
                                                                                       TOOLS.index(kv[0][2]))):
@@ -283,13 +286,15 @@ def table(results: Results) -> str:
         wall = median([s.wall for s in samples])
         latencies = [s.latency for s in samples if s.latency is not None]
         firsts = [s.first_request for s in samples if s.first_request is not None]
+        firsts_cpu = [s.first_request_cpu for s in samples if s.first_request_cpu is not None]
         watches = [s.watches for s in samples if s.watches is not None]
         rows.append((str(n), scenario, tool, f"{wall:.2f}", f"{wall / gate_wall:.1f}x",
                      f"{median(latencies):.2f}" if latencies else "-",
                      f"{median([s.requests for s in samples]):.0f}",
                      f"{median(watches):.0f}" if watches else "-",
                      f"{median([s.rss_kb for s in samples]) / 1024:.0f}",
-                     f"{median(firsts):.2f}" if firsts else "-"))
+                     f"{median(firsts):.2f}" if firsts else "-",
+                     f"{median(firsts_cpu):.2f}" if firsts_cpu else "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in
                                enumerate(zip(row, widths, strict=True))) for row in rows)

@@ -8,9 +8,11 @@ passed, failed for good, or is still pending, and why. The watch loop
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from gate.endpoints import Candidate, closest_gap, endpoint_ready, port_gaps, service_selector
 from gate.labels import format_labels
@@ -40,11 +42,52 @@ class Verdict:
     fix_location: str | None = None  # file:line where the fix goes, when a manifest says
 
 
+Bucket = tuple[str, str | None]  # (kind, namespace)
+
+
 @dataclass
 class Snapshot:
-    """Live objects by (kind, namespace): what the watchers hold right now."""
+    """Live objects by (kind, namespace): what the watchers hold right now.
 
-    objects: dict[tuple[str, str | None], dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
+    Indexed by owner and by Service the way the checks look objects up, so one
+    evaluation of N rollouts costs O(their pods), not O(N x every pod): at
+    N=1,000 the scans were 83 s of CPU taken from the control plane rolling out.
+    """
+
+    objects: dict[Bucket, dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
+    _owned: dict[tuple[str, str | None, str], dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
+    _slices: dict[tuple[str | None, str], dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
+
+    def put(self, kind: str, namespace: str | None, obj: Object) -> None:
+        """Add or replace one object (by metadata.name)."""
+        name = dig(obj, "metadata", "name") or ""
+        self.remove(kind, namespace, name)
+        self.objects[(kind, namespace)][name] = obj
+        for index, key in self._index_keys(kind, namespace, obj):
+            index[key][name] = obj
+
+    def remove(self, kind: str, namespace: str | None, name: str) -> None:
+        old = self.objects[(kind, namespace)].pop(name, None)
+        if old is not None:
+            for index, key in self._index_keys(kind, namespace, old):
+                index[key].pop(name, None)
+                if not index[key]:
+                    del index[key]
+
+    def replace_all(self, kind: str, namespace: str | None, objs: Iterable[Object]) -> None:
+        """A fresh list of one kind in one namespace: everything held before is gone."""
+        for name in list(self.objects[(kind, namespace)]):
+            self.remove(kind, namespace, name)
+        for obj in objs:
+            self.put(kind, namespace, obj)
+
+    def _index_keys(self, kind: str, namespace: str | None, obj: Object) -> list[tuple[dict, Any]]:
+        keys: list[tuple[dict, Any]] = [(self._owned, (kind, namespace, ref.get("uid")))
+                                        for ref in dig(obj, "metadata", "ownerReferences") or [] if ref.get("uid")]
+        service = dig(obj, "metadata", "labels", SERVICE_NAME_LABEL) if kind == "EndpointSlice" else None
+        if service:
+            keys.append((self._slices, (namespace, service)))
+        return keys
 
     def of(self, kind: str, namespace: str | None) -> list[Object]:
         return list(self.objects.get((kind, namespace), {}).values())
@@ -53,8 +96,11 @@ class Snapshot:
         return self.objects.get((kind, namespace), {}).get(name)
 
     def owned_by(self, kind: str, namespace: str | None, uid: str) -> list[Object]:
-        return [o for o in self.of(kind, namespace)
-                if any(ref.get("uid") == uid for ref in dig(o, "metadata", "ownerReferences") or [])]
+        return list(self._owned.get((kind, namespace, uid), {}).values())
+
+    def slices_of(self, namespace: str | None, service: str) -> list[Object]:
+        """The EndpointSlices the control plane keeps for one Service (by the service-name label)."""
+        return list(self._slices.get((namespace, service), {}).values())
 
 
 def _uid(obj: Object) -> str:
@@ -110,17 +156,27 @@ def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
     return counts
 
 
+def owner_chain(obj: Object, namespace: str | None, snapshot: Snapshot, depth: int = 3) -> list[Object]:
+    """obj's owner, that owner's owner, … as far as the snapshot holds them (pod → ReplicaSet → Deployment)."""
+    chain: list[Object] = []
+    current: Object | None = obj
+    while current is not None and len(chain) < depth:
+        current = next((owner for ref in dig(current, "metadata", "ownerReferences") or []
+                        if (owner := snapshot.get(ref.get("kind", ""), namespace, ref.get("name", ""))) is not None),
+                       None)
+        if current is not None:
+            chain.append(current)
+    return chain
+
+
 def _owner_workload(pod: Object, snapshot: Snapshot) -> Object | None:
     """The top owner of a pod (Deployment through its ReplicaSet), or None for a bare pod."""
-    namespace = dig(pod, "metadata", "namespace")
-    for ref in dig(pod, "metadata", "ownerReferences") or []:
-        owner = snapshot.get(ref.get("kind", ""), namespace, ref.get("name", ""))
-        if owner is None:
-            continue
-        if owner.get("kind") in ("ReplicaSet", "Job"):  # owned in turn by a Deployment or a CronJob
-            return _owner_workload(owner, snapshot) or owner
-        return owner
-    return None
+    top = None
+    for owner in owner_chain(pod, dig(pod, "metadata", "namespace"), snapshot):
+        top = owner
+        if owner.get("kind") not in ("ReplicaSet", "Job"):  # only these are owned in turn (Deployment, CronJob)
+            break
+    return top
 
 
 def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched: set[ObjectRef],
@@ -161,8 +217,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     if service is None:
         return Verdict(State.FAILED if timed_out else State.PENDING, f"{ref} not found in the cluster")
     namespace = ref.namespace
-    slices = [s for s in snapshot.of("EndpointSlice", namespace)
-              if dig(s, "metadata", "labels", SERVICE_NAME_LABEL) == ref.name]
+    slices = snapshot.slices_of(namespace, ref.name)
     if dig(service, "spec", "type") == "ExternalName":
         return Verdict(State.PASSED, f"ExternalName service ({dig(service, 'spec', 'externalName')}): "
                                      "no endpoints expected")

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gate.errors import ManifestError
 from gate.manifests import load, refs_from_apply_output
@@ -54,6 +55,34 @@ def test_list_kind_expands_with_item_lines(tmp_path: Path) -> None:
     assert manifest.line_of("spec", "template", "metadata", "labels") == 13
 
 
+ODD_YAML = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: odd
+  labels: &labels {app: odd, "quoted": 'yes', on: off}
+  annotations: {count: !!str 3, empty: ~}
+data:
+  merged: {<<: *labels, extra: x}
+  list: &list [1, 2.5, true, null, 2026-11-26, !!binary aGk=, "a"]
+  again: *list
+  self: &self [*self]
+"""
+
+
+def test_fast_constructor_matches_pyyaml_safe_load(tmp_path: Path) -> None:
+    """Plain maps/lists/strings take the fast path; every other tag, merge keys and cycles the general one."""
+    path = write(tmp_path, "odd.yaml", ODD_YAML)
+    [manifest] = load([str(path)]).manifests
+    expected = yaml.safe_load(ODD_YAML)
+    cycle = manifest.obj["data"].pop("self")
+    assert cycle[0] is cycle
+    expected["data"].pop("self")
+    assert manifest.obj == expected
+    assert manifest.obj["metadata"]["labels"] == {"app": "odd", "quoted": "yes", True: False}
+    assert manifest.obj["data"]["merged"]["extra"] == "x" and manifest.obj["data"]["merged"]["app"] == "odd"
+
+
 def test_json_files_are_read(tmp_path: Path) -> None:
     path = write(tmp_path, "svc.json", '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}')
     assert load([str(path)]).manifests[0].kind == "Service"
@@ -95,6 +124,14 @@ def test_crd_defined_kind_and_foreign_groups_are_accepted(tmp_path: Path) -> Non
     ("- just\n- a list\n", r"x\.yaml:1: expected a Kubernetes object"),
     ("apiVersion: v1\nkind: Service\nkind: Pod\nmetadata: {name: x}\n",
      r"x\.yaml:3: invalid YAML: duplicate key 'kind'"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: 80, 'port': 81}]\n",
+     r"x\.yaml:5: invalid YAML: duplicate key 'port' \(first at line 5\)"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {1: a, 0x1: b}\n",
+     r"x\.yaml:4: invalid YAML: duplicate key 1"),
+    ("base: &b {x: 1}\napiVersion: v1\nkind: Service\nmetadata: {name: x, <<: *b, x: 2, x: 3}\n",
+     r"x\.yaml:4: invalid YAML: duplicate key 'x'"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {? [a]: b}\n",
+     r"x\.yaml:4: invalid YAML: found unhashable key"),
 ])
 def test_bad_manifests_are_one_line_errors_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, "x.yaml", text)

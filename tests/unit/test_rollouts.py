@@ -31,20 +31,21 @@ def snapshot_with(pod_labels: dict, ready: bool = True, replicas: int = 3, slice
                                                       "annotations": {"deployment.kubernetes.io/revision": "1"},
                                                       "ownerReferences": [{"kind": "Deployment",
                                                                            "name": "inference-api", "uid": "d1"}]}}
-    snapshot.objects[("Deployment", NS)]["inference-api"] = deployment
-    snapshot.objects[("ReplicaSet", NS)]["inference-api-abc"] = replicaset
+    snapshot.put("Deployment", NS, deployment)
+    snapshot.put("ReplicaSet", NS, replicaset)
     for index in range(replicas):
         name = f"inference-api-abc-{index}"
-        snapshot.objects[("Pod", NS)][name] = {
+        snapshot.put("Pod", NS, {
             "kind": "Pod",
             "metadata": {"name": name, "namespace": NS, "labels": pod_labels, "uid": f"p{index}",
                          "ownerReferences": [{"kind": "ReplicaSet", "name": "inference-api-abc", "uid": "r1"}]},
             "spec": {"containers": [{"name": "api", "ports": ports or [{"name": "http", "containerPort": 8080}]}]},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
                        "containerStatuses": [{"name": "api", "ready": ready, "state": {"running": {}}}]},
-        }
+        })
     for index, endpoint_slice in enumerate(slices or []):
-        snapshot.objects[("EndpointSlice", NS)][f"slice-{index}"] = endpoint_slice
+        snapshot.put("EndpointSlice", NS, {**endpoint_slice, "metadata": {
+            **endpoint_slice["metadata"], "name": f"slice-{index}"}})
     return snapshot
 
 
@@ -99,7 +100,7 @@ def test_special_services() -> None:
     assert verdict(service(kind="ExternalName"), Snapshot()).state is State.PASSED
     assert verdict(service(None), Snapshot()).state is State.PENDING
     manual = Snapshot()
-    manual.objects[("EndpointSlice", NS)]["m"] = slice_with(1)
+    manual.put("EndpointSlice", NS, slice_with(1))
     assert verdict(service(None), manual).state is State.PASSED
     assert verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"}, replicas=0)
                    ).state is State.PASSED
@@ -108,11 +109,11 @@ def test_special_services() -> None:
 
 def test_rollout_fails_fast_on_crash_loop_pod() -> None:
     snapshot = snapshot_with({"app": "inference-api"})
-    pod = snapshot.objects[("Pod", NS)]["inference-api-abc-0"]
+    pod = snapshot.get("Pod", NS, "inference-api-abc-0")
     pod["status"]["containerStatuses"] = [{"name": "api", "restartCount": 2, "state": {"waiting": {
         "reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]
     pod["status"]["startTime"] = "2026-11-26T11:59:00Z"
-    deployment = snapshot.objects[("Deployment", NS)]["inference-api"]
+    deployment = snapshot.get("Deployment", NS, "inference-api")
     deployment["status"] = {"replicas": 3, "updatedReplicas": 3, "readyReplicas": 2, "availableReplicas": 2}
     result = rollout_verdict(deployment, snapshot, NOW, timed_out=False)
     assert result.state is State.FAILED
@@ -131,6 +132,37 @@ def test_rollout_deadline_fails_what_is_still_in_progress() -> None:
 def test_selector_gap_waits_while_a_matching_template_exists() -> None:
     svc = service({"app": "inference-api", "tier": "backend"})
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
-    fixed = snapshot.objects[("Deployment", NS)]["inference-api"]
+    fixed = snapshot.get("Deployment", NS, "inference-api")
     fixed["spec"]["template"]["metadata"]["labels"] = {"app": "inference-api", "tier": "backend"}
     assert verdict(svc, snapshot).state is State.PENDING  # the new pods will match: wait for them
+
+
+def owned(name: str, owner_uid: str | None, service: str | None = None) -> dict:
+    metadata: dict = {"name": name, "namespace": NS}
+    if owner_uid:
+        metadata["ownerReferences"] = [{"kind": "ReplicaSet", "name": "rs", "uid": owner_uid}]
+    if service:
+        metadata["labels"] = {"kubernetes.io/service-name": service}
+    return {"metadata": metadata}
+
+
+def test_snapshot_indexes_follow_every_change() -> None:
+    """owned_by and slices_of answer from indexes; a replaced, removed or relisted object leaves no stale entry."""
+    snapshot = Snapshot()
+    snapshot.put("Pod", NS, owned("a", "r1"))
+    snapshot.put("Pod", NS, owned("b", "r1"))
+    assert [p["metadata"]["name"] for p in snapshot.owned_by("Pod", NS, "r1")] == ["a", "b"]
+    snapshot.put("Pod", NS, owned("a", "r2"))  # adopted by another owner
+    assert [p["metadata"]["name"] for p in snapshot.owned_by("Pod", NS, "r1")] == ["b"]
+    assert [p["metadata"]["name"] for p in snapshot.owned_by("Pod", NS, "r2")] == ["a"]
+    assert snapshot.owned_by("Pod", "elsewhere", "r2") == [] and snapshot.owned_by("ReplicaSet", NS, "r2") == []
+    snapshot.remove("Pod", NS, "b")
+    assert snapshot.owned_by("Pod", NS, "r1") == [] and snapshot.get("Pod", NS, "b") is None
+    snapshot.put("EndpointSlice", NS, owned("s1", None, "web"))
+    snapshot.put("EndpointSlice", NS, owned("s2", None, "web"))
+    assert len(snapshot.slices_of(NS, "web")) == 2
+    snapshot.put("EndpointSlice", NS, owned("s2", None, "api"))  # relabelled
+    assert [s["metadata"]["name"] for s in snapshot.slices_of(NS, "web")] == ["s1"]
+    snapshot.replace_all("EndpointSlice", NS, [owned("s3", None, "web")])  # a relist after 410 Gone
+    assert [s["metadata"]["name"] for s in snapshot.slices_of(NS, "web")] == ["s3"]
+    assert snapshot.slices_of(NS, "api") == [] and snapshot.of("Pod", NS) == [owned("a", "r2")]
