@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +137,13 @@ class Verification:
         self.cluster, self.touched, self.deadlines = cluster, touched, deadlines
         self.progress = progress or (lambda check, elapsed: None)
         self.checks = plan_checks(touched)
+        self.rollout_checks: dict[ObjectRef, list[int]] = defaultdict(list)  # positions in self.checks
+        self.endpoints_checks: dict[str | None, list[int]] = defaultdict(list)
+        for position, check in enumerate(self.checks):
+            if check.phase == "rollouts":
+                self.rollout_checks[check.ref].append(position)
+            else:
+                self.endpoints_checks[check.ref.namespace].append(position)
         self.snapshot = Snapshot()
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.stop = threading.Event()
@@ -187,17 +195,17 @@ class Verification:
         rollout_timed_out = elapsed >= self.deadlines.rollout
         endpoints_timed_out = elapsed >= self.deadlines.endpoints
         settled: set[str | None] | None = None
-        for check in self.checks:
+        positions = range(len(self.checks)) if every_check else sorted(
+            {p for ref in self.changed_refs for p in self.rollout_checks.get(ref, ())} |
+            {p for namespace in self.changed_namespaces for p in self.endpoints_checks.get(namespace, ())})
+        for position in positions:
+            check = self.checks[position]
             if check.verdict.state is not State.PENDING:
                 continue
             if check.phase == "rollouts":
-                if not every_check and check.ref not in self.changed_refs:
-                    continue
                 obj = self.snapshot.get(check.ref.kind, check.ref.namespace, check.ref.name)
                 verdict = rollout_verdict(obj, self.snapshot, now, rollout_timed_out)
             else:
-                if not every_check and check.ref.namespace not in self.changed_namespaces:
-                    continue
                 service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
                 settled = self._settled_namespaces() if settled is None else settled
                 verdict = endpoints_verdict(service, check.ref, self.snapshot, self.touched_refs, self.locations,
