@@ -11,6 +11,7 @@ exactly that tool's requests. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from tests.cluster import build, config, pki  # noqa: E402
 from tests.cluster.cluster import FAKE_NODE_ANNOTATION, Cluster  # noqa: E402
 
 TOOLS = ("deploy-gate", "kubectl-loop", "kubectl-wait")
+SCENARIOS = ("ready", "after apply")
 PODS_PER_FAKE_NODE = 100
 # A rollout surges: 2 old + 1 new pod per Deployment at the peak (maxSurge 25% of 2 rounds up to 1).
 PEAK_PODS_PER_SERVICE = 3
@@ -101,6 +103,7 @@ class Sample:
     wall: float
     requests: int
     rss_kb: int
+    cpu: float  # user + system seconds of the process and every child it waited for (all the kubectl calls)
     latency: float | None = None  # verdict minus the arrival of the last EndpointSlice change
     first_request: float | None = None  # process start to its first API request
     first_request_cpu: float | None = None  # the CPU time the process had used by then
@@ -248,7 +251,7 @@ class Bench:
         argv, env = self.command(tool, n, namespaces, manifests)
         before = self.requests_of(tool)
         started = time.time()
-        process = subprocess.Popen(["/usr/bin/time", "-f", "maxrss=%M", *argv], env=env, cwd=ROOT,
+        process = subprocess.Popen(["/usr/bin/time", "-f", "maxrss=%M cpu=%U+%S", *argv], env=env, cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         stdout, stderr = process.communicate(timeout=3600)
         ended = time.time()
@@ -257,8 +260,10 @@ class Bench:
             report = self.work.parent / f"deploy-gate-bench-failure-{tool}-{n}.txt"
             report.write_text(result.stdout + "\n" + result.stderr)
             raise RuntimeError(f"{tool} failed ({result.returncode}); its whole output is in {report}")
-        rss = int(next(line for line in result.stderr.splitlines() if line.startswith("maxrss=")).split("=")[1])
-        sample = Sample(ended - started, self.requests_of(tool) - before, rss)
+        usage = dict(pair.split("=") for pair in next(
+            line for line in result.stderr.splitlines() if line.startswith("maxrss=")).split())
+        user, system = (float(seconds) for seconds in usage["cpu"].split("+"))
+        sample = Sample(ended - started, self.requests_of(tool) - before, int(usage["maxrss"]), user + system)
         for line in result.stderr.splitlines():
             if "trace: first API request at" in line:
                 words = line.split()
@@ -277,11 +282,11 @@ def median(values: list[float]) -> float:
 
 
 def table(results: Results) -> str:
-    header = ("N", "scenario", "tool", "wall s", "x gate", "latency s", "API requests", "watches", "peak RSS MB",
-              "1st request s", "its CPU s")
+    header = ("N", "scenario", "tool", "wall s", "x gate", "latency s", "API requests", "watches", "CPU s",
+              "peak RSS MB", "1st request s", "its CPU s")
     rows = [header]
-    for (n, scenario, tool), samples in sorted(results.rows.items(), key=lambda kv: (kv[0][0], kv[0][1],
-                                                                                      TOOLS.index(kv[0][2]))):
+    for (n, scenario, tool), samples in sorted(results.rows.items(), key=lambda kv: (
+            kv[0][0], SCENARIOS.index(kv[0][1]), TOOLS.index(kv[0][2]))):
         gate_wall = median([s.wall for s in results.rows.get((n, scenario, "deploy-gate"), [])])
         wall = median([s.wall for s in samples])
         latencies = [s.latency for s in samples if s.latency is not None]
@@ -292,6 +297,7 @@ def table(results: Results) -> str:
                      f"{median(latencies):.2f}" if latencies else "-",
                      f"{median([s.requests for s in samples]):.0f}",
                      f"{median(watches):.0f}" if watches else "-",
+                     f"{median([s.cpu for s in samples]):.1f}",
                      f"{median([s.rss_kb for s in samples]) / 1024:.0f}",
                      f"{median(firsts):.2f}" if firsts else "-",
                      f"{median(firsts_cpu):.2f}" if firsts_cpu else "-"))
@@ -300,13 +306,22 @@ def table(results: Results) -> str:
                                enumerate(zip(row, widths, strict=True))) for row in rows)
 
 
+@contextlib.contextmanager
+def _stopped_after(cluster: Cluster) -> Iterator[None]:
+    """The cluster goes down when the run ends, however it ends."""
+    try:
+        yield
+    finally:
+        cluster.down()
+
+
 def run(sizes: list[int], runs: int, tools: list[str], log: Callable[[str], None]) -> Results:
     binaries = build.build_all(log)
     cluster = Cluster(binaries, log)
     fake_nodes = max(2, math.ceil(PEAK_PODS_PER_SERVICE * max(sizes) / PODS_PER_FAKE_NODE) + 1)
     cluster.up(fake_nodes=fake_nodes)
     results = Results()
-    with tempfile.TemporaryDirectory(prefix="deploy-gate-bench-") as work:
+    with tempfile.TemporaryDirectory(prefix="deploy-gate-bench-") as work, _stopped_after(cluster):
         bench = Bench(cluster, Path(work), binaries["kubectl"])
         for n in sizes:
             namespaces = min(10, n)
@@ -333,7 +348,6 @@ def run(sizes: list[int], runs: int, tools: list[str], log: Callable[[str], None
                     bench.wait_ready(namespaces)
             print(table(results), flush=True)  # figures so far, in case a later size is cut short
             print(flush=True)
-        bench.clean()
     return results
 
 
