@@ -44,36 +44,47 @@ PODS_PER_FAKE_NODE = 100
 PEAK_PODS_PER_SERVICE = 3
 
 
-class SliceClock:
-    """Watches EndpointSlices (admin identity) and notes when an endpoint last turned ready, on this machine's clock.
+class RolloutClock:
+    """Watches EndpointSlices and Deployments (admin identity) and stamps, on this machine's clock, the last
+    endpoint turning ready and the last Deployment turning complete (what `kubectl rollout status` waits for).
 
-    Removals of old endpoints come after a rollout's verdict; the moment that counts is the last new
-    ready address.
+    Removals of old endpoints come after a rollout's verdict; the endpoint moment that counts is the last
+    new ready address. The gap between the two stamps is the control plane finishing the rollouts (scaling
+    down the old ReplicaSets); no tool that checks rollouts can answer before the second.
     """
 
     def __init__(self, namespaces: int) -> None:
         self.cluster = GateCluster(str(config.ADMIN_KUBECONFIG))
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.stop = threading.Event()
-        self.watchers = [Watcher(self.cluster, BUILTIN_RESOURCES["EndpointSlice"], f"bench-{i}", self.events,
-                                 self.stop) for i in range(namespaces)]
-        self.last_change = 0.0
+        self.watchers = [Watcher(self.cluster, BUILTIN_RESOURCES[kind], f"bench-{i}", self.events, self.stop)
+                         for i in range(namespaces) for kind in ("EndpointSlice", "Deployment")]
+        self.last_ready = 0.0
+        self.last_complete = 0.0
         self.synced = 0
         self.ready: dict[str, set[str]] = {}  # slice -> ready addresses seen
+        self.complete: dict[str, bool] = {}  # deployment -> complete when last seen
 
-    def _note(self, event: WatchEvent) -> bool:
-        """Record the slices' ready addresses; True when an address turned ready."""
-        turned_ready = False
+    def _note(self, event: WatchEvent) -> tuple[bool, bool]:
+        """Record the state; (an address turned ready, a Deployment turned complete)."""
+        turned_ready = turned_complete = False
         for item in event.objects:
             name = f"{item['metadata'].get('namespace')}/{item['metadata']['name']}"
-            ready = {address for endpoint in item.get("endpoints") or []
-                     if (endpoint.get("conditions") or {}).get("ready") is not False
-                     for address in endpoint.get("addresses") or []}
-            turned_ready |= bool(ready - self.ready.get(name, set()))
-            self.ready[name] = ready
-        return turned_ready
+            if event.resource.kind == "EndpointSlice":
+                ready = {address for endpoint in item.get("endpoints") or []
+                         if (endpoint.get("conditions") or {}).get("ready") is not False
+                         for address in endpoint.get("addresses") or []}
+                turned_ready |= bool(ready - self.ready.get(name, set()))
+                self.ready[name] = ready
+            else:
+                status, want = item.get("status") or {}, item["spec"].get("replicas", 1)
+                complete = status.get("observedGeneration") == item["metadata"].get("generation") and \
+                    status.get("replicas") == status.get("updatedReplicas") == status.get("availableReplicas") == want
+                turned_complete |= complete and not self.complete.get(name)
+                self.complete[name] = complete
+        return turned_ready, turned_complete
 
-    def __enter__(self) -> SliceClock:
+    def __enter__(self) -> RolloutClock:
         for watcher in self.watchers:
             watcher.start()
         while self.synced < len(self.watchers):  # changes count only once every list is in
@@ -91,8 +102,11 @@ class SliceClock:
                 event = self.events.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if event.type in ("ADDED", "MODIFIED") and self._note(event):
-                self.last_change = time.time()
+            if event.type in ("ADDED", "MODIFIED"):
+                turned_ready, turned_complete = self._note(event)
+                now = time.time()
+                self.last_ready = now if turned_ready else self.last_ready
+                self.last_complete = now if turned_complete else self.last_complete
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
@@ -105,6 +119,7 @@ class Sample:
     rss_kb: int
     cpu: float  # user + system seconds of the process and every child it waited for (all the kubectl calls)
     latency: float | None = None  # verdict minus the arrival of the last EndpointSlice change
+    after_rollouts: float | None = None  # verdict minus the last Deployment turning complete
     first_request: float | None = None  # process start to its first API request
     first_request_cpu: float | None = None  # the CPU time the process had used by then
     watches: int | None = None
@@ -246,7 +261,7 @@ class Bench:
         script = self.loop_script(n, namespaces) if tool == "kubectl-loop" else self.wait_script(namespaces)
         return ["bash", str(script)], dict(os.environ)
 
-    def measure(self, tool: str, n: int, namespaces: int, manifests: Path, clock: SliceClock | None) -> Sample:
+    def measure(self, tool: str, n: int, namespaces: int, manifests: Path, clock: RolloutClock | None) -> Sample:
         """Run one tool once; with a clock, the apply was just issued and latency is measured."""
         argv, env = self.command(tool, n, namespaces, manifests)
         before = self.requests_of(tool)
@@ -273,7 +288,8 @@ class Bench:
                 sample.watches = int(line.split("watches=")[1].split()[0])
         if clock is not None:
             time.sleep(0.5)  # changes still in flight when the tool ended
-            sample.latency = ended - clock.last_change
+            sample.latency = ended - clock.last_ready
+            sample.after_rollouts = ended - clock.last_complete
         return sample
 
 
@@ -282,19 +298,21 @@ def median(values: list[float]) -> float:
 
 
 def table(results: Results) -> str:
-    header = ("N", "scenario", "tool", "wall s", "x gate", "latency s", "API requests", "watches", "CPU s",
-              "peak RSS MB", "1st request s", "its CPU s")
+    header = ("N", "scenario", "tool", "wall s", "x gate", "latency s", "after rollouts s", "API requests",
+              "watches", "CPU s", "peak RSS MB", "1st request s", "its CPU s")
     rows = [header]
     for (n, scenario, tool), samples in sorted(results.rows.items(), key=lambda kv: (
             kv[0][0], SCENARIOS.index(kv[0][1]), TOOLS.index(kv[0][2]))):
         gate_wall = median([s.wall for s in results.rows.get((n, scenario, "deploy-gate"), [])])
         wall = median([s.wall for s in samples])
         latencies = [s.latency for s in samples if s.latency is not None]
+        after_rollouts = [s.after_rollouts for s in samples if s.after_rollouts is not None]
         firsts = [s.first_request for s in samples if s.first_request is not None]
         firsts_cpu = [s.first_request_cpu for s in samples if s.first_request_cpu is not None]
         watches = [s.watches for s in samples if s.watches is not None]
         rows.append((str(n), scenario, tool, f"{wall:.2f}", f"{wall / gate_wall:.1f}x",
                      f"{median(latencies):.2f}" if latencies else "-",
+                     f"{median(after_rollouts):.2f}" if after_rollouts else "-",
                      f"{median([s.requests for s in samples]):.0f}",
                      f"{median(watches):.0f}" if watches else "-",
                      f"{median([s.cpu for s in samples]):.1f}",
@@ -339,7 +357,7 @@ def run(sizes: list[int], runs: int, tools: list[str], log: Callable[[str], None
                 for attempt in range(runs):
                     revision += 1
                     manifests = bench.manifests(n, namespaces, revision)
-                    with SliceClock(namespaces) as clock:
+                    with RolloutClock(namespaces) as clock:
                         bench.apply(manifests)  # a new pod template: every Deployment rolls out again
                         sample = bench.measure(tool, n, namespaces, manifests, clock)
                     results.add(n, "after apply", tool, sample)
