@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from gate.cluster import BUILTIN_RESOURCES, Watcher, WatchEvent  # noqa: E402
 from gate.cluster import Cluster as GateCluster  # noqa: E402
+from gate.endpoints import endpoint_ready  # noqa: E402
 from tests.cluster import build, config, pki  # noqa: E402
 from tests.cluster.cluster import FAKE_NODE_ANNOTATION, Cluster  # noqa: E402
 
@@ -42,6 +43,14 @@ SCENARIOS = ("ready", "after apply")
 PODS_PER_FAKE_NODE = 100
 # A rollout surges: 2 old + 1 new pod per Deployment at the peak (maxSurge 25% of 2 rounds up to 1).
 PEAK_PODS_PER_SERVICE = 3
+
+
+def rolled_out(deployment: dict) -> bool:
+    """What `kubectl rollout status` waits for: the current generation observed, every replica updated and
+    available, no old one left. The benchmark's own rule, not deploy-gate's: it judges the tools."""
+    status, want = deployment.get("status") or {}, deployment["spec"].get("replicas", 1)
+    return status.get("observedGeneration") == deployment["metadata"].get("generation") and \
+        status.get("replicas") == status.get("updatedReplicas") == status.get("availableReplicas") == want
 
 
 class RolloutClock:
@@ -71,15 +80,12 @@ class RolloutClock:
         for item in event.objects:
             name = f"{item['metadata'].get('namespace')}/{item['metadata']['name']}"
             if event.resource.kind == "EndpointSlice":
-                ready = {address for endpoint in item.get("endpoints") or []
-                         if (endpoint.get("conditions") or {}).get("ready") is not False
+                ready = {address for endpoint in item.get("endpoints") or [] if endpoint_ready(endpoint)
                          for address in endpoint.get("addresses") or []}
                 turned_ready |= bool(ready - self.ready.get(name, set()))
                 self.ready[name] = ready
             else:
-                status, want = item.get("status") or {}, item["spec"].get("replicas", 1)
-                complete = status.get("observedGeneration") == item["metadata"].get("generation") and \
-                    status.get("replicas") == status.get("updatedReplicas") == status.get("availableReplicas") == want
+                complete = rolled_out(item)
                 turned_complete |= complete and not self.complete.get(name)
                 self.complete[name] = complete
         return turned_ready, turned_complete
@@ -222,10 +228,7 @@ class Bench:
         """Every bench Deployment fully rolled out: one cluster-wide list per poll (not a measured tool)."""
         def done() -> bool:
             items = json.loads(self.admin("get", "deployments", "-A", "-l", "bench=true", "-o", "json"))["items"]
-            return len(items) > 0 and all(
-                d["status"].get("observedGeneration") == d["metadata"]["generation"]
-                and d["status"].get("updatedReplicas") == d["status"].get("availableReplicas")
-                == d["status"].get("replicas") == d["spec"]["replicas"] for d in items)
+            return len(items) > 0 and all(rolled_out(d) for d in items)
         polling2.poll(done, step=1, timeout=900)
 
     # --- the tools ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import gc
 import shutil
 import subprocess
 import sys
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,21 +72,26 @@ class ManifestSet:
             manifest.node = None
 
 
-def node_line(node: yaml.Node | None, path: Path_, default: int) -> int:
-    """The line of a mapping key (or list item) along path; the deepest one that exists."""
-    line = default
+def _walk(node: yaml.Node | None, path: Path_) -> Iterator[tuple[int, yaml.Node]]:
+    """(line, node) for each step of path that exists; the line of a mapping key, or of a list item."""
     for step in path:
         if isinstance(node, yaml.MappingNode):
             entry = next(((k, v) for k, v in node.value if k.value == step), None)
             if entry is None:
-                break
-            line, node = entry[0].start_mark.line + 1, entry[1]
+                return
+            node = entry[1]
+            yield entry[0].start_mark.line + 1, node
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
             node = node.value[step]
-            line = node.start_mark.line + 1
+            yield node.start_mark.line + 1, node
         else:
-            break
-    return line
+            return
+
+
+def node_line(node: yaml.Node | None, path: Path_, default: int) -> int:
+    """The line of the deepest step of path that exists (default when none does)."""
+    steps = list(_walk(node, path))
+    return steps[-1][0] if steps else default
 
 
 # libyaml's parser when PyYAML has it: several times faster on thousands of objects, same nodes and marks.
@@ -173,17 +178,6 @@ def parse_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
     return documents
 
 
-def _child(node: yaml.Node | None, *path: str | int) -> yaml.Node | None:
-    for step in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            return None
-    return node
-
-
 def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterable[Manifest]:
     """Objects of one document; `List` kinds (v1 List, *List) expand to their items."""
     if not isinstance(data, dict):
@@ -191,8 +185,8 @@ def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterabl
     kind = data.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
         for index, item in enumerate(data["items"]):
-            item_node = _child(node, "items", index)
-            item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            steps = list(_walk(node, ("items", index)))
+            item_line, item_node = steps[-1] if len(steps) == 2 else (line, None)
             yield from _objects(item, item_line, item_node, file)
         return
     yield Manifest(data, file, line, node)

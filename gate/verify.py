@@ -168,12 +168,13 @@ class Verification:
             self.snapshot.replace_all(kind, namespace, event.objects)
             return
         for obj in event.objects:
-            self.changed_refs.add(ObjectRef(kind, namespace, dig(obj, "metadata", "name") or ""))
+            name = dig(obj, "metadata", "name") or ""
+            self.changed_refs.add(ObjectRef(kind, namespace, name))
             self.changed_refs.update(ObjectRef(owner.get("kind", ""), namespace, dig(owner, "metadata", "name") or "")
                                      for owner in owner_chain(obj, namespace, self.snapshot))
             self.changed_namespaces.add(namespace)
             if event.type == "DELETED":
-                self.snapshot.remove(kind, namespace, dig(obj, "metadata", "name") or "")
+                self.snapshot.remove(kind, namespace, name)
             else:
                 self.snapshot.put(kind, namespace, obj)
 
