@@ -21,12 +21,13 @@ import click
 
 from gate import __version__
 from gate.argocd import application_resources
-from gate.cluster import BUILTIN_RESOURCES, Cluster
-from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
+from gate.cluster import Cluster
+from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
 from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.findings import Outcome, exit_code
 from gate.inventory import Inventory
+from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
 from gate.netpol import Verdict as NetpolVerdict
@@ -232,12 +233,11 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 def parse_explain_caller(text: str) -> Caller:
     """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
     parts = text.split("/")
-    kinds = WORKLOAD_KIND_ALIASES
-    if len(parts) == 3 and parts[1].lower() in kinds:
-        return Caller(parts[0], (kinds[parts[1].lower()], parts[2]))
+    if len(parts) == 3 and (kind := workload_kind(parts[1])):
+        return Caller(parts[0], (kind, parts[2]))
     if len(parts) == 2:
-        if parts[0].lower() in kinds:
-            return Caller(None, (kinds[parts[0].lower()], parts[1]))
+        if kind := workload_kind(parts[0]):
+            return Caller(None, (kind, parts[1]))
         return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
     if len(parts) == 1 and parts[0]:
         return Caller(None, (ANY_WORKLOAD, parts[0]))

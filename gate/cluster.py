@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -24,6 +23,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from gate.errors import ClusterError, ManifestError, PermissionDenied
+from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.objects import Object
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
@@ -45,63 +45,6 @@ def without_bookkeeping(obj: Object) -> Object:
         if isinstance(annotations, dict):
             annotations.pop(LAST_APPLIED, None)
     return obj
-
-
-@dataclass(frozen=True)
-class Resource:
-    """Where a kind lives in the API: group, version, plural."""
-
-    kind: str
-    group: str
-    version: str
-    plural: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def name(self) -> str:
-        """How RBAC and kubectl name it: plural.group ('deployments.apps', 'pods')."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace)}"
-        base += f"/{self.plural}"
-        return base + (f"/{quote(name)}" if name else "")
-
-
-BUILTIN_RESOURCES = {r.kind: r for r in (
-    Resource("Pod", "", "v1", "pods"),
-    Resource("Service", "", "v1", "services"),
-    Resource("Namespace", "", "v1", "namespaces", namespaced=False),
-    Resource("Event", "", "v1", "events"),
-    Resource("ConfigMap", "", "v1", "configmaps"),
-    Resource("Secret", "", "v1", "secrets"),
-    Resource("ServiceAccount", "", "v1", "serviceaccounts"),
-    Resource("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
-    Resource("ReplicationController", "", "v1", "replicationcontrollers"),
-    Resource("Deployment", "apps", "v1", "deployments"),
-    Resource("StatefulSet", "apps", "v1", "statefulsets"),
-    Resource("DaemonSet", "apps", "v1", "daemonsets"),
-    Resource("ReplicaSet", "apps", "v1", "replicasets"),
-    Resource("Job", "batch", "v1", "jobs"),
-    Resource("CronJob", "batch", "v1", "cronjobs"),
-    Resource("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
-    Resource("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
-    Resource("Ingress", "networking.k8s.io", "v1", "ingresses"),
-    Resource("Role", "rbac.authorization.k8s.io", "v1", "roles"),
-    Resource("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
-    Resource("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False),
-    Resource("ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False),
-    Resource("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
-    Resource("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
-    Resource("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
-             namespaced=False),
-)}
 
 
 class ApiStatusError(ClusterError):

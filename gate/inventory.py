@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from gate.manifests import Manifest
 from gate.netpol import Policy
-from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, ref_of, template_labels_path
+from gate.objects import Object, ObjectRef, is_workload, ref_of, template_labels_path
 
 
 @dataclass
@@ -44,8 +44,8 @@ class Inventory:
         return [obj for obj in self.objects if obj.get("kind") in kinds]
 
     def workloads(self, namespace: str | None = None) -> list[Object]:
-        return [obj for obj in self.of_kind(*WORKLOAD_KINDS)
-                if namespace is None or self.ref(obj).namespace == namespace]
+        return [obj for obj in self.objects if is_workload(obj)
+                and (namespace is None or self.ref(obj).namespace == namespace)]
 
     def find(self, kind: str, name: str, namespace: str | None) -> list[Object]:
         """Objects of kind and name, in namespace (any namespace when None)."""

@@ -13,13 +13,14 @@ from gate.config import GateConfig, Pair
 from gate.endpoints import candidates_from_workloads, closest_gap, port_gaps, service_selector
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
+from gate.kinds import KINDS
 from gate.labels import Selector, format_labels
-from gate.objects import POD_TEMPLATE_PATHS, Object, ObjectRef, dig, pod_template, template_labels
+from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
 
 PHASE = "lint"
 # Kinds whose spec.selector the API server requires to match the template labels.
-SELECTOR_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+SELECTOR_KINDS = tuple(name for name, kind in KINDS.items() if kind.selector_must_match)
 
 
 def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, message: str, **kwargs: object) -> Finding:
@@ -95,7 +96,7 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
 
 
 def _containers_path(workload: Object) -> tuple[str, ...]:
-    return (*POD_TEMPLATE_PATHS[workload["kind"]], "spec", "containers")
+    return (*(template_path(workload) or ()), "spec", "containers")
 
 
 def check_workload_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from gate.config import Caller, Pair, Target
 from gate.endpoints import Candidate, closest_gap, service_selector
 from gate.inventory import Inventory
+from gate.kinds import WORKLOAD_KINDS
 from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
 from gate.objects import (
-    WORKLOAD_KINDS,
     Object,
     containers,
     dig,

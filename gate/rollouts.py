@@ -16,7 +16,7 @@ from typing import Any
 
 from gate.endpoints import Candidate, closest_gap, endpoint_ready, port_gaps, service_selector
 from gate.labels import format_labels
-from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels, template_labels_path
+from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
 from gate.status import Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 
@@ -132,7 +132,7 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
     if result.status is Status.CURRENT:
         return Verdict(State.PASSED, result.message)
     problems: list[PodProblem] = []
-    if obj is not None and obj.get("kind") in WORKLOAD_KINDS:
+    if obj is not None and is_workload(obj):
         problems = [p for pod in workload_pods(obj, snapshot) for p in pod_problems(pod, now)]
     final = [p for p in problems if p.final]
     evidence = tuple(str(p) for p in problems)

@@ -17,20 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gate.cluster import BUILTIN_RESOURCES, TRACE, Cluster, Resource, Watcher, WatchEvent
+from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
 from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
+from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, rolls_out
 from gate.manifests import Manifest
-from gate.objects import POD_TEMPLATE_PATHS, WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels_path
+from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
 
-# Kinds with nothing to roll out: they exist once applied (kubectl apply said so). Watching them
-# would only demand more RBAC (reading Secrets!) for no verdict; a Service's check is its endpoints.
-STATIC_KINDS = frozenset({
-    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-    "NetworkPolicy", "Namespace", "Service", "LimitRange", "ResourceQuota", "PodDisruptionBudget", "PriorityClass",
-    "StorageClass", "IngressClass", "Endpoints", "EndpointSlice", "RuntimeClass",
-})
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
@@ -76,7 +70,7 @@ def _location(manifest: Manifest | None, *path: str | int) -> tuple[Location, ..
 
 def unchecked_note(touched: list[Touched]) -> str | None:
     """Which touched objects have no check (static kinds other than Services)."""
-    static = sorted({str(t.ref) for t in touched if t.ref.kind in STATIC_KINDS and t.ref.kind != "Service"})
+    static = sorted({str(t.ref) for t in touched if not rolls_out(t.ref.kind) and t.ref.kind != "Service"})
     return f"no rollout to check for {len(static)} object(s): {', '.join(static)}" if static else None
 
 
@@ -85,7 +79,7 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
     checks = []
     for item in touched:
         kind = item.ref.kind
-        if kind in STATIC_KINDS:
+        if not rolls_out(kind):
             continue
         title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
         checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
@@ -101,18 +95,10 @@ def watched_resources(cluster: Cluster, touched: list[Touched]) -> set[tuple[Res
     wanted: set[tuple[Resource, str | None]] = set()
     for item in touched:
         namespace = item.ref.namespace
-        if item.ref.kind not in STATIC_KINDS:
+        if rolls_out(item.ref.kind):
             wanted.add((cluster.resource_for(item.ref.kind, item.api_version, str(item.ref)), namespace))
-        needs = []
-        if item.ref.kind in WORKLOAD_KINDS:
-            needs.append("Pod")
-        if item.ref.kind == "Deployment":
-            needs.append("ReplicaSet")
-        if item.ref.kind == "CronJob":
-            needs.append("Job")
-        if item.ref.kind == "Service":
-            needs += ["Service", "EndpointSlice", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"]
-        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in needs)
+        known = KINDS.get(item.ref.kind)
+        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in (known.reads if known else ()))
     return wanted
 
 
@@ -123,9 +109,8 @@ def _drop_template_spec(obj: Object) -> None:
     N=1,000 the watches hold thousands of ReplicaSets (ten old ones per
     Deployment by default), and the template spec is half of each.
     """
-    path = POD_TEMPLATE_PATHS.get(obj.get("kind", ""))
-    template = dig(obj, *path) if path else None
-    if isinstance(template, dict):
+    template = pod_template(obj) if obj.get("kind") != "Pod" else None
+    if template is not None:
         template.pop("spec", None)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gate.cluster import BUILTIN_RESOURCES, WatchEvent
+from gate.cluster import WatchEvent
+from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import ObjectRef
 from gate.rollouts import State
 from gate.verify import Deadlines, Touched, Verification
