@@ -23,8 +23,8 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from gate.errors import ClusterError, ManifestError, PermissionDenied
-from gate.kinds import BUILTIN_RESOURCES, Resource
-from gate.objects import Object
+from gate.kinds import BUILTIN_RESOURCES, Resource, is_builtin, may_create_pods
+from gate.objects import Object, dig
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
@@ -220,6 +220,37 @@ class Cluster:
         events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return [f"{e.get('reason')}: {e.get('message', '').strip()}" +
                 (f" (x{e['count']})" if (e.get("count") or 1) > 1 else "") for e in events[-limit:]]
+
+    def custom_resources(self, namespace: str, most: int = 3) -> list[str]:
+        """Up to `most` custom resources in a namespace ('widget/foo') whose operators may create pods.
+
+        Asked only when a Service's selector matches nothing and that would be final otherwise: one
+        discovery pass plus one `limit=1` list per custom kind. A kind that may not be listed counts,
+        since it may hold such a resource.
+        """
+        found: list[str] = []
+        for group in (self.request("GET", "/apis") or {}).get("groups") or []:
+            version = (group.get("preferredVersion") or {}).get("groupVersion") or ""
+            if not version or is_builtin(version):
+                continue
+            for entry in (self.request("GET", f"/apis/{version}") or {}).get("resources") or []:
+                if "/" in entry.get("name", "") or not entry.get("namespaced") or \
+                        "list" not in (entry.get("verbs") or []) or not may_create_pods(version, entry.get("kind", "")):
+                    continue
+                resource = Resource(entry["kind"], group.get("name", ""), version.rpartition("/")[2], entry["name"])
+                try:
+                    page = self.request("GET", resource.path(namespace), [("limit", 1)], verb="list",
+                                        resource=resource, namespace=namespace)
+                except PermissionDenied:
+                    found.append(f"{resource.name} (not readable: grant list to fail fast)")
+                    continue
+                except ApiStatusError:
+                    continue
+                found += [f"{resource.kind.lower()}/{dig(item, 'metadata', 'name')}"
+                          for item in page.get("items") or []]
+                if len(found) >= most:
+                    return found[:most]
+        return found
 
     # --- writes (probes) ---------------------------------------------------------------------
 

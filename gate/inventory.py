@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from gate.kinds import may_create_pods
 from gate.manifests import Manifest
 from gate.netpol import Policy
 from gate.objects import Object, ObjectRef, is_workload, ref_of, template_labels_path
@@ -62,3 +63,8 @@ class Inventory:
 
     def template_labels_location(self, workload: Object) -> str | None:
         return self.location(workload, *template_labels_path(workload))
+
+    def pod_sources(self, namespace: str | None) -> list[ObjectRef]:
+        """Custom resources of the namespace whose operators may create pods no template here shows."""
+        return [self.ref(obj) for obj in self.objects if self.ref(obj).namespace == namespace
+                and not is_workload(obj) and may_create_pods(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gate.config import GateConfig, Pair
-from gate.endpoints import candidates_from_workloads, closest_gap, port_gaps, service_selector
+from gate.endpoints import closest_gap, port_gaps, service_selector, template_candidates
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import KINDS
-from gate.labels import Selector, format_labels
+from gate.labels import PodLabels, Selector, format_labels
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
 
@@ -28,45 +28,64 @@ def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, messag
 
 
 def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
-    """Every Service selector matches a pod template in the set; else name the closest one's gap."""
+    """Every Service selector matches a pod template in the set; else the evident workload's gap.
+
+    An error needs certainty: a workload the selector was evidently meant for (see `closest_gap`)
+    and no custom resource in the namespace that might create the pods instead.
+    """
     findings = []
     for service in inventory.of_kind("Service"):
         ref = inventory.ref(service)
         selector = service_selector(service)
-        title = f"{ref.name} selects pods"
         if selector is None:
             continue
+        title = f"{ref.name} selects pods"
         workloads = inventory.workloads(ref.namespace)
-        matched = [w for w in workloads if selector.matches(template_labels(w))]
         selector_at = inventory.location(service, "spec", "selector")
+        at = Location.parse(selector_at)
+        matched = [w for w in workloads if selector.may_match(PodLabels.of_template(w))]
         if matched:
             names = ", ".join(str(inventory.ref(w)) for w in matched)
             findings.append(_finding("service-selector", ref, title, Outcome.PASSED,
-                                     f"{ref} selects {selector}: {names}", locations=Location.parse(selector_at)))
+                                     f"{ref} selects {selector}: {names}", locations=at))
             continue
         assert ref.namespace is not None
-        candidates = candidates_from_workloads(
-            ((w, inventory.template_labels_location(w)) for w in workloads), ref.namespace)
-        gap = closest_gap(ref, selector, candidates)
+        candidates = template_candidates(((w, inventory.template_labels_location(w)) for w in workloads),
+                                         ref.namespace)
+        gap = closest_gap(ref, selector, candidates, selector_at)
+        sources = inventory.pod_sources(ref.namespace)
+        if sources:
+            near = f"; closest template: {gap.pods_gap}" if gap else ""
+            findings.append(_finding(
+                "service-selector", ref, title, Outcome.NOT_CHECKABLE,
+                f"{ref} selects {selector}; no pod template in the set matches, but pods may come from "
+                f"{_names(sources)}{near}", locations=at))
+            continue
         if gap is None:
             findings.append(_finding(
                 "service-selector", ref, title, Outcome.NOT_CHECKABLE,
-                f"{ref} selects {selector}; no workload in the set carries any of these labels "
-                f"(its pods are deployed from elsewhere?)", locations=Location.parse(selector_at)))
+                f"{ref} selects {selector}; no workload in the set was evidently meant for it "
+                f"(its pods are deployed from elsewhere?)", locations=at))
             continue
         evidence = [f"selector at {selector_at}"] if selector_at else []
         if gap.candidate.labels_location:
             evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
                             f"{gap.candidate.labels_location}")
+        evidence.append(f"{gap.candidate.workload} was meant: {gap.because}")
         findings.append(_finding(
             "service-selector", ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
-            locations=Location.parse(gap.candidate.labels_location) + Location.parse(selector_at)))
+            locations=at + Location.parse(gap.candidate.labels_location)))
     return findings
 
 
+def _names(refs: list[ObjectRef], most: int = 3) -> str:
+    shown = ", ".join(str(r) for r in refs[:most])
+    return shown + (f" and {len(refs) - most} more" if len(refs) > most else "")
+
+
 def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
-    """The Service's targetPort (number, or name + protocol) is exposed by the templates it selects."""
+    """The Service's targetPort (number, or name + protocol) is declared by the templates it selects."""
     findings = []
     for service in inventory.of_kind("Service"):
         ref = inventory.ref(service)
@@ -74,7 +93,7 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
         if selector is None:
             continue
         for workload in inventory.workloads(ref.namespace):
-            if not selector.matches(template_labels(workload)):
+            if not selector.may_match(PodLabels.of_template(workload)):
                 continue
             workload_ref = inventory.ref(workload)
             title = f"{ref.name} targetPort exposed by {workload_ref}"
@@ -86,11 +105,9 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
             for gap in gaps:
                 severity = Severity.ERROR if gap.named else Severity.WARNING
                 containers_at = inventory.location(workload, *_containers_path(workload))
-                fix = (f"add a port named {gap.target!r} to a container of {workload_ref}" if gap.named else
-                       f"declare containerPort {gap.target} on the container of {workload_ref} that listens on it")
                 findings.append(_finding(
                     "target-port", ref, title, Outcome.FAILED, f"{ref}: {gap.message} of {workload_ref}",
-                    severity=severity, fix=(fix + (f" ({containers_at})" if containers_at else ""),),
+                    severity=severity, fix=(gap.fix(workload_ref) + (f" ({containers_at})" if containers_at else ""),),
                     locations=ports_at + Location.parse(containers_at)))
     return findings
 
@@ -164,10 +181,16 @@ def check_policy_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]
                                      f"{ref}: no workload of namespace {policy.namespace} is in the set",
                                      locations=at))
             continue
-        selected = [str(inventory.ref(w)) for w in workloads if policy.pod_selector.matches(template_labels(w))]
+        selected = [str(inventory.ref(w)) for w in workloads
+                    if policy.pod_selector.may_match(PodLabels.of_template(w))]
         if selected:
             findings.append(_finding("policy-selector", ref, title, Outcome.PASSED,
                                      f"{ref} selects {', '.join(selected)}", locations=at))
+            continue
+        if sources := inventory.pod_sources(policy.namespace):
+            findings.append(_finding("policy-selector", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: podSelector {policy.pod_selector} selects no pod template in the set; "
+                                     f"pods may come from {_names(sources)}", locations=at))
             continue
         findings.append(_finding(
             "policy-selector", ref, title, Outcome.FAILED,

@@ -20,13 +20,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gate.labels import Selector, format_labels
+from gate.labels import IDENTITY_LABELS, Selector, format_labels
 from gate.objects import Object, dig
 
 INGRESS, EGRESS = "Ingress", "Egress"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-# Labels that name an application, best first: the peer a fix should admit.
-IDENTITY_LABELS = ("app.kubernetes.io/name", "app", "k8s-app", "name", "component")
 
 
 @dataclass(frozen=True)

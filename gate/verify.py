@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
 from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
-from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, rolls_out
+from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
@@ -133,9 +133,18 @@ class Verification:
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.stop = threading.Event()
         self.watchers: list[Watcher] = []
-        self.locations = {item.ref: item.manifest.location(*template_labels_path(item.manifest.obj))
-                          for item in touched if item.manifest is not None and item.ref.kind in WORKLOAD_KINDS}
+        # file:line of each touched workload's template labels and each touched Service's selector: where fixes go.
+        self.locations = {item.ref: item.manifest.location(*(
+            template_labels_path(item.manifest.obj) if item.ref.kind in WORKLOAD_KINDS else ("spec", "selector")))
+            for item in touched if item.manifest is not None and item.ref.kind in (*WORKLOAD_KINDS, "Service")}
         self.touched_refs = {item.ref for item in touched}
+        # What may create pods that verify cannot foresee, per namespace: touched custom resources now, the
+        # cluster's own custom resources once a Service's gap would otherwise be final (see endpoints_verdict).
+        self.pod_sources: dict[str | None, tuple[str, ...]] = defaultdict(tuple)
+        for item in touched:
+            if may_create_pods(item.api_version, item.ref.kind):
+                self.pod_sources[item.ref.namespace] += (str(item.ref),)
+        self.looked_up: set[str | None] = set()
         # What changed since the last evaluation: the checks it can affect are evaluated at once, every
         # other pending check only each TICK (for deadlines and grace windows). Evaluating all 1,000
         # pending rollouts on every batch of events took a whole core while the rollouts ran.
@@ -194,9 +203,7 @@ class Verification:
             else:
                 service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
                 settled = self._settled_namespaces() if settled is None else settled
-                verdict = endpoints_verdict(service, check.ref, self.snapshot, self.touched_refs, self.locations,
-                                            check.ref.namespace in settled, endpoints_timed_out,
-                                            self.deadlines.wait_full)
+                verdict = self._endpoints(service, check.ref, check.ref.namespace in settled, endpoints_timed_out)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
             if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
@@ -204,6 +211,20 @@ class Verification:
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
                 self.progress(check, elapsed)
+
+    def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
+        """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""
+        namespace = ref.namespace
+        for _ in range(2):
+            known = namespace in self.looked_up or self.pod_sources[namespace]
+            verdict = endpoints_verdict(service, ref, self.snapshot, self.touched_refs, self.locations, settled,
+                                        timed_out, self.deadlines.wait_full,
+                                        self.pod_sources[namespace] if known else None)
+            if not verdict.needs_pod_sources or namespace is None:
+                break
+            self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
+            self.looked_up.add(namespace)
+        return verdict
 
     def _settled_namespaces(self) -> set[str | None]:
         """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""
@@ -263,6 +284,6 @@ class Verification:
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events
-        locations = Location.parse(verdict.fix_location) + check.locations
+        locations = check.locations + Location.parse(verdict.fix_location)
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)

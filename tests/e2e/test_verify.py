@@ -68,7 +68,8 @@ def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2EClus
     assert elapsed <= 15, f"took {elapsed:.1f} s; the evidence is definitive once the rollouts are done"
     first = result.stdout.splitlines()[0]
     assert "tier=backend" in first and "deployment/inference-api" in first
-    assert first.startswith("examples/incident-scenario-2/manifests/inference-api.yaml:15:1: error:")
+    assert first.startswith("examples/incident-scenario-2/manifests/service.yaml:7:1: error:")
+    assert "examples/incident-scenario-2/manifests/inference-api.yaml:15" in result.stdout
     assert "kubectl patch deployment inference-api -n video-analytics" in result.stdout
     failures = [case for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None]
     assert [(c.get("classname"), c.get("name")) for c in failures] == [
