@@ -291,9 +291,8 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         except Unresolvable as why:
             raise UsageError(f"cannot explain {caller_text} -> {target_text}: {why}") from why
         verdicts = static_verdicts(resolved, inventory, incomplete)
-        if not verdicts:
-            raise UsageError(f"service/{target.service} selects no workload exposing port {target.port}")
-        allowed = all(v.allowed for _, v in verdicts)
+        # A Service without endpoints connects nobody, whatever the policies say about its intended pods.
+        allowed = bool(verdicts) and not resolved.assumption and all(v.allowed for _, v in verdicts)
         click.echo(render_explanation(resolved, verdicts, allowed, output), nl=False)
         return 0 if allowed else 1
 
@@ -309,17 +308,21 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
             "target": str(target),
             "assumption": resolved.assumption,
+            "no_endpoints": resolved.no_backends,
             "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
         }, indent=2) + "\n"
     lines = []
+    if not verdicts or resolved.assumption:
+        lines.append(f"DENY  {caller} ({resolved.namespace}) -> {target}: cannot connect: no endpoints: "
+                     f"{resolved.no_backends or resolved.assumption}")
     for backend, verdict in verdicts:
         word = "ALLOW" if verdict.allowed else "DENY"
+        if resolved.assumption:
+            word = f"policies would {word}:"
         lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.endpoint.name} port "
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]
-    if resolved.assumption:
-        lines.append(f"note: {resolved.assumption}")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import KINDS
 from gate.labels import PodLabels, Selector, format_labels
+from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
 
@@ -210,11 +211,11 @@ def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Findin
                        locations=locations)
     if not resolved.backends:
         return Finding(phase, "caller-pair", subject, pair.name, Outcome.NOT_CHECKABLE,
-                       f"{pair.name}: service/{pair.target.service} selects no pod template in the set that "
-                       f"exposes its target port", locations=locations)
+                       f"{pair.name}: not judged: {resolved.no_backends}", locations=locations)
     decided = deciding(static_verdicts(resolved, inventory), pair.expect_allow)
     assert decided is not None  # one verdict per backend, and there are backends
     backend, verdict = decided
+    locations += _policy_locations(inventory, verdict, backend.endpoint.namespace, resolved.caller.namespace)
     to = f"{backend.endpoint.name} port {backend.port}/{backend.protocol}"
     evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ())
     if verdict.allowed == pair.expect_allow:
@@ -233,6 +234,19 @@ def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Findin
                f"{pair.caller}",)
     return Finding(phase, "caller-pair", subject, pair.name, Outcome.FAILED, message,
                    evidence=evidence, fix=fix, locations=locations)
+
+
+def _policy_locations(inventory: Inventory, verdict: NetpolVerdict, target_namespace: str, caller_namespace: str
+                      ) -> tuple[Location, ...]:
+    """file:line of the rules of the policies that decided, after the pair's own line in gate.yaml."""
+    found: list[Location] = []
+    for direction, namespace, key in ((verdict.ingress, target_namespace, "ingress"),
+                                      (verdict.egress, caller_namespace, "egress")):
+        if direction.deciding_policy is None or (not verdict.allowed and direction.allowed):
+            continue  # a denial is located at the policies that deny, not at those admitting the other side
+        for policy in inventory.find("NetworkPolicy", direction.deciding_policy, namespace):
+            found += Location.parse(inventory.location(policy, "spec", key))
+    return tuple(found)
 
 
 def check_pairs(inventory: Inventory, config: GateConfig) -> list[Finding]:
