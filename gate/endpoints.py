@@ -127,22 +127,28 @@ class SelectorGap:
 
     def _relabel_fix(self, labels: dict[str, str]) -> list[str]:
         workload = self.candidate.workload
-        operations = [{"op": "add", "path": "/" + "/".join([*self.candidate.labels_path, key.translate(_POINTER)]),
-                       "value": value} for key, value in labels.items()]
+        operations = [{"op": "add", "path": json_pointer((*self.candidate.labels_path, key)), "value": value}
+                      for key, value in labels.items()]
         where = f" at {self.candidate.labels_location}" if self.candidate.labels_location else ""
-        return [_kubectl_patch(workload, operations),
+        return [kubectl_patch(workload, operations),
                 f"or in the manifest{where}, under {'.'.join(self.candidate.labels_path)}: "
                 + ", ".join(f"{key}: {value}" for key, value in labels.items())]
 
     def _reselect_fix(self, selector: dict[str, str]) -> list[str]:
         where = f" at {self.selector_location}" if self.selector_location else ""
-        return [_kubectl_patch(self.service, [{"op": "replace", "path": "/spec/selector", "value": selector}]),
+        return [kubectl_patch(self.service, [{"op": "replace", "path": "/spec/selector", "value": selector}]),
                 f"or in the manifest{where}, set spec.selector to "
                 + ", ".join(f"{key}: {value}" for key, value in selector.items())
                 + f" (the labels {self.candidate.workload}'s pods carry)"]
 
 
-def _kubectl_patch(ref: ObjectRef, operations: list[dict[str, object]]) -> str:
+def json_pointer(path: tuple[str | int, ...]) -> str:
+    """RFC 6901: '/spec/template/metadata/labels/app.kubernetes.io~1name'."""
+    return "/" + "/".join(str(step).translate(_POINTER) for step in path)
+
+
+def kubectl_patch(ref: ObjectRef, operations: list[dict[str, object]]) -> str:
+    """The one-line `kubectl patch --type=json` that applies operations to ref."""
     namespace = f" -n {ref.namespace}" if ref.namespace else ""
     patch = json.dumps(operations, separators=(",", ":"))
     return f"kubectl patch {ref.kind.lower()} {ref.name}{namespace} --type=json -p='{patch}'"

@@ -10,14 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gate.config import GateConfig, Pair
-from gate.endpoints import closest_gap, port_gaps, service_selector, template_candidates
+from gate.endpoints import (
+    closest_gap,
+    json_pointer,
+    kubectl_patch,
+    port_gaps,
+    service_selector,
+    template_candidates,
+)
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
-from gate.kinds import KINDS
-from gate.labels import PodLabels, Selector, format_labels
+from gate.kinds import KINDS, api_group
+from gate.labels import PodLabels, Selector, format_labels, near_miss
 from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
+from gate.references import Reference, references
 
 PHASE = "lint"
 # Kinds whose spec.selector the API server requires to match the template labels.
@@ -265,9 +273,124 @@ def check_duplicates(inventory: Inventory, _: GateConfig) -> list[Finding]:
     return findings
 
 
+def check_references(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """Names an object gives others (backends, ConfigMaps, Secrets, scale targets) exist, with their ports.
+
+    A name missing from the set may exist in the cluster: not checkable, unless the set holds an object
+    of that kind whose name is a near miss (a typo), or the named Service lacks the named port.
+    """
+    findings = []
+    for obj in inventory.objects:
+        ref = inventory.ref(obj)
+        if ref.namespace is None:
+            continue
+        title = f"{ref.name} references exist"
+        failed, unknown, found = [], [], []
+        for reference in references(obj, ref.namespace):
+            if reference.optional:
+                continue
+            at = inventory.location(obj, *reference.path)
+            targets = inventory.find(reference.kind, reference.name, reference.namespace)
+            if targets:
+                problem = _port_problem(reference, targets[0])
+                if problem:
+                    failed.append(_finding("dangling-reference", ref, title, Outcome.FAILED, f"{ref}: {problem}",
+                                           fix=(f"name one of those ports at {at}",), locations=Location.parse(at)))
+                else:
+                    found.append(str(reference))
+                continue
+            known = [inventory.ref(o).name for o in inventory.of_kind(reference.kind)
+                     if inventory.ref(o).namespace == reference.namespace]
+            near = [name for name in known if near_miss(reference.name, name)]
+            if near:
+                failed.append(_finding(
+                    "dangling-reference", ref, title, Outcome.FAILED,
+                    f"{ref} names {reference}, which is not in the set (did you mean {near[0]}?)",
+                    fix=(kubectl_patch(ref, [{"op": "replace", "path": json_pointer(reference.path),
+                                              "value": near[0]}]),
+                         f"or in the manifest at {at}: {near[0]}"),
+                    locations=Location.parse(at)))
+            else:
+                unknown.append(str(reference))
+        findings += failed
+        if unknown:
+            findings.append(_finding("dangling-reference", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref} names {', '.join(unknown)}, not in the set: they must exist in the "
+                                     f"cluster", locations=Location.parse(inventory.location(obj))))
+        elif found and not failed:
+            findings.append(_finding("dangling-reference", ref, title, Outcome.PASSED,
+                                     f"{ref} names {', '.join(found)}: all in the set",
+                                     locations=Location.parse(inventory.location(obj))))
+    return findings
+
+
+def _port_problem(reference: Reference, service: Object) -> str | None:
+    """Why a Service backend's port does not exist on the Service, or None."""
+    if reference.kind != "Service" or reference.port is None:
+        return None
+    ports = [p for p in dig(service, "spec", "ports") or [] if isinstance(p, dict)]
+    if any(p.get("port") == reference.port or (p.get("name") and p.get("name") == reference.port) for p in ports):
+        return None
+    known = ", ".join(f"{p['name']}={p.get('port')}" if p.get("name") else str(p.get("port")) for p in ports)
+    return f"routes to {reference}, which the Service does not have (its ports: {known or 'none'})"
+
+
+def check_pod_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """PodDisruptionBudgets and PodMonitors select pod templates; ServiceMonitors select Services.
+
+    Selecting nothing protects or scrapes nothing: a warning, not checkable when something in the
+    namespace may create pods (or, for a ServiceMonitor, when the set holds no Service there).
+    """
+    findings = []
+    for obj in inventory.objects:
+        kind, group = obj.get("kind"), api_group(str(obj.get("apiVersion", "")))
+        if (group, kind) not in SELECTING_KINDS:
+            continue
+        ref = inventory.ref(obj)
+        selector = Selector.from_label_selector(dig(obj, "spec", "selector"))
+        title = f"{ref.name} selects {'Services' if kind == 'ServiceMonitor' else 'pods'}"
+        at = Location.parse(inventory.location(obj, "spec", "selector"))
+        if kind == "ServiceMonitor":
+            namespaces = _monitored_namespaces(obj, ref.namespace)
+            candidates = [(o, {str(k): str(v) for k, v in (dig(o, "metadata", "labels") or {}).items()})
+                          for o in inventory.of_kind("Service") if namespaces is None or
+                          inventory.ref(o).namespace in namespaces]
+            selected = [str(inventory.ref(o)) for o, labels in candidates if selector.matches(labels)]
+            sources = [] if candidates else [ObjectRef("Service", ref.namespace, "*")]
+        else:
+            workloads = inventory.workloads(ref.namespace)
+            selected = [str(inventory.ref(w)) for w in workloads if selector.may_match(PodLabels.of_template(w))]
+            sources = inventory.pod_sources(ref.namespace) or ([] if workloads else [ObjectRef("Pod", ref.namespace,
+                                                                                               "*")])
+        if selected:
+            findings.append(_finding("pod-selector", ref, title, Outcome.PASSED, f"{ref} selects {', '.join(selected)}",
+                                     locations=at))
+        elif sources:
+            findings.append(_finding("pod-selector", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: selector {selector} matches nothing in the set; what it selects may "
+                                     f"come from elsewhere", locations=at))
+        else:
+            findings.append(_finding("pod-selector", ref, title, Outcome.FAILED,
+                                     f"{ref}: selector {selector} matches nothing in namespace {ref.namespace}; "
+                                     f"the {kind} has no effect", severity=Severity.WARNING, locations=at))
+    return findings
+
+
+SELECTING_KINDS = {("policy", "PodDisruptionBudget"), ("monitoring.coreos.com", "ServiceMonitor"),
+                   ("monitoring.coreos.com", "PodMonitor")}
+
+
+def _monitored_namespaces(monitor: Object, own: str | None) -> set[str | None] | None:
+    """The namespaces a ServiceMonitor looks in (None: all)."""
+    namespaces = dig(monitor, "spec", "namespaceSelector") or {}
+    if namespaces.get("any"):
+        return None
+    return set(namespaces.get("matchNames") or []) or {own}
+
+
 RULES: tuple[Callable[[Inventory, GateConfig], list[Finding]], ...] = (
     check_duplicates, check_service_selectors, check_target_ports, check_workload_selectors, check_policy_selectors,
-    check_required_labels, check_pairs,
+    check_references, check_pod_selectors, check_required_labels, check_pairs,
 )
 
 
