@@ -145,7 +145,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         short_names=("hpa",)),
     _in("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",), **_STATIC),
     _in("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",), **_STATIC),
-    _in("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), reads=_ENDPOINT_READS),
+    _in("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",)),
     _in("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False, **_STATIC),
     _in("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", **_STATIC),
     _in("rbac.authorization.k8s.io", "v1", "Role", "roles", **_STATIC),

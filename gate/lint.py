@@ -76,11 +76,11 @@ def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding
                 f"{ref} selects {selector}; no workload in the set was evidently meant for it "
                 f"(its pods are deployed from elsewhere?)", locations=at))
             continue
-        evidence = [f"selector at {selector_at}"] if selector_at else []
+        evidence = []
         if gap.candidate.labels_location:
             evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
                             f"{gap.candidate.labels_location}")
-        evidence.append(f"{gap.candidate.workload} was meant: {gap.because}")
+        evidence.append(f"why {gap.candidate.workload}: {gap.because}")
         findings.append(_finding(
             "service-selector", ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),

@@ -23,6 +23,7 @@ from gate.findings import Finding, Location, Outcome
 from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
+from gate.references import references
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
@@ -75,7 +76,8 @@ def unchecked_note(touched: list[Touched]) -> str | None:
 
 
 def plan_checks(touched: list[Touched]) -> list[Check]:
-    """A rollout check per touched object, an endpoints check per touched Service."""
+    """A rollout check per touched object; an endpoints check per touched Service and per backend Service
+    of a touched Ingress or route (traffic at the edge needs them as much as a Service's own callers)."""
     checks = []
     for item in touched:
         kind = item.ref.kind
@@ -83,16 +85,29 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
             continue
         title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
         checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
+    services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
         if item.ref.kind == "Service":
             checks.append(Check("endpoints", item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
                                 locations=_location(item.manifest, "spec", "selector")))
+    for item in touched:
+        if item.manifest is None or item.ref.namespace is None:
+            continue
+        for reference in references(item.manifest.obj, item.ref.namespace):
+            backend = ObjectRef("Service", reference.namespace, reference.name)
+            if reference.kind == "Service" and backend not in services:
+                services.add(backend)
+                checks.append(Check("endpoints", backend, f"{backend.name} has ready endpoints (backend of "
+                                    f"{item.ref})", "endpoints", locations=_location(item.manifest, *reference.path)))
     return checks
 
 
-def watched_resources(cluster: Cluster, touched: list[Touched]) -> set[tuple[Resource, str | None]]:
+def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Check]
+                      ) -> set[tuple[Resource, str | None]]:
     """Which (kind, namespace) pairs to list+watch: the touched kinds plus what their checks read."""
-    wanted: set[tuple[Resource, str | None]] = set()
+    wanted: set[tuple[Resource, str | None]] = {(BUILTIN_RESOURCES[kind], check.ref.namespace)
+                                                for check in checks if check.phase == "endpoints"
+                                                for kind in KINDS["Service"].reads}
     for item in touched:
         namespace = item.ref.namespace
         if rolls_out(item.ref.kind):
@@ -242,7 +257,7 @@ class Verification:
 
     def run(self) -> list[Finding]:
         started = time.monotonic()
-        wanted = watched_resources(self.cluster, self.touched)
+        wanted = watched_resources(self.cluster, self.touched, self.checks)
         for resource, namespace in sorted(wanted, key=lambda w: (w[0].kind, w[1] or "")):
             watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop)
             self.watchers.append(watcher)
