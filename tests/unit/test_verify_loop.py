@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from gate.cluster import WatchEvent
@@ -96,9 +97,7 @@ def test_held_workloads_keep_template_labels_but_not_the_template_spec() -> None
     assert verification.snapshot.get("Pod", NS, "web-1-x")["spec"]["containers"][0]["ports"]
 
 
-def test_ingress_and_route_backends_get_endpoints_checks(tmp_path) -> None:
-    from gate.verify import Touched
-
+def test_ingress_and_route_backends_get_endpoints_checks(tmp_path: Path) -> None:
     path = tmp_path / "edge.yaml"
     path.write_text("""apiVersion: networking.k8s.io/v1
 kind: Ingress
