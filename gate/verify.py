@@ -33,8 +33,10 @@ RECONNECT_GRACE = 10.0
 # (readiness that passed while the API server was down) once it is back, and controllers catch up later
 # still. Measured on the test cluster: a pod turned Ready 3 s after the API server returned, its
 # EndpointSlice and Deployment status 52 s after (the controller manager's watches back off while the
-# server is away). Passes need no wait: they are read from fresh state.
-RESYNC_GRACE = 60.0
+# server is away: client-go's reflectors back off up to 30 s, with jitter). After an outage longer than
+# the node monitor grace period (40 s), the node lifecycle controller also marks every pod NotReady until
+# the kubelet's next status. Passes need no wait: they are read from fresh state.
+RESYNC_GRACE = 90.0
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
 
@@ -277,20 +279,28 @@ class Verification:
         return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
 
     def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
-        """Past the last deadline, and not waiting on an outage; exit 3 when the outage outlasts its grace."""
+        """Past the last deadline, and not waiting on an outage; exit 3 when an outage outlasts a check's deadline.
+
+        A pending check whose deadline passed more than RECONNECT_GRACE ago while the watches are still
+        blind cannot be decided on current state: that is "could not verify", not a verdict.
+        """
+        if self.blind:
+            pending = [c for c in self.checks if c.verdict.state is State.PENDING]
+            overdue = [c for c in pending if elapsed > self._deadline_of(c) + RECONNECT_GRACE]
+            if overdue:
+                window = self._deadline_of(overdue[0])
+                known = "; ".join(c.verdict.message if c.verdict.message.startswith(str(c.ref)) else
+                                  f"{c.ref}: {c.verdict.message}" for c in pending)
+                raise ClusterError(f"could not verify: {self.outages[-1].describe(time.monotonic(), window)}; "
+                                   f"last known state: {known}")
+            return False
         if elapsed <= final_deadline:
             return False
-        if self.blind:
-            if elapsed <= final_deadline + RECONNECT_GRACE:
-                return False
-            outage = self.outages[-1]
-            pending = "; ".join(c.verdict.message if c.verdict.message.startswith(str(c.ref)) else
-                                f"{c.ref}: {c.verdict.message}" for c in self.checks
-                                if c.verdict.state is State.PENDING)
-            raise ClusterError(f"could not verify: {outage.describe(time.monotonic(), final_deadline)}; "
-                               f"last known state: {pending or 'every check decided before it'}")
         ended = self.outages[-1].ended if self.outages else None
         return ended is None or time.monotonic() - ended >= RESYNC_GRACE
+
+    def _deadline_of(self, check: Check) -> float:
+        return self.deadlines.rollout if check.phase == "rollouts" else self.deadlines.endpoints
 
     def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
         """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""

@@ -74,7 +74,7 @@ def test_an_outage_across_the_deadline_ends_in_a_verdict_on_fresh_state(harness:
 def test_an_outage_past_the_grace_is_exit_3_saying_so(harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
     directory = _slow_service(namespace, tmp_path, endpoints_timeout=20)
     harness.kubectl("-n", namespace, "apply", "-f", str(directory / "set.yaml"))
-    outage = _outage(harness, start_after=3, seconds=40)  # still down at 20 s + 10 s of grace
+    outage = _outage(harness, start_after=3, seconds=40)  # still down at the endpoints deadline (20 s) + 10 s
     result = gate(harness, "verify", "-f", str(directory), "-n", namespace)
     outage.join(timeout=120)
     assert result.returncode == 3, result.stdout + result.stderr
