@@ -25,6 +25,7 @@ from gate.cluster import BUILTIN_RESOURCES, Cluster
 from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
 from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
+from gate.escape import visible
 from gate.findings import Outcome, exit_code
 from gate.inventory import Inventory
 from gate.lint import lint as run_lint
@@ -49,7 +50,7 @@ def _run(command: Callable[[], int]) -> None:
     try:
         code = command()
     except GateError as error:
-        click.echo(f"deploy-gate: error: {error}", err=True)
+        click.echo(f"deploy-gate: error: {visible(str(error))}", err=True)
         code = error.exit_code
     except KeyboardInterrupt:
         click.echo("deploy-gate: interrupted", err=True)
@@ -57,7 +58,7 @@ def _run(command: Callable[[], int]) -> None:
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
             traceback.print_exc()
-        click.echo(f"deploy-gate: internal error: {type(error).__name__}: {error} "
+        click.echo(f"deploy-gate: internal error: {type(error).__name__}: {visible(str(error))} "
                    f"(set DEPLOY_GATE_DEBUG=1 for the traceback)", err=True)
         code = EXIT_UNVERIFIABLE
     sys.exit(code)
@@ -218,7 +219,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
         findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
-                                lambda line: click.echo(line, err=True), without_endpoints)
+                                lambda line: click.echo(visible(line), err=True), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
@@ -322,4 +323,4 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]
     if resolved.assumption:
         lines.append(f"note: {resolved.assumption}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"

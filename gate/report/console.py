@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from gate.escape import visible
 from gate.findings import Outcome
 from gate.report.base import Report
 from gate.rollouts import State
@@ -23,7 +24,8 @@ class LiveProgress:
         self.drawn = 0
 
     def __call__(self, check: Check, elapsed: float) -> None:
-        line = f"{_MARK[check.verdict.state]} {check.phase:<9} {check.ref.qualified}: {check.verdict.message}"
+        line = visible(f"{_MARK[check.verdict.state]} {check.phase:<9} {check.ref.qualified}: "
+                       f"{check.verdict.message}")
         if not self.tty:
             self.stream.write(f"[{elapsed:6.1f}s] {line}\n")
             self.stream.flush()
@@ -41,7 +43,8 @@ def summary_table(report: Report) -> str:
     rows = [("RESULT", "PHASE", "CHECK", "OBJECT", "TIME")]
     for finding in report.findings:
         result = {Outcome.PASSED: "passed", Outcome.NOT_CHECKABLE: "skipped"}.get(finding.outcome, "FAILED")
-        rows.append((result, finding.phase, finding.title, finding.subject.qualified, f"{finding.seconds:.1f}s"))
+        rows.append((result, finding.phase, visible(finding.title), visible(finding.subject.qualified),
+                     f"{finding.seconds:.1f}s"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in rows) + "\n"
