@@ -7,7 +7,6 @@ one-line message and its exit code (0 passed, 1 failed, 2 usage/config/manifest,
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -34,8 +33,10 @@ from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import ObjectRef
 from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
+from gate.report.base import EXIT_INTERRUPTED
 from gate.report.console import LiveProgress, summary_table
-from gate.report.github import annotations, summary_markdown
+from gate.report.github import annotations, neutralise, summary_markdown
+from gate.report.json_report import document as json_document
 from gate.verify import Deadlines, Touched, Verification, unchecked_note
 
 
@@ -44,35 +45,69 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run(command: Callable[[], int]) -> None:
-    """Run a command; map errors to one line on stderr and the exit code."""
+def _github() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def say(text: str) -> None:
+    """A line for people on stderr; under GitHub Actions no data in it can read as a workflow command."""
+    click.echo(neutralise(text) if _github() else text, err=True)
+
+
+def _run(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None) -> None:
+    """Run a command; map errors to one line on stderr and the exit code.
+
+    Every exit leaves a report of this run: a stale JUnit file is removed first,
+    and a run that ends without a verdict (2, 3, 130) still writes the JUnit file
+    and, in a machine format, its document on stdout, each saying why.
+    """
     signal.signal(signal.SIGTERM, _terminate)
+    started = time.monotonic()
     try:
-        code = command()
+        if junit_path:
+            Path(junit_path).unlink(missing_ok=True)
+        sys.exit(command())
     except GateError as error:
-        click.echo(f"deploy-gate: error: {visible(str(error))}", err=True)
-        code = error.exit_code
+        code, message = error.exit_code, visible(str(error))
+        say(f"deploy-gate: error: {message}")
     except KeyboardInterrupt:
-        click.echo("deploy-gate: interrupted", err=True)
-        code = 130
+        code, message = EXIT_INTERRUPTED, "interrupted"
+        say("deploy-gate: interrupted")
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
             traceback.print_exc()
-        click.echo(f"deploy-gate: internal error: {type(error).__name__}: {visible(str(error))} "
-                   f"(set DEPLOY_GATE_DEBUG=1 for the traceback)", err=True)
-        code = EXIT_UNVERIFIABLE
+        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(str(error))}"
+        say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
+    try:
+        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path)
+    except GateError as error:
+        say(f"deploy-gate: error: {visible(str(error))}")
     sys.exit(code)
 
 
-def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False) -> None:
-    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary."""
-    click.echo(render(report, output, verbose), nl=False)
-    if junit_path:
+def _write_junit(report: Report, junit_path: str) -> None:
+    try:
         Path(junit_path).parent.mkdir(parents=True, exist_ok=True)
         Path(junit_path).write_text(render(report, "junit"), encoding="utf-8")
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    except OSError as error:
+        raise UsageError(f"--junit {junit_path}: cannot write: {error.strerror or error}") from error
+
+
+def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False) -> None:
+    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary.
+
+    Under GitHub Actions the annotations go to stderr (the runner reads commands
+    there too), so a JSON or SARIF document on stdout stays parseable. A run
+    without a verdict has said why on stderr already: in text, stdout stays empty.
+    """
+    if report.error is None or output != "text":
+        document = render(report, output, verbose)
+        click.echo(neutralise(document, output) if _github() else document, nl=False)
+    if junit_path:
+        _write_junit(report, junit_path)
+    if _github():
         for line in annotations(report):
-            click.echo(line)
+            click.echo(line, err=True)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
             with open(summary_file, "a", encoding="utf-8") as summary:
@@ -136,7 +171,7 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
         publish(report, output, junit_path, verbose)
         return report.exit_code
 
-    _run(command)
+    _run(command, "lint", output, junit_path)
 
 
 def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace: str) -> list[Touched]:
@@ -219,15 +254,15 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
         findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
-                                lambda line: click.echo(visible(line), err=True), without_endpoints)
+                                lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
-            click.echo(summary_table(report), err=True)
+            say(summary_table(report).rstrip("\n"))
         publish(report, output, junit_path, verbose)
         return report.exit_code
 
-    _run(command)
+    _run(command, "verify", output, junit_path)
 
 
 def parse_explain_caller(text: str) -> Caller:
@@ -295,17 +330,18 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         if not verdicts:
             raise UsageError(f"service/{target.service} selects no workload exposing port {target.port}")
         allowed = all(v.allowed for _, v in verdicts)
-        click.echo(render_explanation(resolved, verdicts, allowed, output), nl=False)
+        explanation = render_explanation(resolved, verdicts, allowed, output)
+        click.echo(neutralise(explanation, output) if _github() else explanation, nl=False)
         return 0 if allowed else 1
 
-    _run(command)
+    _run(command, "explain", output)
 
 
 def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,
                        output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     if output == "json":
-        return json.dumps({
+        return json_document("explain", "success" if allowed else "failure", 0 if allowed else 1, **{
             "allowed": allowed,
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
             "target": str(target),
@@ -313,7 +349,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
             "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
-        }, indent=2) + "\n"
+        })
     lines = []
     for backend, verdict in verdicts:
         word = "ALLOW" if verdict.allowed else "DENY"

@@ -45,6 +45,15 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, object]:
     return result
 
 
+def _invocation(report: Report) -> dict[str, object]:
+    """Whether the run reached a verdict; a run that did not says why, so code scanning does not read it as clean."""
+    invocation: dict[str, object] = {"executionSuccessful": report.error is None, "exitCode": report.exit_code}
+    if report.error is not None:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": report.error},
+                                                     "descriptor": {"id": report.error_kind}}]
+    return invocation
+
+
 def render(report: Report) -> str:
     reported = [f for f in report.findings if f.outcome is not Outcome.PASSED]
     rules = sorted({f.rule for f in report.findings} | {f.rule for f in reported})
@@ -58,6 +67,7 @@ def render(report: Report) -> str:
                 "version": __version__,
                 "rules": [{"id": rule, "shortDescription": {"text": RULE_HELP.get(rule, rule)}} for rule in rules],
             }},
+            "invocations": [_invocation(report)],
             "results": [_result(f, rule_index) for f in reported],
         }],
     }

@@ -71,7 +71,8 @@ def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2EClus
     assert "::error file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen
 
     apply_example(cluster, "incident-scenario-2-fixed")
-    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/"}, work)
+    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/",
+                                               "junit-path": str(tmp_path / "fixed.xml")}, work)
     assert code == 0, seen
     assert outputs["result"] == "success" and outputs["failed"] == "0"
 

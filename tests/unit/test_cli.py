@@ -43,10 +43,10 @@ def test_lint_json_output() -> None:
 
 def test_github_actions_annotations_and_summary(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
-    code, out, _ = run("lint", str(EXAMPLES / "incident-scenario-2"),
-                       env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    code, out, err = run("lint", str(EXAMPLES / "incident-scenario-2"),
+                         env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
     assert code == 1
-    assert "::error file=" in out and "tier=backend" in summary.read_text()
+    assert "::error file=" in err and "::" not in out and "tier=backend" in summary.read_text()
 
 
 @pytest.mark.parametrize(("content", "pattern"), [

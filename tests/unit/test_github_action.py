@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from gate.github_action import build_argv, failed_checks
+from gate.github_action import build_argv, failed_checks, main
 from tests.unit.test_examples import ROOT
+from tests.unit.test_outputs import UNREACHABLE
 
 
 def test_inputs_become_flags(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,3 +48,20 @@ def test_failed_checks_counts_junit_failures(tmp_path) -> None:
     junit.write_text('<testsuites><testsuite><testcase name="a"><failure message="x"/></testcase>'
                      '<testcase name="b"/></testsuite></testsuites>')
     assert failed_checks(junit) == 1 and failed_checks(tmp_path / "missing.xml") == 0
+
+
+def test_outputs_come_from_this_run_not_a_stale_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kubeconfig, junit, outputs = tmp_path / "kubeconfig", tmp_path / "junit.xml", tmp_path / "github_output"
+    kubeconfig.write_text(UNREACHABLE)
+    junit.write_text('<testsuites><testsuite name="old" tests="2" failures="2" errors="0">'
+                     '<testcase name="a"><failure/></testcase><testcase name="b"><failure/></testcase>'
+                     '</testsuite></testsuites>')
+    for name, value in {"MODE": "verify", "MANIFESTS": str(ROOT / "examples" / "incident-scenario-2"),
+                        "KUBECONFIG": str(kubeconfig), "JUNIT_PATH": str(junit)}.items():
+        monkeypatch.setenv(f"INPUT_{name}", value)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert main() == 3
+    assert outputs.read_text() == f"result=error\nfailed=0\njunit-path={junit}\n"
+    assert "cannot reach the API server at https://127.0.0.1:1" in junit.read_text()

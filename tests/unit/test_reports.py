@@ -12,6 +12,7 @@ from gate.findings import Finding, Location, Outcome, Severity
 from gate.objects import ObjectRef
 from gate.report import Report, render
 from gate.report.github import MAX_ANNOTATIONS, annotations, summary_markdown
+from gate.report.junit import classname
 
 SERVICE = ObjectRef("Service", "video-analytics", "inference-api")
 FAILED = Finding("endpoints", "service-selector", SERVICE, "inference-api has ready endpoints", Outcome.FAILED,
@@ -26,22 +27,33 @@ SKIPPED = Finding("lint", "service-selector", ObjectRef("Service", "x", "db"), "
 REPORT = Report("verify", (FAILED, PASSED, WARNING, SKIPPED), 1, 6.0)
 
 
-def test_junit_has_a_suite_per_phase_and_the_required_attributes() -> None:
+def test_junit_has_a_suite_per_phase_and_file_and_the_location_in_the_body() -> None:
     root = ET.fromstring(render(REPORT, "junit"))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert set(suites) == {"deploy-gate verify lint", "deploy-gate verify rollouts", "deploy-gate verify endpoints"}
-    [case] = suites["deploy-gate verify endpoints"].iter("testcase")
+    assert set(suites) == {"deploy-gate lint", "deploy-gate rollouts",
+                           "deploy-gate endpoints manifests/inference-api.yaml"}
+    endpoints = suites["deploy-gate endpoints manifests/inference-api.yaml"]
+    assert endpoints.get("file") == "manifests/inference-api.yaml"
+    [case] = endpoints.iter("testcase")
     assert case.get("classname") == "video-analytics.Service"
     assert case.get("name") == "inference-api has ready endpoints"
-    assert case.get("time") == "1.250000" or float(case.get("time")) == 1.25
-    assert case.get("file") == "manifests/inference-api.yaml" and case.get("line") == "15"
+    assert case.get("time") == "1.250"
     failure = case.find("failure")
     assert failure is not None and failure.get("message") == FAILED.message
-    assert "fix: kubectl patch" in (failure.text or "")
-    assert suites["deploy-gate verify rollouts"].get("failures") == "0"
-    lint_cases = list(suites["deploy-gate verify lint"].iter("testcase"))
-    assert lint_cases[0].find("failure") is None  # a warning does not fail the suite…
-    assert lint_cases[1].find("skipped") is not None  # …and not checkable is skipped
+    body = (failure.text or "").splitlines()
+    assert body[0] == FAILED.message  # GitLab shows the body: the cause comes first
+    assert "fix: kubectl patch deployment inference-api ..." in body
+    assert body[-1] == "at manifests/inference-api.yaml:15"
+    assert suites["deploy-gate rollouts"].get("failures") == "0"
+    warning, skipped = suites["deploy-gate lint"].iter("testcase")
+    assert warning.find("failure") is None and warning.find("skipped").get("type") == "warning"
+    assert warning.get("time") == "0.000"
+    assert skipped.find("skipped").get("type") == "not-checkable"
+
+
+def test_junit_pairs_have_one_classname_in_lint_and_verify() -> None:
+    assert classname(ObjectRef("Pair", None, "a -> b:80")) == classname(ObjectRef("Pair", "shop", "a -> b:80"))
+    assert classname(ObjectRef("Namespace", None, "shop")) == "cluster.Namespace"
 
 
 def test_junit_strict_turns_warnings_into_failures() -> None:
@@ -79,7 +91,7 @@ def test_github_annotations_escape_and_are_capped_most_important_first() -> None
     lines = annotations(many)
     assert len(lines) == MAX_ANNOTATIONS
     assert lines[0].startswith("::error file=dir/file%2C1.yaml,line=3,title=deploy-gate r%3A a%2C b%3A c::")
-    assert "line1%0Aline2 100%25" in lines[0]
+    assert "line1\\nline2 100%25" in lines[0]  # a newline in a one-line message is shown, not obeyed
     assert lines[-1].startswith("::error")  # the warning did not make the cut
 
 
