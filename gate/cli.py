@@ -93,7 +93,16 @@ def _write_junit(report: Report, junit_path: str) -> None:
         raise UsageError(f"--junit {junit_path}: cannot write: {error.strerror or error}") from error
 
 
-def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False) -> None:
+def repository_root(start: Path) -> Path:
+    """The git top-level above start (a `.git` directory or file), else start: SARIF paths are relative to it."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
+def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False,
+            sarif_root: str | None = None) -> None:
     """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary.
 
     Under GitHub Actions the annotations go to stderr (the runner reads commands
@@ -101,7 +110,8 @@ def publish(report: Report, output: str, junit_path: str | None, verbose: bool =
     without a verdict has said why on stderr already: in text, stdout stays empty.
     """
     if report.error is None or output != "text":
-        document = render(report, output, verbose)
+        root = Path(sarif_root) if sarif_root else repository_root(Path.cwd())
+        document = render(report, output, verbose, root)
         click.echo(neutralise(document, output) if _github() else document, nl=False)
     if junit_path:
         _write_junit(report, junit_path)
@@ -134,6 +144,8 @@ manifest_options = [
     click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
                  help="Format on stdout."),
     click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH."),
+    click.option("--sarif-root", metavar="DIR", help="SARIF paths are relative to DIR (default: the git top-level "
+                                                     "of the working directory, else the working directory)."),
 ]
 
 
@@ -158,7 +170,8 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Warnings fail the run (exit 1) too.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-         namespace: str | None, output: str, junit_path: str | None, strict: bool, verbose: bool) -> None:
+         namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None, strict: bool,
+         verbose: bool) -> None:
     """Check manifests before apply, with no cluster: selectors, ports, caller pairs, conventions."""
 
     def command() -> int:
@@ -168,7 +181,7 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
         findings = tuple(run_lint(inventory, config))
         notes = tuple(f"skipped {file}: no Kubernetes object in it" for file in manifests.skipped_files)
         report = Report("lint", findings, exit_code(findings, strict), time.monotonic() - started, strict, notes)
-        publish(report, output, junit_path, verbose)
+        publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
     _run(command, "lint", output, junit_path)
@@ -216,7 +229,8 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
               help="pod: a short-lived probe pod per pair (default); exec: run the check in a caller pod.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-           namespace: str | None, output: str, junit_path: str | None, apply_output: str | None,
+           namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
+           apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, probe_image: str | None,
@@ -259,7 +273,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
             say(summary_table(report).rstrip("\n"))
-        publish(report, output, junit_path, verbose)
+        publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
     _run(command, "verify", output, junit_path)

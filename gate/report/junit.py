@@ -15,7 +15,6 @@ so it is seen, not counted as passed.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
 from gate.escape import visible
@@ -24,13 +23,6 @@ from gate.objects import ObjectRef
 from gate.report.base import Report
 
 PHASE_ORDER = ("lint", "rollouts", "endpoints", "connectivity")
-# Characters XML 1.0 cannot hold (C0 controls but tab and newline, lone surrogates, U+FFFE/F), and CR, which
-# a parser turns into a newline: each is written as its escape (`\x1b`, `\r`), so the reader sees it was there.
-_NOT_XML = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml(text: str) -> str:
-    return _NOT_XML.sub(lambda match: visible(match.group()), text)
 
 
 def _seconds(seconds: float) -> str:
@@ -45,21 +37,22 @@ def classname(subject: ObjectRef) -> str:
 
 
 def _body(finding: Finding) -> str:
+    """One line per item: `visible` writes a newline, CR or a character XML cannot hold (NUL, ESC) as its escape."""
     lines = [finding.message, *finding.evidence, *(f"fix: {line}" for line in finding.fix)]
     lines += [f"at {location}" for location in finding.locations[:1]]
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)
 
 
 def _case(finding: Finding, strict: bool) -> ET.Element:
-    case = ET.Element("testcase", classname=_xml(classname(finding.subject)), name=_xml(finding.title),
+    case = ET.Element("testcase", classname=visible(classname(finding.subject)), name=visible(finding.title),
                       time=_seconds(finding.seconds))
-    body = _xml(_body(finding))
+    body = _body(finding)
     if finding.outcome is Outcome.FAILED and (finding.severity is Severity.ERROR or strict):
-        ET.SubElement(case, "failure", message=_xml(finding.message), type=finding.rule).text = body
+        ET.SubElement(case, "failure", message=visible(finding.message), type=finding.rule).text = body
     elif finding.outcome is Outcome.FAILED:
-        ET.SubElement(case, "skipped", message=_xml(f"warning: {finding.message}"), type="warning").text = body
+        ET.SubElement(case, "skipped", message=visible(f"warning: {finding.message}"), type="warning").text = body
     elif finding.outcome is Outcome.NOT_CHECKABLE:
-        ET.SubElement(case, "skipped", message=_xml(f"not checkable: {finding.message}"),
+        ET.SubElement(case, "skipped", message=visible(f"not checkable: {finding.message}"),
                       type="not-checkable").text = body
     else:
         ET.SubElement(case, "system-out").text = body
@@ -67,13 +60,13 @@ def _case(finding: Finding, strict: bool) -> ET.Element:
 
 
 def _suite(name: str, cases: list[ET.Element], file: str | None) -> ET.Element:
-    suite = ET.Element("testsuite", name=_xml(name), tests=str(len(cases)),
+    suite = ET.Element("testsuite", name=visible(name), tests=str(len(cases)),
                        failures=str(sum(case.find("failure") is not None for case in cases)),
                        errors=str(sum(case.find("error") is not None for case in cases)),
                        skipped=str(sum(case.find("skipped") is not None for case in cases)),
                        time=_seconds(sum(float(case.get("time", 0)) for case in cases)))
     if file:
-        suite.set("file", _xml(file))
+        suite.set("file", visible(file))
     suite.extend(cases)
     return suite
 
@@ -83,8 +76,8 @@ def _suites(report: Report) -> list[ET.Element]:
     if report.error is not None:
         case = ET.Element("testcase", classname="deploy-gate", name=f"deploy-gate {report.command}",
                           time=_seconds(report.seconds))
-        ET.SubElement(case, "error", message=_xml(report.error), type=report.error_kind).text = \
-            _xml(f"{report.error}\nexit code {report.exit_code}: no check ran to a verdict")
+        ET.SubElement(case, "error", message=visible(report.error), type=report.error_kind).text = \
+            f"{visible(report.error)}\nexit code {report.exit_code}: no check ran to a verdict"
         return [_suite(f"deploy-gate {report.command}", [case], None)]
     groups: dict[tuple[int, str, str], list[ET.Element]] = {}
     for finding in report.findings:

