@@ -124,12 +124,23 @@ def publish(report: Report, output: str, junit_path: str | None, verbose: bool =
                 summary.write(summary_markdown(report))
 
 
-def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None
-                ) -> tuple[ManifestSet, GateConfig]:
+def check_namespace(manifests: ManifestSet, namespace: str | None) -> None:
+    """-n must not contradict a manifest's own namespace: kubectl refuses that too, rather than pick one."""
+    for manifest in manifests.manifests if namespace else ():
+        own = (manifest.obj.get("metadata") or {}).get("namespace")
+        if own and own != namespace:
+            raise UsageError(f"{manifest.location('metadata', 'namespace')}: the namespace from the provided object "
+                             f"{own!r} does not match the namespace {namespace!r} given with -n; pass -n {own} "
+                             f"or drop -n")
+
+
+def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
+                namespace: str | None) -> tuple[ManifestSet, GateConfig]:
     """The manifests and the config: --config, else a gate.yaml at the root of a given directory."""
     if not paths and not kustomize:
         raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
     manifests = load(paths, kustomize)
+    check_namespace(manifests, namespace)
     return manifests, load_config(config_path or manifests.config_file)
 
 
@@ -176,7 +187,7 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
 
     def command() -> int:
         started = time.monotonic()
-        manifests, config = load_inputs(paths + files, kustomize, config_path)
+        manifests, config = load_inputs(paths + files, kustomize, config_path, namespace)
         inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         findings = tuple(run_lint(inventory, config))
         notes = tuple(f"skipped {file}: no Kubernetes object in it" for file in manifests.skipped_files)
@@ -216,8 +227,8 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
 @click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS",
               help="Namespace of the Argo CD Application.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
-@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, "
-                                                   "or in-cluster config inside a pod).")
+@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
+                                                   "~/.kube/config, else the in-cluster config inside a pod).")
 @click.option("--rollout-timeout", type=float, metavar="SECONDS", help="Deadline for rollouts (default 300).")
 @click.option("--endpoints-timeout", type=float, metavar="SECONDS",
               help="Deadline for ready endpoints, from the start of the gate (default 60).")
@@ -241,6 +252,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         started = time.monotonic()
         sources = paths + files
         manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
+        check_namespace(manifests, namespace)
         if apply_output is None and argocd_app is None and not sources and not kustomize:
             raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE "
                              "or --argocd-app NAME")
@@ -335,7 +347,9 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         else:
             if not files and not kustomize:
                 raise UsageError("explain reads manifests (-f PATH, -k DIR) or the cluster (--live)")
-            inventory = Inventory.from_manifests(load(files, kustomize).manifests, namespace or "default")
+            manifests = load(files, kustomize)
+            check_namespace(manifests, namespace)
+            inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         try:
             resolved = resolve(pair, inventory)
         except Unresolvable as why:

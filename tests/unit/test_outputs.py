@@ -54,6 +54,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     (("lint", str(EXAMPLES / "incident-scenario-2-fixed")), 0),
     (("lint", "missing-directory"), 2),
     (("verify", str(EXAMPLES / "incident-scenario-2"), "--kubeconfig", "{kubeconfig}"), 3),
+    (("verify", str(EXAMPLES / "incident-scenario-2"), "-n", "other", "--kubeconfig", "{kubeconfig}"), 2),
 ])
 def test_every_exit_replaces_the_junit_file_with_a_valid_one(tmp_path: Path, unreachable: Path,
                                                              args: tuple[str, ...], code: int) -> None:
