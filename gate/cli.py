@@ -272,10 +272,9 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             endpoints=endpoints_timeout or config.endpoints_timeout,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
         )
-        progress = LiveProgress(sys.stderr, sys.stderr.isatty())
-        verification = Verification(cluster, touched, deadlines, progress)
         manifests.drop_node_trees()  # the checks hold every file:line they report; the watches need the memory
-        findings = verification.run()
+        with LiveProgress.for_terminal(sys.stderr, os.environ) as progress:
+            findings = Verification(cluster, touched, deadlines, progress).run()
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
