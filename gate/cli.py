@@ -11,18 +11,15 @@ import os
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from gate import __version__
-from gate.argocd import application_resources
-from gate.cluster import BUILTIN_RESOURCES, Cluster
 from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
-from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.escape import visible
 from gate.findings import Outcome, exit_code
@@ -34,10 +31,11 @@ from gate.objects import ObjectRef
 from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
-from gate.report.console import LiveProgress, summary_table
 from gate.report.github import annotations, neutralise, summary_markdown
 from gate.report.json_report import document as json_document
-from gate.verify import Deadlines, Touched, Verification, unchecked_note
+
+if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
+    from gate.verify import Touched
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -75,6 +73,8 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
         say("deploy-gate: interrupted")
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(str(error))}"
         say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
@@ -200,6 +200,9 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
 
 def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus `kubectl apply -o name|yaml` output."""
+    from gate.cluster import BUILTIN_RESOURCES
+    from gate.verify import Touched
+
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
     if apply_output is not None:
         parsed = refs_from_apply_output(apply_output, namespace)
@@ -249,6 +252,12 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
+        from gate.argocd import application_resources
+        from gate.cluster import Cluster
+        from gate.connectivity import check_pairs
+        from gate.report.console import LiveProgress, summary_table
+        from gate.verify import Deadlines, Verification, unchecked_note
+
         started = time.monotonic()
         sources = paths + files
         manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
@@ -338,6 +347,9 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         pair = Pair(caller, target, True, None, None, "command line")
         incomplete = None
         if live:
+            from gate.cluster import Cluster
+            from gate.connectivity import foreign_policies, live_inventory
+
             cluster = Cluster(kubeconfig, context)
             default_namespace = namespace or cluster.namespace
             namespaces = {caller.namespace or default_namespace} | ({target.namespace} if target.namespace else set())

@@ -12,14 +12,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gate.escape import visible
 from gate.findings import Outcome
 from gate.report.base import Report
 from gate.report.github import neutralise
 from gate.rollouts import State
-from gate.verify import Check
+
+if TYPE_CHECKING:  # gate.verify brings the kubernetes client: lint and --help must not pay for it
+    from gate.verify import Check
 
 HEARTBEAT = 10.0  # seconds between "still waiting" lines without a TTY
 _MARK = {State.PENDING: "…", State.PASSED: "✓", State.FAILED: "✗"}

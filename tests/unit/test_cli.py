@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,13 @@ spec: {selector: {app: web}, ports: [{port: 80, targetPort: 9090}]}
 """)
     assert run("lint", str(manifests))[0] == 0
     assert run("lint", str(manifests), "--strict")[0] == 1
+
+
+@pytest.mark.parametrize("args", [["lint", str(EXAMPLES / "incident-scenario-2")], ["--help"], ["--version"],
+                                  ["lint", "--help"]])
+def test_commands_without_a_cluster_do_not_import_the_kubernetes_client(args: list[str]) -> None:
+    probe = ("import sys\nfrom gate.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print('kubernetes' in sys.modules, 'urllib3' in sys.modules, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).parents[2])
+    assert result.stderr.splitlines()[-1] == "False False"
