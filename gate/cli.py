@@ -7,6 +7,7 @@ one-line message and its exit code (0 passed, 1 failed, 2 usage/config/manifest,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -169,7 +170,44 @@ def with_options(options: list[Callable[[Callable[..., object]], Callable[..., o
     return decorate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _option(argv: list[str], long: str, short: str | None = None) -> str | None:
+    """The last value given to an option in raw argv (`--junit P`, `--junit=P`, `-o json`, `-ojson`)."""
+    value = None
+    for position, arg in enumerate(argv):
+        if arg in (long, short) and position + 1 < len(argv):
+            value = argv[position + 1]
+        elif arg.startswith(f"{long}="):
+            value = arg[len(long) + 1:]
+        elif short and arg.startswith(short) and not arg.startswith("--") and len(arg) > len(short):
+            value = arg[len(short):]
+    return value
+
+
+class Gate(click.Group):
+    """The command group. Click rejects a bad option before any command runs; that exit 2 leaves reports too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            argv: list[str] = ctx.meta.get("argv", [])
+            name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
+            output = _option(argv, "--output", "-o")
+            junit_path = _option(argv, "--junit")
+            if junit_path or output in FORMATS:
+                if junit_path:
+                    Path(junit_path).unlink(missing_ok=True)
+                with contextlib.suppress(GateError):
+                    publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
+                            output if output in FORMATS else "text", junit_path)
+            raise
+
+
+@click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deploy-gate")
 def main() -> None:
     """Tell the pipeline the truth about the cluster after `kubectl apply`."""

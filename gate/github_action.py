@@ -74,6 +74,7 @@ def main() -> int:
         print(annotations(Report.unfinished("action", EXIT_USAGE, str(error)))[0], file=sys.stderr)
         return EXIT_USAGE
     junit = Path(argv[argv.index("--junit") + 1])
+    junit.unlink(missing_ok=True)  # deploy-gate replaces it too; this holds even if it could not start
     code = subprocess.run([sys.executable, "-m", "gate", *argv], check=False).returncode
     result = {EXIT_OK: "success", EXIT_FAILED: "failure"}.get(code, "error")
     outputs = os.environ.get("GITHUB_OUTPUT")

@@ -55,6 +55,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     (("lint", "missing-directory"), 2),
     (("verify", str(EXAMPLES / "incident-scenario-2"), "--kubeconfig", "{kubeconfig}"), 3),
     (("verify", str(EXAMPLES / "incident-scenario-2"), "-n", "other", "--kubeconfig", "{kubeconfig}"), 2),
+    (("verify", "x", "--rollout-timeout", "soon"), 2),  # click rejects it before the command runs
+    (("lint", "--no-such-option"), 2),
 ])
 def test_every_exit_replaces_the_junit_file_with_a_valid_one(tmp_path: Path, unreachable: Path,
                                                              args: tuple[str, ...], code: int) -> None:
@@ -125,6 +127,7 @@ def test_json_on_every_exit_has_schema_version(unreachable: Path) -> None:
     for args, code in ((("lint", str(EXAMPLES / "incident-scenario-2")), 1),
                        (("verify", str(EXAMPLES / "incident-scenario-2"), "--kubeconfig", str(unreachable)), 3),
                        (("lint", "missing-directory"), 2),
+                       (("verify", "x", "--rollout-timeout", "soon"), 2),
                        (("explain", "--from", "video-analytics/web-frontend",
                          "--to", "video-analytics/inference-api:8080",
                          "-f", str(EXAMPLES / "incident-scenario-2" / "manifests")), 1),
