@@ -23,7 +23,7 @@ from gate import __version__
 from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.escape import visible
-from gate.findings import Outcome, exit_code
+from gate.findings import Finding, Outcome, exit_code
 from gate.inventory import Inventory
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
@@ -102,15 +102,16 @@ def repository_root(start: Path) -> Path:
     return start
 
 
-def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False,
+def publish(report: Report, output: str | None, junit_path: str | None, verbose: bool = False,
             sarif_root: str | None = None) -> None:
     """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary.
 
     Under GitHub Actions the annotations go to stderr (the runner reads commands
     there too), so a JSON or SARIF document on stdout stays parseable. A run
-    without a verdict has said why on stderr already: in text, stdout stays empty.
+    without a verdict has said why on stderr already: in text, stdout stays empty. `output` None: the
+    command printed its own document.
     """
-    if report.error is None or output != "text":
+    if output is not None and (report.error is None or output != "text"):
         root = Path(sarif_root) if sarif_root else repository_root(Path.cwd())
         document = render(report, output, verbose, root)
         click.echo(neutralise(document, output) if _github() else document, nl=False)
@@ -375,9 +376,12 @@ def parse_explain_target(text: str) -> Target:
 @click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format on stdout (junit and sarif: one check per backend of the target port).")
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH.")
 def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomize: tuple[str, ...], live: bool,
-            namespace: str | None, context: str | None, kubeconfig: str | None, output: str) -> None:
+            namespace: str | None, context: str | None, kubeconfig: str | None, output: str,
+            junit_path: str | None) -> None:
     """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
 
     def command() -> int:
@@ -407,11 +411,25 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         if not verdicts:
             raise UsageError(f"service/{target.service} selects no workload exposing port {target.port}")
         allowed = all(v.allowed for _, v in verdicts)
-        explanation = render_explanation(resolved, verdicts, allowed, output)
-        click.echo(neutralise(explanation, output) if _github() else explanation, nl=False)
-        return 0 if allowed else 1
+        report = Report("explain", explanation_findings(resolved, verdicts), 0 if allowed else 1)
+        if output in ("text", "json"):  # explain's own shape: every backend's verdict, explanation and fixes
+            explanation = render_explanation(resolved, verdicts, allowed, output)
+            click.echo(neutralise(explanation, output) if _github() else explanation, nl=False)
+        publish(report, None if output in ("text", "json") else output, junit_path)
+        return report.exit_code
 
-    _run(command, "explain", output)
+    _run(command, "explain", output, junit_path)
+
+
+def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]]
+                         ) -> tuple[Finding, ...]:
+    """One check per backend of the target port, as verify reports a declared pair."""
+    name = f"{resolved.caller.name} -> {resolved.pair.target}"
+    return tuple(Finding("connectivity", "caller-pair", ObjectRef("Pair", resolved.namespace, name),
+                         f"{name}: {backend.endpoint.name} port {backend.port}/{backend.protocol}",
+                         Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
+                         evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
+                 for backend, verdict in verdicts)
 
 
 def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,

@@ -1,5 +1,6 @@
-"""Every report deploy-gate writes is one its consumers accept, on every exit: JUnit against Jenkins xunit's
-junit-10.xsd (lxml), JSON that parses and carries schema_version; a stale report never survives."""
+"""Every report deploy-gate writes is one its consumers accept, for each command and every exit: JUnit against
+Jenkins xunit's junit-10.xsd (lxml), SARIF 2.1.0 with format checking, JSON that parses and carries
+schema_version; a stale report never survives."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gate.cli import main
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.objects import ObjectRef
 from gate.report import Report, render
+from tests.unit.test_reports import valid_sarif
 
 SCHEMAS = Path(__file__).parent / "schemas"
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -49,11 +51,30 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (("lint", str(EXAMPLES / "incident-scenario-2")), 1),
+EXPLAIN = ("explain", "--to", "video-analytics/inference-api:8080", "-f",
+           str(EXAMPLES / "incident-scenario-2-fixed" / "manifests"), "--from")
+COMMANDS = [  # each command's pass, fail and error
     (("lint", str(EXAMPLES / "incident-scenario-2-fixed")), 0),
+    (("lint", str(EXAMPLES / "incident-scenario-2")), 1),
     (("lint", "missing-directory"), 2),
     (("verify", str(EXAMPLES / "incident-scenario-2"), "--kubeconfig", "{kubeconfig}"), 3),
+    ((*EXPLAIN, "video-analytics/api-gateway"), 0),
+    ((*EXPLAIN, "video-analytics/web-frontend"), 1),
+    ((*EXPLAIN, "video-analytics/nobody"), 2),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), COMMANDS)
+def test_sarif_of_every_command_and_exit_validates(unreachable: Path, args: tuple[str, ...], code: int) -> None:
+    exit_code, out, _ = run(*[arg.format(kubeconfig=unreachable) for arg in args], "-o", "sarif")
+    document = valid_sarif(out)
+    assert exit_code == code
+    assert document["runs"][0]["invocations"][0]["executionSuccessful"] is (code < 2)
+    assert len(document["runs"][0]["results"]) == (code == 1)
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    *COMMANDS,
     (("verify", str(EXAMPLES / "incident-scenario-2"), "-n", "other", "--kubeconfig", "{kubeconfig}"), 2),
     (("verify", "x", "--rollout-timeout", "soon"), 2),  # click rejects it before the command runs
     (("lint", "--no-such-option"), 2),
