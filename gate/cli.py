@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 import click
 
 from gate import __version__
-from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
+from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.escape import visible
 from gate.findings import Finding, Outcome, exit_code
 from gate.inventory import Inventory
+from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
 from gate.netpol import Verdict as NetpolVerdict
@@ -239,7 +240,6 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
 
 def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus `kubectl apply -o name|yaml` output."""
-    from gate.cluster import BUILTIN_RESOURCES
     from gate.verify import Touched
 
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
@@ -341,12 +341,11 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 def parse_explain_caller(text: str) -> Caller:
     """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
     parts = text.split("/")
-    kinds = WORKLOAD_KIND_ALIASES
-    if len(parts) == 3 and parts[1].lower() in kinds:
-        return Caller(parts[0], (kinds[parts[1].lower()], parts[2]))
+    if len(parts) == 3 and (kind := workload_kind(parts[1])):
+        return Caller(parts[0], (kind, parts[2]))
     if len(parts) == 2:
-        if parts[0].lower() in kinds:
-            return Caller(None, (kinds[parts[0].lower()], parts[1]))
+        if kind := workload_kind(parts[0]):
+            return Caller(None, (kind, parts[1]))
         return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
     if len(parts) == 1 and parts[0]:
         return Caller(None, (ANY_WORKLOAD, parts[0]))
@@ -408,9 +407,8 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         except Unresolvable as why:
             raise UsageError(f"cannot explain {caller_text} -> {target_text}: {why}") from why
         verdicts = static_verdicts(resolved, inventory, incomplete)
-        if not verdicts:
-            raise UsageError(f"service/{target.service} selects no workload exposing port {target.port}")
-        allowed = all(v.allowed for _, v in verdicts)
+        # A Service without endpoints connects nobody, whatever the policies say about its intended pods.
+        allowed = bool(verdicts) and not resolved.assumption and all(v.allowed for _, v in verdicts)
         report = Report("explain", explanation_findings(resolved, verdicts), 0 if allowed else 1)
         if output in ("text", "json"):  # explain's own shape: every backend's verdict, explanation and fixes
             explanation = render_explanation(resolved, verdicts, allowed, output)
@@ -423,9 +421,16 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
 
 def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]]
                          ) -> tuple[Finding, ...]:
-    """One check per backend of the target port, as verify reports a declared pair."""
+    """One check per backend of the target port, as verify reports a declared pair; a Service without
+    endpoints is one failed check, the policies' verdict on its intended pods its evidence."""
     name = f"{resolved.caller.name} -> {resolved.pair.target}"
-    return tuple(Finding("connectivity", "caller-pair", ObjectRef("Pair", resolved.namespace, name),
+    subject = ObjectRef("Pair", resolved.namespace, name)
+    if not verdicts or resolved.assumption:
+        return (Finding("connectivity", "caller-pair", subject, name, Outcome.FAILED,
+                        f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
+                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.endpoint.name} port "
+                                       f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
+    return tuple(Finding("connectivity", "caller-pair", subject,
                          f"{name}: {backend.endpoint.name} port {backend.port}/{backend.protocol}",
                          Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
                          evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
@@ -441,17 +446,21 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
             "target": str(target),
             "assumption": resolved.assumption,
+            "no_endpoints": resolved.no_backends,
             "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
         })
     lines = []
+    if not verdicts or resolved.assumption:
+        lines.append(f"DENY  {caller} ({resolved.namespace}) -> {target}: cannot connect: no endpoints: "
+                     f"{resolved.no_backends or resolved.assumption}")
     for backend, verdict in verdicts:
         word = "ALLOW" if verdict.allowed else "DENY"
+        if resolved.assumption:
+            word = f"policies would {word}:"
         lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.endpoint.name} port "
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]
-    if resolved.assumption:
-        lines.append(f"note: {resolved.assumption}")
     return "\n".join(visible(line) for line in lines) + "\n"

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -25,7 +24,8 @@ from kubernetes.config import incluster_config
 from kubernetes.config.config_exception import ConfigException
 
 from gate.errors import ClusterError, ManifestError, PermissionDenied
-from gate.objects import Object
+from gate.kinds import BUILTIN_RESOURCES, Resource, is_builtin, may_create_pods
+from gate.objects import Object, dig
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
@@ -46,63 +46,6 @@ def without_bookkeeping(obj: Object) -> Object:
         if isinstance(annotations, dict):
             annotations.pop(LAST_APPLIED, None)
     return obj
-
-
-@dataclass(frozen=True)
-class Resource:
-    """Where a kind lives in the API: group, version, plural."""
-
-    kind: str
-    group: str
-    version: str
-    plural: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def name(self) -> str:
-        """How RBAC and kubectl name it: plural.group ('deployments.apps', 'pods')."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace)}"
-        base += f"/{self.plural}"
-        return base + (f"/{quote(name)}" if name else "")
-
-
-BUILTIN_RESOURCES = {r.kind: r for r in (
-    Resource("Pod", "", "v1", "pods"),
-    Resource("Service", "", "v1", "services"),
-    Resource("Namespace", "", "v1", "namespaces", namespaced=False),
-    Resource("Event", "", "v1", "events"),
-    Resource("ConfigMap", "", "v1", "configmaps"),
-    Resource("Secret", "", "v1", "secrets"),
-    Resource("ServiceAccount", "", "v1", "serviceaccounts"),
-    Resource("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
-    Resource("ReplicationController", "", "v1", "replicationcontrollers"),
-    Resource("Deployment", "apps", "v1", "deployments"),
-    Resource("StatefulSet", "apps", "v1", "statefulsets"),
-    Resource("DaemonSet", "apps", "v1", "daemonsets"),
-    Resource("ReplicaSet", "apps", "v1", "replicasets"),
-    Resource("Job", "batch", "v1", "jobs"),
-    Resource("CronJob", "batch", "v1", "cronjobs"),
-    Resource("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
-    Resource("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
-    Resource("Ingress", "networking.k8s.io", "v1", "ingresses"),
-    Resource("Role", "rbac.authorization.k8s.io", "v1", "roles"),
-    Resource("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
-    Resource("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False),
-    Resource("ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False),
-    Resource("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
-    Resource("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
-    Resource("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
-             namespaced=False),
-)}
 
 
 class ApiStatusError(ClusterError):
@@ -313,6 +256,37 @@ class Cluster:
         events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return [f"{e.get('reason')}: {e.get('message', '').strip()}" +
                 (f" (x{e['count']})" if (e.get("count") or 1) > 1 else "") for e in events[-limit:]]
+
+    def custom_resources(self, namespace: str, most: int = 3) -> list[str]:
+        """Up to `most` custom resources in a namespace ('widget/foo') whose operators may create pods.
+
+        Asked only when a Service's selector matches nothing and that would be final otherwise: one
+        discovery pass plus one `limit=1` list per custom kind. A kind that may not be listed counts,
+        since it may hold such a resource.
+        """
+        found: list[str] = []
+        for group in (self.request("GET", "/apis") or {}).get("groups") or []:
+            version = (group.get("preferredVersion") or {}).get("groupVersion") or ""
+            if not version or is_builtin(version):
+                continue
+            for entry in (self.request("GET", f"/apis/{version}") or {}).get("resources") or []:
+                if "/" in entry.get("name", "") or not entry.get("namespaced") or \
+                        "list" not in (entry.get("verbs") or []) or not may_create_pods(version, entry.get("kind", "")):
+                    continue
+                resource = Resource(entry["kind"], group.get("name", ""), version.rpartition("/")[2], entry["name"])
+                try:
+                    page = self.request("GET", resource.path(namespace), [("limit", 1)], verb="list",
+                                        resource=resource, namespace=namespace)
+                except PermissionDenied:
+                    found.append(f"{resource.name} (not readable: grant list to fail fast)")
+                    continue
+                except ApiStatusError:
+                    continue
+                found += [f"{resource.kind.lower()}/{dig(item, 'metadata', 'name')}"
+                          for item in page.get("items") or []]
+                if len(found) >= most:
+                    return found[:most]
+        return found
 
     # --- writes (probes) ---------------------------------------------------------------------
 

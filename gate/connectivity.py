@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gate.cluster import BUILTIN_RESOURCES, Cluster
+from gate.cluster import Cluster
 from gate.config import GateConfig, Pair
 from gate.endpoints import endpoint_ready
 from gate.errors import ClusterError, PermissionDenied
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
+from gate.kinds import BUILTIN_RESOURCES
 from gate.netpol import Verdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from gate.kinds import may_create_pods
 from gate.manifests import Manifest
 from gate.netpol import Policy
-from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, ref_of, template_labels_path
+from gate.objects import Object, ObjectRef, is_workload, ref_of, template_labels_path
 
 
 @dataclass
@@ -44,8 +45,8 @@ class Inventory:
         return [obj for obj in self.objects if obj.get("kind") in kinds]
 
     def workloads(self, namespace: str | None = None) -> list[Object]:
-        return [obj for obj in self.of_kind(*WORKLOAD_KINDS)
-                if namespace is None or self.ref(obj).namespace == namespace]
+        return [obj for obj in self.objects if is_workload(obj)
+                and (namespace is None or self.ref(obj).namespace == namespace)]
 
     def find(self, kind: str, name: str, namespace: str | None) -> list[Object]:
         """Objects of kind and name, in namespace (any namespace when None)."""
@@ -62,3 +63,8 @@ class Inventory:
 
     def template_labels_location(self, workload: Object) -> str | None:
         return self.location(workload, *template_labels_path(workload))
+
+    def pod_sources(self, namespace: str | None) -> list[ObjectRef]:
+        """Custom resources of the namespace whose operators may create pods no template here shows."""
+        return [self.ref(obj) for obj in self.objects if self.ref(obj).namespace == namespace
+                and not is_workload(obj) and may_create_pods(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))]

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from gate.errors import ManifestError
-from gate.objects import Object, ObjectRef, api_group, ref_of, unknown_kind_problem
+from gate.kinds import api_group, kind_named, unknown_kind_problem
+from gate.objects import Object, ObjectRef, ref_of
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CONFIG_FILE_NAME = "gate.yaml"
@@ -313,7 +314,7 @@ def refs_from_apply_output(text: str, default_namespace: str) -> list[ObjectRef]
         refs = []
         for line in lines:
             kind_group, name = line.split("/", 1)
-            kind = _KIND_BY_RESOURCE.get(kind_group.split(".", 1)[0], kind_group.split(".", 1)[0])
+            kind = kind_named(kind_group) or kind_group.split(".", 1)[0]
             refs.append(ObjectRef(kind, default_namespace, name))
         return refs
     result = ManifestSet()
@@ -321,10 +322,3 @@ def refs_from_apply_output(text: str, default_namespace: str) -> list[ObjectRef]
         result.manifests.extend(_objects(data, line, node, "<apply output>"))
     return result
 
-
-# `kubectl apply -o name` prints lowercase kinds (deployment.apps/x); map them back.
-_KIND_BY_RESOURCE = {kind.lower(): kind for kind in (
-    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Service",
-    "NetworkPolicy", "Namespace", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding",
-    "ClusterRole", "ClusterRoleBinding", "Ingress", "EndpointSlice", "PersistentVolumeClaim",
-    "HorizontalPodAutoscaler", "PodDisruptionBudget", "ReplicationController")}

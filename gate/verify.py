@@ -17,20 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gate.cluster import BUILTIN_RESOURCES, TRACE, Cluster, Resource, Watcher, WatchEvent
+from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
 from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
+from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
 from gate.manifests import Manifest
-from gate.objects import POD_TEMPLATE_PATHS, WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels_path
+from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
+from gate.references import references
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
 
-# Kinds with nothing to roll out: they exist once applied (kubectl apply said so). Watching them
-# would only demand more RBAC (reading Secrets!) for no verdict; a Service's check is its endpoints.
-STATIC_KINDS = frozenset({
-    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-    "NetworkPolicy", "Namespace", "Service", "LimitRange", "ResourceQuota", "PodDisruptionBudget", "PriorityClass",
-    "StorageClass", "IngressClass", "Endpoints", "EndpointSlice", "RuntimeClass",
-})
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
@@ -76,43 +71,49 @@ def _location(manifest: Manifest | None, *path: str | int) -> tuple[Location, ..
 
 def unchecked_note(touched: list[Touched]) -> str | None:
     """Which touched objects have no check (static kinds other than Services)."""
-    static = sorted({str(t.ref) for t in touched if t.ref.kind in STATIC_KINDS and t.ref.kind != "Service"})
+    static = sorted({str(t.ref) for t in touched if not rolls_out(t.ref.kind) and t.ref.kind != "Service"})
     return f"no rollout to check for {len(static)} object(s): {', '.join(static)}" if static else None
 
 
 def plan_checks(touched: list[Touched]) -> list[Check]:
-    """A rollout check per touched object, an endpoints check per touched Service."""
+    """A rollout check per touched object; an endpoints check per touched Service and per backend Service
+    of a touched Ingress or route (traffic at the edge needs them as much as a Service's own callers)."""
     checks = []
     for item in touched:
         kind = item.ref.kind
-        if kind in STATIC_KINDS:
+        if not rolls_out(kind):
             continue
         title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
         checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
+    services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
         if item.ref.kind == "Service":
             checks.append(Check("endpoints", item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
                                 locations=_location(item.manifest, "spec", "selector")))
+    for item in touched:
+        if item.manifest is None or item.ref.namespace is None:
+            continue
+        for reference in references(item.manifest.obj, item.ref.namespace):
+            backend = ObjectRef("Service", reference.namespace, reference.name)
+            if reference.kind == "Service" and backend not in services:
+                services.add(backend)
+                checks.append(Check("endpoints", backend, f"{backend.name} has ready endpoints (backend of "
+                                    f"{item.ref})", "endpoints", locations=_location(item.manifest, *reference.path)))
     return checks
 
 
-def watched_resources(cluster: Cluster, touched: list[Touched]) -> set[tuple[Resource, str | None]]:
+def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Check]
+                      ) -> set[tuple[Resource, str | None]]:
     """Which (kind, namespace) pairs to list+watch: the touched kinds plus what their checks read."""
-    wanted: set[tuple[Resource, str | None]] = set()
+    wanted: set[tuple[Resource, str | None]] = {(BUILTIN_RESOURCES[kind], check.ref.namespace)
+                                                for check in checks if check.phase == "endpoints"
+                                                for kind in KINDS["Service"].reads}
     for item in touched:
         namespace = item.ref.namespace
-        if item.ref.kind not in STATIC_KINDS:
+        if rolls_out(item.ref.kind):
             wanted.add((cluster.resource_for(item.ref.kind, item.api_version, str(item.ref)), namespace))
-        needs = []
-        if item.ref.kind in WORKLOAD_KINDS:
-            needs.append("Pod")
-        if item.ref.kind == "Deployment":
-            needs.append("ReplicaSet")
-        if item.ref.kind == "CronJob":
-            needs.append("Job")
-        if item.ref.kind == "Service":
-            needs += ["Service", "EndpointSlice", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"]
-        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in needs)
+        known = KINDS.get(item.ref.kind)
+        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in (known.reads if known else ()))
     return wanted
 
 
@@ -123,9 +124,8 @@ def _drop_template_spec(obj: Object) -> None:
     N=1,000 the watches hold thousands of ReplicaSets (ten old ones per
     Deployment by default), and the template spec is half of each.
     """
-    path = POD_TEMPLATE_PATHS.get(obj.get("kind", ""))
-    template = dig(obj, *path) if path else None
-    if isinstance(template, dict):
+    template = pod_template(obj) if obj.get("kind") != "Pod" else None
+    if template is not None:
         template.pop("spec", None)
 
 
@@ -148,9 +148,18 @@ class Verification:
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.stop = threading.Event()
         self.watchers: list[Watcher] = []
-        self.locations = {item.ref: item.manifest.location(*template_labels_path(item.manifest.obj))
-                          for item in touched if item.manifest is not None and item.ref.kind in WORKLOAD_KINDS}
+        # file:line of each touched workload's template labels and each touched Service's selector: where fixes go.
+        self.locations = {item.ref: item.manifest.location(*(
+            template_labels_path(item.manifest.obj) if item.ref.kind in WORKLOAD_KINDS else ("spec", "selector")))
+            for item in touched if item.manifest is not None and item.ref.kind in (*WORKLOAD_KINDS, "Service")}
         self.touched_refs = {item.ref for item in touched}
+        # What may create pods that verify cannot foresee, per namespace: touched custom resources now, the
+        # cluster's own custom resources once a Service's gap would otherwise be final (see endpoints_verdict).
+        self.pod_sources: dict[str | None, tuple[str, ...]] = defaultdict(tuple)
+        for item in touched:
+            if may_create_pods(item.api_version, item.ref.kind):
+                self.pod_sources[item.ref.namespace] += (str(item.ref),)
+        self.looked_up: set[str | None] = set()
         # What changed since the last evaluation: the checks it can affect are evaluated at once, every
         # other pending check only each TICK (for deadlines and grace windows). Evaluating all 1,000
         # pending rollouts on every batch of events took a whole core while the rollouts ran.
@@ -209,9 +218,7 @@ class Verification:
             else:
                 service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
                 settled = self._settled_namespaces() if settled is None else settled
-                verdict = endpoints_verdict(service, check.ref, self.snapshot, self.touched_refs, self.locations,
-                                            check.ref.namespace in settled, endpoints_timed_out,
-                                            self.deadlines.wait_full)
+                verdict = self._endpoints(service, check.ref, check.ref.namespace in settled, endpoints_timed_out)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
             if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
@@ -219,6 +226,20 @@ class Verification:
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
                 self.progress(check, elapsed)
+
+    def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
+        """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""
+        namespace = ref.namespace
+        for _ in range(2):
+            known = namespace in self.looked_up or self.pod_sources[namespace]
+            verdict = endpoints_verdict(service, ref, self.snapshot, self.touched_refs, self.locations, settled,
+                                        timed_out, self.deadlines.wait_full,
+                                        self.pod_sources[namespace] if known else None)
+            if not verdict.needs_pod_sources or namespace is None:
+                break
+            self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
+            self.looked_up.add(namespace)
+        return verdict
 
     def _settled_namespaces(self) -> set[str | None]:
         """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""
@@ -236,7 +257,7 @@ class Verification:
 
     def run(self) -> list[Finding]:
         started = time.monotonic()
-        wanted = watched_resources(self.cluster, self.touched)
+        wanted = watched_resources(self.cluster, self.touched, self.checks)
         for resource, namespace in sorted(wanted, key=lambda w: (w[0].kind, w[1] or "")):
             watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop)
             self.watchers.append(watcher)
@@ -278,6 +299,6 @@ class Verification:
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events
-        locations = Location.parse(verdict.fix_location) + check.locations
+        locations = check.locations + Location.parse(verdict.fix_location)
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)

@@ -15,7 +15,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.test_verify import ROOT, _kubeconfig_for, gate
+from tests.e2e.helpers import ROOT, gate, kubeconfig_for
 
 NAMESPACE = INCIDENT_NAMESPACE
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
@@ -148,7 +148,7 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
     apply_example(cluster, "incident-scenario-2-fixed")
     documents = rbac_documents()
     cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
-    kubeconfig = _kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
+    kubeconfig = kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
     env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
     configs = {"pod": hook_config(tmp_path, "pod"), "exec": hook_config(tmp_path, "exec")}
 

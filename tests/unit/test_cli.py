@@ -25,7 +25,8 @@ def test_lint_incident_exits_1_naming_label_workload_and_line() -> None:
     assert code == 1
     first = out.splitlines()[0]
     assert "tier=backend" in first and "deployment/inference-api" in first
-    assert "manifests/inference-api.yaml:15:1: error:" in first
+    assert "manifests/service.yaml:7:1: error:" in first  # at the selector; the template is the second place
+    assert "pod template labels (app=inference-api) at " in out and "inference-api.yaml:15" in out
 
 
 def test_lint_fixed_example_exits_0() -> None:

@@ -111,15 +111,17 @@ def test_an_interrupted_run_writes_why(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_lint_junit_keeps_the_location_and_starts_the_body_with_the_cause(tmp_path: Path) -> None:
     junit = tmp_path / "lint.xml"
-    run("lint", str(EXAMPLES / "incident-scenario-2"), "--junit", str(junit))
+    _, out, _ = run("lint", str(EXAMPLES / "incident-scenario-2"), "--junit", str(junit), "-o", "json")
+    [error] = [f for f in json.loads(out)["findings"] if f["outcome"] == "failed"]
+    where = error["locations"][0]
     document = valid_junit(junit.read_text())
     [failure] = document.iter("failure")
     suite = failure.getparent().getparent()
-    assert suite.get("file").endswith("manifests/inference-api.yaml")
+    assert suite.get("file") == where["file"]
     assert suite.get("name") == f"deploy-gate lint {suite.get('file')}"  # no doubled "lint lint"
     body = failure.text.splitlines()
-    assert body[0] == failure.get("message") and "lack tier=backend" in body[0]
-    assert body[-1] == f"at {suite.get('file')}:15"
+    assert body[0] == failure.get("message") == error["message"] and "tier=backend" in body[0]
+    assert body[-1] == f"at {where['file']}:{where['line']}"
     assert {case.get("classname") for case in document.iter("testcase") if "->" in case.get("name")} == {"Pair"}
 
 

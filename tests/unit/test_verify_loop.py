@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gate.cluster import BUILTIN_RESOURCES, WatchEvent
+from gate.cluster import WatchEvent
+from gate.kinds import BUILTIN_RESOURCES
+from gate.manifests import load
 from gate.objects import ObjectRef
 from gate.rollouts import State
-from gate.verify import Deadlines, Touched, Verification
+from gate.verify import Deadlines, Touched, Verification, plan_checks
 
 NS = "shop"
 
@@ -92,3 +94,28 @@ def test_held_workloads_keep_template_labels_but_not_the_template_spec() -> None
     held = verification.snapshot.get("Deployment", NS, "web")
     assert held["spec"]["template"] == {"metadata": {"labels": {"app": "web"}}}
     assert verification.snapshot.get("Pod", NS, "web-1-x")["spec"]["containers"][0]["ports"]
+
+
+def test_ingress_and_route_backends_get_endpoints_checks(tmp_path) -> None:
+    from gate.verify import Touched
+
+    path = tmp_path / "edge.yaml"
+    path.write_text("""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: edge, namespace: shop}
+spec:
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+  rules:
+  - http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {name: http}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+""")
+    touched = [Touched(m.ref(), str(m.obj["apiVersion"]), m) for m in load([str(path)]).manifests]
+    endpoints = [(c.ref.name, c.title, c.locations[0].line) for c in plan_checks(touched) if c.phase == "endpoints"]
+    assert endpoints == [("web", "web has ready endpoints", 14),
+                         ("api", "api has ready endpoints (backend of ingress/edge)", 9)]
