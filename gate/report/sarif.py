@@ -3,8 +3,11 @@
 GitHub code scanning resolves `artifactLocation.uri` against the checkout, so
 a manifest inside the root is a percent-encoded relative URI with
 `uriBaseId: %SRCROOT%` (declared in `originalUriBaseIds`); one outside stays an
-absolute `file://` URI. A check that could not be made is not an alert and is
-left out (JSON and JUnit carry it). `partialFingerprints` identify a result
+absolute `file://` URI. Every result also names its object as a logical
+location (`namespace/Kind/name`); one that came from no manifest (apply output,
+Argo CD, explain) has only that, which code scanning cannot place in a file. A
+check that could not be made is not an alert and is left out (JSON and JUnit
+carry it). `partialFingerprints` identify a result
 across runs by rule, object and check, never by counts or pod names that change.
 """
 
@@ -96,11 +99,15 @@ def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Pa
         "message": {"text": text},
         "partialFingerprints": {"deployGateCheck/v1": fingerprint(finding)},
     }
+    subject = finding.subject
+    location: dict[str, object] = {"logicalLocations": [{
+        "name": subject.name, "kind": "resource",
+        "fullyQualifiedName": "/".join(part for part in (subject.namespace, subject.kind, subject.name) if part)}]}
+    result["locations"] = [location]
     if finding.locations:
         first, *others = finding.locations
-        result["locations"] = [{"physicalLocation": {
-            "artifactLocation": _artifact(first, root),
-            "region": {"startLine": first.line, "startColumn": first.column}}}]
+        location["physicalLocation"] = {"artifactLocation": _artifact(first, root),
+                                        "region": {"startLine": first.line, "startColumn": first.column}}
         if others:
             result["relatedLocations"] = [{"id": i, "physicalLocation": {
                 "artifactLocation": _artifact(loc, root), "region": {"startLine": loc.line}}}

@@ -83,6 +83,8 @@ def test_sarif_validates_and_locates_results_relative_to_the_root(tmp_path) -> N
     location = results[1]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "sp%20ace%231.yaml", "uriBaseId": "%SRCROOT%"}
     assert location["region"]["startLine"] == 4
+    assert results[1]["locations"][0]["logicalLocations"] == [
+        {"name": "inference-api", "kind": "resource", "fullyQualifiedName": "video-analytics/Service/inference-api"}]
     assert results[1]["relatedLocations"][0]["physicalLocation"]["artifactLocation"] == {
         "uri": "file:///elsewhere/other%20file.yaml"}
     assert results[1]["message"]["text"] == "undeclared \\[x\\](y)"
