@@ -34,7 +34,6 @@ from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolv
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
-from gate.report.json_report import document as json_document
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
     from gate.verify import Touched
@@ -441,6 +440,8 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
                        output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     if output == "json":
+        from gate.report.json_report import document as json_document
+
         return json_document("explain", "success" if allowed else "failure", 0 if allowed else 1, **{
             "allowed": allowed,
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
