@@ -310,7 +310,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         default_namespace = namespace or cluster.namespace
         apply_text = None
         if apply_output is not None:
-            apply_text = sys.stdin.read() if apply_output == "-" else Path(apply_output).read_text()
+            try:
+                apply_text = sys.stdin.read() if apply_output == "-" else Path(apply_output).read_text()
+            except OSError as error:  # a path the user gave: a usage error, not ours
+                raise UsageError(f"--from-apply-output {apply_output}: {error.strerror or error}") from error
         touched = touched_objects(manifests, apply_text, default_namespace)
         if argocd_app:
             touched += application_resources(cluster, argocd_app, argocd_namespace)
