@@ -189,23 +189,31 @@ class Gate(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["argv"] = list(args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            self._report(ctx, error)
+            raise
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except click.UsageError as error:
-            argv: list[str] = ctx.meta.get("argv", [])
-            name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
-            output = _option(argv, "--output", "-o")
-            junit_path = _option(argv, "--junit")
-            if junit_path or output in FORMATS:
-                if junit_path:
-                    Path(junit_path).unlink(missing_ok=True)
-                with contextlib.suppress(GateError):
-                    publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
-                            output if output in FORMATS else "text", junit_path)
+            self._report(ctx, error)
             raise
+
+    def _report(self, ctx: click.Context, error: click.UsageError) -> None:
+        """The reports an exit 2 owes: --junit replaced, and -o json|sarif|junit's document saying why."""
+        argv: list[str] = ctx.meta.get("argv", [])
+        name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
+        output = _option(argv, "--output", "-o")
+        junit_path = _option(argv, "--junit")
+        if junit_path or output in FORMATS:
+            if junit_path:
+                Path(junit_path).unlink(missing_ok=True)
+            with contextlib.suppress(GateError):
+                publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
+                        output if output in FORMATS else "text", junit_path)
 
 
 @click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]})

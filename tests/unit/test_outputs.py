@@ -78,6 +78,7 @@ def test_sarif_of_every_command_and_exit_validates(unreachable: Path, args: tupl
     (("verify", str(EXAMPLES / "incident-scenario-2"), "-n", "other", "--kubeconfig", "{kubeconfig}"), 2),
     (("verify", "x", "--rollout-timeout", "soon"), 2),  # click rejects it before the command runs
     (("lint", "--no-such-option"), 2),
+    (("--no-such-option", "lint"), 2),
     (("verify", "--from-apply-output", "missing.txt", "--kubeconfig", "{kubeconfig}"), 2),
 ])
 def test_every_exit_replaces_the_junit_file_with_a_valid_one(tmp_path: Path, unreachable: Path,
