@@ -317,9 +317,10 @@ class WatchEvent:
 class Watcher(threading.Thread):
     """list + watch of one kind in one namespace, feeding a queue until stopped.
 
-    Relists on 410 Gone (the resourceVersion expired) and re-watches after a
-    dropped connection, with a short backoff; a permission or authentication
-    error is reported once and ends the watcher.
+    Relists on 410 Gone (the resourceVersion expired) and re-watches when a
+    stream ends. When a request fails (the API server is unreachable) it reports
+    DISCONNECTED once and retries with backoff, relisting (SYNCED) once the server
+    answers. A permission or authentication error is reported once and ends it.
     """
 
     def __init__(self, cluster: Cluster, resource: Resource, namespace: str | None,
@@ -377,7 +378,11 @@ class Watcher(threading.Thread):
                         f"cannot reach the API server at {self.cluster.server}: {error}")
                     self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=failure))
                     return
-                # A dropped connection or a cut stream: resume from the last resourceVersion.
+                # The API server is unreachable: say so once (verdicts wait while blind), then retry
+                # with a fresh list, which is both the state missed meanwhile and proof it is back.
+                if self.retries == 0:
+                    self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
+                version = None
                 if self.stop_event.wait(backoff):
                     return
                 backoff, self.retries = min(backoff * 2, 5.0), self.retries + 1

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gate.kinds import CONTROLLER_LABEL_KEYS, ControllerLabel
+from gate.kinds import CONTROLLER_LABEL_KEYS, KINDS, SELECTOR_KINDS, ControllerLabel
 from gate.labels import IDENTITY_LABELS, PodLabels, Requirement, Selector, describe_gap, near_miss
 from gate.objects import (
     Object,
@@ -23,6 +23,7 @@ from gate.objects import (
     ref_of,
     template_labels,
     template_labels_path,
+    template_path,
 )
 
 # A JSON-patch path segment escapes '~' and '/' (RFC 6901), e.g. app.kubernetes.io/name.
@@ -267,7 +268,12 @@ def template_candidates(workloads: Iterable[tuple[Object, str | None]], namespac
 
 
 def own_selector(workload: Object) -> Selector | None:
-    """A workload's spec.selector (a Pod, a Job or a CronJob has none that a relabel could break)."""
+    """A workload's spec.selector, which its template must keep matching (custom workloads too).
+
+    A Job's selector is generated from its controller-uid, a Pod has none: a relabel cannot break them.
+    """
     selector = dig(workload, "spec", "selector")
-    return Selector.from_label_selector(selector) if isinstance(selector, dict) and workload.get("kind") not in (
-        "Job", "CronJob", "Pod") else None
+    if not isinstance(selector, dict) or template_path(workload) is None:
+        return None
+    kind = str(workload.get("kind", ""))
+    return Selector.from_label_selector(selector) if kind in SELECTOR_KINDS or kind not in KINDS else None

@@ -184,6 +184,11 @@ BUILTIN_GROUPS = frozenset(version.rpartition("/")[0] for k in KINDS.values() fo
     "extensions"}
 BUILTIN_RESOURCES: dict[str, Resource] = {name: k.resource for name, k in KINDS.items() if name != "List"}
 WORKLOAD_KINDS = frozenset(name for name, k in KINDS.items() if k.template is not None)
+# Workload kinds whose spec.selector must keep matching their template (a relabel must not break it).
+SELECTOR_KINDS = frozenset(name for name, k in KINDS.items() if k.selector_must_match)
+# What a declared caller pair's static verdict reads from the cluster: the callers' and backends' templates,
+# the Services and the policies.
+PAIR_READS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "NetworkPolicy")
 CONTROLLER_LABEL_KEYS = frozenset(label.key for k in KINDS.values() for label in k.controller_labels)
 # Custom kinds known not to create pods: their presence in a namespace leaves a Service's selector checkable.
 NO_POD_CUSTOM_KINDS = frozenset({

@@ -20,7 +20,7 @@ from gate.endpoints import (
 )
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
-from gate.kinds import KINDS, api_group
+from gate.kinds import SELECTOR_KINDS, api_group
 from gate.labels import PodLabels, Selector, format_labels, near_miss
 from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
@@ -28,8 +28,6 @@ from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
 from gate.references import Reference, references
 
 PHASE = "lint"
-# Kinds whose spec.selector the API server requires to match the template labels.
-SELECTOR_KINDS = tuple(name for name, kind in KINDS.items() if kind.selector_must_match)
 
 
 def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, message: str, **kwargs: object) -> Finding:
@@ -128,7 +126,7 @@ def _containers_path(workload: Object) -> tuple[str, ...]:
 def check_workload_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
     """A workload's spec.selector matches its own template labels (the API server rejects it otherwise)."""
     findings = []
-    for workload in inventory.of_kind(*SELECTOR_KINDS):
+    for workload in inventory.of_kind(*sorted(SELECTOR_KINDS)):
         ref = inventory.ref(workload)
         title = f"{ref.name} selector matches its template"
         raw = dig(workload, "spec", "selector")

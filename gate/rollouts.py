@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
-from gate.kinds import CONTROLLER_LABEL_KEYS
+from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS
 from gate.labels import PodLabels, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
 from gate.status import Result, Status, compute, is_true
@@ -242,7 +242,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
         return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
     pods = snapshot.of("Pod", namespace)
     matching = [p for p in pods if selector.matches(template_labels(p))]
-    workloads = [w for kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
+    workloads = [w for kind in sorted(SELECTOR_KINDS)
                  for w in snapshot.of(kind, namespace) if selector.may_match(PodLabels.of_template(w))]
     if not matching and _scaled_to_zero(workloads):
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)

@@ -14,8 +14,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
 from gate.errors import ClusterError
@@ -27,6 +27,9 @@ from gate.references import references
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
+# After an outage, failures wait this long on the relisted state: the kubelets report what happened
+# meanwhile (readiness that passed while the API server was down) only once it is back.
+OUTAGE_GRACE = 10.0
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
 
@@ -37,6 +40,24 @@ class Touched:
     ref: ObjectRef
     api_version: str
     manifest: Manifest | None = None
+
+
+@dataclass
+class Outage:
+    """A time the watches were blind: the API server did not answer."""
+
+    started: float  # time.monotonic()
+    wall: datetime
+    ended: float | None = None
+
+    def describe(self, now: float | None = None, window: float | None = None) -> str:
+        """'the API server was unreachable for 55 s of the 60 s window (12:00:01 to 12:00:56 UTC)'."""
+        end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
+        seconds = end - self.started
+        until = (self.wall + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+        span = f"{self.wall.strftime('%H:%M:%S')} to {until} UTC" + ("" if self.ended is not None else ", still")
+        of = f" of the {window:.0f} s window" if window is not None else ""
+        return f"the API server was unreachable for {seconds:.0f} s{of} ({span})"
 
 
 @dataclass(frozen=True)
@@ -160,6 +181,9 @@ class Verification:
             if may_create_pods(item.api_version, item.ref.kind):
                 self.pod_sources[item.ref.namespace] += (str(item.ref),)
         self.looked_up: set[str | None] = set()
+        # API server outages seen by the watchers: verdicts are held while any watch is blind.
+        self.blind: set[tuple[str, str | None]] = set()
+        self.outages: list[Outage] = []
         # What changed since the last evaluation: the checks it can affect are evaluated at once, every
         # other pending check only each TICK (for deadlines and grace windows). Evaluating all 1,000
         # pending rollouts on every batch of events took a whole core while the rollouts ran.
@@ -171,6 +195,17 @@ class Verification:
             assert event.error is not None
             raise event.error
         kind, namespace = event.resource.kind, event.namespace
+        if event.type == "DISCONNECTED":
+            if not self.blind:
+                self.outages.append(Outage(time.monotonic(), datetime.now(UTC)))
+            self.blind.add((kind, namespace))
+            return
+        if event.type == "SYNCED" and (kind, namespace) in self.blind:
+            self.blind.discard((kind, namespace))
+            if not self.blind:
+                self.outages[-1].ended = time.monotonic()
+                self.changed_refs.update(c.ref for c in self.checks)  # everything is news after an outage
+                self.changed_namespaces.update(c.ref.namespace for c in self.checks)
         for obj in event.objects:
             _drop_template_spec(obj)
         if event.type == "SYNCED":
@@ -219,6 +254,8 @@ class Verification:
                 service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
                 settled = self._settled_namespaces() if settled is None else settled
                 verdict = self._endpoints(service, check.ref, check.ref.namespace in settled, endpoints_timed_out)
+            if verdict.state is not State.PENDING and self._holding(verdict):
+                verdict = replace(verdict, state=State.PENDING)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
             if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
@@ -226,6 +263,29 @@ class Verification:
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
                 self.progress(check, elapsed)
+
+    def _holding(self, verdict: Verdict) -> bool:
+        """Whether a verdict must wait: no verdict from a blind watch, no failure from a stale relist."""
+        if self.blind:
+            return True
+        ended = self.outages[-1].ended if self.outages else None
+        return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < OUTAGE_GRACE
+
+    def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
+        """Past the last deadline, and not waiting on an outage; exit 3 when the outage outlasts its grace."""
+        if elapsed <= final_deadline:
+            return False
+        if self.blind:
+            if elapsed <= final_deadline + OUTAGE_GRACE:
+                return False
+            outage = self.outages[-1]
+            pending = "; ".join(c.verdict.message if c.verdict.message.startswith(str(c.ref)) else
+                                f"{c.ref}: {c.verdict.message}" for c in self.checks
+                                if c.verdict.state is State.PENDING)
+            raise ClusterError(f"could not verify: {outage.describe(time.monotonic(), final_deadline)}; "
+                               f"last known state: {pending or 'every check decided before it'}")
+        ended = self.outages[-1].ended if self.outages else None
+        return ended is None or time.monotonic() - ended >= OUTAGE_GRACE
 
     def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
         """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""
@@ -273,7 +333,8 @@ class Verification:
                 self.changed_refs.clear()
                 self.changed_namespaces.clear()
                 last_full = elapsed if every_check else last_full
-                if all(c.verdict.state is not State.PENDING for c in self.checks) or elapsed > final_deadline:
+                if all(c.verdict.state is not State.PENDING for c in self.checks) or \
+                        self._deadline_passed(elapsed, final_deadline):
                     break
                 try:
                     self._apply(self.events.get(timeout=TICK))
@@ -298,7 +359,8 @@ class Verification:
         message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
-        evidence = verdict.evidence + check.events
+        evidence = verdict.evidence + check.events + tuple(
+            f"decided after an API server outage: {outage.describe()}" for outage in self.outages)
         locations = check.locations + Location.parse(verdict.fix_location)
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)
