@@ -39,6 +39,7 @@ class LiveProgress:
         self.started = time.monotonic()
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.beating: threading.Thread | None = None
 
     @classmethod
     def for_terminal(cls, stream: TextIO, environ: Mapping[str, str]) -> LiveProgress:
@@ -49,11 +50,15 @@ class LiveProgress:
 
     def __enter__(self) -> LiveProgress:
         if not self.redraw:
-            threading.Thread(target=self._beat, daemon=True, name="progress-heartbeat").start()
+            self.beating = threading.Thread(target=self._beat, daemon=True, name="progress-heartbeat")
+            self.beating.start()
         return self
 
     def __exit__(self, *_: object) -> None:
+        """Stop the heartbeat before anything else is printed, so no line of it lands in the summary."""
         self.done.set()
+        if self.beating is not None:
+            self.beating.join()
 
     def _line(self, check: Check) -> str:
         mark = _MARK[check.verdict.state]
