@@ -32,7 +32,7 @@ class LiveProgress:
     """The `progress` callback of a Verification; a context manager that runs the heartbeat while it waits."""
 
     def __init__(self, stream: TextIO, redraw: bool, color: bool = False,
-                 safe: Callable[[str], str] = lambda line: line, heartbeat: float = HEARTBEAT) -> None:
+                 safe: Callable[[str], str] = str, heartbeat: float = HEARTBEAT) -> None:
         self.stream, self.redraw, self.color, self.safe, self.heartbeat = stream, redraw, color, safe, heartbeat
         self.checks: dict[tuple[str, object], Check] = {}
         self.drawn = 0
