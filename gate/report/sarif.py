@@ -44,6 +44,14 @@ RULES: dict[str, tuple[str, str, str]] = {
     "workload-selector": (
         "A workload's spec.selector must exist and match its own pod template labels, or the API server rejects it.",
         "Make spec.selector.matchLabels a subset of spec.template.metadata.labels.", LINT_HELP),
+    "dangling-reference": (
+        "A reference must name an object that exists: an Ingress or route backend Service and port, a ConfigMap, "
+        "Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the set is a typo.",
+        "Correct the name (or port) the result gives; the patch is in the result.", LINT_HELP),
+    "pod-selector": (
+        "A PodDisruptionBudget or PodMonitor should select at least one pod template, a ServiceMonitor at least "
+        "one Service.",
+        "Correct the selector so it matches the labels of the pods or Services it is meant for.", LINT_HELP),
     "policy-selector": (
         "A NetworkPolicy's podSelector should select at least one pod template in its namespace.",
         "Correct the podSelector, or remove the policy if nothing should be protected.", LINT_HELP),
