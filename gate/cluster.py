@@ -339,6 +339,15 @@ class Watcher(threading.Thread):
         return version
 
     def run(self) -> None:
+        """Watch until stopped; an unexpected failure is reported on the queue, never printed by the thread."""
+        try:
+            self._watch()
+        except Exception as error:  # the main thread reports it (or is already exiting and needs nothing)
+            if not self.stop_event.is_set():
+                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
+                    f"watching {self.resource.name} failed: {type(error).__name__}: {error}")))
+
+    def _watch(self) -> None:
         backoff = 0.2
         version: str | None = None
         while not self.stop_event.is_set():

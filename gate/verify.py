@@ -27,9 +27,14 @@ from gate.references import references
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
-# After an outage, failures wait this long on the relisted state: the kubelets report what happened
-# meanwhile (readiness that passed while the API server was down) only once it is back.
-OUTAGE_GRACE = 10.0
+# Past a deadline, how long a blind watch may take to reconnect before verify gives up (exit 3).
+RECONNECT_GRACE = 10.0
+# After an outage, how long a failure waits on the relisted state: kubelets report what happened meanwhile
+# (readiness that passed while the API server was down) once it is back, and controllers catch up later
+# still. Measured on the test cluster: a pod turned Ready 3 s after the API server returned, its
+# EndpointSlice and Deployment status 52 s after (the controller manager's watches back off while the
+# server is away). Passes need no wait: they are read from fresh state.
+RESYNC_GRACE = 60.0
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
 
@@ -269,14 +274,14 @@ class Verification:
         if self.blind:
             return True
         ended = self.outages[-1].ended if self.outages else None
-        return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < OUTAGE_GRACE
+        return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
 
     def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
         """Past the last deadline, and not waiting on an outage; exit 3 when the outage outlasts its grace."""
         if elapsed <= final_deadline:
             return False
         if self.blind:
-            if elapsed <= final_deadline + OUTAGE_GRACE:
+            if elapsed <= final_deadline + RECONNECT_GRACE:
                 return False
             outage = self.outages[-1]
             pending = "; ".join(c.verdict.message if c.verdict.message.startswith(str(c.ref)) else
@@ -285,7 +290,7 @@ class Verification:
             raise ClusterError(f"could not verify: {outage.describe(time.monotonic(), final_deadline)}; "
                                f"last known state: {pending or 'every check decided before it'}")
         ended = self.outages[-1].ended if self.outages else None
-        return ended is None or time.monotonic() - ended >= OUTAGE_GRACE
+        return ended is None or time.monotonic() - ended >= RESYNC_GRACE
 
     def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
         """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""

@@ -81,6 +81,22 @@ class Cluster:
         except subprocess.SubprocessError:
             return False
 
+    # --- faults (for the e2e tests) --------------------------------------------
+
+    def kill(self, component: str) -> None:
+        """SIGKILL one component this harness started, and wait until it is gone."""
+        pid = processes.running_pid(component)
+        if pid is None:
+            raise ClusterError(f"{component} is not running")
+        os.kill(pid, signal.SIGKILL)
+        _wait(f"{component} gone", lambda: processes.running_pid(component) is None, 10)
+
+    def restart(self, component: str) -> None:
+        """Start a killed component again, exactly as `up` did, and wait until it serves."""
+        starters = {"kube-apiserver": self._start_apiserver, "kube-controller-manager": self._start_controllers,
+                    "kube-scheduler": self._start_controllers, "kubelet": self._start_kubelet}
+        starters[component]()
+
     # --- up ------------------------------------------------------------------
 
     def up(self, fake_nodes: int = 0) -> Path:

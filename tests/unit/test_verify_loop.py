@@ -174,6 +174,6 @@ def test_a_failure_stands_once_the_relisted_state_has_had_its_grace() -> None:
     verification._apply(event("Pod", "SYNCED", *_service_world(ready=False)[1].objects))
     verification._evaluate(61.0, every_check=True)
     assert states(verification) == {"web": State.PENDING}
-    verification.outages[-1].ended -= 11  # the grace has passed on fresh state
+    verification.outages[-1].ended -= 61  # the controllers have had their time to catch up
     verification._evaluate(72.0, every_check=True)
     assert states(verification) == {"web": State.FAILED}
