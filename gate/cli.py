@@ -331,13 +331,15 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
         )
         manifests.drop_node_trees()  # the checks hold every file:line they report; the watches need the memory
-        with LiveProgress.for_terminal(sys.stderr, os.environ) as progress:
+        progress = LiveProgress.for_terminal(sys.stderr, os.environ)
+        with progress.waiting():
             findings = Verification(cluster, touched, deadlines, progress).run()
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
-        findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
-                                lambda line: say(visible(line)), without_endpoints)
+        with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared pair(s)"):
+            findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
+                                    lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 from gate.escape import visible
@@ -29,7 +30,7 @@ _COLOR = {State.PENDING: "", State.PASSED: "\x1b[32m", State.FAILED: "\x1b[31m"}
 
 
 class LiveProgress:
-    """The `progress` callback of a Verification; a context manager that runs the heartbeat while it waits."""
+    """The `progress` callback of a Verification, and the heartbeat of any wait (`waiting`)."""
 
     def __init__(self, stream: TextIO, redraw: bool, color: bool = False,
                  safe: Callable[[str], str] = str, heartbeat: float = HEARTBEAT) -> None:
@@ -38,8 +39,6 @@ class LiveProgress:
         self.drawn = 0
         self.started = time.monotonic()
         self.lock = threading.Lock()
-        self.done = threading.Event()
-        self.beating: threading.Thread | None = None
 
     @classmethod
     def for_terminal(cls, stream: TextIO, environ: Mapping[str, str]) -> LiveProgress:
@@ -48,17 +47,22 @@ class LiveProgress:
         github = environ.get("GITHUB_ACTIONS") == "true"
         return cls(stream, redraw, redraw and not environ.get("NO_COLOR"), neutralise if github else str)
 
-    def __enter__(self) -> LiveProgress:
-        if not self.redraw:
-            self.beating = threading.Thread(target=self._beat, daemon=True, name="progress-heartbeat")
-            self.beating.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        """Stop the heartbeat before anything else is printed, so no line of it lands in the summary."""
-        self.done.set()
-        if self.beating is not None:
-            self.beating.join()
+    @contextmanager
+    def waiting(self, describe: Callable[[], str | None] | None = None) -> Iterator[LiveProgress]:
+        """While the block runs without redraw, a heartbeat line every `heartbeat` seconds says what is awaited
+        (by default the first pending check); it stops before the block's caller prints anything else."""
+        if self.redraw:
+            yield self
+            return
+        done = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(describe or self.heartbeat_line, done), daemon=True,
+                                   name="progress-heartbeat")
+        beating.start()
+        try:
+            yield self
+        finally:
+            done.set()
+            beating.join()
 
     def _line(self, check: Check) -> str:
         mark = _MARK[check.verdict.state]
@@ -81,10 +85,10 @@ class LiveProgress:
         return visible(f"{passed}/{len(checks)} checks passed, waiting for {first.ref.qualified}: "
                        f"{first.verdict.message}")
 
-    def _beat(self) -> None:
-        while not self.done.wait(self.heartbeat):
+    def _beat(self, describe: Callable[[], str | None], done: threading.Event) -> None:
+        while not done.wait(self.heartbeat):
             with self.lock:
-                line = self.heartbeat_line()
+                line = describe()
                 if line:
                     self._write(f"[{time.monotonic() - self.started:6.1f}s] {line}\n")
 

@@ -34,7 +34,8 @@ def test_redraw_only_on_a_tty_whose_term_is_not_dumb_and_colour_only_without_no_
 
 def test_ci_gets_a_line_per_change_and_a_heartbeat_while_waiting() -> None:
     stream = io.StringIO()
-    with LiveProgress(stream, redraw=False, heartbeat=0.05) as progress:
+    progress = LiveProgress(stream, redraw=False, heartbeat=0.05)
+    with progress.waiting():
         progress(check("a", State.PASSED, "Ready 1/1"), 1.0)
         progress(check("x", State.PENDING, "Ready 1/3"), 2.0)
         time.sleep(0.2)
@@ -42,6 +43,12 @@ def test_ci_gets_a_line_per_change_and_a_heartbeat_while_waiting() -> None:
     assert lines[0] == "[   1.0s] ✓ rollouts  deployment/a in namespace shop: Ready 1/1"
     assert any(line.endswith("] 1/2 checks passed, waiting for deployment/x in namespace shop: Ready 1/3")
                for line in lines[2:])
+    with progress.waiting(lambda: "waiting for the probes"):
+        time.sleep(0.2)
+    assert stream.getvalue().splitlines()[-1].endswith("] waiting for the probes")
+    after = stream.getvalue()
+    time.sleep(0.1)
+    assert stream.getvalue() == after  # the heartbeat stopped with the wait
 
 
 def test_progress_lines_under_github_actions_cannot_be_commands() -> None:
