@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from gate import cluster as cluster_module
 from gate.cli import main
 from gate.cluster import BUILTIN_RESOURCES, Cluster
-from gate.errors import ClusterError
+from gate.errors import GateError
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -129,11 +129,11 @@ def test_the_error_names_the_source_that_was_read(tmp_path: Path, home: Path, mo
     broken.parent.mkdir(parents=True)
     broken.write_text("apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n")
     in_a_pod(tmp_path, monkeypatch)
-    with pytest.raises(ClusterError, match=f"from {broken}: "):
+    with pytest.raises(GateError, match=f"from {broken}: "):
         Cluster()
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
-    with pytest.raises(ClusterError, match=r"from KUBECONFIG=.*missing \(no such file, and not inside a pod\)"):
+    with pytest.raises(GateError, match=r"from KUBECONFIG=.*missing \(no such file, and not inside a pod\)"):
         Cluster()
 
 
