@@ -7,25 +7,23 @@ one-line message and its exit code (0 passed, 1 failed, 2 usage/config/manifest,
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from gate import __version__
-from gate.argocd import application_resources
-from gate.cluster import Cluster
 from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
-from gate.connectivity import check_pairs, foreign_policies, live_inventory
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
-from gate.findings import Outcome, exit_code
+from gate.escape import visible
+from gate.findings import Finding, Outcome, exit_code
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
@@ -34,9 +32,11 @@ from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import ObjectRef
 from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
-from gate.report.console import LiveProgress, summary_table
-from gate.report.github import annotations, summary_markdown
-from gate.verify import Deadlines, Touched, Verification, unchecked_note
+from gate.report.base import EXIT_INTERRUPTED
+from gate.report.github import annotations, neutralise, summary_markdown
+
+if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
+    from gate.verify import Touched
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -44,47 +44,105 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run(command: Callable[[], int]) -> None:
-    """Run a command; map errors to one line on stderr and the exit code."""
+def _github() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def say(text: str) -> None:
+    """A line for people on stderr; under GitHub Actions no data in it can read as a workflow command."""
+    click.echo(neutralise(text) if _github() else text, err=True)
+
+
+def _run(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None) -> None:
+    """Run a command; map errors to one line on stderr and the exit code.
+
+    Every exit leaves a report of this run: a stale JUnit file is removed first,
+    and a run that ends without a verdict (2, 3, 130) still writes the JUnit file
+    and, in a machine format, its document on stdout, each saying why.
+    """
     signal.signal(signal.SIGTERM, _terminate)
+    started = time.monotonic()
     try:
-        code = command()
+        if junit_path:
+            Path(junit_path).unlink(missing_ok=True)
+        sys.exit(command())
     except GateError as error:
-        click.echo(f"deploy-gate: error: {error}", err=True)
-        code = error.exit_code
+        code, message = error.exit_code, visible(str(error))
+        say(f"deploy-gate: error: {message}")
     except KeyboardInterrupt:
-        click.echo("deploy-gate: interrupted", err=True)
-        code = 130
+        code, message = EXIT_INTERRUPTED, "interrupted"
+        say("deploy-gate: interrupted")
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
+            import traceback
+
             traceback.print_exc()
-        click.echo(f"deploy-gate: internal error: {type(error).__name__}: {error} "
-                   f"(set DEPLOY_GATE_DEBUG=1 for the traceback)", err=True)
-        code = EXIT_UNVERIFIABLE
+        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(str(error))}"
+        say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
+    try:
+        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path)
+    except GateError as error:
+        say(f"deploy-gate: error: {visible(str(error))}")
     sys.exit(code)
 
 
-def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False) -> None:
-    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary."""
-    click.echo(render(report, output, verbose), nl=False)
-    if junit_path:
+def _write_junit(report: Report, junit_path: str) -> None:
+    try:
         Path(junit_path).parent.mkdir(parents=True, exist_ok=True)
         Path(junit_path).write_text(render(report, "junit"), encoding="utf-8")
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    except OSError as error:
+        raise UsageError(f"--junit {junit_path}: cannot write: {error.strerror or error}") from error
+
+
+def repository_root(start: Path) -> Path:
+    """The git top-level above start (a `.git` directory or file), else start: SARIF paths are relative to it."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
+def publish(report: Report, output: str | None, junit_path: str | None, verbose: bool = False,
+            sarif_root: str | None = None) -> None:
+    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary.
+
+    Under GitHub Actions the annotations go to stderr (the runner reads commands
+    there too), so a JSON or SARIF document on stdout stays parseable. A run
+    without a verdict has said why on stderr already: in text, stdout stays empty. `output` None: the
+    command printed its own document.
+    """
+    if output is not None and (report.error is None or output != "text"):
+        root = Path(sarif_root) if sarif_root else repository_root(Path.cwd())
+        document = render(report, output, verbose, root)
+        click.echo(neutralise(document, output) if _github() else document, nl=False)
+    if junit_path:
+        _write_junit(report, junit_path)
+    if _github():
         for line in annotations(report):
-            click.echo(line)
+            click.echo(line, err=True)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
             with open(summary_file, "a", encoding="utf-8") as summary:
                 summary.write(summary_markdown(report))
 
 
-def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None
-                ) -> tuple[ManifestSet, GateConfig]:
+def check_namespace(manifests: ManifestSet, namespace: str | None) -> None:
+    """-n must not contradict a manifest's own namespace: kubectl refuses that too, rather than pick one."""
+    for manifest in manifests.manifests if namespace else ():
+        own = (manifest.obj.get("metadata") or {}).get("namespace")
+        if own and own != namespace:
+            raise UsageError(f"{manifest.location('metadata', 'namespace')}: the namespace from the provided object "
+                             f"{own!r} does not match the namespace {namespace!r} given with -n; pass -n {own} "
+                             f"or drop -n")
+
+
+def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
+                namespace: str | None) -> tuple[ManifestSet, GateConfig]:
     """The manifests and the config: --config, else a gate.yaml at the root of a given directory."""
     if not paths and not kustomize:
         raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
     manifests = load(paths, kustomize)
+    check_namespace(manifests, namespace)
     return manifests, load_config(config_path or manifests.config_file)
 
 
@@ -99,6 +157,8 @@ manifest_options = [
     click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
                  help="Format on stdout."),
     click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH."),
+    click.option("--sarif-root", metavar="DIR", help="SARIF paths are relative to DIR (default: the git top-level "
+                                                     "of the working directory, else the working directory)."),
 ]
 
 
@@ -111,7 +171,52 @@ def with_options(options: list[Callable[[Callable[..., object]], Callable[..., o
     return decorate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _option(argv: list[str], long: str, short: str | None = None) -> str | None:
+    """The last value given to an option in raw argv (`--junit P`, `--junit=P`, `-o json`, `-ojson`)."""
+    value = None
+    for position, arg in enumerate(argv):
+        if arg in (long, short) and position + 1 < len(argv):
+            value = argv[position + 1]
+        elif arg.startswith(f"{long}="):
+            value = arg[len(long) + 1:]
+        elif short and arg.startswith(short) and not arg.startswith("--") and len(arg) > len(short):
+            value = arg[len(short):]
+    return value
+
+
+class Gate(click.Group):
+    """The command group. Click rejects a bad option before any command runs; that exit 2 leaves reports too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            self._report(ctx, error)
+            raise
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            self._report(ctx, error)
+            raise
+
+    def _report(self, ctx: click.Context, error: click.UsageError) -> None:
+        """The reports an exit 2 owes: --junit replaced, and -o json|sarif|junit's document saying why."""
+        argv: list[str] = ctx.meta.get("argv", [])
+        name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
+        output = _option(argv, "--output", "-o")
+        junit_path = _option(argv, "--junit")
+        if junit_path or output in FORMATS:
+            if junit_path:
+                Path(junit_path).unlink(missing_ok=True)
+            with contextlib.suppress(GateError):
+                publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
+                        output if output in FORMATS else "text", junit_path)
+
+
+@click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deploy-gate")
 def main() -> None:
     """Tell the pipeline the truth about the cluster after `kubectl apply`."""
@@ -123,24 +228,27 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Warnings fail the run (exit 1) too.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-         namespace: str | None, output: str, junit_path: str | None, strict: bool, verbose: bool) -> None:
+         namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None, strict: bool,
+         verbose: bool) -> None:
     """Check manifests before apply, with no cluster: selectors, ports, caller pairs, conventions."""
 
     def command() -> int:
         started = time.monotonic()
-        manifests, config = load_inputs(paths + files, kustomize, config_path)
+        manifests, config = load_inputs(paths + files, kustomize, config_path, namespace)
         inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         findings = tuple(run_lint(inventory, config))
         notes = tuple(f"skipped {file}: no Kubernetes object in it" for file in manifests.skipped_files)
         report = Report("lint", findings, exit_code(findings, strict), time.monotonic() - started, strict, notes)
-        publish(report, output, junit_path, verbose)
+        publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
-    _run(command)
+    _run(command, "lint", output, junit_path)
 
 
 def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus `kubectl apply -o name|yaml` output."""
+    from gate.verify import Touched
+
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
     if apply_output is not None:
         parsed = refs_from_apply_output(apply_output, namespace)
@@ -168,8 +276,8 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
 @click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS",
               help="Namespace of the Argo CD Application.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
-@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, "
-                                                   "or in-cluster config inside a pod).")
+@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
+                                                   "~/.kube/config, else the in-cluster config inside a pod).")
 @click.option("--rollout-timeout", type=float, metavar="SECONDS", help="Deadline for rollouts (default 300).")
 @click.option("--endpoints-timeout", type=float, metavar="SECONDS",
               help="Deadline for ready endpoints, from the start of the gate (default 60).")
@@ -181,7 +289,8 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
               help="pod: a short-lived probe pod per pair (default); exec: run the check in a caller pod.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-           namespace: str | None, output: str, junit_path: str | None, apply_output: str | None,
+           namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
+           apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, probe_image: str | None,
@@ -189,9 +298,16 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
+        from gate.argocd import application_resources
+        from gate.cluster import Cluster
+        from gate.connectivity import check_pairs
+        from gate.report.console import LiveProgress, summary_table
+        from gate.verify import Deadlines, Verification, unchecked_note
+
         started = time.monotonic()
         sources = paths + files
         manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
+        check_namespace(manifests, namespace)
         if apply_output is None and argocd_app is None and not sources and not kustomize:
             raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE "
                              "or --argocd-app NAME")
@@ -202,7 +318,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         default_namespace = namespace or cluster.namespace
         apply_text = None
         if apply_output is not None:
-            apply_text = sys.stdin.read() if apply_output == "-" else Path(apply_output).read_text()
+            try:
+                apply_text = sys.stdin.read() if apply_output == "-" else Path(apply_output).read_text()
+            except OSError as error:  # a path the user gave: a usage error, not ours
+                raise UsageError(f"--from-apply-output {apply_output}: {error.strerror or error}") from error
         touched = touched_objects(manifests, apply_text, default_namespace)
         if argocd_app:
             touched += application_resources(cluster, argocd_app, argocd_namespace)
@@ -211,23 +330,24 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             endpoints=endpoints_timeout or config.endpoints_timeout,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
         )
-        progress = LiveProgress(sys.stderr, sys.stderr.isatty())
-        verification = Verification(cluster, touched, deadlines, progress)
         manifests.drop_node_trees()  # the checks hold every file:line they report; the watches need the memory
-        findings = verification.run()
+        progress = LiveProgress.for_terminal(sys.stderr, os.environ)
+        with progress.waiting():
+            findings = Verification(cluster, touched, deadlines, progress).run()
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
-        findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
-                                lambda line: click.echo(line, err=True), without_endpoints)
+        with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared pair(s)"):
+            findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
+                                    lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
-            click.echo(summary_table(report), err=True)
-        publish(report, output, junit_path, verbose)
+            say(summary_table(report).rstrip("\n"))
+        publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
-    _run(command)
+    _run(command, "verify", output, junit_path)
 
 
 def parse_explain_caller(text: str) -> Caller:
@@ -267,9 +387,12 @@ def parse_explain_target(text: str) -> Target:
 @click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format on stdout (junit and sarif: one check per backend of the target port).")
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH.")
 def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomize: tuple[str, ...], live: bool,
-            namespace: str | None, context: str | None, kubeconfig: str | None, output: str) -> None:
+            namespace: str | None, context: str | None, kubeconfig: str | None, output: str,
+            junit_path: str | None) -> None:
     """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
 
     def command() -> int:
@@ -277,6 +400,9 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         pair = Pair(caller, target, True, None, None, "command line")
         incomplete = None
         if live:
+            from gate.cluster import Cluster
+            from gate.connectivity import foreign_policies, live_inventory
+
             cluster = Cluster(kubeconfig, context)
             default_namespace = namespace or cluster.namespace
             namespaces = {caller.namespace or default_namespace} | ({target.namespace} if target.namespace else set())
@@ -285,7 +411,9 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         else:
             if not files and not kustomize:
                 raise UsageError("explain reads manifests (-f PATH, -k DIR) or the cluster (--live)")
-            inventory = Inventory.from_manifests(load(files, kustomize).manifests, namespace or "default")
+            manifests = load(files, kustomize)
+            check_namespace(manifests, namespace)
+            inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         try:
             resolved = resolve(pair, inventory)
         except Unresolvable as why:
@@ -293,17 +421,41 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         verdicts = static_verdicts(resolved, inventory, incomplete)
         # A Service without endpoints connects nobody, whatever the policies say about its intended pods.
         allowed = bool(verdicts) and not resolved.assumption and all(v.allowed for _, v in verdicts)
-        click.echo(render_explanation(resolved, verdicts, allowed, output), nl=False)
-        return 0 if allowed else 1
+        report = Report("explain", explanation_findings(resolved, verdicts), 0 if allowed else 1)
+        if output in ("text", "json"):  # explain's own shape: every backend's verdict, explanation and fixes
+            explanation = render_explanation(resolved, verdicts, allowed, output)
+            click.echo(neutralise(explanation, output) if _github() else explanation, nl=False)
+        publish(report, None if output in ("text", "json") else output, junit_path)
+        return report.exit_code
 
-    _run(command)
+    _run(command, "explain", output, junit_path)
+
+
+def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]]
+                         ) -> tuple[Finding, ...]:
+    """One check per backend of the target port, as verify reports a declared pair; a Service without
+    endpoints is one failed check, the policies' verdict on its intended pods its evidence."""
+    name = f"{resolved.caller.name} -> {resolved.pair.target}"
+    subject = ObjectRef("Pair", resolved.namespace, name)
+    if not verdicts or resolved.assumption:
+        return (Finding("connectivity", "caller-pair", subject, name, Outcome.FAILED,
+                        f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
+                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.endpoint.name} port "
+                                       f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
+    return tuple(Finding("connectivity", "caller-pair", subject,
+                         f"{name}: {backend.endpoint.name} port {backend.port}/{backend.protocol}",
+                         Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
+                         evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
+                 for backend, verdict in verdicts)
 
 
 def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,
                        output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     if output == "json":
-        return json.dumps({
+        from gate.report.json_report import document as json_document
+
+        return json_document("explain", "success" if allowed else "failure", 0 if allowed else 1, **{
             "allowed": allowed,
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
             "target": str(target),
@@ -312,7 +464,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
             "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
-        }, indent=2) + "\n"
+        })
     lines = []
     if not verdicts or resolved.assumption:
         lines.append(f"DENY  {caller} ({resolved.namespace}) -> {target}: cannot connect: no endpoints: "
@@ -325,4 +477,4 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"

@@ -20,6 +20,7 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
+from kubernetes.config import incluster_config
 from kubernetes.config.config_exception import ConfigException
 
 from gate.errors import ClusterError, ManifestError, PermissionDenied
@@ -55,31 +56,66 @@ class ApiStatusError(ClusterError):
         super().__init__(message)
 
 
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"  # token, ca.crt and namespace of a pod
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the cluster configuration comes from: kubeconfig file(s), or the pod's service account."""
+
+    files: str | None  # a path, or KUBECONFIG's list; None means in-cluster
+    name: str  # how an error message names it
+
+
+def config_source(explicit: str | None) -> ConfigSource:
+    """The source kubectl would use (client-go's clientcmd loading rules, then the in-cluster fallback).
+
+    An explicit --kubeconfig wins; else KUBECONFIG (its files merged; ~/.kube/config is not read when it is
+    set); else ~/.kube/config. Only when that yields no file does a pod's service account count
+    (DeferredLoadingClientConfig.ClientConfig: the merged config is empty and in-cluster is possible).
+    """
+    if explicit:
+        return ConfigSource(explicit, f"--kubeconfig {explicit}")
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        if any(os.path.isfile(os.path.expanduser(path)) for path in env.split(os.pathsep) if path):
+            return ConfigSource(env, f"KUBECONFIG={env}")
+    else:
+        home = os.path.expanduser("~/.kube/config")
+        if os.path.isfile(home):
+            return ConfigSource(home, home)
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and os.environ.get("KUBERNETES_SERVICE_PORT") and \
+            os.path.isfile(f"{SERVICE_ACCOUNT}/token"):
+        return ConfigSource(None, f"the in-cluster config ({SERVICE_ACCOUNT})")
+    searched = env or os.path.expanduser("~/.kube/config")
+    return ConfigSource(searched, f"{'KUBECONFIG=' if env else ''}{searched} (no such file, and not inside a pod)")
+
+
 class Cluster:
     """An authenticated connection to one cluster (kubeconfig context or in-cluster config)."""
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
         configuration = k8s_client.Configuration()
         self.namespace = "default"
+        self.source = config_source(kubeconfig)
         try:
-            if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST") and \
-                    not os.environ.get("KUBECONFIG"):
-                k8s_config.load_incluster_config(client_configuration=configuration)
+            if self.source.files is None:
+                incluster_config.InClusterConfigLoader(f"{SERVICE_ACCOUNT}/token", f"{SERVICE_ACCOUNT}/ca.crt"
+                                                       ).load_and_set(configuration)
                 try:
-                    with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as f:
+                    with open(f"{SERVICE_ACCOUNT}/namespace", encoding="utf-8") as f:
                         self.namespace = f.read().strip() or "default"
                 except OSError:
                     pass
             else:
-                k8s_config.load_kube_config(config_file=kubeconfig, context=context,
+                k8s_config.load_kube_config(config_file=self.source.files, context=context,
                                             client_configuration=configuration)
-                contexts, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+                contexts, active = k8s_config.list_kube_config_contexts(config_file=self.source.files)
                 if context:
                     active = next((c for c in contexts if c["name"] == context), active)
                 self.namespace = (active.get("context") or {}).get("namespace") or "default"
         except (ConfigException, OSError, ValueError, TypeError) as error:
-            where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-            raise ClusterError(f"cannot load the cluster configuration ({where}): {error}") from error
+            raise ClusterError(f"cannot load the cluster configuration from {self.source.name}: {error}") from error
         configuration.retries = False
         self.server = configuration.host
         self.api = k8s_client.ApiClient(configuration)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gate.escape import visible
 from gate.findings import Finding, Outcome, by_importance
 from gate.report.base import Report
 
@@ -13,9 +14,10 @@ def _head(finding: Finding, level: str) -> str:
 
 
 def render_finding(finding: Finding, level: str) -> list[str]:
-    lines = [_head(finding, level)]
-    lines += [f"    {line}" for line in finding.evidence]
-    lines += [f"    fix: {line}" for line in finding.fix]
+    """The finding's lines; text from the input (names, labels, files) cannot add a line or a control sequence."""
+    lines = [visible(_head(finding, level))]
+    lines += [f"    {visible(line)}" for line in finding.evidence]
+    lines += [f"    fix: {visible(line)}" for line in finding.fix]
     return lines
 
 
@@ -36,6 +38,6 @@ def render(report: Report, verbose: bool = False) -> str:
             level = "ok" if finding.outcome is Outcome.PASSED else "not checkable"
         if level is not None:
             lines += render_finding(finding, level)
-    lines += [f"note: {note}" for note in report.notes]
+    lines += [f"note: {visible(note)}" for note in report.notes]
     lines.append(report.summary())
     return "\n".join(lines) + "\n"
