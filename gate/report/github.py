@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from gate.escape import visible
-from gate.findings import Finding, Outcome, by_importance
+from gate.findings import Finding, Location, Outcome, by_importance
 from gate.report.base import Report
 
 MAX_ANNOTATIONS = 10
@@ -54,16 +54,25 @@ def annotations(report: Report) -> list[str]:
         return [f"::error title={_escape_property(f'deploy-gate {report.command}: {report.error_kind}')}::"
                 f"{_escape_data(visible(report.error))}"]
     failed = [f for f in by_importance(report.findings) if f.outcome is Outcome.FAILED]
-    lines = []
+    lines: list[str] = []
     for finding in failed[:MAX_ANNOTATIONS]:
         command = "error" if finding.is_error or report.strict else "warning"
-        properties = [f"title={_escape_property(visible(f'deploy-gate {finding.rule}: {finding.title}'))}"]
-        if finding.locations:
-            location = finding.locations[0]
-            properties = [f"file={_escape_property(visible(location.file))}", f"line={location.line}", *properties]
         body = "\n".join(visible(line) for line in [finding.message, *(f"fix: {line}" for line in finding.fix)])
-        lines.append(f"::{command} {','.join(properties)}::{_escape_data(body)}")
-    return lines
+        lines.append(_annotation(command, finding, finding.locations[:1], "", body))
+        # The second place a finding names (the template a selector misses, the policy that denies) gets a
+        # notice, so the diff view shows both ends of the problem.
+        if len(finding.locations) > 1 and finding.locations[1] != finding.locations[0]:
+            lines.append(_annotation("notice", finding, finding.locations[1:2], " (related)",
+                                     visible(finding.message)))
+    return lines[:MAX_ANNOTATIONS]
+
+
+def _annotation(command: str, finding: Finding, locations: tuple[Location, ...], suffix: str, body: str) -> str:
+    properties = [f"title={_escape_property(visible(f'deploy-gate {finding.rule}: {finding.title}{suffix}'))}"]
+    if locations:
+        properties = [f"file={_escape_property(visible(locations[0].file))}", f"line={locations[0].line}",
+                      *properties]
+    return f"::{command} {','.join(properties)}::{_escape_data(body)}"
 
 
 # Inline Markdown that input could open: emphasis, code, links and images (`[`), cells, strikethrough, headings.

@@ -73,6 +73,7 @@ def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2EClus
     assert outputs["junit-path"] == str(tmp_path / "junit.xml")
     assert "tier=backend" in (work / "github_step_summary").read_text()
     assert "::error file=examples/incident-scenario-2/manifests/service.yaml,line=7" in seen
+    assert "::notice file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen  # the fix
 
     apply_example(cluster, "incident-scenario-2-fixed")
     code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/",

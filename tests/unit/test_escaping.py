@@ -91,7 +91,8 @@ spec:
                                 env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": ""})
     assert result.exit_code == 1
     commands = [runner_command(line) for line in (result.stdout + result.stderr).splitlines()]
-    assert [c[0] for c in commands if c] == ["error"]  # the one annotation deploy-gate meant
+    assert [c[0] for c in commands if c] == ["error", "notice"]  # the annotations deploy-gate meant: the error, and
+    # a notice at its second place (the template labels)
     assert "\x1b" not in result.stdout + result.stderr
     if fmt in ("json", "sarif"):
         document = valid_sarif(result.stdout) if fmt == "sarif" else json.loads(result.stdout)
