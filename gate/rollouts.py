@@ -18,7 +18,7 @@ from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector,
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS
 from gate.labels import PodLabels, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
-from gate.status import Result, Status, compute, is_true
+from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -145,6 +145,9 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
         return Verdict(State.FAILED, f"{final[0]} ({result.message})", evidence, pods_to_explain=pods)
     if timed_out:
         status = "not found" if result.status is Status.NOT_FOUND else result.message
+        if result.message.startswith(STALE):
+            status += ("; its status is stale: the controller that owns it (kube-controller-manager for built-in "
+                       "kinds) is not acting on it")
         return Verdict(State.FAILED, f"timed out: {status}", evidence, pods_to_explain=pods)
     return Verdict(State.PENDING, result.message, evidence)
 

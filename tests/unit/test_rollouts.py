@@ -191,3 +191,14 @@ def test_selector_on_controller_added_labels_waits_for_the_pods() -> None:
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
     assert verdict(svc, snapshot).state is State.PENDING
     assert verdict(svc, snapshot, timed_out=True).state is State.FAILED
+
+
+def test_a_rollout_no_controller_acted_on_says_its_status_is_stale() -> None:
+    for status, observed in (({}, "no status"), ({"observedGeneration": 1}, "observed 1")):
+        deployment = {"kind": "Deployment", "spec": {"replicas": 1}, "metadata": {"uid": "x", "generation": 2},
+                      "status": status}
+        assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).state is State.PENDING
+        result = rollout_verdict(deployment, Snapshot(), NOW, timed_out=True)
+        assert result.message == (f"timed out: controller has not observed generation 2 yet ({observed}); its status "
+                                  "is stale: the controller that owns it (kube-controller-manager for built-in kinds) "
+                                  "is not acting on it")
