@@ -66,3 +66,14 @@ def kubeconfig_for(cluster: E2ECluster, namespace: str, account: str, path: Path
     path.write_text(yaml.safe_dump(document))
     assert base64.b64decode(cluster_entry["certificate-authority-data"])  # the CA travels with it
     return path
+
+
+def grant(cluster: E2ECluster, namespace: str, rules: list[dict]) -> None:
+    """A Role with these rules, bound to the ServiceAccount `gate` of the namespace."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "gate", "namespace": namespace}, "rules": rules}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "gate", "namespace": namespace},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gate"},
+               "subjects": [{"kind": "ServiceAccount", "name": "gate", "namespace": namespace}]}
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all([role, binding]))

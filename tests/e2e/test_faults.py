@@ -23,7 +23,7 @@ import yaml
 
 from gate.probe import PROBE_LABEL
 from tests.e2e.conftest import E2ECluster, wait_for
-from tests.e2e.helpers import ROOT, deployment, gate, service
+from tests.e2e.helpers import ROOT, deployment, gate, grant, kubeconfig_for, service
 
 # Ready 15 s after it starts: its readiness passes while the API server is down, and the kubelet can
 # only report it once the server is back.
@@ -201,4 +201,28 @@ def test_twenty_verifies_at_once(harness: E2ECluster, namespace: str, tmp_path: 
     assert [code for code, _ in results] == [0] * 20, [out for code, out in results if code]
     requests = {int(match) for _, (_, err) in results for match in re.findall(r"trace: requests=(\d+)", err)}
     alone = gate(harness, "verify", "-f", str(paths[0]), "-n", namespace, env=env)
-    assert requests == set(map(int, re.findall(r"trace: requests=(\d+)", alone.stderr))), requests
+    [by_itself] = map(int, re.findall(r"trace: requests=(\d+)", alone.stderr))
+    # One list+watch per kind whatever else runs: the count does not grow with the neighbours (a watch that
+    # happens to finish its first stream early may add one renewal).
+    assert max(requests) <= by_itself + 1, (requests, by_itself)
+
+
+def test_rbac_revoked_while_watching_is_exit_3_naming_the_permission(harness: E2ECluster, namespace: str,
+                                                                     tmp_path: Path) -> None:
+    documented = yaml.safe_load((ROOT / "examples" / "rbac" / "verify-reader.yaml").read_text())["rules"]
+    harness.kubectl("-n", namespace, "create", "serviceaccount", "gate")
+    grant(harness, namespace, documented)
+    kubeconfig = kubeconfig_for(harness, namespace, "gate", tmp_path / "sa.kubeconfig")
+    manifest = _never_ready(namespace, tmp_path)
+    harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+    revoke = threading.Timer(5, harness.kubectl, ("-n", namespace, "delete", "rolebinding", "gate"))
+    revoke.start()
+    started = time.monotonic()
+    result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "300",
+                  "--endpoints-timeout", "300", env={**harness.env(), "KUBECONFIG": str(kubeconfig)})
+    revoke.join()
+    assert result.returncode == 3, result.stdout + result.stderr
+    # An open watch outlives the revocation; the next request (the watch's renewal, within a minute) is refused.
+    assert time.monotonic() - started < 120
+    [line] = result.stderr.strip().splitlines()
+    assert re.match(rf"deploy-gate: error: forbidden: cannot (watch|list) \S+ in namespace {namespace}", line), line

@@ -14,7 +14,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import E2ECluster
-from tests.e2e.helpers import EXAMPLES, IMAGE, ROOT, apply_and_verify, deployment, gate, kubeconfig_for, service
+from tests.e2e.helpers import EXAMPLES, IMAGE, ROOT, apply_and_verify, deployment, gate, grant, kubeconfig_for, service
 
 
 def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,
@@ -116,16 +116,6 @@ def test_named_target_port_missing_fails_with_that_diagnosis(cluster: E2ECluster
     assert "targetPort 'web' of port http (80/TCP) names no container port" in result.stdout
 
 
-def _grant(cluster: E2ECluster, namespace: str, rules: list[dict]) -> None:
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": "gate", "namespace": namespace}, "rules": rules}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-               "metadata": {"name": "gate", "namespace": namespace},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gate"},
-               "subjects": [{"kind": "ServiceAccount", "name": "gate", "namespace": namespace}]}
-    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all([role, binding]))
-
-
 def test_documented_read_permissions_suffice_and_each_missing_one_is_named(cluster: E2ECluster, namespace: str,
                                                                             tmp_path: Path) -> None:
     documented = yaml.safe_load((EXAMPLES / "rbac" / "verify-reader.yaml").read_text())["rules"]
@@ -137,12 +127,12 @@ def test_documented_read_permissions_suffice_and_each_missing_one_is_named(clust
     cluster.kubectl("-n", namespace, "apply", "-f", str(manifest))
     env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
 
-    _grant(cluster, namespace, documented)
+    grant(cluster, namespace, documented)
     result = gate(cluster, "verify", "-f", str(manifest), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
     endpointslices = [r for r in documented if "endpointslices" not in r["resources"]]
-    _grant(cluster, namespace, endpointslices)
+    grant(cluster, namespace, endpointslices)
     time.sleep(1)  # RBAC changes reach the authorizer's cache within a moment
     result = gate(cluster, "verify", "-f", str(manifest), env=env)
     assert result.returncode == 3, result.stdout + result.stderr
