@@ -104,8 +104,9 @@ def _never_ready(namespace: str, tmp_path: Path) -> Path:
     return path
 
 
-def test_sigterm_during_the_rollouts_is_exit_130_with_a_report(harness: E2ECluster, namespace: str,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize("sent_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_the_rollouts_is_exit_130_with_a_report(harness: E2ECluster, namespace: str, tmp_path: Path,
+                                                                 sent_signal: signal.Signals) -> None:
     manifest = _never_ready(namespace, tmp_path)
     harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
     junit = tmp_path / "junit.xml"
@@ -114,7 +115,7 @@ def test_sigterm_during_the_rollouts_is_exit_130_with_a_report(harness: E2EClust
                                stderr=subprocess.PIPE, text=True)
     time.sleep(4)
     sent = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(sent_signal)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert time.monotonic() - sent <= 5
