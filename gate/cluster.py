@@ -332,6 +332,12 @@ class Watcher(threading.Thread):
         self.retries = 0  # consecutive failed attempts; reset by any successful watch
         self.synced = False  # until the first list succeeds, a failure is the answer, not a blip
 
+    def _expired(self) -> None:
+        """410 Gone: the resourceVersion is older than the server keeps; the next pass lists afresh."""
+        if TRACE:
+            print(f"deploy-gate: trace: {self.resource.name} in {self.namespace}: 410 Gone, relisting",
+                  file=sys.stderr, flush=True)
+
     def _relist(self) -> str:
         items, version = self.cluster.list(self.resource, self.namespace, self.label_selector)
         self.events.put(WatchEvent(self.resource, self.namespace, "SYNCED", tuple(items)))
@@ -361,7 +367,7 @@ class Watcher(threading.Thread):
                     kind, obj = event.get("type"), event.get("object") or {}
                     if kind == "ERROR":
                         if obj.get("code") == 410:  # expired: start again from a fresh list
-                            version = None
+                            version = self._expired()
                             break
                         raise ApiStatusError(int(obj.get("code") or 500),
                                              f"watch {self.resource.name}: {obj.get('message')}")
@@ -374,7 +380,7 @@ class Watcher(threading.Thread):
                 backoff, self.retries = 0.2, 0
             except ApiStatusError as error:
                 if error.status == 410:
-                    version = None
+                    version = self._expired()
                     continue
                 self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
                 return

@@ -91,10 +91,13 @@ class Cluster:
         os.kill(pid, signal.SIGKILL)
         _wait(f"{component} gone", lambda: processes.running_pid(component) is None, 10)
 
-    def restart(self, component: str) -> None:
-        """Start a killed component again, exactly as `up` did, and wait until it serves."""
-        starters = {"kube-apiserver": self._start_apiserver, "kube-controller-manager": self._start_controllers,
-                    "kube-scheduler": self._start_controllers, "kubelet": self._start_kubelet}
+    def restart(self, component: str, *extra: str) -> None:
+        """Start a killed component again as `up` did (the API server with extra flags, if given); wait for it."""
+        if component == "kube-apiserver":
+            self._start_apiserver(*extra)
+            return
+        starters = {"kube-controller-manager": self._start_controllers, "kube-scheduler": self._start_controllers,
+                    "kubelet": self._start_kubelet}
         starters[component]()
 
     # --- up ------------------------------------------------------------------
@@ -152,7 +155,7 @@ class Cluster:
         _wait("containerd", lambda: subprocess.run([*self.ctr(), "version"], capture_output=True,
                                                    timeout=5).returncode == 0, 30, "containerd")
 
-    def _start_apiserver(self) -> None:
+    def _start_apiserver(self, *extra: str) -> None:
         pki_dir = config.PKI_DIR
         processes.start("kube-apiserver", [
             self.kube, "kube-apiserver",
@@ -169,7 +172,7 @@ class Cluster:
             f"--service-account-signing-key-file={pki_dir / 'service-account.key'}",
             f"--service-account-issuer=https://kubernetes.default.svc.{config.CLUSTER_DOMAIN}",
             "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-            "--allow-privileged=true", "--profiling=false", "--v=1",
+            "--allow-privileged=true", "--profiling=false", "--v=1", *extra,
         ])
         _wait("kube-apiserver /readyz", lambda: self.kubectl("get", "--raw", "/readyz", check=False).strip() == "ok",
               90, "kube-apiserver")

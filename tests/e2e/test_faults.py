@@ -227,3 +227,28 @@ def test_rbac_revoked_while_watching_is_exit_3_naming_the_permission(harness: E2
     assert time.monotonic() - started < 120
     line = result.stderr.strip().splitlines()[-1]  # after the progress lines, the one error line
     assert re.match(rf"deploy-gate: error: forbidden: cannot (watch|list) \S+ in namespace {namespace}", line), line
+
+
+def test_a_watch_ending_410_gone_relists_and_the_verdict_is_right(harness: E2ECluster, namespace: str,
+                                                                  tmp_path: Path) -> None:
+    """No watch cache and a 10 s etcd compaction: a watch resumed after its 60 s stream asks for a compacted
+    resourceVersion, and the real API server answers 410 Gone."""
+    assert harness.harness is not None
+    harness.harness.kill("kube-apiserver")
+    harness.harness.restart("kube-apiserver", "--watch-cache=false", "--etcd-compaction-interval=10s")
+    try:
+        late = ["sh", "-c", "trap 'exit 0' TERM; sleep 80; mkdir -p /www; echo ok > /www/index.html; "
+                            "httpd -f -p 8080 -h /www & wait"]
+        web = deployment("late", command=late, ports=[{"name": "http", "containerPort": 8080}])
+        web["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+            "tcpSocket": {"port": 8080}, "periodSeconds": 1}
+        manifest = tmp_path / "late.yaml"
+        manifest.write_text(yaml.safe_dump_all([web, service("late", {"app": "late"})]))
+        harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+        result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--endpoints-timeout", "150",
+                      "--rollout-timeout", "150", env={**harness.env(), "DEPLOY_GATE_TRACE": "1"})
+    finally:
+        harness.harness.kill("kube-apiserver")
+        harness.harness.restart("kube-apiserver")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "410 Gone, relisting" in result.stderr
