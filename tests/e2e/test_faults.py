@@ -252,3 +252,19 @@ def test_a_watch_ending_410_gone_relists_and_the_verdict_is_right(harness: E2ECl
         harness.harness.restart("kube-apiserver")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "410 Gone, relisting" in result.stderr
+
+
+def test_kubelet_stopped_mid_wait_fails_at_the_deadline_on_what_the_api_server_holds(
+        harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    """The node still looks Ready for ~40 s: its new pod is scheduled, and nothing runs it."""
+    assert harness.harness is not None
+    manifest = tmp_path / "nodeless.yaml"
+    manifest.write_text(yaml.safe_dump(deployment("nodeless")))
+    harness.harness.kill("kubelet")
+    try:
+        harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+        result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "20")
+    finally:
+        harness.harness.restart("kubelet")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "deployment/nodeless did not roll out: timed out: Ready: 0/1" in result.stdout
