@@ -21,9 +21,8 @@ from urllib.parse import quote
 import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
 
-from gate.errors import ClusterError, ManifestError, PermissionDenied
+from gate.errors import ClusterError, ConfigError, ManifestError, PermissionDenied
 from gate.objects import Object
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
@@ -118,9 +117,10 @@ class Cluster:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
         configuration = k8s_client.Configuration()
         self.namespace = "default"
+        in_cluster = kubeconfig is None and context is None and bool(os.environ.get("KUBERNETES_SERVICE_HOST")) \
+            and not os.environ.get("KUBECONFIG")
         try:
-            if kubeconfig is None and context is None and os.environ.get("KUBERNETES_SERVICE_HOST") and \
-                    not os.environ.get("KUBECONFIG"):
+            if in_cluster:
                 k8s_config.load_incluster_config(client_configuration=configuration)
                 try:
                     with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as f:
@@ -134,9 +134,11 @@ class Cluster:
                 if context:
                     active = next((c for c in contexts if c["name"] == context), active)
                 self.namespace = (active.get("context") or {}).get("namespace") or "default"
-        except (ConfigException, OSError, ValueError, TypeError) as error:
-            where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-            raise ClusterError(f"cannot load the cluster configuration ({where}): {error}") from error
+        except Exception as error:  # the client's loader raises anything (YAMLError, KeyError) on a broken file
+            where = "in-cluster service account" if in_cluster else \
+                kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ConfigError(f"cannot load the cluster configuration ({where}): {reason}") from error
         configuration.retries = False
         self.server = configuration.host
         self.api = k8s_client.ApiClient(configuration)
