@@ -34,19 +34,24 @@ STDIN = "-"
 Path_ = tuple[str | int, ...]
 
 
+# Where each field of an object was written, compactly: a mapping's key → its line (a scalar) or
+# (line, the value's tree); a list the same per item. A tenth of the memory of the YAML nodes.
+LineTree = dict[Any, Any] | list[Any]
+
+
 @dataclass(slots=True)
 class Manifest:
-    """One object from a manifest, with where each of its fields was written.
+    """One object from a manifest, with the line of each of its fields.
 
-    The YAML node tree is kept and searched only for the few fields a finding
-    points at: walking every node of thousands of objects up front costs more
-    than all the look-ups of a run.
+    `node`, the YAML node tree, lives only while the object is validated (error
+    messages quote values as written); `lines` stays for the findings' file:line.
     """
 
     obj: Object
     file: str
     line: int
     node: yaml.Node | None = field(default=None, repr=False)
+    lines: LineTree | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -57,7 +62,15 @@ class Manifest:
 
     def line_of(self, *path: str | int) -> int:
         """Line of the deepest existing prefix of path (the object's first line at worst)."""
-        return node_line(self.node, path, self.line)
+        line, tree = self.line, self.lines
+        for step in path:
+            found = (isinstance(tree, dict) and step in tree) or \
+                (isinstance(tree, list) and isinstance(step, int) and 0 <= step < len(tree))
+            if not found:
+                break
+            entry = tree[step]  # type: ignore[index]
+            line, tree = entry if isinstance(entry, tuple) else (entry, None)
+        return line
 
     def location(self, *path: str | int) -> str:
         return f"{self.file}:{self.line_of(*path)}"
@@ -70,6 +83,29 @@ class Manifest:
         return None
 
 
+def line_tree(node: yaml.Node, shared: dict[int, LineTree] | None = None) -> LineTree | None:
+    """The LineTree of a node (None for a scalar); an aliased node's tree is built once and shared.
+
+    Scalars, most of a manifest, are stored inline without a call: this walk
+    runs over every node of every object.
+    """
+    shared = {} if shared is None else shared
+    if id(node) in shared:
+        return shared[id(node)]
+    scalar = yaml.ScalarNode
+    tree: LineTree
+    if node.__class__ is yaml.MappingNode:
+        tree = {key.value: key.start_mark.line + 1 if value.__class__ is scalar else
+                (key.start_mark.line + 1, line_tree(value, shared)) for key, value in node.value}
+    elif node.__class__ is yaml.SequenceNode:
+        tree = [item.start_mark.line + 1 if item.__class__ is scalar else
+                (item.start_mark.line + 1, line_tree(item, shared)) for item in node.value]
+    else:
+        return None
+    shared[id(node)] = tree
+    return tree
+
+
 @dataclass
 class ManifestSet:
     """Everything read: the objects and, when a directory had one, its gate.yaml."""
@@ -79,12 +115,9 @@ class ManifestSet:
     skipped_files: dict[str, str] = field(default_factory=dict)  # a directory's non-Kubernetes file: why skipped
 
     def drop_node_trees(self) -> None:
-        """Free the YAML node trees once every needed line is looked up (28 MB for 2,000 objects).
-
-        Later look-ups answer the object's first line.
-        """
+        """Free the line trees once every needed line is looked up; later look-ups answer the first line."""
         for manifest in self.manifests:
-            manifest.node = None
+            manifest.lines = None
 
 
 def _walk(node: yaml.Node | None, path: Path_) -> Iterator[tuple[int, yaml.Node]]:
@@ -261,20 +294,40 @@ def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterabl
             item_line, item_node = steps[-1] if len(steps) == 2 else (line, None)
             yield from _objects(item, item_line, item_node, file)
         return
-    yield Manifest(data, file, line, node)
+    yield _checked(Manifest(data, file, line, node))
 
 
-def _validate(manifest: Manifest, crd_kinds: set[tuple[str, str]]) -> None:
-    """Identity, then every field the checks read (gate.schema), as the API server would reject them."""
+def _checked(manifest: Manifest) -> Manifest:
+    """Identity and every field the checks read (gate.schema), as the API server would reject them.
+
+    Then the node tree gives way to the line tree: all of it for the kinds whose
+    fields findings point at, the top-level keys for the others.
+    """
     obj, where = manifest.obj, f"{manifest.file}:{manifest.line}"
     for key in ("apiVersion", "kind"):
         if obj.get(key) is None or obj.get(key) == "":
             raise ManifestError(f"{where}: missing {key}; not a Kubernetes object")
+    if manifest.node is not None:
+        manifest.lines = line_tree(manifest.node) if obj["kind"] in schema.KIND_SCHEMAS else \
+            {key.value: key.start_mark.line + 1 for key, _ in getattr(manifest.node, "value", ())}
     try:
         schema.check(obj, manifest.written)
     except schema.Invalid as invalid:
         raise ManifestError(f"{manifest.location(*invalid.path)}: {schema.dotted(invalid.path)}: "
                             f"{invalid.message}") from None
+    manifest.node = None
+    return manifest
+
+
+def _check_kinds(manifests: list[Manifest]) -> None:
+    """Kinds the cluster cannot serve (given the set's own CRDs), and objects without a name."""
+    crd_kinds = _crd_kinds(manifests)
+    for manifest in manifests:
+        _check_kind(manifest, crd_kinds)
+
+
+def _check_kind(manifest: Manifest, crd_kinds: set[tuple[str, str]]) -> None:
+    obj = manifest.obj
     if problem := unknown_kind_problem(obj["apiVersion"], obj["kind"], crd_kinds):
         raise ManifestError(f"{manifest.location('kind')}: {problem}")
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -410,17 +463,8 @@ def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
         inputs = ", ".join(["<stdin>" if p == STDIN else p for p in paths] + [f"-k {d}" for d in kustomize_dirs])
         raise ManifestError(f"{inputs}: no Kubernetes object in it (empty, only comments, or only files of other "
                             f"tools); nothing to check")
-    _validate_all(result.manifests)
+    _check_kinds(result.manifests)
     return result
-
-
-def _validate_all(manifests: list[Manifest]) -> None:
-    """Validate each object; keep node trees (for field lines) only for the kinds whose fields checks read."""
-    crd_kinds = _crd_kinds(manifests)
-    for manifest in manifests:
-        _validate(manifest, crd_kinds)
-        if manifest.kind not in schema.KIND_SCHEMAS:
-            manifest.node = None
 
 
 def _kustomize(directory: str) -> list[Manifest]:
@@ -463,7 +507,7 @@ def parse_apply_output(text: str, name: str) -> list[tuple[str, str]] | Manifest
         result.manifests.extend(_objects(data, line, node, name))
     if not result.manifests:
         raise ManifestError(f"nothing to verify: the apply output holds no object ({name})")
-    _validate_all(result.manifests)
+    _check_kinds(result.manifests)
     return result
 
 

@@ -185,11 +185,14 @@ class Map(Spec):
         for name in self.required:
             if value.get(name) is None:
                 raise Invalid((*path, name), f"missing; {self.what} needs {name}")
+        for name, spec in self.fields.items():
+            item = value.get(name)
+            if item is not None:
+                spec.check(item, (*path, name), text_of)
+        if not (self.closed or self.keys or self.values):
+            return self.rule(value, path, text_of) if self.rule else None
         for key, item in value.items():
-            spec = self.fields.get(key)
-            if spec is not None:
-                if item is not None:
-                    spec.check(item, (*path, key), text_of)
+            if key in self.fields:
                 continue
             if self.closed and not self.keys:
                 raise Invalid((*path, str(key)), f"unknown field (known: {', '.join(self.fields)})")
