@@ -139,6 +139,9 @@ class Cluster:
                 kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ConfigError(f"cannot load the cluster configuration ({where}): {reason}") from error
+        if not configuration.host or "://" not in configuration.host:
+            raise ConfigError(f"cannot load the cluster configuration ({kubeconfig or 'kubeconfig'}): the context "
+                              f"names no https:// server, got {configuration.host!r}")
         configuration.retries = False
         self.server = configuration.host
         self.api = k8s_client.ApiClient(configuration)

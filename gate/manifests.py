@@ -308,7 +308,7 @@ def _checked(manifest: Manifest) -> Manifest:
         if obj.get(key) is None or obj.get(key) == "":
             raise ManifestError(f"{where}: missing {key}; not a Kubernetes object")
     if manifest.node is not None:
-        manifest.lines = line_tree(manifest.node) if obj["kind"] in schema.KIND_SCHEMAS else \
+        manifest.lines = line_tree(manifest.node) if manifest.kind in schema.KIND_SCHEMAS else \
             {key.value: key.start_mark.line + 1 for key, _ in getattr(manifest.node, "value", ())}
     try:
         schema.check(obj, manifest.written)

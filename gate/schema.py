@@ -289,8 +289,10 @@ POLICY_PORTS = ListOf("a list of ports", Map("a policy port", rule=_end_port, fi
 
 
 def _metadata(name: Spec) -> Map:
-    return Map("object metadata", fields={"name": name, "generateName": Str(), "namespace": Str(
-        "a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63), "labels": LABELS})
+    """An object whose metadata.name has the given form."""
+    return Map(fields={"metadata": Map("object metadata", fields={
+        "name": name, "generateName": Str(), "labels": LABELS,
+        "namespace": Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)})})
 
 
 OBJECT_METADATA = _metadata(Str())
@@ -349,7 +351,7 @@ IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
 def check(obj: dict[str, Any], text_of: TextOf = lambda _: None) -> None:
     """Raise Invalid for the first field of obj that its kind's schema rejects."""
     IDENTITY.check(obj, (), text_of)
-    for spec in KIND_SCHEMAS.get(obj.get("kind", ""), [OBJECT_METADATA]):
+    for spec in KIND_SCHEMAS.get(obj["kind"], [OBJECT_METADATA]):
         spec.check(obj, (), text_of)
 
 
