@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,16 @@ def test_kustomize_without_kubectl_is_a_clear_error(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ManifestError, match="-k needs kubectl on PATH"):
         load([], [str(tmp_path)])
+
+
+def test_unreadable_directory_in_a_walk_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root the permission cannot be taken away; os.walk reports it through onerror, as it would."""
+    write(tmp_path, "web.yaml", DEPLOYMENT)
+
+    def walk(top: str, onerror: Callable[[OSError], None]) -> Iterator[tuple[str, list[str], list[str]]]:
+        yield str(top), ["secret"], ["web.yaml"]
+        onerror(PermissionError(13, "Permission denied", str(Path(top) / "secret")))
+
+    monkeypatch.setattr("gate.manifests.os.walk", walk)
+    with pytest.raises(ManifestError, match=r"secret: cannot read the directory: Permission denied"):
+        load([str(tmp_path)])
