@@ -2,6 +2,7 @@
 
     python bench/lint_scale.py                       # 10,000 Deployments + Services, 1,000 policies, 200 pairs
     python bench/lint_scale.py --apps 2000 --namespaces 10
+    python bench/lint_scale.py --configmaps 100000    # many small objects: peak RSS against the input size
 
 The set is written to a temporary directory, one file per namespace plus a
 gate.yaml with the pairs, and linted by a child process (`python -m gate lint`),
@@ -65,16 +66,30 @@ def write_set(directory: Path, apps: int, policies: int, pairs: int, namespaces:
     (directory / "gate.yaml").write_text("\n".join(lines) + "\n")
 
 
+def write_configmaps(directory: Path, count: int) -> None:
+    """count small ConfigMaps (about 500 bytes each), 1,000 to a file."""
+    for start in range(0, count, 1000):
+        objects = [{"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": f"config-{i}", "namespace": f"ns-{i % 100}", "labels": {"app": f"app-{i}"}},
+                    "data": {f"key-{k}": f"value {i} {k} " * 3 for k in range(8)}}
+                   for i in range(start, min(start + 1000, count))]
+        (directory / f"configmaps-{start}.yaml").write_text(yaml.dump_all(objects, Dumper=yaml.CSafeDumper))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", type=int, default=10_000, help="Deployments, each with a Service")
     parser.add_argument("--policies", type=int, default=1_000)
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--namespaces", type=int, default=100)
+    parser.add_argument("--configmaps", type=int, default=0, help="instead: only this many small ConfigMaps")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lint-scale-") as temporary:
         directory = Path(temporary)
-        write_set(directory, args.apps, args.policies, args.pairs, args.namespaces)
+        if args.configmaps:
+            write_configmaps(directory, args.configmaps)
+        else:
+            write_set(directory, args.apps, args.policies, args.pairs, args.namespaces)
         size = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
         started = time.monotonic()
         done = subprocess.run([sys.executable, "-m", "gate", "lint", str(directory)], cwd=ROOT,
@@ -84,6 +99,10 @@ def main() -> None:
     if done.returncode not in (0, 1):
         sys.exit(f"lint failed (exit {done.returncode}): {done.stderr.strip()}")
     summary = done.stdout.strip().splitlines()[-1]
+    if args.configmaps:
+        print(f"{'configmaps':>10} {'input MB':>8} {'wall s':>6} {'peak RSS MB':>11} {'RSS/input':>9}  summary")
+        print(f"{args.configmaps:>10} {size:>8.1f} {wall:>6.2f} {peak_mb:>11.0f} {peak_mb / size:>9.1f}  {summary}")
+        return
     print(f"{'deployments':>11} {'services':>8} {'policies':>8} {'pairs':>5} {'namespaces':>10} {'input MB':>8} "
           f"{'wall s':>6} {'peak RSS MB':>11}  summary")
     print(f"{args.apps:>11} {args.apps:>8} {args.policies:>8} {args.pairs:>5} {args.namespaces:>10} {size:>8.1f} "

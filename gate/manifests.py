@@ -30,6 +30,9 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 # to more than this many times the nodes it writes: 9 levels of 9 references is 387 million.
 ALIAS_EXPANSION = 10
 ALIAS_EXPANSION_FLOOR = 10_000
+# Payloads no check reads, dropped once an object is validated: most of a set of many small
+# ConfigMaps' memory, and secrets are better not held at all.
+PAYLOADS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
 STDIN = "-"
 Path_ = tuple[str | int, ...]
 
@@ -316,6 +319,8 @@ def _checked(manifest: Manifest) -> Manifest:
         raise ManifestError(f"{manifest.location(*invalid.path)}: {schema.dotted(invalid.path)}: "
                             f"{invalid.message}") from None
     manifest.node = None
+    for payload in PAYLOADS.get(manifest.kind, ()):
+        obj.pop(payload, None)
     return manifest
 
 

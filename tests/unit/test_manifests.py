@@ -57,8 +57,8 @@ def test_list_kind_expands_with_item_lines(tmp_path: Path) -> None:
 
 
 ODD_YAML = """\
-apiVersion: v1
-kind: ConfigMap
+apiVersion: example.com/v1
+kind: Odd
 metadata:
   name: odd
   annotations: &labels {app: odd, "quoted": 'yes', on: off, count: !!str 3, empty: ~, eq: =}
@@ -183,3 +183,9 @@ def test_unreadable_directory_in_a_walk_is_an_error(tmp_path: Path, monkeypatch:
     monkeypatch.setattr("gate.manifests.os.walk", walk)
     with pytest.raises(ManifestError, match=r"secret: cannot read the directory: Permission denied"):
         load([str(tmp_path)])
+
+
+def test_configmap_and_secret_payloads_are_not_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n---\n"
+                                     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: hunter2}\n")
+    assert [sorted(m.obj) for m in load([str(path)]).manifests] == [["apiVersion", "kind", "metadata"]] * 2
