@@ -610,6 +610,9 @@ case("kubeconfig-binary", {"app.yaml": APP, "kc": b"\xff\x00\xfe"}, ("verify", "
                                                                        "{d}/kc"), 2, "cannot load")
 case("kubeconfig-missing", {"app.yaml": APP}, ("verify", "{d}/app.yaml", "--kubeconfig", "{d}/nope"), 2,
      "cannot load the cluster configuration")
+case("in-cluster-without-service-account", {"app.yaml": APP}, ("verify", "{d}/app.yaml"), 2,
+     r"cannot load the cluster configuration \(in-cluster service account\)",
+     env={"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"})
 case("kubeconfig-unknown-context", {"app.yaml": APP}, (*VERIFY, "--context", "nope"), 2, "cannot load")
 
 
