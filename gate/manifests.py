@@ -158,7 +158,7 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     Plain maps, lists and strings, nearly all of a manifest, are built by a
     direct walk of the nodes: five times faster than the general constructor,
-    which still builds every other tag (numbers, booleans, merge keys, cycles).
+    which still builds every other tag (numbers, booleans, merge keys).
     """
 
     def __init__(self, stream: str) -> None:
