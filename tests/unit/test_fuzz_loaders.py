@@ -79,7 +79,7 @@ def bounded(function: object, *args: object) -> object:
 
 def load_and_lint(path: Path, config: GateConfig) -> None:
     """What lint does with a file: load, then every rule; a loaded set never crashes a rule."""
-    manifests = load([str(path)])
+    manifests = load([str(path)])  # a file, or a directory
     lint(Inventory.from_manifests(manifests.manifests, "default"), config)
 
 
@@ -103,10 +103,13 @@ def test_manifest_loader_random_bytes(fuzz_file: Path, data: bytes) -> None:
 
 
 @FUZZ
-@given(text=mutated(MANIFESTS))
-def test_manifest_loader_mutated_manifests(fuzz_file: Path, text: str) -> None:
-    fuzz_file.write_text(text)
-    bounded(load_and_lint, fuzz_file, GateConfig())
+@given(index=st.integers(0, len(MANIFESTS) - 1), data=st.data())
+def test_manifest_loader_mutated_manifests(tmp_path: Path, index: int, data: st.DataObject) -> None:
+    """One file of the incident's set mutated, linted with the others and its gate.yaml (pairs and policies)."""
+    for number, text in enumerate(MANIFESTS):
+        (tmp_path / f"{number}.yaml").write_text(data.draw(mutated([text])) if number == index else text)
+    config = load_config(SCENARIO / "gate.yaml")
+    bounded(load_and_lint, tmp_path, config)
 
 
 @FUZZ
@@ -117,7 +120,7 @@ def test_gate_yaml_loader(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     config = bounded(load_config, path)
     if isinstance(config, GateConfig):
-        bounded(load_and_lint, SCENARIO / "manifests" / "service.yaml", config)
+        bounded(load_and_lint, SCENARIO / "manifests", config)
 
 
 @FUZZ
