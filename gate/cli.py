@@ -36,7 +36,7 @@ from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolv
 from gate.report import FORMATS, Report, render
 from gate.report.console import LiveProgress, summary_table
 from gate.report.github import annotations, summary_markdown
-from gate.schema import duration, port_of
+from gate.schema import DNS_LABEL, duration, port_of
 from gate.verify import Deadlines, Touched, Verification, unchecked_note
 
 
@@ -115,6 +115,14 @@ def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path:
     return manifests, load_config(config_path or manifests.config_file)
 
 
+def namespace_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    """-n: a namespace name (a DNS label), as the API server requires."""
+    if value is not None and not (DNS_LABEL.fullmatch(value) and len(value) <= 63):
+        raise click.BadParameter(f"expected a namespace name (a DNS label: a-z 0-9 -), got {visible(value)!r}",
+                                 param=parameter)
+    return value
+
+
 manifest_options = [
     click.option("-f", "--filename", "files", multiple=True, metavar="PATH",
                  help="Manifest file, directory (recursive) or '-' for stdin. Repeatable."),
@@ -122,7 +130,8 @@ manifest_options = [
                  help="Kustomization directory (kubectl kustomize)."),
     click.option("--config", "config_path", metavar="FILE",
                  help="gate.yaml (default: gate.yaml at a directory's root)."),
-    click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none."),
+    click.option("-n", "--namespace", metavar="NS", callback=namespace_option,
+                 help="Namespace for objects that name none."),
     click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
                  help="Format on stdout."),
     click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH."),
@@ -324,7 +333,8 @@ def parse_explain_target(text: str) -> Target:
               help="Manifests holding the Namespaces, workloads, Services and NetworkPolicies.")
 @click.option("-k", "--kustomize", multiple=True, metavar="DIR", help="Kustomization directory.")
 @click.option("--live", is_flag=True, help="Read the objects from the cluster instead of manifests.")
-@click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none.")
+@click.option("-n", "--namespace", metavar="NS", callback=namespace_option,
+              help="Namespace for objects that name none.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)

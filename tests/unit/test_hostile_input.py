@@ -594,6 +594,11 @@ case("explain-live-unreachable", {}, ("explain", "--from", "shop/web", "--to", "
 case("explain-bad-manifest", {"app.yaml": fill(SERVICE, PORT="0")}, EXPLAIN, 2, r"spec\.ports\[0\]\.port")
 case("explain-allowed", {"app.yaml": APP}, EXPLAIN, 0, "ALLOW")
 
+for command in (("lint", "{d}/app.yaml"), VERIFY, EXPLAIN):
+    for number, value in enumerate(("Shop", "a b", "-x", "x" * 64, "shop\n::error::x")):
+        case(f"{command[0]}-namespace-{number}", {"app.yaml": APP}, (*command, "-n", value), 2,
+             r"Usage:|Invalid value for '-n'")
+
 # --- kubeconfig -----------------------------------------------------------------------------------
 for ident, text, message in [
     ("two-documents", KUBECONFIG + "---\n" + KUBECONFIG, "expected a single document"),
