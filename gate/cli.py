@@ -51,7 +51,7 @@ def _run(command: Callable[[], int]) -> None:
     try:
         code = command()
     except GateError as error:
-        click.echo(f"deploy-gate: error: {visible(str(error))}", err=True)
+        click.echo(f"deploy-gate: error: {error}", err=True)  # GateError messages are one line already
         code = error.exit_code
     except KeyboardInterrupt:
         click.echo("deploy-gate: interrupted", err=True)
