@@ -32,9 +32,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gate.cluster import BUILTIN_RESOURCES, Watcher, WatchEvent  # noqa: E402
 from gate.cluster import Cluster as GateCluster  # noqa: E402
+from gate.cluster import Watcher, WatchEvent  # noqa: E402
 from gate.endpoints import endpoint_ready  # noqa: E402
+from gate.kinds import BUILTIN_RESOURCES  # noqa: E402
 from tests.cluster import build, config, pki  # noqa: E402
 from tests.cluster.cluster import FAKE_NODE_ANNOTATION, Cluster  # noqa: E402
 

@@ -7,37 +7,37 @@ one-line message and its exit code (0 passed, 1 failed, 2 usage/config/manifest,
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from gate import __version__
-from gate.argocd import application_resources
-from gate.cluster import BUILTIN_RESOURCES, Cluster
-from gate.config import WORKLOAD_KIND_ALIASES, Caller, GateConfig, Pair, Target, load_config
-from gate.connectivity import check_pairs, foreign_policies, live_inventory
+from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
 from gate.errors import EXIT_UNVERIFIABLE, GateError, ManifestError, UsageError
 from gate.escape import visible
-from gate.findings import Outcome, exit_code
+from gate.findings import Finding, Outcome, exit_code
 from gate.inventory import Inventory
+from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
 from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_text
 from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import ObjectRef
 from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
-from gate.report.console import LiveProgress, summary_table
-from gate.report.github import annotations, summary_markdown
+from gate.report.base import EXIT_INTERRUPTED
+from gate.report.github import annotations, neutralise, summary_markdown
 from gate.schema import DNS_LABEL, duration, port_of
-from gate.verify import Deadlines, Touched, Verification, unchecked_note
+
+if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
+    from gate.verify import Touched
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -45,23 +45,50 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run(command: Callable[[], int]) -> None:
-    """Run a command; map errors to one line on stderr and the exit code."""
+def _github() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def say(text: str) -> None:
+    """A line for people on stderr; under GitHub Actions no data in it can read as a workflow command."""
+    click.echo(neutralise(text) if _github() else text, err=True)
+
+
+def _run(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None) -> None:
+    """Run a command; map errors to one line on stderr and the exit code.
+
+    Every exit leaves a report of this run: a stale JUnit file is removed first,
+    and a run that ends without a verdict (2, 3, 130) still writes the JUnit file
+    and, in a machine format, its document on stdout, each saying why.
+    """
     signal.signal(signal.SIGTERM, _terminate)
+    started = time.monotonic()
     try:
-        code = command()
+        check_outputs(junit_path)
+    except GateError as error:  # nowhere to leave a report: say why and stop
+        say(f"deploy-gate: error: {visible(str(error))}")
+        sys.exit(error.exit_code)
+    try:
+        if junit_path:
+            Path(junit_path).unlink(missing_ok=True)
+        sys.exit(command())
     except GateError as error:
-        click.echo(f"deploy-gate: error: {error}", err=True)  # GateError messages are one line already
-        code = error.exit_code
+        code, message = error.exit_code, visible(str(error))
+        say(f"deploy-gate: error: {message}")
     except KeyboardInterrupt:
-        click.echo("deploy-gate: interrupted", err=True)
-        code = 130
+        code, message = EXIT_INTERRUPTED, "interrupted"
+        say("deploy-gate: interrupted")
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
+            import traceback
+
             traceback.print_exc()
-        click.echo(f"deploy-gate: internal error: {type(error).__name__}: {visible(str(error))} "
-                   f"(set DEPLOY_GATE_DEBUG=1 for the traceback)", err=True)
-        code = EXIT_UNVERIFIABLE
+        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(str(error))}"
+        say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
+    try:
+        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path)
+    except GateError as error:
+        say(f"deploy-gate: error: {visible(str(error))}")
     sys.exit(code)
 
 
@@ -72,7 +99,7 @@ def check_outputs(junit_path: str | None) -> None:
     step summary's directory, so a missing one there means a wrong variable.
     """
     outputs = [(junit_path, "--junit", True)]
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if _github():
         outputs.append((os.environ.get("GITHUB_STEP_SUMMARY") or None, "GITHUB_STEP_SUMMARY", False))
     for path, what, make_parent in outputs:
         if path is None:
@@ -89,29 +116,65 @@ def check_outputs(junit_path: str | None) -> None:
             raise UsageError(f"{what} {path}: not writable")
 
 
-def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False) -> None:
-    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary."""
-    click.echo(render(report, output, verbose), nl=False)
-    if junit_path:
+def _write_junit(report: Report, junit_path: str) -> None:
+    try:
         Path(junit_path).parent.mkdir(parents=True, exist_ok=True)
         Path(junit_path).write_text(render(report, "junit"), encoding="utf-8")
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    except OSError as error:
+        raise UsageError(f"--junit {junit_path}: cannot write: {error.strerror or error}") from error
+
+
+def repository_root(start: Path) -> Path:
+    """The git top-level above start (a `.git` directory or file), else start: SARIF paths are relative to it."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
+def publish(report: Report, output: str | None, junit_path: str | None, verbose: bool = False,
+            sarif_root: str | None = None) -> None:
+    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary.
+
+    Under GitHub Actions the annotations go to stderr (the runner reads commands
+    there too), so a JSON or SARIF document on stdout stays parseable. A run
+    without a verdict has said why on stderr already: in text, stdout stays empty. `output` None: the
+    command printed its own document.
+    """
+    if output is not None and (report.error is None or output != "text"):
+        root = Path(sarif_root) if sarif_root else repository_root(Path.cwd())
+        document = render(report, output, verbose, root)
+        click.echo(neutralise(document, output) if _github() else document, nl=False)
+    if junit_path:
+        _write_junit(report, junit_path)
+    if _github():
         for line in annotations(report):
-            click.echo(line)
+            click.echo(line, err=True)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
             with open(summary_file, "a", encoding="utf-8") as summary:
                 summary.write(summary_markdown(report))
 
 
-def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None
-                ) -> tuple[ManifestSet, GateConfig]:
+def check_namespace(manifests: ManifestSet, namespace: str | None) -> None:
+    """-n must not contradict a manifest's own namespace: kubectl refuses that too, rather than pick one."""
+    for manifest in manifests.manifests if namespace else ():
+        own = (manifest.obj.get("metadata") or {}).get("namespace")
+        if own and own != namespace:
+            raise UsageError(f"{manifest.location('metadata', 'namespace')}: the namespace from the provided object "
+                             f"{own!r} does not match the namespace {namespace!r} given with -n; pass -n {own} "
+                             f"or drop -n")
+
+
+def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
+                namespace: str | None) -> tuple[ManifestSet, GateConfig]:
     """The manifests and the config: --config, else a gate.yaml at the root of a given directory."""
     if not paths and not kustomize:
         raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
     if paths.count(STDIN) > 1:
         raise UsageError("'-' (stdin) can be given only once")
     manifests = load(paths, kustomize)
+    check_namespace(manifests, namespace)
     return manifests, load_config(config_path or manifests.config_file)
 
 
@@ -121,6 +184,17 @@ def namespace_option(_context: click.Context, parameter: click.Parameter, value:
         raise click.BadParameter(f"expected a namespace name (a DNS label: a-z 0-9 -), got {visible(value)!r}",
                                  param=parameter)
     return value
+
+
+def seconds_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> float | None:
+    """A duration flag: finite and positive ('30', '30s', '2m'); nan, inf, 0 and negatives are usage errors."""
+    if value is None:
+        return None
+    seconds = duration(value)
+    if seconds is None:
+        raise click.BadParameter(f"expected a positive, finite number of seconds ('30', '30s', '2m'), got {value!r}",
+                                 param=parameter)
+    return seconds
 
 
 manifest_options = [
@@ -135,6 +209,8 @@ manifest_options = [
     click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
                  help="Format on stdout."),
     click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH."),
+    click.option("--sarif-root", metavar="DIR", help="SARIF paths are relative to DIR (default: the git top-level "
+                                                     "of the working directory, else the working directory)."),
 ]
 
 
@@ -147,7 +223,53 @@ def with_options(options: list[Callable[[Callable[..., object]], Callable[..., o
     return decorate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _option(argv: list[str], long: str, short: str | None = None) -> str | None:
+    """The last value given to an option in raw argv (`--junit P`, `--junit=P`, `-o json`, `-ojson`)."""
+    value = None
+    for position, arg in enumerate(argv):
+        if arg in (long, short) and position + 1 < len(argv):
+            value = argv[position + 1]
+        elif arg.startswith(f"{long}="):
+            value = arg[len(long) + 1:]
+        elif short and arg.startswith(short) and not arg.startswith("--") and len(arg) > len(short):
+            value = arg[len(short):]
+    return value
+
+
+class Gate(click.Group):
+    """The command group. Click rejects a bad option before any command runs; that exit 2 leaves reports too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            self._report(ctx, error)
+            raise
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            self._report(ctx, error)
+            raise
+
+    def _report(self, ctx: click.Context, error: click.UsageError) -> None:
+        """The reports an exit 2 owes: --junit replaced, and -o json|sarif|junit's document saying why."""
+        argv: list[str] = ctx.meta.get("argv", [])
+        name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
+        output = _option(argv, "--output", "-o")
+        junit_path = _option(argv, "--junit")
+        if junit_path or output in FORMATS:
+            with contextlib.suppress(GateError):
+                check_outputs(junit_path)
+                if junit_path:
+                    Path(junit_path).unlink(missing_ok=True)
+                publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
+                        output if output in FORMATS else "text", junit_path)
+
+
+@click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deploy-gate")
 def main() -> None:
     """Tell the pipeline the truth about the cluster after `kubectl apply`."""
@@ -159,21 +281,21 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Warnings fail the run (exit 1) too.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-         namespace: str | None, output: str, junit_path: str | None, strict: bool, verbose: bool) -> None:
+         namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None, strict: bool,
+         verbose: bool) -> None:
     """Check manifests before apply, with no cluster: selectors, ports, caller pairs, conventions."""
 
     def command() -> int:
         started = time.monotonic()
-        check_outputs(junit_path)
-        manifests, config = load_inputs(paths + files, kustomize, config_path)
+        manifests, config = load_inputs(paths + files, kustomize, config_path, namespace)
         inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         findings = tuple(run_lint(inventory, config))
         notes = tuple(f"skipped {file}: {why}" for file, why in manifests.skipped_files.items())
         report = Report("lint", findings, exit_code(findings, strict), time.monotonic() - started, strict, notes)
-        publish(report, output, junit_path, verbose)
+        publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
-    _run(command)
+    _run(command, "lint", output, junit_path)
 
 
 def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | ManifestSet | None:
@@ -196,6 +318,8 @@ def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | Manif
 def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | ManifestSet | None,
                     namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus the parsed `kubectl apply -o name|yaml` output."""
+    from gate.verify import Touched
+
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
     if isinstance(applied, ManifestSet):
         touched += [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in applied.manifests]
@@ -209,17 +333,6 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
     return list(unique.values())
 
 
-def seconds_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> float | None:
-    """A duration flag: finite and positive ('30', '30s', '2m'); nan, inf, 0 and negatives are usage errors."""
-    if value is None:
-        return None
-    seconds = duration(value)
-    if seconds is None:
-        raise click.BadParameter(f"expected a positive, finite number of seconds ('30', '30s', '2m'), got {value!r}",
-                                 param=parameter)
-    return seconds
-
-
 @main.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @with_options(manifest_options)
@@ -230,8 +343,8 @@ def seconds_option(_context: click.Context, parameter: click.Parameter, value: s
 @click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS",
               help="Namespace of the Argo CD Application.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
-@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, "
-                                                   "or in-cluster config inside a pod).")
+@click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
+                                                   "~/.kube/config, else the in-cluster config inside a pod).")
 @click.option("--rollout-timeout", callback=seconds_option, metavar="SECONDS",
               help="Deadline for rollouts (default 300).")
 @click.option("--endpoints-timeout", callback=seconds_option, metavar="SECONDS",
@@ -244,7 +357,8 @@ def seconds_option(_context: click.Context, parameter: click.Parameter, value: s
               help="pod: a short-lived probe pod per pair (default); exec: run the check in a caller pod.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-           namespace: str | None, output: str, junit_path: str | None, apply_output: str | None,
+           namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
+           apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, probe_image: str | None,
@@ -252,6 +366,12 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
+        from gate.argocd import application_resources
+        from gate.cluster import Cluster
+        from gate.connectivity import check_pairs
+        from gate.report.console import LiveProgress, summary_table
+        from gate.verify import Deadlines, Verification, unchecked_note
+
         started = time.monotonic()
         sources = paths + files
         if apply_output is None and argocd_app is None and not sources and not kustomize:
@@ -260,8 +380,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         if (*sources, apply_output).count(STDIN) > 1:
             raise UsageError("'-' (stdin) can be given only once")
         # Everything that can be wrong offline is found before the first connection.
-        check_outputs(junit_path)
         manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
+        check_namespace(manifests, namespace)
         config = load_config(config_path or manifests.config_file)
         config = replace(config, probe_image=probe_image or config.probe_image,
                          probe_mode=probe_mode or config.probe_mode)
@@ -276,34 +396,34 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             endpoints=endpoints_timeout or config.endpoints_timeout,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
         )
-        progress = LiveProgress(sys.stderr, sys.stderr.isatty())
-        verification = Verification(cluster, touched, deadlines, progress)
         manifests.drop_node_trees()  # the checks hold every file:line they report; the watches need the memory
-        findings = verification.run()
+        progress = LiveProgress.for_terminal(sys.stderr, os.environ)
+        with progress.waiting():
+            findings = Verification(cluster, touched, deadlines, progress).run()
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
-        findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
-                                lambda line: click.echo(visible(line), err=True), without_endpoints)
+        with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared pair(s)"):
+            findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
+                                    lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
-            click.echo(summary_table(report), err=True)
-        publish(report, output, junit_path, verbose)
+            say(summary_table(report).rstrip("\n"))
+        publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
-    _run(command)
+    _run(command, "verify", output, junit_path)
 
 
 def parse_explain_caller(text: str) -> Caller:
     """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
     parts = text.split("/")
-    kinds = WORKLOAD_KIND_ALIASES
-    if len(parts) == 3 and parts[1].lower() in kinds:
-        return Caller(parts[0], (kinds[parts[1].lower()], parts[2]))
+    if len(parts) == 3 and (kind := workload_kind(parts[1])):
+        return Caller(parts[0], (kind, parts[2]))
     if len(parts) == 2:
-        if parts[0].lower() in kinds:
-            return Caller(None, (kinds[parts[0].lower()], parts[1]))
+        if kind := workload_kind(parts[0]):
+            return Caller(None, (kind, parts[1]))
         return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
     if len(parts) == 1 and parts[0]:
         return Caller(None, (ANY_WORKLOAD, parts[0]))
@@ -337,9 +457,12 @@ def parse_explain_target(text: str) -> Target:
               help="Namespace for objects that name none.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format on stdout (junit and sarif: one check per backend of the target port).")
+@click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH.")
 def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomize: tuple[str, ...], live: bool,
-            namespace: str | None, context: str | None, kubeconfig: str | None, output: str) -> None:
+            namespace: str | None, context: str | None, kubeconfig: str | None, output: str,
+            junit_path: str | None) -> None:
     """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
 
     def command() -> int:
@@ -352,6 +475,9 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         pair = Pair(caller, target, True, None, None, "command line")
         incomplete = None
         if live:
+            from gate.cluster import Cluster
+            from gate.connectivity import foreign_policies, live_inventory
+
             cluster = Cluster(kubeconfig, context)
             default_namespace = namespace or cluster.namespace
             namespaces = {caller.namespace or default_namespace} | ({target.namespace} if target.namespace else set())
@@ -360,41 +486,70 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         else:
             if not files and not kustomize:
                 raise UsageError("explain reads manifests (-f PATH, -k DIR) or the cluster (--live)")
-            inventory = Inventory.from_manifests(load(files, kustomize).manifests, namespace or "default")
+            manifests = load(files, kustomize)
+            check_namespace(manifests, namespace)
+            inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         try:
             resolved = resolve(pair, inventory)
         except Unresolvable as why:
             raise UsageError(f"cannot explain {caller_text} -> {target_text}: {why}") from why
         verdicts = static_verdicts(resolved, inventory, incomplete)
-        if not verdicts:
-            raise UsageError(f"service/{target.service} selects no workload exposing port {target.port}")
-        allowed = all(v.allowed for _, v in verdicts)
-        click.echo(render_explanation(resolved, verdicts, allowed, output), nl=False)
-        return 0 if allowed else 1
+        # A Service without endpoints connects nobody, whatever the policies say about its intended pods.
+        allowed = bool(verdicts) and not resolved.assumption and all(v.allowed for _, v in verdicts)
+        report = Report("explain", explanation_findings(resolved, verdicts), 0 if allowed else 1)
+        if output in ("text", "json"):  # explain's own shape: every backend's verdict, explanation and fixes
+            explanation = render_explanation(resolved, verdicts, allowed, output)
+            click.echo(neutralise(explanation, output) if _github() else explanation, nl=False)
+        publish(report, None if output in ("text", "json") else output, junit_path)
+        return report.exit_code
 
-    _run(command)
+    _run(command, "explain", output, junit_path)
+
+
+def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]]
+                         ) -> tuple[Finding, ...]:
+    """One check per backend of the target port, as verify reports a declared pair; a Service without
+    endpoints is one failed check, the policies' verdict on its intended pods its evidence."""
+    name = f"{resolved.caller.name} -> {resolved.pair.target}"
+    subject = ObjectRef("Pair", resolved.namespace, name)
+    if not verdicts or resolved.assumption:
+        return (Finding("connectivity", "caller-pair", subject, name, Outcome.FAILED,
+                        f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
+                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.endpoint.name} port "
+                                       f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
+    return tuple(Finding("connectivity", "caller-pair", subject,
+                         f"{name}: {backend.endpoint.name} port {backend.port}/{backend.protocol}",
+                         Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
+                         evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
+                 for backend, verdict in verdicts)
 
 
 def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,
                        output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     if output == "json":
-        return json.dumps({
+        from gate.report.json_report import document as json_document
+
+        return json_document("explain", "success" if allowed else "failure", 0 if allowed else 1, **{
             "allowed": allowed,
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
             "target": str(target),
             "assumption": resolved.assumption,
+            "no_endpoints": resolved.no_backends,
             "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
-        }, indent=2) + "\n"
+        })
     lines = []
+    if not verdicts or resolved.assumption:
+        lines.append(f"DENY  {caller} ({resolved.namespace}) -> {target}: cannot connect: no endpoints: "
+                     f"{resolved.no_backends or resolved.assumption}")
     for backend, verdict in verdicts:
         word = "ALLOW" if verdict.allowed else "DENY"
+        if resolved.assumption:
+            word = f"policies would {word}:"
         lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.endpoint.name} port "
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]
-    if resolved.assumption:
-        lines.append(f"note: {resolved.assumption}")
     return "\n".join(visible(line) for line in lines) + "\n"

@@ -16,14 +16,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
+from kubernetes.config import incluster_config
 
 from gate.errors import ClusterError, ConfigError, ManifestError, PermissionDenied
-from gate.objects import Object
+from gate.kinds import BUILTIN_RESOURCES, Resource, is_builtin, may_create_pods
+from gate.objects import Object, dig
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
@@ -46,63 +47,6 @@ def without_bookkeeping(obj: Object) -> Object:
     return obj
 
 
-@dataclass(frozen=True)
-class Resource:
-    """Where a kind lives in the API: group, version, plural."""
-
-    kind: str
-    group: str
-    version: str
-    plural: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def name(self) -> str:
-        """How RBAC and kubectl name it: plural.group ('deployments.apps', 'pods')."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace)}"
-        base += f"/{self.plural}"
-        return base + (f"/{quote(name)}" if name else "")
-
-
-BUILTIN_RESOURCES = {r.kind: r for r in (
-    Resource("Pod", "", "v1", "pods"),
-    Resource("Service", "", "v1", "services"),
-    Resource("Namespace", "", "v1", "namespaces", namespaced=False),
-    Resource("Event", "", "v1", "events"),
-    Resource("ConfigMap", "", "v1", "configmaps"),
-    Resource("Secret", "", "v1", "secrets"),
-    Resource("ServiceAccount", "", "v1", "serviceaccounts"),
-    Resource("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
-    Resource("ReplicationController", "", "v1", "replicationcontrollers"),
-    Resource("Deployment", "apps", "v1", "deployments"),
-    Resource("StatefulSet", "apps", "v1", "statefulsets"),
-    Resource("DaemonSet", "apps", "v1", "daemonsets"),
-    Resource("ReplicaSet", "apps", "v1", "replicasets"),
-    Resource("Job", "batch", "v1", "jobs"),
-    Resource("CronJob", "batch", "v1", "cronjobs"),
-    Resource("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
-    Resource("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
-    Resource("Ingress", "networking.k8s.io", "v1", "ingresses"),
-    Resource("Role", "rbac.authorization.k8s.io", "v1", "roles"),
-    Resource("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
-    Resource("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False),
-    Resource("ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False),
-    Resource("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
-    Resource("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
-    Resource("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
-             namespaced=False),
-)}
-
-
 class ApiStatusError(ClusterError):
     """A non-2xx answer that is not a permission problem; keeps the HTTP status for callers."""
 
@@ -111,37 +55,70 @@ class ApiStatusError(ClusterError):
         super().__init__(message)
 
 
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"  # token, ca.crt and namespace of a pod
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the cluster configuration comes from: kubeconfig file(s), or the pod's service account."""
+
+    files: str | None  # a path, or KUBECONFIG's list; None means in-cluster
+    name: str  # how an error message names it
+
+
+def config_source(explicit: str | None) -> ConfigSource:
+    """The source kubectl would use (client-go's clientcmd loading rules, then the in-cluster fallback).
+
+    An explicit --kubeconfig wins; else KUBECONFIG (its files merged; ~/.kube/config is not read when it is
+    set); else ~/.kube/config. Only when that yields no file does a pod's service account count
+    (DeferredLoadingClientConfig.ClientConfig: the merged config is empty and in-cluster is possible).
+    """
+    if explicit:
+        return ConfigSource(explicit, f"--kubeconfig {explicit}")
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        if any(os.path.isfile(os.path.expanduser(path)) for path in env.split(os.pathsep) if path):
+            return ConfigSource(env, f"KUBECONFIG={env}")
+    else:
+        home = os.path.expanduser("~/.kube/config")
+        if os.path.isfile(home):
+            return ConfigSource(home, home)
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and os.environ.get("KUBERNETES_SERVICE_PORT") and \
+            os.path.isfile(f"{SERVICE_ACCOUNT}/token"):
+        return ConfigSource(None, f"the in-cluster config ({SERVICE_ACCOUNT})")
+    searched = env or os.path.expanduser("~/.kube/config")
+    return ConfigSource(searched, f"{'KUBECONFIG=' if env else ''}{searched} (no such file, and not inside a pod)")
+
+
 class Cluster:
     """An authenticated connection to one cluster (kubeconfig context or in-cluster config)."""
 
     def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
         configuration = k8s_client.Configuration()
         self.namespace = "default"
-        in_cluster = kubeconfig is None and context is None and bool(os.environ.get("KUBERNETES_SERVICE_HOST")) \
-            and not os.environ.get("KUBECONFIG")
+        self.source = config_source(kubeconfig)
         try:
-            if in_cluster:
-                k8s_config.load_incluster_config(client_configuration=configuration)
+            if self.source.files is None:
+                incluster_config.InClusterConfigLoader(f"{SERVICE_ACCOUNT}/token", f"{SERVICE_ACCOUNT}/ca.crt"
+                                                       ).load_and_set(configuration)
                 try:
-                    with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as f:
+                    with open(f"{SERVICE_ACCOUNT}/namespace", encoding="utf-8") as f:
                         self.namespace = f.read().strip() or "default"
                 except OSError:
                     pass
             else:
-                k8s_config.load_kube_config(config_file=kubeconfig, context=context,
+                k8s_config.load_kube_config(config_file=self.source.files, context=context,
                                             client_configuration=configuration)
-                contexts, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+                contexts, active = k8s_config.list_kube_config_contexts(config_file=self.source.files)
                 if context:
                     active = next((c for c in contexts if c["name"] == context), active)
                 self.namespace = (active.get("context") or {}).get("namespace") or "default"
         except Exception as error:  # the client's loader raises anything (YAMLError, KeyError) on a broken file
-            where = "in-cluster service account" if in_cluster else \
-                kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ConfigError(f"cannot load the cluster configuration ({where}): {reason}") from error
+            raise ConfigError(f"cannot load the cluster configuration from {self.source.name}: {reason}") from error
         if not configuration.host or "://" not in configuration.host:
-            raise ConfigError(f"cannot load the cluster configuration ({kubeconfig or 'kubeconfig'}): the context "
-                              f"names no https:// server, got {configuration.host!r}")
+            raise ConfigError(f"cannot load the cluster configuration from {self.source.name}: the context names "
+                              f"no https:// server, got {configuration.host!r}")
         configuration.retries = False
         self.server = configuration.host
         self.api = k8s_client.ApiClient(configuration)
@@ -283,6 +260,37 @@ class Cluster:
         return [f"{e.get('reason')}: {e.get('message', '').strip()}" +
                 (f" (x{e['count']})" if (e.get("count") or 1) > 1 else "") for e in events[-limit:]]
 
+    def custom_resources(self, namespace: str, most: int = 3) -> list[str]:
+        """Up to `most` custom resources in a namespace ('widget/foo') whose operators may create pods.
+
+        Asked only when a Service's selector matches nothing and that would be final otherwise: one
+        discovery pass plus one `limit=1` list per custom kind. A kind that may not be listed counts,
+        since it may hold such a resource.
+        """
+        found: list[str] = []
+        for group in (self.request("GET", "/apis") or {}).get("groups") or []:
+            version = (group.get("preferredVersion") or {}).get("groupVersion") or ""
+            if not version or is_builtin(version):
+                continue
+            for entry in (self.request("GET", f"/apis/{version}") or {}).get("resources") or []:
+                if "/" in entry.get("name", "") or not entry.get("namespaced") or \
+                        "list" not in (entry.get("verbs") or []) or not may_create_pods(version, entry.get("kind", "")):
+                    continue
+                resource = Resource(entry["kind"], group.get("name", ""), version.rpartition("/")[2], entry["name"])
+                try:
+                    page = self.request("GET", resource.path(namespace), [("limit", 1)], verb="list",
+                                        resource=resource, namespace=namespace)
+                except PermissionDenied:
+                    found.append(f"{resource.name} (not readable: grant list to fail fast)")
+                    continue
+                except ApiStatusError:
+                    continue
+                found += [f"{resource.kind.lower()}/{dig(item, 'metadata', 'name')}"
+                          for item in page.get("items") or []]
+                if len(found) >= most:
+                    return found[:most]
+        return found
+
     # --- writes (probes) ---------------------------------------------------------------------
 
     def create(self, resource: Resource, namespace: str, body: Object) -> Object:
@@ -312,9 +320,10 @@ class WatchEvent:
 class Watcher(threading.Thread):
     """list + watch of one kind in one namespace, feeding a queue until stopped.
 
-    Relists on 410 Gone (the resourceVersion expired) and re-watches after a
-    dropped connection, with a short backoff; a permission or authentication
-    error is reported once and ends the watcher.
+    Relists on 410 Gone (the resourceVersion expired) and re-watches when a
+    stream ends. When a request fails (the API server is unreachable) it reports
+    DISCONNECTED once and retries with backoff, relisting (SYNCED) once the server
+    answers. A permission or authentication error is reported once and ends it.
     """
 
     def __init__(self, cluster: Cluster, resource: Resource, namespace: str | None,
@@ -333,6 +342,15 @@ class Watcher(threading.Thread):
         return version
 
     def run(self) -> None:
+        """Watch until stopped; an unexpected failure is reported on the queue, never printed by the thread."""
+        try:
+            self._watch()
+        except Exception as error:  # the main thread reports it (or is already exiting and needs nothing)
+            if not self.stop_event.is_set():
+                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
+                    f"watching {self.resource.name} failed: {type(error).__name__}: {error}")))
+
+    def _watch(self) -> None:
         backoff = 0.2
         version: str | None = None
         while not self.stop_event.is_set():
@@ -372,7 +390,11 @@ class Watcher(threading.Thread):
                         f"cannot reach the API server at {self.cluster.server}: {error}")
                     self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=failure))
                     return
-                # A dropped connection or a cut stream: resume from the last resourceVersion.
+                # The API server is unreachable: say so once (verdicts wait while blind), then retry
+                # with a fresh list, which is both the state missed meanwhile and proof it is back.
+                if self.retries == 0:
+                    self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
+                version = None
                 if self.stop_event.wait(backoff):
                     return
                 backoff, self.retries = min(backoff * 2, 5.0), self.retries + 1

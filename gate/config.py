@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from gate.errors import ConfigError, ManifestError
+from gate.kinds import WORKLOAD_KINDS, kind_named
 from gate.manifests import Path_, node_line, parse_documents, read_text
-from gate.objects import WORKLOAD_KINDS
 from gate.schema import duration, port_of
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
@@ -75,10 +75,10 @@ class GateConfig:
     pairs: tuple[Pair, ...] = ()
 
 
-# How a caller's kind may be written (kubectl's names and short names).
-WORKLOAD_KIND_ALIASES = {kind.lower(): kind for kind in WORKLOAD_KINDS} | {
-    "deploy": "Deployment", "sts": "StatefulSet", "ds": "DaemonSet", "rs": "ReplicaSet", "rc": "ReplicationController",
-    "cj": "CronJob", "po": "Pod"}
+def workload_kind(alias: str) -> str | None:
+    """The workload kind a caller names (kubectl's names and short names), or None."""
+    kind = kind_named(alias)
+    return kind if kind in WORKLOAD_KINDS else None
 
 
 class _Reader:
@@ -123,10 +123,10 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     if isinstance(value, str):
         namespace, _, rest = value.partition("/") if value.count("/") == 2 else ("", "", value)
         kind, slash, name = rest.partition("/")
-        if not slash or kind.lower() not in WORKLOAD_KIND_ALIASES or not name:
+        if not slash or workload_kind(kind) is None or not name:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
                                     f"got {value!r}")
-        return Caller(namespace or None, (WORKLOAD_KIND_ALIASES[kind.lower()], name))
+        return Caller(namespace or None, (str(workload_kind(kind)), name))
     data = reader.mapping(value, path)
     reader.check_keys(data, path, ("namespace", "labels", "workload"))
     if "workload" in data:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gate.cluster import BUILTIN_RESOURCES, Cluster
+from gate.cluster import Cluster
 from gate.config import GateConfig, Pair
 from gate.endpoints import endpoint_ready
 from gate.errors import ClusterError, PermissionDenied
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
+from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
 from gate.netpol import Verdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
@@ -23,7 +24,6 @@ from gate.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_pr
 from gate.status import is_true
 
 PHASE = "connectivity"
-LIVE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "NetworkPolicy")
 # API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
 FOREIGN_POLICY_GROUPS = {"policy.networking.k8s.io": "AdminNetworkPolicy", "cilium.io": "Cilium policies",
                          "crd.projectcalico.org": "Calico policies", "projectcalico.org": "Calico policies"}
@@ -33,7 +33,7 @@ def live_inventory(cluster: Cluster, namespaces: set[str], default_namespace: st
     """The objects pair evaluation reads, from the cluster; notes for what could not be read."""
     objects = []
     for namespace in sorted(namespaces):
-        for kind in LIVE_KINDS:
+        for kind in PAIR_READS:
             items, _ = cluster.list(BUILTIN_RESOURCES[kind], namespace)
             objects += items
     inventory = Inventory(objects, default_namespace)

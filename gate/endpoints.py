@@ -12,11 +12,22 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gate.labels import Requirement, Selector, describe_gap
-from gate.objects import Object, ObjectRef, containers, dig, ref_of, template_labels, template_labels_path
+from gate.kinds import CONTROLLER_LABEL_KEYS, KINDS, SELECTOR_KINDS, ControllerLabel
+from gate.labels import IDENTITY_LABELS, PodLabels, Requirement, Selector, describe_gap, near_miss
+from gate.objects import (
+    Object,
+    ObjectRef,
+    container_ports,
+    controller_labels,
+    dig,
+    ref_of,
+    template_labels,
+    template_labels_path,
+    template_path,
+)
 
 # A JSON-patch path segment escapes '~' and '/' (RFC 6901), e.g. app.kubernetes.io/name.
-_POINTER_ESCAPES = str.maketrans({"~": "~0", "/": "~1"})
+_POINTER = str.maketrans({"~": "~0", "/": "~1"})
 
 
 @dataclass(frozen=True)
@@ -28,16 +39,24 @@ class Candidate:
     labels_path: tuple[str, ...]  # where the template labels live in the workload
     labels_location: str | None = None  # file:line of those labels, when from a manifest
     running_pods: int | None = None  # live mode: how many pods the workload runs
+    own_selector: Selector | None = None  # the workload's spec.selector: a relabel must keep matching it
+    added: tuple[ControllerLabel, ...] = ()  # labels its controller adds (templates only)
+
+    @property
+    def pods(self) -> PodLabels:
+        return PodLabels(self.labels, self.added, self.workload.name)
 
 
 @dataclass(frozen=True)
 class SelectorGap:
-    """The closest candidate to a selector that matches nothing, and what it lacks."""
+    """The workload a selector was evidently meant for, what its pods lack, and the safe fix."""
 
     service: ObjectRef
     selector: Selector
     candidate: Candidate
     unmet: tuple[Requirement, ...]
+    because: str  # the evidence that the candidate was meant: "same name as the Service", ...
+    selector_location: str | None = None  # file:line of the Service's selector, when from a manifest
 
     @property
     def pods_gap(self) -> str:
@@ -45,35 +64,95 @@ class SelectorGap:
         pods = f"pods of {self.candidate.workload}"
         if self.candidate.running_pods is not None:
             pods += f" ({self.candidate.running_pods} running)"
-        return f"{pods} " + "; ".join(describe_gap(r, self.candidate.labels) for r in self.unmet)
+        gaps = []
+        for requirement in self.unmet:
+            gap = describe_gap(requirement, self.candidate.labels)
+            if requirement.key in CONTROLLER_LABEL_KEYS and requirement.key not in self.candidate.labels:
+                gap += f" (a controller adds {requirement.key}; {self.candidate.workload.kind}'s does not)"
+            elif self._near_value(requirement):
+                gap += f" (did you mean {requirement.key}={self.candidate.labels[requirement.key]}?)"
+            gaps.append(gap)
+        return f"{pods} " + "; ".join(gaps)
 
     @property
     def message(self) -> str:
         return f"{self.service} selects {self.selector}; {self.pods_gap}"
 
-    def fix(self) -> list[str]:
-        """The kubectl patch and the YAML lines that make the template match."""
-        workload = self.candidate.workload
-        operations, yaml_lines = [], []
+    def _near_value(self, requirement: Requirement) -> bool:
+        value = self.candidate.labels.get(requirement.key)
+        return requirement.operator == "In" and value is not None and \
+            any(near_miss(written, value) for written in requirement.values)
+
+    def _relabel(self) -> dict[str, str] | None:
+        """The labels to set on the template, or None when relabelling is not a safe fix.
+
+        Unsafe: a label a controller sets, a requirement with no single value, a value the template
+        already has otherwise (then the Service is the likelier typo), or a change that makes the
+        template stop matching its own workload's selector (the API server would reject it).
+        """
+        wanted = {}
         for requirement in self.unmet:
-            if requirement.operator != "In" or len(requirement.values) != 1:
-                continue  # a set-based requirement has no single obvious value to add
-            key, value = requirement.key, requirement.values[0]
-            pointer = "/" + "/".join([*self.candidate.labels_path, key.translate(_POINTER_ESCAPES)])
-            op = "replace" if key in self.candidate.labels else "add"
-            operations.append({"op": op, "path": pointer, "value": value})
-            yaml_lines.append(f"{key}: {value}")
-        if not operations:
-            return [f"make the pod template labels of {workload} satisfy {self.selector}, "
-                    f"or change the selector of {self.service}"]
-        namespace = f" -n {workload.namespace}" if workload.namespace else ""
-        patch = json.dumps(operations, separators=(",", ":"))
+            if requirement.operator != "In" or len(requirement.values) != 1 or \
+                    requirement.key in CONTROLLER_LABEL_KEYS or requirement.key in self.candidate.labels:
+                return None
+            wanted[requirement.key] = requirement.values[0]
+        own = self.candidate.own_selector
+        if own is not None and not own.matches({**self.candidate.labels, **wanted}):
+            return None
+        return wanted
+
+    def _reselect(self) -> dict[str, str] | None:
+        """The selector the Service should have to select the candidate's pods, or None."""
+        current = self.selector.as_map()
+        if current is None:
+            return None
+        unmet = {r.key for r in self.unmet}
+        fixed = {key: self.candidate.labels[key] for key in current if key in unmet and key in self.candidate.labels}
+        return {key: fixed.get(key, value) for key, value in current.items() if key not in unmet or key in fixed}
+
+    @property
+    def fix_location(self) -> str | None:
+        """file:line where the fix goes: the template's labels, or the Service's selector."""
+        return self.candidate.labels_location if self._relabel() else self.selector_location
+
+    def fix(self) -> list[str]:
+        """The kubectl patch and the YAML lines: relabel the template when that is safe, else reselect."""
+        relabel = self._relabel()
+        if relabel:
+            return self._relabel_fix(relabel)
+        reselect = self._reselect()
+        if reselect:
+            return self._reselect_fix(reselect)
+        return [f"make the pod template labels of {self.candidate.workload} satisfy {self.selector}, "
+                f"or change the selector of {self.service}"]
+
+    def _relabel_fix(self, labels: dict[str, str]) -> list[str]:
+        workload = self.candidate.workload
+        operations = [{"op": "add", "path": json_pointer((*self.candidate.labels_path, key)), "value": value}
+                      for key, value in labels.items()]
         where = f" at {self.candidate.labels_location}" if self.candidate.labels_location else ""
-        return [
-            f"kubectl patch {workload.kind.lower()} {workload.name}{namespace} --type=json -p='{patch}'",
-            f"or in the manifest{where}, under {'.'.join(self.candidate.labels_path)}: "
-            + ", ".join(yaml_lines),
-        ]
+        return [kubectl_patch(workload, operations),
+                f"or in the manifest{where}, under {'.'.join(self.candidate.labels_path)}: "
+                + ", ".join(f"{key}: {value}" for key, value in labels.items())]
+
+    def _reselect_fix(self, selector: dict[str, str]) -> list[str]:
+        where = f" at {self.selector_location}" if self.selector_location else ""
+        return [kubectl_patch(self.service, [{"op": "replace", "path": "/spec/selector", "value": selector}]),
+                f"or in the manifest{where}, set spec.selector to "
+                + ", ".join(f"{key}: {value}" for key, value in selector.items())
+                + f" (the labels {self.candidate.workload}'s pods carry)"]
+
+
+def json_pointer(path: tuple[str | int, ...]) -> str:
+    """RFC 6901: '/spec/template/metadata/labels/app.kubernetes.io~1name'."""
+    return "/" + "/".join(str(step).translate(_POINTER) for step in path)
+
+
+def kubectl_patch(ref: ObjectRef, operations: list[dict[str, object]]) -> str:
+    """The one-line `kubectl patch --type=json` that applies operations to ref."""
+    namespace = f" -n {ref.namespace}" if ref.namespace else ""
+    patch = json.dumps(operations, separators=(",", ":"))
+    return f"kubectl patch {ref.kind.lower()} {ref.name}{namespace} --type=json -p='{patch}'"
 
 
 def endpoint_ready(endpoint: Object) -> bool:
@@ -89,52 +168,74 @@ def service_selector(service: Object) -> Selector | None:
     return Selector.from_map(selector) if selector else None
 
 
-def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Candidate]) -> SelectorGap | None:
-    """The candidate meeting most requirements (at least one), preferring a name like the Service's.
+def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Candidate],
+                selector_location: str | None = None) -> SelectorGap | None:
+    """The candidate the selector was evidently meant for, or None when the evidence is weak.
 
-    None when no candidate meets any requirement: then nothing in view was meant to back the Service.
+    Evidence, strongest first: the workload has the Service's name; every unmet value is a near
+    miss of the template's (a typo); or only one label is missing and an identity label (app, name,
+    ...) matches. Sharing a `part-of` label, or an app label with another value, is no evidence:
+    pods may come from elsewhere, and a relabel would send the Service's traffic to the wrong app.
     """
-    best: tuple[tuple[int, int, int], Candidate, list[Requirement]] | None = None
+    best: tuple[tuple[int, int], SelectorGap] | None = None
     for candidate in candidates:
-        unmet = selector.unmet(candidate.labels)
-        met = len(selector.requirements) - len(unmet)
-        if met == 0 or not unmet:
+        unmet = selector.unmet_by(candidate.pods)
+        if not unmet:
             continue
-        rank = (met, int(candidate.workload.name == service.name), int(service.name in candidate.workload.name))
+        met = [r for r in selector.requirements if r not in unmet]
+        near = [r for r in unmet if r.operator == "In" and r.key in candidate.labels
+                and any(near_miss(v, candidate.labels[r.key]) for v in r.values)]
+        if candidate.workload.name == service.name:
+            because = "same name as the Service"
+        elif len(near) == len(unmet):
+            because = "a near-miss value"
+        elif len(unmet) == 1 and unmet[0].key not in candidate.labels and any(r.key in IDENTITY_LABELS for r in met):
+            because = "all but one label match"
+        else:
+            continue
+        rank = (int(candidate.workload.name == service.name), len(met))
+        gap = SelectorGap(service, selector, candidate, tuple(unmet), because, selector_location)
         if best is None or rank > best[0]:
-            best = (rank, candidate, unmet)
-    if best is None:
-        return None
-    return SelectorGap(service, selector, best[1], tuple(best[2]))
-
-
-def _container_ports(pod_or_template: Object) -> list[Object]:
-    return [port for container in containers(pod_or_template) for port in (container.get("ports") or [])
-            if isinstance(port, dict)]
+            best = (rank, gap)
+    return best[1] if best else None
 
 
 @dataclass(frozen=True)
 class PortGap:
-    """A Service port whose targetPort the backing pods do not expose."""
+    """A Service port whose targetPort the backing pods do not declare."""
 
     service_port: str  # "8080/TCP" or the port's name
     target: str
     named: bool  # a named targetPort that no container defines gets no endpoints at all
     declared: tuple[str, ...]
+    other_protocol: str | None = None  # a port of that name exists, but for this protocol
 
     @property
     def message(self) -> str:
         exposed = ", ".join(self.declared) or "no ports"
+        if self.other_protocol:
+            return (f"targetPort {self.target!r} of port {self.service_port} names a container port whose protocol "
+                    f"is {self.other_protocol}, not the Service port's; endpoints for that port stay empty")
         if self.named:
             return (f"targetPort {self.target!r} of port {self.service_port} names no container port "
-                    f"(containers expose {exposed}); endpoints for that port stay empty")
-        return (f"targetPort {self.target} of port {self.service_port} is not declared by any container "
-                f"(containers expose {exposed}); traffic goes there only if something listens undeclared")
+                    f"(containers declare {exposed}); endpoints for that port stay empty")
+        # Not an endpoint problem: endpoints list every ready pod, and many apps listen on ports they
+        # do not declare. It is still worth a look, since a typo here sends traffic to a closed port.
+        return (f"targetPort {self.target} of port {self.service_port} is undeclared: no container declares it "
+                f"(they declare {exposed}); it works only if the app listens there anyway")
+
+    def fix(self, workload: ObjectRef) -> str:
+        if self.other_protocol:
+            return (f"make the protocol of port {self.service_port} {self.other_protocol}, or declare "
+                    f"{self.target!r} for the Service port's protocol on a container of {workload}")
+        if self.named:
+            return f"add a port named {self.target!r} to a container of {workload}, or set targetPort to a number"
+        return f"declare containerPort {self.target} on the container of {workload} that listens on it"
 
 
 def port_gaps(service: Object, pod_or_template: Object) -> list[PortGap]:
-    """Service ports whose targetPort (number or name + protocol) the pod does not expose."""
-    declared = _container_ports(pod_or_template)
+    """Service ports whose targetPort (number or name + protocol) the pod does not declare."""
+    declared = container_ports(pod_or_template)
     declared_text = tuple(
         f"{p.get('name') + '=' if p.get('name') else ''}{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
         for p in declared)
@@ -145,20 +246,34 @@ def port_gaps(service: Object, pod_or_template: Object) -> list[PortGap]:
         label = f"{port.get('name')} ({port.get('port')}/{protocol})" if port.get("name") else \
             f"{port.get('port')}/{protocol}"
         if isinstance(target, str) and not target.isdigit():
-            if not any(p.get("name") == target and p.get("protocol", "TCP") == protocol for p in declared):
-                gaps.append(PortGap(label, target, True, declared_text))
+            same_name = [p for p in declared if p.get("name") == target]
+            if not any(p.get("protocol", "TCP") == protocol for p in same_name):
+                other = str(same_name[0].get("protocol", "TCP")) if same_name else None
+                gaps.append(PortGap(label, target, True, declared_text, other))
         elif not any(str(p.get("containerPort")) == str(target) and p.get("protocol", "TCP") == protocol
                      for p in declared):
             gaps.append(PortGap(label, str(target), False, declared_text))
     return gaps
 
 
-def candidates_from_workloads(workloads: Iterable[tuple[Object, str | None]], namespace: str) -> list[Candidate]:
+def template_candidates(workloads: Iterable[tuple[Object, str | None]], namespace: str) -> list[Candidate]:
     """Candidates from workload objects (each with the file:line of its template labels, if known)."""
     found = []
     for workload, location in workloads:
         ref = ref_of(workload, namespace)
         if ref.namespace == namespace:
-            found.append(Candidate(ref, template_labels(workload), template_labels_path(workload), location))
+            found.append(Candidate(ref, template_labels(workload), template_labels_path(workload), location,
+                                   own_selector=own_selector(workload), added=controller_labels(workload)))
     return found
 
+
+def own_selector(workload: Object) -> Selector | None:
+    """A workload's spec.selector, which its template must keep matching (custom workloads too).
+
+    A Job's selector is generated from its controller-uid, a Pod has none: a relabel cannot break them.
+    """
+    selector = dig(workload, "spec", "selector")
+    if not isinstance(selector, dict) or template_path(workload) is None:
+        return None
+    kind = str(workload.get("kind", ""))
+    return Selector.from_label_selector(selector) if kind in SELECTOR_KINDS or kind not in KINDS else None

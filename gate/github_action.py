@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from gate.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gate.report.base import Report
+from gate.report.github import annotations
 
 FLAG_INPUTS = {  # input name -> CLI flag taking a value
     "namespace": "--namespace",
@@ -57,6 +59,7 @@ def build_argv() -> list[str]:
 
 
 def failed_checks(junit: Path) -> int:
+    """Failed testcases in this run's report (deploy-gate removes a stale one before it starts)."""
     try:
         root = ET.parse(junit).getroot()
     except (OSError, ET.ParseError):
@@ -68,9 +71,10 @@ def main() -> int:
     try:
         argv = build_argv()
     except ValueError as error:
-        print(f"::error title=deploy-gate::{error}")
+        print(annotations(Report.unfinished("action", EXIT_USAGE, str(error)))[0], file=sys.stderr)
         return EXIT_USAGE
     junit = Path(argv[argv.index("--junit") + 1])
+    junit.unlink(missing_ok=True)  # deploy-gate replaces it too; this holds even if it could not start
     code = subprocess.run([sys.executable, "-m", "gate", *argv], check=False).returncode
     result = {EXIT_OK: "success", EXIT_FAILED: "failure"}.get(code, "error")
     outputs = os.environ.get("GITHUB_OUTPUT")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from gate.kinds import may_create_pods
 from gate.manifests import Manifest
 from gate.netpol import Policy
-from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, ref_of, template_labels_path
+from gate.objects import Object, ObjectRef, is_workload, ref_of, template_labels_path
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Inventory:
 
     def workloads(self, namespace: str | None = None) -> list[Object]:
         if namespace is None:
-            return self.of_kind(*WORKLOAD_KINDS)
+            return list(self.index.all_workloads)
         return list(self.index.workloads.get(namespace, ()))
 
     def find(self, kind: str, name: str, namespace: str | None) -> list[Object]:
@@ -84,6 +85,10 @@ class Inventory:
     def template_labels_location(self, workload: Object) -> str | None:
         return self.location(workload, *template_labels_path(workload))
 
+    def pod_sources(self, namespace: str | None) -> list[ObjectRef]:
+        """Custom resources of the namespace whose operators may create pods no template here shows."""
+        return [self.ref(obj) for obj in self.index.pod_sources.get(namespace, ())]
+
 
 class _Index:
     """Positions and groupings of one list of objects (rebuilt if the list grows)."""
@@ -93,14 +98,19 @@ class _Index:
         self.position = {id(obj): i for i, obj in enumerate(objects)}
         self.by_kind: dict[str, list[Object]] = {}
         self.by_name: dict[tuple[str, str], dict[str | None, list[Object]]] = {}
+        self.all_workloads: list[Object] = []
         self.workloads: dict[str | None, list[Object]] = {}
+        self.pod_sources: dict[str | None, list[Object]] = {}
         self.policies: list[Policy] | None = None
         for obj in objects:
             ref = ref_of(obj, default_namespace)
             self.by_kind.setdefault(ref.kind, []).append(obj)
             self.by_name.setdefault((ref.kind, ref.name), {}).setdefault(ref.namespace, []).append(obj)
-            if ref.kind in WORKLOAD_KINDS:
+            if is_workload(obj):
+                self.all_workloads.append(obj)
                 self.workloads.setdefault(ref.namespace, []).append(obj)
+            elif may_create_pods(str(obj.get("apiVersion", "")), ref.kind):
+                self.pod_sources.setdefault(ref.namespace, []).append(obj)
 
     def in_order(self, objects: Iterable[Object]) -> list[Object]:
         return sorted(objects, key=lambda obj: self.position[id(obj)])

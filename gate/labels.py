@@ -9,7 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gate.objects import Object
+from gate.kinds import ControllerLabel
+from gate.objects import Object, controller_labels, template_labels
+
+# Labels that name an application, best first: a match on one of them is evidence that a
+# workload was meant to back a Service, and the peer a NetworkPolicy fix should admit.
+IDENTITY_LABELS = ("app.kubernetes.io/name", "app", "k8s-app", "app.kubernetes.io/instance", "name")
+
+
+@dataclass(frozen=True)
+class PodLabels:
+    """The labels pods will carry: their own (or their template's), plus those their controller adds.
+
+    `added` are known by key only (a hash) or by pattern (a StatefulSet pod is `<name>-<ordinal>`);
+    live pods carry every label already and have none.
+    """
+
+    labels: dict[str, str]
+    added: tuple[ControllerLabel, ...] = ()
+    owner_name: str = ""
+
+    @classmethod
+    def of_template(cls, workload: Object) -> PodLabels:
+        name = (workload.get("metadata") or {}).get("name", "")
+        return cls(template_labels(workload), controller_labels(workload), str(name))
+
+    def added_label(self, key: str) -> ControllerLabel | None:
+        return next((label for label in self.added if label.key == key), None) if key not in self.labels else None
 
 
 @dataclass(frozen=True)
@@ -26,6 +52,15 @@ class Requirement:
         if self.operator == "Exists":
             return self.key in labels
         return self.key not in labels  # DoesNotExist
+
+    def may_match(self, pods: PodLabels) -> bool:
+        """Whether the pods can satisfy the requirement, counting the labels their controller adds."""
+        added = pods.added_label(self.key)
+        if added is None:
+            return self.matches(pods.labels)
+        if self.operator == "In":
+            return any(added.may_be(value, pods.owner_name) for value in self.values)
+        return self.operator != "DoesNotExist"  # Exists, or NotIn (the value is not known in advance)
 
     def __str__(self) -> str:
         if self.operator == "In" and len(self.values) == 1:
@@ -64,6 +99,18 @@ class Selector:
     def unmet(self, labels: dict[str, str]) -> list[Requirement]:
         return [requirement for requirement in self.requirements if not requirement.matches(labels)]
 
+    def may_match(self, pods: PodLabels) -> bool:
+        return all(requirement.may_match(pods) for requirement in self.requirements)
+
+    def unmet_by(self, pods: PodLabels) -> list[Requirement]:
+        return [requirement for requirement in self.requirements if not requirement.may_match(pods)]
+
+    def as_map(self) -> dict[str, str] | None:
+        """key: value for a selector of single-value equalities only (a Service's kind), else None."""
+        if any(r.operator != "In" or len(r.values) != 1 for r in self.requirements):
+            return None
+        return {r.key: r.values[0] for r in self.requirements}
+
     @property
     def is_empty(self) -> bool:
         return not self.requirements
@@ -83,6 +130,30 @@ def describe_gap(requirement: Requirement, labels: dict[str, str]) -> str:
     if requirement.operator == "DoesNotExist":
         return f"have label {requirement.key}={labels.get(requirement.key, '')}, which the selector excludes"
     return f"have {requirement.key}={labels.get(requirement.key, '')}, not matching {requirement}"
+
+
+def near_miss(written: str, meant: str) -> bool:
+    """A likely typo: two values at most two edits apart that differ in more than a version number.
+
+    `paymentservce`/`paymentservice` are a near miss; `v1`/`v2` and `api-v1`/`api-v2` are
+    different versions on purpose (canaries), and short values are too short to judge.
+    """
+    if written == meant or min(len(written), len(meant)) < 4:
+        return False
+    if "".join(c for c in written if not c.isdigit()) == "".join(c for c in meant if not c.isdigit()):
+        return False
+    return _edits(written, meant) <= 2
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (label values are at most 63 characters)."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
 
 
 def format_labels(labels: dict[str, str]) -> str:

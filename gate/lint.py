@@ -10,16 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gate.config import GateConfig, Pair
-from gate.endpoints import candidates_from_workloads, closest_gap, port_gaps, service_selector
+from gate.endpoints import (
+    closest_gap,
+    json_pointer,
+    kubectl_patch,
+    port_gaps,
+    service_selector,
+    template_candidates,
+)
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
-from gate.labels import Selector, format_labels
-from gate.objects import POD_TEMPLATE_PATHS, Object, ObjectRef, dig, pod_template, template_labels
+from gate.kinds import SELECTOR_KINDS, api_group
+from gate.labels import PodLabels, Selector, format_labels, near_miss
+from gate.netpol import Verdict as NetpolVerdict
+from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
+from gate.references import Reference, references
 
 PHASE = "lint"
-# Kinds whose spec.selector the API server requires to match the template labels.
-SELECTOR_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 
 
 def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, message: str, **kwargs: object) -> Finding:
@@ -27,45 +35,64 @@ def _finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, messag
 
 
 def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
-    """Every Service selector matches a pod template in the set; else name the closest one's gap."""
+    """Every Service selector matches a pod template in the set; else the evident workload's gap.
+
+    An error needs certainty: a workload the selector was evidently meant for (see `closest_gap`)
+    and no custom resource in the namespace that might create the pods instead.
+    """
     findings = []
     for service in inventory.of_kind("Service"):
         ref = inventory.ref(service)
         selector = service_selector(service)
-        title = f"{ref.name} selects pods"
         if selector is None:
             continue
+        title = f"{ref.name} selects pods"
         workloads = inventory.workloads(ref.namespace)
-        matched = [w for w in workloads if selector.matches(template_labels(w))]
         selector_at = inventory.location(service, "spec", "selector")
+        at = Location.parse(selector_at)
+        matched = [w for w in workloads if selector.may_match(PodLabels.of_template(w))]
         if matched:
             names = ", ".join(str(inventory.ref(w)) for w in matched)
             findings.append(_finding("service-selector", ref, title, Outcome.PASSED,
-                                     f"{ref} selects {selector}: {names}", locations=Location.parse(selector_at)))
+                                     f"{ref} selects {selector}: {names}", locations=at))
             continue
         assert ref.namespace is not None
-        candidates = candidates_from_workloads(
-            ((w, inventory.template_labels_location(w)) for w in workloads), ref.namespace)
-        gap = closest_gap(ref, selector, candidates)
+        candidates = template_candidates(((w, inventory.template_labels_location(w)) for w in workloads),
+                                         ref.namespace)
+        gap = closest_gap(ref, selector, candidates, selector_at)
+        sources = inventory.pod_sources(ref.namespace)
+        if sources:
+            near = f"; closest template: {gap.pods_gap}" if gap else ""
+            findings.append(_finding(
+                "service-selector", ref, title, Outcome.NOT_CHECKABLE,
+                f"{ref} selects {selector}; no pod template in the set matches, but pods may come from "
+                f"{_names(sources)}{near}", locations=at))
+            continue
         if gap is None:
             findings.append(_finding(
                 "service-selector", ref, title, Outcome.NOT_CHECKABLE,
-                f"{ref} selects {selector}; no workload in the set carries any of these labels "
-                f"(its pods are deployed from elsewhere?)", locations=Location.parse(selector_at)))
+                f"{ref} selects {selector}; no workload in the set was evidently meant for it "
+                f"(its pods are deployed from elsewhere?)", locations=at))
             continue
-        evidence = [f"selector at {selector_at}"] if selector_at else []
+        evidence = []
         if gap.candidate.labels_location:
             evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
                             f"{gap.candidate.labels_location}")
+        evidence.append(f"why {gap.candidate.workload}: {gap.because}")
         findings.append(_finding(
             "service-selector", ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
-            locations=Location.parse(gap.candidate.labels_location) + Location.parse(selector_at)))
+            locations=at + Location.parse(gap.candidate.labels_location)))
     return findings
 
 
+def _names(refs: list[ObjectRef], most: int = 3) -> str:
+    shown = ", ".join(str(r) for r in refs[:most])
+    return shown + (f" and {len(refs) - most} more" if len(refs) > most else "")
+
+
 def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
-    """The Service's targetPort (number, or name + protocol) is exposed by the templates it selects."""
+    """The Service's targetPort (number, or name + protocol) is declared by the templates it selects."""
     findings = []
     for service in inventory.of_kind("Service"):
         ref = inventory.ref(service)
@@ -73,7 +100,7 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
         if selector is None:
             continue
         for workload in inventory.workloads(ref.namespace):
-            if not selector.matches(template_labels(workload)):
+            if not selector.may_match(PodLabels.of_template(workload)):
                 continue
             workload_ref = inventory.ref(workload)
             title = f"{ref.name} targetPort exposed by {workload_ref}"
@@ -85,23 +112,21 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
             for gap in gaps:
                 severity = Severity.ERROR if gap.named else Severity.WARNING
                 containers_at = inventory.location(workload, *_containers_path(workload))
-                fix = (f"add a port named {gap.target!r} to a container of {workload_ref}" if gap.named else
-                       f"declare containerPort {gap.target} on the container of {workload_ref} that listens on it")
                 findings.append(_finding(
                     "target-port", ref, title, Outcome.FAILED, f"{ref}: {gap.message} of {workload_ref}",
-                    severity=severity, fix=(fix + (f" ({containers_at})" if containers_at else ""),),
+                    severity=severity, fix=(gap.fix(workload_ref) + (f" ({containers_at})" if containers_at else ""),),
                     locations=ports_at + Location.parse(containers_at)))
     return findings
 
 
 def _containers_path(workload: Object) -> tuple[str, ...]:
-    return (*POD_TEMPLATE_PATHS[workload["kind"]], "spec", "containers")
+    return (*(template_path(workload) or ()), "spec", "containers")
 
 
 def check_workload_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
     """A workload's spec.selector matches its own template labels (the API server rejects it otherwise)."""
     findings = []
-    for workload in inventory.of_kind(*SELECTOR_KINDS):
+    for workload in inventory.of_kind(*sorted(SELECTOR_KINDS)):
         ref = inventory.ref(workload)
         title = f"{ref.name} selector matches its template"
         raw = dig(workload, "spec", "selector")
@@ -163,10 +188,16 @@ def check_policy_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]
                                      f"{ref}: no workload of namespace {policy.namespace} is in the set",
                                      locations=at))
             continue
-        selected = [str(inventory.ref(w)) for w in workloads if policy.pod_selector.matches(template_labels(w))]
+        selected = [str(inventory.ref(w)) for w in workloads
+                    if policy.pod_selector.may_match(PodLabels.of_template(w))]
         if selected:
             findings.append(_finding("policy-selector", ref, title, Outcome.PASSED,
                                      f"{ref} selects {', '.join(selected)}", locations=at))
+            continue
+        if sources := inventory.pod_sources(policy.namespace):
+            findings.append(_finding("policy-selector", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: podSelector {policy.pod_selector} selects no pod template in the set; "
+                                     f"pods may come from {_names(sources)}", locations=at))
             continue
         findings.append(_finding(
             "policy-selector", ref, title, Outcome.FAILED,
@@ -186,11 +217,11 @@ def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Findin
                        locations=locations)
     if not resolved.backends:
         return Finding(phase, "caller-pair", subject, pair.name, Outcome.NOT_CHECKABLE,
-                       f"{pair.name}: service/{pair.target.service} selects no pod template in the set that "
-                       f"exposes its target port", locations=locations)
+                       f"{pair.name}: not judged: {resolved.no_backends}", locations=locations)
     decided = deciding(static_verdicts(resolved, inventory), pair.expect_allow)
     assert decided is not None  # one verdict per backend, and there are backends
     backend, verdict = decided
+    locations += _policy_locations(inventory, verdict, backend.endpoint.namespace, resolved.caller.namespace)
     to = f"{backend.endpoint.name} port {backend.port}/{backend.protocol}"
     evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ())
     if verdict.allowed == pair.expect_allow:
@@ -211,6 +242,19 @@ def pair_finding(pair: Pair, inventory: Inventory, phase: str = PHASE) -> Findin
                    evidence=evidence, fix=fix, locations=locations)
 
 
+def _policy_locations(inventory: Inventory, verdict: NetpolVerdict, target_namespace: str, caller_namespace: str
+                      ) -> tuple[Location, ...]:
+    """file:line of the rules of the policies that decided, after the pair's own line in gate.yaml."""
+    found: list[Location] = []
+    for direction, namespace, key in ((verdict.ingress, target_namespace, "ingress"),
+                                      (verdict.egress, caller_namespace, "egress")):
+        if direction.deciding_policy is None or (not verdict.allowed and direction.allowed):
+            continue  # a denial is located at the policies that deny, not at those admitting the other side
+        for policy in inventory.find("NetworkPolicy", direction.deciding_policy, namespace):
+            found += Location.parse(inventory.location(policy, "spec", key))
+    return tuple(found)
+
+
 def check_pairs(inventory: Inventory, config: GateConfig) -> list[Finding]:
     return [pair_finding(pair, inventory) for pair in config.pairs]
 
@@ -227,9 +271,124 @@ def check_duplicates(inventory: Inventory, _: GateConfig) -> list[Finding]:
     return findings
 
 
+def check_references(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """Names an object gives others (backends, ConfigMaps, Secrets, scale targets) exist, with their ports.
+
+    A name missing from the set may exist in the cluster: not checkable, unless the set holds an object
+    of that kind whose name is a near miss (a typo), or the named Service lacks the named port.
+    """
+    findings = []
+    for obj in inventory.objects:
+        ref = inventory.ref(obj)
+        if ref.namespace is None:
+            continue
+        title = f"{ref.name} references exist"
+        failed, unknown, found = [], [], []
+        for reference in references(obj, ref.namespace):
+            if reference.optional:
+                continue
+            at = inventory.location(obj, *reference.path)
+            targets = inventory.find(reference.kind, reference.name, reference.namespace)
+            if targets:
+                problem = _port_problem(reference, targets[0])
+                if problem:
+                    failed.append(_finding("dangling-reference", ref, title, Outcome.FAILED, f"{ref}: {problem}",
+                                           fix=(f"name one of those ports at {at}",), locations=Location.parse(at)))
+                else:
+                    found.append(str(reference))
+                continue
+            known = [inventory.ref(o).name for o in inventory.of_kind(reference.kind)
+                     if inventory.ref(o).namespace == reference.namespace]
+            near = [name for name in known if near_miss(reference.name, name)]
+            if near:
+                failed.append(_finding(
+                    "dangling-reference", ref, title, Outcome.FAILED,
+                    f"{ref} names {reference}, which is not in the set (did you mean {near[0]}?)",
+                    fix=(kubectl_patch(ref, [{"op": "replace", "path": json_pointer(reference.path),
+                                              "value": near[0]}]),
+                         f"or in the manifest at {at}: {near[0]}"),
+                    locations=Location.parse(at)))
+            else:
+                unknown.append(str(reference))
+        findings += failed
+        if unknown:
+            findings.append(_finding("dangling-reference", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref} names {', '.join(unknown)}, not in the set: they must exist in the "
+                                     f"cluster", locations=Location.parse(inventory.location(obj))))
+        elif found and not failed:
+            findings.append(_finding("dangling-reference", ref, title, Outcome.PASSED,
+                                     f"{ref} names {', '.join(found)}: all in the set",
+                                     locations=Location.parse(inventory.location(obj))))
+    return findings
+
+
+def _port_problem(reference: Reference, service: Object) -> str | None:
+    """Why a Service backend's port does not exist on the Service, or None."""
+    if reference.kind != "Service" or reference.port is None:
+        return None
+    ports = [p for p in dig(service, "spec", "ports") or [] if isinstance(p, dict)]
+    if any(p.get("port") == reference.port or (p.get("name") and p.get("name") == reference.port) for p in ports):
+        return None
+    known = ", ".join(f"{p['name']}={p.get('port')}" if p.get("name") else str(p.get("port")) for p in ports)
+    return f"routes to {reference}, which the Service does not have (its ports: {known or 'none'})"
+
+
+def check_pod_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """PodDisruptionBudgets and PodMonitors select pod templates; ServiceMonitors select Services.
+
+    Selecting nothing protects or scrapes nothing: a warning, not checkable when something in the
+    namespace may create pods (or, for a ServiceMonitor, when the set holds no Service there).
+    """
+    findings = []
+    for obj in inventory.objects:
+        kind, group = obj.get("kind"), api_group(str(obj.get("apiVersion", "")))
+        if (group, kind) not in SELECTING_KINDS:
+            continue
+        ref = inventory.ref(obj)
+        selector = Selector.from_label_selector(dig(obj, "spec", "selector"))
+        title = f"{ref.name} selects {'Services' if kind == 'ServiceMonitor' else 'pods'}"
+        at = Location.parse(inventory.location(obj, "spec", "selector"))
+        if kind == "ServiceMonitor":
+            namespaces = _monitored_namespaces(obj, ref.namespace)
+            candidates = [(o, {str(k): str(v) for k, v in (dig(o, "metadata", "labels") or {}).items()})
+                          for o in inventory.of_kind("Service") if namespaces is None or
+                          inventory.ref(o).namespace in namespaces]
+            selected = [str(inventory.ref(o)) for o, labels in candidates if selector.matches(labels)]
+            sources = [] if candidates else [ObjectRef("Service", ref.namespace, "*")]
+        else:
+            workloads = inventory.workloads(ref.namespace)
+            selected = [str(inventory.ref(w)) for w in workloads if selector.may_match(PodLabels.of_template(w))]
+            sources = inventory.pod_sources(ref.namespace) or ([] if workloads else [ObjectRef("Pod", ref.namespace,
+                                                                                               "*")])
+        if selected:
+            findings.append(_finding("pod-selector", ref, title, Outcome.PASSED, f"{ref} selects {', '.join(selected)}",
+                                     locations=at))
+        elif sources:
+            findings.append(_finding("pod-selector", ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: selector {selector} matches nothing in the set; what it selects may "
+                                     f"come from elsewhere", locations=at))
+        else:
+            findings.append(_finding("pod-selector", ref, title, Outcome.FAILED,
+                                     f"{ref}: selector {selector} matches nothing in namespace {ref.namespace}; "
+                                     f"the {kind} has no effect", severity=Severity.WARNING, locations=at))
+    return findings
+
+
+SELECTING_KINDS = {("policy", "PodDisruptionBudget"), ("monitoring.coreos.com", "ServiceMonitor"),
+                   ("monitoring.coreos.com", "PodMonitor")}
+
+
+def _monitored_namespaces(monitor: Object, own: str | None) -> set[str | None] | None:
+    """The namespaces a ServiceMonitor looks in (None: all)."""
+    namespaces = dig(monitor, "spec", "namespaceSelector") or {}
+    if namespaces.get("any"):
+        return None
+    return set(namespaces.get("matchNames") or []) or {own}
+
+
 RULES: tuple[Callable[[Inventory, GateConfig], list[Finding]], ...] = (
     check_duplicates, check_service_selectors, check_target_ports, check_workload_selectors, check_policy_selectors,
-    check_required_labels, check_pairs,
+    check_references, check_pod_selectors, check_required_labels, check_pairs,
 )
 
 

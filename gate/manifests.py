@@ -21,7 +21,8 @@ import yaml
 
 from gate import schema
 from gate.errors import ManifestError
-from gate.objects import BUILTIN_GROUPS, Object, ObjectRef, api_group, ref_of, unknown_kind_problem
+from gate.kinds import api_group, is_builtin, kind_named, unknown_kind_problem
+from gate.objects import Object, ObjectRef, ref_of
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CONFIG_FILE_NAME = "gate.yaml"
@@ -323,15 +324,15 @@ def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterabl
 def _checked(manifest: Manifest) -> Manifest:
     """Identity and every field the checks read (gate.schema), as the API server would reject them.
 
-    Then the node tree gives way to the line tree: all of it for the kinds whose
-    fields findings point at, the top-level keys for the others.
+    Then the node tree gives way to the line tree: all of it, but only the
+    top-level keys of ConfigMaps and Secrets, whose payloads no finding points into.
     """
     obj, where = manifest.obj, f"{manifest.file}:{manifest.line}"
     for key in ("apiVersion", "kind"):
         if obj.get(key) is None or obj.get(key) == "":
             raise ManifestError(f"{where}: missing {key}; not a Kubernetes object")
     if manifest.node is not None:
-        manifest.lines = line_tree(manifest.node) if manifest.kind in schema.KIND_SCHEMAS else \
+        manifest.lines = line_tree(manifest.node) if manifest.kind not in PAYLOADS else \
             {key.value: key.start_mark.line + 1 for key, _ in getattr(manifest.node, "value", ())}
     try:
         schema.check(obj, manifest.written)
@@ -403,7 +404,7 @@ def _kubernetes_like(data: Any) -> bool:
     if not isinstance(data, dict) or "apiVersion" not in data or "kind" not in data:
         return False
     version = data["apiVersion"]
-    return not isinstance(version, str) or api_group(version) in BUILTIN_GROUPS or "." in api_group(version)
+    return not isinstance(version, str) or is_builtin(version) or "." in api_group(version)
 
 
 _OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:""", re.M | re.S)
@@ -525,8 +526,7 @@ def parse_apply_output(text: str, name: str) -> list[tuple[str, str]] | Manifest
         raise ManifestError(f"{name}: the apply was a dry run; nothing was applied to verify")
     applied = [_APPLIED.fullmatch(line) for line in lines]
     if lines and all(applied):
-        return [(_KIND_BY_RESOURCE.get(m.group(1).split(".", 1)[0], m.group(1).split(".", 1)[0]), m.group(2))
-                for m in applied if m]
+        return [(kind_named(m.group(1)) or m.group(1).split(".", 1)[0], m.group(2)) for m in applied if m]
     result = ManifestSet()
     for data, line, node in parse_documents(text, name):
         result.manifests.extend(_objects(data, line, node, name))
@@ -535,10 +535,3 @@ def parse_apply_output(text: str, name: str) -> list[tuple[str, str]] | Manifest
     _check_kinds(result.manifests)
     return result
 
-
-# `kubectl apply -o name` prints lowercase kinds (deployment.apps/x); map them back.
-_KIND_BY_RESOURCE = {kind.lower(): kind for kind in (
-    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Service",
-    "NetworkPolicy", "Namespace", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding",
-    "ClusterRole", "ClusterRoleBinding", "Ingress", "EndpointSlice", "PersistentVolumeClaim",
-    "HorizontalPodAutoscaler", "PodDisruptionBudget", "ReplicationController")}

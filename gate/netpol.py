@@ -20,13 +20,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gate.labels import Selector, format_labels
+from gate.labels import IDENTITY_LABELS, Selector, format_labels
 from gate.objects import Object, dig
 
 INGRESS, EGRESS = "Ingress", "Egress"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-# Labels that name an application, best first: the peer a fix should admit.
-IDENTITY_LABELS = ("app.kubernetes.io/name", "app", "k8s-app", "name", "component")
 
 
 @dataclass(frozen=True)
@@ -103,6 +101,7 @@ class DirectionVerdict:
     admitted_by: str | None = None
     reasons: tuple[str, ...] = ()  # for a deny: why each isolating policy admits nothing
     patch: str | None = None  # the smallest kubectl patch that would admit the connection
+    deciding_policy: str | None = None  # the policy that decided (admitted, or the one the fix changes)
 
     def summary(self) -> str:
         if not self.isolated_by:
@@ -240,17 +239,28 @@ def _identity_labels(endpoint: Endpoint) -> dict[str, str]:
     return dict(endpoint.labels)
 
 
-def _patch(policy: Policy, direction: str, connection: Connection, other: Endpoint) -> str:
-    """The smallest change to `policy` admitting `other`: a peer in a rule that already has the port, else a rule."""
-    key, peer_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+def _peer(policy_namespace: str, other: Endpoint) -> Object:
+    """A peer admitting exactly `other`'s application: its identity label, and its namespace if another."""
     peer: Object = {"podSelector": {"matchLabels": _identity_labels(other)}}
-    if other.namespace != policy.namespace:
+    if other.namespace != policy_namespace:
         peer["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME_LABEL: other.namespace}}
+    return peer
+
+
+def _patch(policy: Policy, direction: str, connection: Connection, other: Endpoint) -> str:
+    """The smallest change to `policy` admitting `other` on this one port, and nothing more.
+
+    A peer joins an existing rule only when that rule's ports are exactly this port; otherwise a new
+    rule for this port alone: adding a peer to a multi-port or all-ports rule would admit more.
+    """
+    key, peer_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+    peer = _peer(policy.namespace, other)
     rules = policy.rules(direction)
     operation: Object | None = None
     for index, rule in enumerate(rules):
         ports = rule.get("ports") or []
-        if rule.get(peer_key) and (not ports or any(_port_matches(p, connection) for p in ports)):
+        if rule.get(peer_key) and len(ports) == 1 and _port_matches(ports[0], connection) and \
+                ports[0].get("endPort") is None:
             operation = {"op": "add", "path": f"/spec/{key}/{index}/{peer_key}/-", "value": peer}
             break
     if operation is None:
@@ -261,6 +271,30 @@ def _patch(policy: Policy, direction: str, connection: Connection, other: Endpoi
             operation = {"op": "add", "path": f"/spec/{key}", "value": [new_rule]}
     patch = json.dumps([operation], separators=(",", ":"))
     return f"kubectl patch networkpolicy {policy.name} -n {policy.namespace} --type=json -p='{patch}'"
+
+
+def _new_policy(direction: str, connection: Connection, subject: Endpoint, other: Endpoint) -> str:
+    """A new NetworkPolicy for the one connection, when only namespace-wide baselines isolate the subject.
+
+    Widening a baseline (a deny-all, an empty podSelector) would open every pod of the namespace; a
+    policy scoped to the subject's application opens one port to one peer.
+    """
+    key, peer_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+    subject_labels, other_labels = _identity_labels(subject), _identity_labels(other)
+    name = "-".join(["allow", *other_labels.values(), "to" if direction == INGRESS else "from",
+                     *subject_labels.values()])[:63].rstrip("-.")
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": name, "namespace": subject.namespace},
+              "spec": {"podSelector": {"matchLabels": subject_labels}, "policyTypes": [direction],
+                       key: [{peer_key: [_peer(subject.namespace, other)],
+                              "ports": [{"port": connection.port, "protocol": connection.protocol}]}]}}
+    return f"echo '{json.dumps(policy, separators=(',', ':'))}' | kubectl apply -f -"
+
+
+def _most_specific(policies: list[Policy]) -> Policy | None:
+    """The isolating policy to change: the one selecting the pod most specifically; never a baseline."""
+    scoped = [p for p in policies if not p.pod_selector.is_empty]
+    return max(scoped, key=lambda p: len(p.pod_selector.requirements), default=None)
 
 
 def evaluate_direction(policies: Iterable[Policy], direction: str, connection: Connection,
@@ -284,7 +318,8 @@ def evaluate_direction(policies: Iterable[Policy], direction: str, connection: C
         for index, rule in enumerate(rules):
             why = _why_rule_fails(rule, policy, direction, connection, other, namespaces)
             if why is None:
-                return DirectionVerdict(direction, True, names, f"{policy.name} {direction.lower()} rule {index + 1}")
+                return DirectionVerdict(direction, True, names, f"{policy.name} {direction.lower()} rule {index + 1}",
+                                        deciding_policy=policy.name)
             failures.append(why)
         if len(rules) == 1:
             detail = f"its only {direction.lower()} rule {failures[0]}"
@@ -292,8 +327,10 @@ def evaluate_direction(policies: Iterable[Policy], direction: str, connection: C
             detail = f"no {direction.lower()} rule matches: " + " | ".join(
                 f"rule {i + 1} {why}" for i, why in enumerate(failures))
         reasons.append(f"{policy.name} selects {_selected(policy)}; {detail}")
-    return DirectionVerdict(direction, False, names, None, tuple(reasons),
-                            _patch(isolating[0], direction, connection, other))
+    target = _most_specific(isolating)
+    fix = _patch(target, direction, connection, other) if target else _new_policy(direction, connection, subject, other)
+    return DirectionVerdict(direction, False, names, None, tuple(reasons), fix,
+                            target.name if target else isolating[0].name)
 
 
 def _selected(policy: Policy) -> str:

@@ -9,17 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.config import Caller, Pair, Target
-from gate.endpoints import Candidate, closest_gap, service_selector
+from gate.endpoints import closest_gap, service_selector, template_candidates
 from gate.inventory import Inventory
+from gate.kinds import WORKLOAD_KINDS
+from gate.labels import IDENTITY_LABELS, PodLabels
 from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
 from gate.objects import (
-    WORKLOAD_KINDS,
     Object,
     containers,
     dig,
     pod_template,
     template_labels,
-    template_labels_path,
 )
 
 ANY_WORKLOAD = "*"  # a caller named without its kind: any workload kind with that name
@@ -45,6 +45,7 @@ class ResolvedPair:
     service: Object
     backends: tuple[Backend, ...]
     assumption: str | None = None  # set when the backends are assumed because the selector matches nothing
+    no_backends: str | None = None  # why there are none: the Service's wiring, judged before any policy
 
     @property
     def namespace(self) -> str:
@@ -95,7 +96,12 @@ def _target_port_on(pod_ports: tuple[ContainerPort, ...], service_port: Object) 
 
 
 def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
-    """Find the caller, the Service and the pod templates it selects (the backends)."""
+    """Find the caller, the Service and the pod templates it selects (the backends).
+
+    The Service's own wiring comes first, as an engineer checks it: a selector that points at another
+    application, or a targetPort no container declares, would make any policy verdict (and its fix)
+    about the wrong pods or port. Such a pair has no backends, and `no_backends` says why.
+    """
     caller = resolve_caller(pair.caller, inventory)
     namespace = pair.target.namespace or caller.namespace
     service = _unique(inventory.find("Service", pair.target.service, namespace),
@@ -105,26 +111,58 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
     if selector is None:
         raise Unresolvable(f"service/{pair.target.service} has no selector: its backends are not pods in the set")
     workloads = inventory.workloads(namespace)
-    backing = [w for w in workloads if selector.matches(template_labels(w))]
+    backing = [w for w in workloads if selector.may_match(PodLabels.of_template(w))]
     assumption = None
     if not backing:
         # The selector matches nothing (the incident's Bug 1): judge the policies against the
-        # workload that was meant to back the Service, and say so.
-        candidates = [Candidate(inventory.ref(w), template_labels(w), template_labels_path(w)) for w in workloads]
-        gap = closest_gap(inventory.ref(service), selector, candidates)
-        if gap is not None:
-            backing = [w for w in workloads if inventory.ref(w) == gap.candidate.workload]
-            assumption = (f"service/{pair.target.service} selects no pod ({gap.pods_gap}); "
-                          f"policies judged against {gap.candidate.workload}, which it was meant to select")
-    backends = []
+        # workload that was evidently meant to back the Service, and say so.
+        gap = closest_gap(inventory.ref(service), selector, template_candidates(
+            ((w, None) for w in workloads), namespace))
+        if gap is None:
+            return ResolvedPair(pair, caller, service, (), None, f"service/{pair.target.service} selects {selector}; "
+                                                                 "no pod template in the set matches")
+        backing = [w for w in workloads if inventory.ref(w) == gap.candidate.workload]
+        assumption = (f"service/{pair.target.service} selects no pod ({gap.pods_gap}); "
+                      f"policies judged against {gap.candidate.workload}, which it was meant to select")
+    elif wrong := _other_application(pair.target.service, backing, workloads, inventory):
+        return ResolvedPair(pair, caller, service, (), None, wrong)
+    backends, skipped = [], []
     for workload in backing:
         ports = _pod_ports(pod_template(workload) or {})
         port = _target_port_on(ports, service_port)
         if port is None:
+            skipped.append(f"targetPort {service_port.get('targetPort')!r} names no container port of "
+                           f"{inventory.ref(workload)}")
+            continue
+        if ports and not any(p.port == port for p in ports):
+            declared = ", ".join(sorted({f"{p.port}/{p.protocol}" for p in ports}))
+            skipped.append(f"service/{pair.target.service} targets port {port}, which no container of "
+                           f"{inventory.ref(workload)} declares (it declares {declared})")
             continue
         endpoint = Endpoint(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
         backends.append(Backend(endpoint, port, str(service_port.get("protocol", "TCP"))))
-    return ResolvedPair(pair, caller, service, tuple(backends), assumption)
+    return ResolvedPair(pair, caller, service, tuple(backends), assumption,
+                        None if backends else "; ".join(skipped))
+
+
+def _other_application(service: str, backing: list[Object], workloads: list[Object], inventory: Inventory
+                       ) -> str | None:
+    """Why the Service evidently selects another application's pods, or None.
+
+    Evident: a workload of the Service's own name exists, is not selected, and names its application
+    (app, app.kubernetes.io/name, ...) differently from every selected one. Blue/green pairs share
+    their application label and are not flagged.
+    """
+    own = next((w for w in workloads if inventory.ref(w).name == service and w not in backing), None)
+    if own is None:
+        return None
+    own_labels = template_labels(own)
+    key = next((k for k in IDENTITY_LABELS if k in own_labels), None)
+    if key is None or any(template_labels(w).get(key) == own_labels[key] for w in backing):
+        return None
+    selected = ", ".join(str(inventory.ref(w)) for w in backing)
+    return (f"service/{service} selects {selected}, not {inventory.ref(own)} ({key}={own_labels[key]}): "
+            f"fix the Service's selector before judging policies")
 
 
 def deciding(verdicts: list[tuple[Backend, Verdict]], expect_allow: bool) -> tuple[Backend, Verdict] | None:

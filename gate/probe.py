@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from kubernetes import client as k8s_client
 from kubernetes.stream import stream
 
-from gate.cluster import BUILTIN_RESOURCES, Cluster, Watcher, WatchEvent
+from gate.cluster import Cluster, Watcher, WatchEvent
 from gate.errors import ClusterError, PermissionDenied
+from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import Object, dig
 
 PROBE_LABEL = "deploy-gate.io/probe"

@@ -14,10 +14,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from gate.endpoints import Candidate, closest_gap, endpoint_ready, port_gaps, service_selector
-from gate.labels import format_labels
-from gate.objects import WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels, template_labels_path
-from gate.status import Result, Status, compute, is_true
+from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
+from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS
+from gate.labels import PodLabels, format_labels
+from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
+from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -40,6 +41,7 @@ class Verdict:
     fix: tuple[str, ...] = ()
     pods_to_explain: tuple[str, ...] = ()  # pods whose warning events belong in the evidence
     fix_location: str | None = None  # file:line where the fix goes, when a manifest says
+    needs_pod_sources: bool = False  # definitive, unless custom resources in the namespace may create the pods
 
 
 Bucket = tuple[str, str | None]  # (kind, namespace)
@@ -132,7 +134,7 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
     if result.status is Status.CURRENT:
         return Verdict(State.PASSED, result.message)
     problems: list[PodProblem] = []
-    if obj is not None and obj.get("kind") in WORKLOAD_KINDS:
+    if obj is not None and is_workload(obj):
         problems = [p for pod in workload_pods(obj, snapshot) for p in pod_problems(pod, now)]
     final = [p for p in problems if p.final]
     evidence = tuple(str(p) for p in problems)
@@ -143,6 +145,9 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
         return Verdict(State.FAILED, f"{final[0]} ({result.message})", evidence, pods_to_explain=pods)
     if timed_out:
         status = "not found" if result.status is Status.NOT_FOUND else result.message
+        if result.message.startswith(STALE):
+            status += ("; its status is stale: the controller that owns it (kube-controller-manager for built-in "
+                       "kinds) is not acting on it")
         return Verdict(State.FAILED, f"timed out: {status}", evidence, pods_to_explain=pods)
     return Verdict(State.PENDING, result.message, evidence)
 
@@ -194,7 +199,7 @@ def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched:
     for ref in ordered:
         running = [p for p in groups[ref] if dig(p, "status", "phase") == "Running"]
         candidates.append(Candidate(ref, template_labels(groups[ref][0]), template_labels_path(workloads[ref]),
-                                    locations.get(ref), len(running)))
+                                    locations.get(ref), len(running), own_selector(workloads[ref])))
     return candidates
 
 
@@ -206,13 +211,15 @@ def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
 
 def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, touched: set[ObjectRef],
                       locations: dict[ObjectRef, str], workloads_settled: bool, timed_out: bool,
-                      wait_full: bool) -> Verdict:
+                      wait_full: bool, pod_sources: tuple[str, ...] | None = ()) -> Verdict:
     """Ready endpoints for every Service port, else the cause in the order an engineer checks.
 
     workloads_settled: every touched workload of the namespace exists and its controller has
     observed its current template. Then, if no pod and no workload template in the namespace
     matches the selector, nothing will ever create a matching pod: the gap is definitive without
-    waiting for the rollouts themselves.
+    waiting for the rollouts themselves, unless something else may still create them.
+    pod_sources: those other creators (custom resources, kinds verify does not model); None when
+    not looked up yet, and then a verdict that would be definitive asks for them instead.
     """
     if service is None:
         return Verdict(State.FAILED if timed_out else State.PENDING, f"{ref} not found in the cluster")
@@ -238,8 +245,8 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
         return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
     pods = snapshot.of("Pod", namespace)
     matching = [p for p in pods if selector.matches(template_labels(p))]
-    workloads = [w for kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
-                 for w in snapshot.of(kind, namespace) if selector.matches(template_labels(w))]
+    workloads = [w for kind in sorted(SELECTOR_KINDS)
+                 for w in snapshot.of(kind, namespace) if selector.may_match(PodLabels.of_template(w))]
     if not matching and _scaled_to_zero(workloads):
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
         return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")
@@ -252,16 +259,26 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
 
     assert namespace is not None
     if not matching:
-        definitive = workloads_settled and not workloads  # no template in the namespace would match either
-        gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations))
+        # No template in the namespace would match either, and no controller-added label (a pod name, a
+        # hash) is involved whose pods may simply not exist yet.
+        nothing_will = workloads_settled and not workloads and not any(
+            r.key in CONTROLLER_LABEL_KEYS for r in selector.requirements)
+        if nothing_will and pod_sources is None and not timed_out:
+            return Verdict(State.PENDING, f"{ref} selects {selector}; no pod matches yet", needs_pod_sources=True)
+        sources = pod_sources or ()
+        waited = (f" (waited for the endpoints deadline: pods may come from {', '.join(sources)})" if timed_out
+                  else f" (waiting: pods may come from {', '.join(sources)})") if sources else ""
+        definitive = nothing_will and not sources
+        gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations),
+                          locations.get(ref))
         if gap is None:
-            return outcome(f"{ref} selects {selector}; no pod in namespace {namespace} carries any of these labels",
-                           definitive=definitive and bool(pods))
+            return outcome(f"{ref} selects {selector}; no pod in namespace {namespace} matches, and none was "
+                           f"evidently meant for it{waited}", definitive=definitive and bool(pods))
         evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
         if gap.candidate.labels_location:
             evidence.append(f"pod template labels at {gap.candidate.labels_location}")
-        return outcome(gap.message, tuple(evidence), tuple(gap.fix()), definitive=definitive,
-                       fix_location=gap.candidate.labels_location)
+        return outcome(gap.message + waited, tuple(evidence), tuple(gap.fix()), definitive=definitive,
+                       fix_location=gap.fix_location)
     ready_pods = [p for p in matching if is_true(p, "Ready")]
     if not ready_pods:
         reasons = tuple(why_not_ready(p) for p in matching[:3])

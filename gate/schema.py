@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from gate.objects import POD_TEMPLATE_PATHS
+from gate.kinds import KINDS, SELECTOR_KINDS
 
 FieldPath = tuple[str | int, ...]
 TextOf = Callable[[FieldPath], str | None]  # the value as written in the file, when it was a scalar
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-LABEL_VALUE = re.compile(rf"({_NAME})?")
 LABEL_NAME = re.compile(_NAME)
 DNS_LABEL = re.compile(_DNS_LABEL)
 DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
@@ -219,9 +218,9 @@ class LabelKey(Spec):
             raise self.wrong(value, path, text_of)
 
 
-LABELS = Map("a mapping of label keys to string values", keys=LabelKey(),
-             values=Str("a label value (at most 63 of A-Z a-z 0-9 - _ ., starting and ending with a letter or "
-                        "digit)", LABEL_VALUE, 63, quote_hint=True))
+# Values: strings, nothing more. Their syntax is the API server's to police; a value that would break
+# a log line is escaped where it is printed (gate.escape), and is a selector value like any other here.
+LABELS = Map("a mapping of label keys to string values", keys=LabelKey(), values=Str(quote_hint=True))
 PORT_NUMBER = Int("a port number (1-65535)", 1, 65535)
 PORT_NAME = Str("a port name (IANA_SVC_NAME: at most 15 of a-z 0-9 -, with a letter)", IANA_SVC_NAME, 15)
 PORT = Either("a port number (1-65535) or a port name", PORT_NUMBER, PORT_NAME)
@@ -307,13 +306,16 @@ def _nested(path: tuple[str, ...], leaf: Spec) -> Spec:
     return spec
 
 
-def _workload(kind: str) -> list[Spec]:
-    path = POD_TEMPLATE_PATHS[kind]
+def _workload(kind: str, path: tuple[str, ...]) -> list[Spec]:
+    """A workload: its pod template at path (a Pod is its own), and its selector.
+
+    apps/v1 kinds and Job take a LabelSelector; a ReplicationController a plain map.
+    """
     specs: list[Spec] = [_metadata(SUBDOMAIN_NAME)]
     specs.append(_nested(path, POD_TEMPLATE) if path else Map(fields={"spec": POD_SPEC}))
     if kind == "ReplicationController":
         specs.append(_nested(("spec", "selector"), LABELS))
-    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+    elif kind in SELECTOR_KINDS or kind == "Job":
         specs.append(_nested(("spec", "selector"), LABEL_SELECTOR))
     return specs
 
@@ -336,7 +338,7 @@ CRD = Map("a CustomResourceDefinition spec", fields={"group": Str(), "names": Ma
 
 # The schema of each kind whose fields deploy-gate reads; other kinds get OBJECT_METADATA only.
 KIND_SCHEMAS: dict[str, list[Spec]] = {
-    **{kind: _workload(kind) for kind in POD_TEMPLATE_PATHS},
+    **{name: _workload(name, kind.template) for name, kind in KINDS.items() if kind.template is not None},
     "Service": [_metadata(Str("a Service name (a DNS-1035 label: a-z 0-9 -, starting with a letter)",
                               DNS_1035_LABEL, 63)), Map(fields={"spec": SERVICE})],
     "NetworkPolicy": [_metadata(SUBDOMAIN_NAME), Map(fields={"spec": NETWORK_POLICY})],

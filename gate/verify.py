@@ -14,24 +14,29 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
-from gate.cluster import BUILTIN_RESOURCES, TRACE, Cluster, Resource, Watcher, WatchEvent
+from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
 from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
+from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
 from gate.manifests import Manifest
-from gate.objects import POD_TEMPLATE_PATHS, WORKLOAD_KINDS, Object, ObjectRef, dig, template_labels_path
+from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
+from gate.references import references
 from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
 
-# Kinds with nothing to roll out: they exist once applied (kubectl apply said so). Watching them
-# would only demand more RBAC (reading Secrets!) for no verdict; a Service's check is its endpoints.
-STATIC_KINDS = frozenset({
-    "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
-    "NetworkPolicy", "Namespace", "Service", "LimitRange", "ResourceQuota", "PodDisruptionBudget", "PriorityClass",
-    "StorageClass", "IngressClass", "Endpoints", "EndpointSlice", "RuntimeClass",
-})
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
+# Past a deadline, how long a blind watch may take to reconnect before verify gives up (exit 3).
+RECONNECT_GRACE = 10.0
+# After an outage, how long a failure waits on the relisted state: kubelets report what happened meanwhile
+# (readiness that passed while the API server was down) once it is back, and controllers catch up later
+# still. Measured on the test cluster: a pod turned Ready 3 s after the API server returned, its
+# EndpointSlice and Deployment status 52 s after (the controller manager's watches back off while the
+# server is away: client-go's reflectors back off up to 30 s, with jitter). After an outage longer than
+# the node monitor grace period (40 s), the node lifecycle controller also marks every pod NotReady until
+# the kubelet's next status. Passes need no wait: they are read from fresh state.
+RESYNC_GRACE = 90.0
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
 
@@ -42,6 +47,24 @@ class Touched:
     ref: ObjectRef
     api_version: str
     manifest: Manifest | None = None
+
+
+@dataclass
+class Outage:
+    """A time the watches were blind: the API server did not answer."""
+
+    started: float  # time.monotonic()
+    wall: datetime
+    ended: float | None = None
+
+    def describe(self, now: float | None = None, window: float | None = None) -> str:
+        """'the API server was unreachable for 55 s of the 60 s window (12:00:01 to 12:00:56 UTC)'."""
+        end = self.ended if self.ended is not None else (now if now is not None else time.monotonic())
+        seconds = end - self.started
+        until = (self.wall + timedelta(seconds=seconds)).strftime("%H:%M:%S")
+        span = f"{self.wall.strftime('%H:%M:%S')} to {until} UTC" + ("" if self.ended is not None else ", still")
+        of = f" of the {window:.0f} s window" if window is not None else ""
+        return f"the API server was unreachable for {seconds:.0f} s{of} ({span})"
 
 
 @dataclass(frozen=True)
@@ -76,43 +99,49 @@ def _location(manifest: Manifest | None, *path: str | int) -> tuple[Location, ..
 
 def unchecked_note(touched: list[Touched]) -> str | None:
     """Which touched objects have no check (static kinds other than Services)."""
-    static = sorted({str(t.ref) for t in touched if t.ref.kind in STATIC_KINDS and t.ref.kind != "Service"})
+    static = sorted({str(t.ref) for t in touched if not rolls_out(t.ref.kind) and t.ref.kind != "Service"})
     return f"no rollout to check for {len(static)} object(s): {', '.join(static)}" if static else None
 
 
 def plan_checks(touched: list[Touched]) -> list[Check]:
-    """A rollout check per touched object, an endpoints check per touched Service."""
+    """A rollout check per touched object; an endpoints check per touched Service and per backend Service
+    of a touched Ingress or route (traffic at the edge needs them as much as a Service's own callers)."""
     checks = []
     for item in touched:
         kind = item.ref.kind
-        if kind in STATIC_KINDS:
+        if not rolls_out(kind):
             continue
         title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
         checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
+    services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
         if item.ref.kind == "Service":
             checks.append(Check("endpoints", item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
                                 locations=_location(item.manifest, "spec", "selector")))
+    for item in touched:
+        if item.manifest is None or item.ref.namespace is None:
+            continue
+        for reference in references(item.manifest.obj, item.ref.namespace):
+            backend = ObjectRef("Service", reference.namespace, reference.name)
+            if reference.kind == "Service" and backend not in services:
+                services.add(backend)
+                checks.append(Check("endpoints", backend, f"{backend.name} has ready endpoints (backend of "
+                                    f"{item.ref})", "endpoints", locations=_location(item.manifest, *reference.path)))
     return checks
 
 
-def watched_resources(cluster: Cluster, touched: list[Touched]) -> set[tuple[Resource, str | None]]:
+def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Check]
+                      ) -> set[tuple[Resource, str | None]]:
     """Which (kind, namespace) pairs to list+watch: the touched kinds plus what their checks read."""
-    wanted: set[tuple[Resource, str | None]] = set()
+    wanted: set[tuple[Resource, str | None]] = {(BUILTIN_RESOURCES[kind], check.ref.namespace)
+                                                for check in checks if check.phase == "endpoints"
+                                                for kind in KINDS["Service"].reads}
     for item in touched:
         namespace = item.ref.namespace
-        if item.ref.kind not in STATIC_KINDS:
+        if rolls_out(item.ref.kind):
             wanted.add((cluster.resource_for(item.ref.kind, item.api_version, str(item.ref)), namespace))
-        needs = []
-        if item.ref.kind in WORKLOAD_KINDS:
-            needs.append("Pod")
-        if item.ref.kind == "Deployment":
-            needs.append("ReplicaSet")
-        if item.ref.kind == "CronJob":
-            needs.append("Job")
-        if item.ref.kind == "Service":
-            needs += ["Service", "EndpointSlice", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"]
-        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in needs)
+        known = KINDS.get(item.ref.kind)
+        wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in (known.reads if known else ()))
     return wanted
 
 
@@ -123,9 +152,8 @@ def _drop_template_spec(obj: Object) -> None:
     N=1,000 the watches hold thousands of ReplicaSets (ten old ones per
     Deployment by default), and the template spec is half of each.
     """
-    path = POD_TEMPLATE_PATHS.get(obj.get("kind", ""))
-    template = dig(obj, *path) if path else None
-    if isinstance(template, dict):
+    template = pod_template(obj) if obj.get("kind") != "Pod" else None
+    if template is not None:
         template.pop("spec", None)
 
 
@@ -148,9 +176,21 @@ class Verification:
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.stop = threading.Event()
         self.watchers: list[Watcher] = []
-        self.locations = {item.ref: item.manifest.location(*template_labels_path(item.manifest.obj))
-                          for item in touched if item.manifest is not None and item.ref.kind in WORKLOAD_KINDS}
+        # file:line of each touched workload's template labels and each touched Service's selector: where fixes go.
+        self.locations = {item.ref: item.manifest.location(*(
+            template_labels_path(item.manifest.obj) if item.ref.kind in WORKLOAD_KINDS else ("spec", "selector")))
+            for item in touched if item.manifest is not None and item.ref.kind in (*WORKLOAD_KINDS, "Service")}
         self.touched_refs = {item.ref for item in touched}
+        # What may create pods that verify cannot foresee, per namespace: touched custom resources now, the
+        # cluster's own custom resources once a Service's gap would otherwise be final (see endpoints_verdict).
+        self.pod_sources: dict[str | None, tuple[str, ...]] = defaultdict(tuple)
+        for item in touched:
+            if may_create_pods(item.api_version, item.ref.kind):
+                self.pod_sources[item.ref.namespace] += (str(item.ref),)
+        self.looked_up: set[str | None] = set()
+        # API server outages seen by the watchers: verdicts are held while any watch is blind.
+        self.blind: set[tuple[str, str | None]] = set()
+        self.outages: list[Outage] = []
         # What changed since the last evaluation: the checks it can affect are evaluated at once, every
         # other pending check only each TICK (for deadlines and grace windows). Evaluating all 1,000
         # pending rollouts on every batch of events took a whole core while the rollouts ran.
@@ -162,6 +202,17 @@ class Verification:
             assert event.error is not None
             raise event.error
         kind, namespace = event.resource.kind, event.namespace
+        if event.type == "DISCONNECTED":
+            if not self.blind:
+                self.outages.append(Outage(time.monotonic(), datetime.now(UTC)))
+            self.blind.add((kind, namespace))
+            return
+        if event.type == "SYNCED" and (kind, namespace) in self.blind:
+            self.blind.discard((kind, namespace))
+            if not self.blind:
+                self.outages[-1].ended = time.monotonic()
+                self.changed_refs.update(c.ref for c in self.checks)  # everything is news after an outage
+                self.changed_namespaces.update(c.ref.namespace for c in self.checks)
         for obj in event.objects:
             _drop_template_spec(obj)
         if event.type == "SYNCED":
@@ -209,9 +260,9 @@ class Verification:
             else:
                 service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
                 settled = self._settled_namespaces() if settled is None else settled
-                verdict = endpoints_verdict(service, check.ref, self.snapshot, self.touched_refs, self.locations,
-                                            check.ref.namespace in settled, endpoints_timed_out,
-                                            self.deadlines.wait_full)
+                verdict = self._endpoints(service, check.ref, check.ref.namespace in settled, endpoints_timed_out)
+            if verdict.state is not State.PENDING and self._holding(verdict):
+                verdict = replace(verdict, state=State.PENDING)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
             if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
@@ -219,6 +270,51 @@ class Verification:
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
                 self.progress(check, elapsed)
+
+    def _holding(self, verdict: Verdict) -> bool:
+        """Whether a verdict must wait: no verdict from a blind watch, no failure from a stale relist."""
+        if self.blind:
+            return True
+        ended = self.outages[-1].ended if self.outages else None
+        return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
+
+    def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
+        """Past the last deadline, and not waiting on an outage; exit 3 when an outage outlasts a check's deadline.
+
+        A pending check whose deadline passed more than RECONNECT_GRACE ago while the watches are still
+        blind cannot be decided on current state: that is "could not verify", not a verdict.
+        """
+        if self.blind:
+            pending = [c for c in self.checks if c.verdict.state is State.PENDING]
+            overdue = [c for c in pending if elapsed > self._deadline_of(c) + RECONNECT_GRACE]
+            if overdue:
+                window = self._deadline_of(overdue[0])
+                known = "; ".join(c.verdict.message if c.verdict.message.startswith(str(c.ref)) else
+                                  f"{c.ref}: {c.verdict.message}" for c in pending)
+                raise ClusterError(f"could not verify: {self.outages[-1].describe(time.monotonic(), window)}; "
+                                   f"last known state: {known}")
+            return False
+        if elapsed <= final_deadline:
+            return False
+        ended = self.outages[-1].ended if self.outages else None
+        return ended is None or time.monotonic() - ended >= RESYNC_GRACE
+
+    def _deadline_of(self, check: Check) -> float:
+        return self.deadlines.rollout if check.phase == "rollouts" else self.deadlines.endpoints
+
+    def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
+        """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""
+        namespace = ref.namespace
+        for _ in range(2):
+            known = namespace in self.looked_up or self.pod_sources[namespace]
+            verdict = endpoints_verdict(service, ref, self.snapshot, self.touched_refs, self.locations, settled,
+                                        timed_out, self.deadlines.wait_full,
+                                        self.pod_sources[namespace] if known else None)
+            if not verdict.needs_pod_sources or namespace is None:
+                break
+            self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
+            self.looked_up.add(namespace)
+        return verdict
 
     def _settled_namespaces(self) -> set[str | None]:
         """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""
@@ -236,7 +332,7 @@ class Verification:
 
     def run(self) -> list[Finding]:
         started = time.monotonic()
-        wanted = watched_resources(self.cluster, self.touched)
+        wanted = watched_resources(self.cluster, self.touched, self.checks)
         for resource, namespace in sorted(wanted, key=lambda w: (w[0].kind, w[1] or "")):
             watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop)
             self.watchers.append(watcher)
@@ -252,7 +348,8 @@ class Verification:
                 self.changed_refs.clear()
                 self.changed_namespaces.clear()
                 last_full = elapsed if every_check else last_full
-                if all(c.verdict.state is not State.PENDING for c in self.checks) or elapsed > final_deadline:
+                if all(c.verdict.state is not State.PENDING for c in self.checks) or \
+                        self._deadline_passed(elapsed, final_deadline):
                     break
                 try:
                     self._apply(self.events.get(timeout=TICK))
@@ -277,7 +374,8 @@ class Verification:
         message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
-        evidence = verdict.evidence + check.events
-        locations = Location.parse(verdict.fix_location) + check.locations
+        evidence = verdict.evidence + check.events + tuple(
+            f"decided after an API server outage: {outage.describe()}" for outage in self.outages)
+        locations = check.locations + Location.parse(verdict.fix_location)
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)

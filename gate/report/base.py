@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gate.errors import EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.findings import Finding, Outcome
+
+EXIT_INTERRUPTED = 130
+# Why a run ended without a verdict, by exit code: the `type` reporters give the error.
+ERROR_KINDS = {EXIT_USAGE: "usage-error", EXIT_UNVERIFIABLE: "could-not-verify", EXIT_INTERRUPTED: "interrupted"}
 
 
 @dataclass(frozen=True)
@@ -15,6 +20,23 @@ class Report:
     seconds: float = 0.0
     strict: bool = False
     notes: tuple[str, ...] = field(default=())  # e.g. files skipped as not Kubernetes
+    error: str | None = None  # why the run ended without a verdict (exit 2, 3 or 130); then there are no findings
+
+    @classmethod
+    def unfinished(cls, command: str, exit_code: int, error: str, seconds: float = 0.0) -> Report:
+        """A run that could not finish: every format still gets a document saying why."""
+        return cls(command, (), exit_code, seconds, error=error)
+
+    @property
+    def error_kind(self) -> str:
+        return ERROR_KINDS.get(self.exit_code, "internal-error")
+
+    @property
+    def result(self) -> str:
+        """success, failure (a check failed) or error (no verdict), as the action's `result` output says."""
+        if self.error is not None:
+            return "error"
+        return "failure" if self.exit_code else "success"
 
     def count(self) -> dict[str, int]:
         counts = {"errors": 0, "warnings": 0, "passed": 0, "not_checkable": 0}
@@ -30,8 +52,9 @@ class Report:
         return counts
 
     def summary(self) -> str:
+        if self.error is not None:
+            return f"ERROR: {self.error} (exit {self.exit_code})"
         c = self.count()
         verdict = "FAILED" if self.exit_code else "PASSED"
         return (f"{verdict}: {c['errors']} error(s), {c['warnings']} warning(s), {c['passed']} passed, "
                 f"{c['not_checkable']} not checkable ({self.seconds:.1f} s)")
-

@@ -1,42 +1,109 @@
 """Live progress while `verify` waits, and the final summary table.
 
-On a TTY one line per check is redrawn in place; without one (CI logs) each
-state change is one new line, so a log reads as a timeline.
+On a terminal that can redraw (a TTY whose TERM is not `dumb`) one line per
+check is redrawn in place. Otherwise (CI logs, dumb terminals) each state change
+is one new line, so a log reads as a timeline, and a heartbeat line every
+HEARTBEAT seconds says what is still awaited, so a long wait is never silent.
+Colour only when redrawing and NO_COLOR is unset (no-color.org).
 """
 
 from __future__ import annotations
 
-from typing import TextIO
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
 
 from gate.escape import visible
 from gate.findings import Outcome
 from gate.report.base import Report
+from gate.report.github import neutralise
 from gate.rollouts import State
-from gate.verify import Check
 
+if TYPE_CHECKING:  # gate.verify brings the kubernetes client: lint and --help must not pay for it
+    from gate.verify import Check
+
+HEARTBEAT = 10.0  # seconds between "still waiting" lines without a TTY
 _MARK = {State.PENDING: "…", State.PASSED: "✓", State.FAILED: "✗"}
+_COLOR = {State.PENDING: "", State.PASSED: "\x1b[32m", State.FAILED: "\x1b[31m"}
 
 
 class LiveProgress:
-    def __init__(self, stream: TextIO, tty: bool) -> None:
-        self.stream, self.tty = stream, tty
-        self.lines: dict[tuple[str, object], str] = {}
+    """The `progress` callback of a Verification, and the heartbeat of any wait (`waiting`)."""
+
+    def __init__(self, stream: TextIO, redraw: bool, color: bool = False,
+                 safe: Callable[[str], str] = str, heartbeat: float = HEARTBEAT) -> None:
+        self.stream, self.redraw, self.color, self.safe, self.heartbeat = stream, redraw, color, safe, heartbeat
+        self.checks: dict[tuple[str, object], Check] = {}
         self.drawn = 0
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+
+    @classmethod
+    def for_terminal(cls, stream: TextIO, environ: Mapping[str, str]) -> LiveProgress:
+        """Redraw on a capable TTY; colour unless NO_COLOR; under GitHub Actions no line can act as a command."""
+        redraw = stream.isatty() and environ.get("TERM", "") != "dumb"
+        github = environ.get("GITHUB_ACTIONS") == "true"
+        return cls(stream, redraw, redraw and not environ.get("NO_COLOR"), neutralise if github else str)
+
+    @contextmanager
+    def waiting(self, describe: Callable[[], str | None] | None = None) -> Iterator[LiveProgress]:
+        """While the block runs without redraw, a heartbeat line every `heartbeat` seconds says what is awaited
+        (by default the first pending check); it stops before the block's caller prints anything else."""
+        if self.redraw:
+            yield self
+            return
+        done = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(describe or self.heartbeat_line, done), daemon=True,
+                                   name="progress-heartbeat")
+        beating.start()
+        try:
+            yield self
+        finally:
+            done.set()
+            beating.join()
+
+    def _line(self, check: Check) -> str:
+        mark = _MARK[check.verdict.state]
+        if self.color and _COLOR[check.verdict.state]:
+            mark = f"{_COLOR[check.verdict.state]}{mark}\x1b[0m"
+        return f"{mark} {check.phase:<9} " + visible(f"{check.ref.qualified}: {check.verdict.message}")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(self.safe(text))
+        self.stream.flush()
+
+    def heartbeat_line(self) -> str | None:
+        """`3/5 checks passed, waiting for deployment/x in namespace y: Ready 1/3`, or None when nothing waits."""
+        checks = list(self.checks.values())
+        pending = [c for c in checks if c.verdict.state is State.PENDING]
+        if not pending:
+            return None
+        passed = sum(c.verdict.state is State.PASSED for c in checks)
+        first = pending[0]
+        return visible(f"{passed}/{len(checks)} checks passed, waiting for {first.ref.qualified}: "
+                       f"{first.verdict.message}")
+
+    def _beat(self, describe: Callable[[], str | None], done: threading.Event) -> None:
+        while not done.wait(self.heartbeat):
+            with self.lock:
+                line = describe()
+                if line:
+                    self._write(f"[{time.monotonic() - self.started:6.1f}s] {line}\n")
 
     def __call__(self, check: Check, elapsed: float) -> None:
-        line = visible(f"{_MARK[check.verdict.state]} {check.phase:<9} {check.ref.qualified}: "
-                       f"{check.verdict.message}")
-        if not self.tty:
-            self.stream.write(f"[{elapsed:6.1f}s] {line}\n")
+        with self.lock:
+            self.checks[(check.phase, check.ref)] = check
+            if not self.redraw:
+                self._write(f"[{elapsed:6.1f}s] {self._line(check)}\n")
+                return
+            if self.drawn:
+                self.stream.write(f"\x1b[{self.drawn}F")
+            for known in self.checks.values():
+                self.stream.write(f"\x1b[2K{self._line(known)[:200]}\n")
+            self.drawn = len(self.checks)
             self.stream.flush()
-            return
-        self.lines[(check.phase, check.ref)] = line
-        if self.drawn:
-            self.stream.write(f"\x1b[{self.drawn}F")
-        for text in self.lines.values():
-            self.stream.write(f"\x1b[2K{text[:200]}\n")
-        self.drawn = len(self.lines)
-        self.stream.flush()
 
 
 def summary_table(report: Report) -> str:

@@ -1,60 +1,118 @@
-"""GitHub Actions: workflow-command annotations and a step-summary in Markdown.
+"""GitHub Actions: workflow-command annotations, a step summary in Markdown, and inert data in every line.
 
 At most 10 annotations, errors first: GitHub shows only the first few of each
 kind on a run, so the most important ones must come first.
+
+The runner reads workflow commands from stdout and stderr alike (actions/runner
+ScriptHandler: both streams go through the ActionCommandManager). A line is a
+command when, after leading whitespace, it starts with `::`, or when it holds
+`##[` anywhere (the legacy form, still parsed). Label values, names and file
+names come from manifests someone else wrote, so every line deploy-gate prints
+there goes through `neutralise`, in the syntax of its medium.
 """
 
 from __future__ import annotations
 
-from gate.findings import Finding, Outcome, by_importance
+import re
+
+from gate.escape import visible
+from gate.findings import Finding, Location, Outcome, by_importance
 from gate.report.base import Report
 
 MAX_ANNOTATIONS = 10
+_LEGACY = "##["
+# How each medium writes the `[` of `##[` and the `:` that opens a line, so the text reads the same once parsed.
+_INERT = {"text": ("##\\[", "\\:"), "junit": ("##&#91;", "&#58;"), "json": ("##\\u005b", None),
+          "sarif": ("##\\u005b", None)}
+_COMMAND_LINE = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+
+
+def neutralise(text: str, fmt: str = "text") -> str:
+    """text with no line the runner would take for a workflow command.
+
+    JSON never starts a line with `:` (every line opens with a quote, a bracket
+    or a brace), so only the legacy `##[` needs escaping there.
+    """
+    legacy, colon = _INERT[fmt]
+    text = text.replace(_LEGACY, legacy)
+    return _COMMAND_LINE.sub(lambda match: match.group(1) + colon, text) if colon else text
 
 
 def _escape_data(text: str) -> str:
+    """The runner's unescaping rules for a command's data (ActionCommand._escapeDataMappings)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
+    """…and for a property value, which also must not hold `:` or `,` (ActionCommand._escapePropertyMappings)."""
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def annotations(report: Report) -> list[str]:
+    """`::error`/`::warning` commands; input-derived text is shown with its control characters escaped."""
+    if report.error is not None:
+        return [f"::error title={_escape_property(f'deploy-gate {report.command}: {report.error_kind}')}::"
+                f"{_escape_data(visible(report.error))}"]
     failed = [f for f in by_importance(report.findings) if f.outcome is Outcome.FAILED]
-    lines = []
+    lines: list[str] = []
     for finding in failed[:MAX_ANNOTATIONS]:
         command = "error" if finding.is_error or report.strict else "warning"
-        properties = [f"title={_escape_property(f'deploy-gate {finding.rule}: {finding.title}')}"]
-        if finding.locations:
-            location = finding.locations[0]
-            properties = [f"file={_escape_property(location.file)}", f"line={location.line}", *properties]
-        body = "\n".join([finding.message, *(f"fix: {line}" for line in finding.fix)])
-        lines.append(f"::{command} {','.join(properties)}::{_escape_data(body)}")
-    return lines
+        body = "\n".join(visible(line) for line in [finding.message, *(f"fix: {line}" for line in finding.fix)])
+        lines.append(_annotation(command, finding, finding.locations[:1], "", body))
+        # The second place a finding names (the template a selector misses, the policy that denies) gets a
+        # notice, so the diff view shows both ends of the problem.
+        if len(finding.locations) > 1 and finding.locations[1] != finding.locations[0]:
+            lines.append(_annotation("notice", finding, finding.locations[1:2], " (related)",
+                                     visible(finding.message)))
+    return lines[:MAX_ANNOTATIONS]
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+def _annotation(command: str, finding: Finding, locations: tuple[Location, ...], suffix: str, body: str) -> str:
+    properties = [f"title={_escape_property(visible(f'deploy-gate {finding.rule}: {finding.title}{suffix}'))}"]
+    if locations:
+        properties = [f"file={_escape_property(visible(locations[0].file))}", f"line={locations[0].line}",
+                      *properties]
+    return f"::{command} {','.join(properties)}::{_escape_data(body)}"
+
+
+# Inline Markdown that input could open: emphasis, code, links and images (`[`), cells, strikethrough, headings.
+_MARKDOWN_SPECIAL = set("\\`*_[]|~#")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(text: str) -> str:
+    """Input-derived text as inline Markdown that renders as the same characters: no heading, link, tag or cell."""
+    return "".join(_HTML.get(char) or (f"\\{char}" if char in _MARKDOWN_SPECIAL else char)
+                   for char in visible(text))
+
+
+def code_block(lines: list[str]) -> list[str]:
+    """A fenced block no line inside can close: the fence is longer than any backtick run in it (CommonMark)."""
+    shown = [visible(line) for line in lines]
+    longest = max((len(run) for line in shown for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *shown, fence]
 
 
 def _row(finding: Finding) -> str:
     status = {Outcome.PASSED: "✅ passed", Outcome.NOT_CHECKABLE: "⏭️ not checkable"}.get(
         finding.outcome, "❌ failed" if finding.is_error else "⚠️ warning")
-    where = f"`{finding.locations[0]}`" if finding.locations else ""
-    return f"| {status} | {finding.phase} | {_cell(finding.title)} | {_cell(finding.message)} | {where} |"
+    where = markdown_text(str(finding.locations[0])) if finding.locations else ""
+    return (f"| {status} | {finding.phase} | {markdown_text(finding.title)} | {markdown_text(finding.message)} "
+            f"| {where} |")
 
 
 def summary_markdown(report: Report) -> str:
-    lines = [f"## deploy-gate {report.command}: {'❌ failed' if report.exit_code else '✅ passed'}", "",
-             report.summary(), ""]
+    verdict = {"success": "✅ passed", "failure": "❌ failed", "error": "⚠️ could not finish"}[report.result]
+    lines = [f"## deploy-gate {report.command}: {verdict}", "", markdown_text(report.summary()), ""]
     for finding in by_importance(report.findings):
         if finding.outcome is Outcome.FAILED:
-            lines += [f"### {finding.title}", "", finding.message, ""]
-            lines += [f"- {line}" for line in finding.evidence]
+            lines += [f"### {markdown_text(finding.title)}", "", markdown_text(finding.message), ""]
+            lines += [f"- {markdown_text(line)}" for line in finding.evidence]
             if finding.fix:
-                lines += ["", "**Fix:**", "", "```", *finding.fix, "```"]
+                lines += ["", "**Fix:**", "", *code_block(list(finding.fix))]
             lines.append("")
-    lines += ["| result | phase | check | detail | where |", "|---|---|---|---|---|"]
-    lines += [_row(f) for f in report.findings]
+    if report.findings:
+        lines += ["| result | phase | check | detail | where |", "|---|---|---|---|---|"]
+        lines += [_row(f) for f in report.findings]
     return "\n".join(lines) + "\n"

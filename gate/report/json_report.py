@@ -1,4 +1,8 @@
-"""JSON for machines: every finding with its outcome, cause, evidence, fix and locations."""
+"""JSON for machines: every finding with its outcome, cause, evidence, fix and locations.
+
+The document's shape is docs/json-output.md; `schema_version` changes when a
+field is removed or changes meaning (adding one does not).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import json
 
 from gate.findings import Finding
 from gate.report.base import Report
+
+SCHEMA_VERSION = 1
 
 
 def finding_dict(finding: Finding) -> dict[str, object]:
@@ -25,14 +31,16 @@ def finding_dict(finding: Finding) -> dict[str, object]:
     }
 
 
+def document(command: str, result: str, exit_code: int, **fields: object) -> str:
+    """Every JSON document deploy-gate prints: its schema version, the command, the result and the exit code first."""
+    return json.dumps({"schema_version": SCHEMA_VERSION, "command": command, "result": result,
+                       "exit_code": exit_code, **fields}, indent=2) + "\n"
+
+
 def render(report: Report) -> str:
-    document = {
-        "command": report.command,
-        "result": "failure" if report.exit_code else "success",
-        "exit_code": report.exit_code,
-        "seconds": round(report.seconds, 3),
-        "counts": report.count(),
-        "findings": [finding_dict(f) for f in report.findings],
-        "notes": list(report.notes),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    if report.error is not None:
+        return document(report.command, report.result, report.exit_code, seconds=round(report.seconds, 3),
+                        error={"kind": report.error_kind, "message": report.error})
+    return document(report.command, report.result, report.exit_code, seconds=round(report.seconds, 3),
+                    counts=report.count(), findings=[finding_dict(f) for f in report.findings],
+                    notes=list(report.notes))

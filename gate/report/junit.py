@@ -1,47 +1,100 @@
-"""JUnit XML: a testsuite per phase, a testcase per check (passed ones too).
+"""JUnit XML, valid against Jenkins xunit's junit-10.xsd, the strictest schema CI servers share.
 
-classname is `<namespace>.<Kind>` so reporters group by namespace; a failure's
-message is the one-line cause and its body the evidence and the fix. `file` and
-`line` point at the manifest when the object came from one.
+junit-10.xsd has no `file` or `line` on a testcase, so a location travels the
+ways that validate and that the readers use: each testsuite holds one phase of
+one manifest file and carries `file` (mikepenz/action-junit-report falls back
+to the testsuite's file), and the body of a failure, error or skip ends with
+`at FILE:LINE` (the same action takes the line from the body; GitLab and
+Jenkins show the body as is). GitLab's file column stays empty: it reads only
+the testcase attribute the schema lacks.
+
+A failure's body starts with its one-line cause, because GitLab shows the body,
+not the message. A warning that does not fail the run is `<skipped type="warning">`,
+so it is seen, not counted as passed.
 """
 
 from __future__ import annotations
 
-from junit_xml import TestCase, TestSuite, to_xml_report_string
+import xml.etree.ElementTree as ET
 
+from gate.escape import visible
 from gate.findings import Finding, Outcome, Severity
+from gate.objects import ObjectRef
 from gate.report.base import Report
 
 PHASE_ORDER = ("lint", "rollouts", "endpoints", "connectivity")
 
 
-def _case(finding: Finding, strict: bool) -> TestCase:
-    namespace = finding.subject.namespace or "cluster"
-    location = finding.locations[0] if finding.locations else None
-    case = TestCase(
-        name=finding.title,
-        classname=f"{namespace}.{finding.subject.kind}",
-        elapsed_sec=round(finding.seconds, 3),
-        file=location.file if location else None,
-        line=location.line if location else None,
-        stdout=finding.message if finding.outcome is Outcome.PASSED else None,
-    )
-    body = "\n".join([*finding.evidence, *(f"fix: {line}" for line in finding.fix)]) or None
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def classname(subject: ObjectRef) -> str:
+    """`<namespace>.<Kind>` (`cluster.<Kind>` for cluster-scoped objects); a pair is `Pair` in lint and verify."""
+    if subject.kind == "Pair":
+        return "Pair"
+    return f"{subject.namespace or 'cluster'}.{subject.kind}"
+
+
+def _body(finding: Finding) -> str:
+    """One line per item: `visible` writes a newline, CR or a character XML cannot hold (NUL, ESC) as its escape."""
+    lines = [finding.message, *finding.evidence, *(f"fix: {line}" for line in finding.fix)]
+    lines += [f"at {location}" for location in finding.locations[:1]]
+    return "\n".join(visible(line) for line in lines)
+
+
+def _case(finding: Finding, strict: bool) -> ET.Element:
+    case = ET.Element("testcase", classname=visible(classname(finding.subject)), name=visible(finding.title),
+                      time=_seconds(finding.seconds))
+    body = _body(finding)
     if finding.outcome is Outcome.FAILED and (finding.severity is Severity.ERROR or strict):
-        case.add_failure_info(message=finding.message, output=body, failure_type=finding.rule)
-    elif finding.outcome is Outcome.FAILED:  # a warning that does not fail the run
-        case.stdout = f"warning: {finding.message}" + (f"\n{body}" if body else "")
+        ET.SubElement(case, "failure", message=visible(finding.message), type=finding.rule).text = body
+    elif finding.outcome is Outcome.FAILED:
+        ET.SubElement(case, "skipped", message=visible(f"warning: {finding.message}"), type="warning").text = body
     elif finding.outcome is Outcome.NOT_CHECKABLE:
-        case.add_skipped_info(message=finding.message, output=body)
+        ET.SubElement(case, "skipped", message=visible(f"not checkable: {finding.message}"),
+                      type="not-checkable").text = body
+    else:
+        ET.SubElement(case, "system-out").text = body
     return case
 
 
+def _suite(name: str, cases: list[ET.Element], file: str | None) -> ET.Element:
+    suite = ET.Element("testsuite", name=visible(name), tests=str(len(cases)),
+                       failures=str(sum(case.find("failure") is not None for case in cases)),
+                       errors=str(sum(case.find("error") is not None for case in cases)),
+                       skipped=str(sum(case.find("skipped") is not None for case in cases)),
+                       time=_seconds(sum(float(case.get("time", 0)) for case in cases)))
+    if file:
+        suite.set("file", visible(file))
+    suite.extend(cases)
+    return suite
+
+
+def _suites(report: Report) -> list[ET.Element]:
+    """One suite per phase and manifest file (findings without a file share their phase's suite)."""
+    if report.error is not None:
+        case = ET.Element("testcase", classname="deploy-gate", name=f"deploy-gate {report.command}",
+                          time=_seconds(report.seconds))
+        ET.SubElement(case, "error", message=visible(report.error), type=report.error_kind).text = \
+            f"{visible(report.error)}\nexit code {report.exit_code}: no check ran to a verdict"
+        return [_suite(f"deploy-gate {report.command}", [case], None)]
+    groups: dict[tuple[int, str, str], list[ET.Element]] = {}
+    for finding in report.findings:
+        rank = PHASE_ORDER.index(finding.phase) if finding.phase in PHASE_ORDER else len(PHASE_ORDER)
+        file = finding.locations[0].file if finding.locations else ""
+        groups.setdefault((rank, finding.phase, file), []).append(_case(finding, report.strict))
+    return [_suite(f"deploy-gate {phase}" + (f" {file}" if file else ""), cases, file)
+            for (_, phase, file), cases in sorted(groups.items(), key=lambda item: item[0][0])]
+
+
 def render(report: Report) -> str:
-    phases = sorted({f.phase for f in report.findings}, key=lambda p: PHASE_ORDER.index(p)
-                    if p in PHASE_ORDER else len(PHASE_ORDER))
-    suites = [TestSuite(f"deploy-gate {report.command} {phase}",
-                        [_case(f, report.strict) for f in report.findings if f.phase == phase])
-              for phase in phases]
-    if not suites:
-        suites = [TestSuite(f"deploy-gate {report.command}", [])]
-    return to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
+    suites = _suites(report) or [_suite(f"deploy-gate {report.command}", [], None)]
+    root = ET.Element("testsuites", name=f"deploy-gate {report.command}",
+                      tests=str(sum(int(s.get("tests", 0)) for s in suites)),
+                      failures=str(sum(int(s.get("failures", 0)) for s in suites)),
+                      errors=str(sum(int(s.get("errors", 0)) for s in suites)),
+                      time=_seconds(report.seconds))
+    root.extend(suites)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,64 +1,159 @@
-"""SARIF 2.1.0 for code-scanning UIs: one result per failed (or not checkable) check."""
+"""SARIF 2.1.0 for code scanning: one result per failed check, located relative to the repository root.
+
+GitHub code scanning resolves `artifactLocation.uri` against the checkout, so
+a manifest inside the root is a percent-encoded relative URI with
+`uriBaseId: %SRCROOT%` (declared in `originalUriBaseIds`); one outside stays an
+absolute `file://` URI. Every result also names its object as a logical
+location (`namespace/Kind/name`); one that came from no manifest (apply output,
+Argo CD, explain) has only that, which code scanning cannot place in a file. A
+check that could not be made is not an alert and is left out (JSON and JUnit
+carry it). `partialFingerprints` identify a result
+across runs by rule, object and check, never by counts or pod names that change.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from pathlib import Path
+from urllib.parse import quote
 
 from gate import __version__
-from gate.findings import Finding, Outcome
+from gate.escape import visible
+from gate.findings import Finding, Location, Outcome
 from gate.report.base import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-RULE_HELP = {
-    "service-selector": "A Service selector must match the pod template labels of the workload that backs it.",
-    "target-port": "A Service's targetPort must be a port its pods expose (a named one must exist by name).",
-    "workload-selector": "A workload's spec.selector must match its own pod template labels.",
-    "required-labels": "Pod templates must carry the labels required by gate.yaml.",
-    "policy-selector": "A NetworkPolicy should select at least one pod template.",
-    "caller-pair": "A declared caller pair must be allowed or denied by NetworkPolicy as declared.",
-    "duplicate-object": "An object must be defined once in the set: kubectl apply keeps only the last definition.",
+SRCROOT = "%SRCROOT%"
+README = "https://github.com/deploy-gate/deploy-gate#"
+LINT_HELP = README + "deploy-gate-lint-path-options"
+VERIFY_HELP = README + "deploy-gate-verify-path-options"
+# rule id -> (what it requires, how to fix it, where the README explains it)
+RULES: dict[str, tuple[str, str, str]] = {
+    "service-selector": (
+        "A Service's selector must match the pod template labels of the workload that backs it; otherwise the "
+        "Service gets no endpoints.",
+        "Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the "
+        "manifest line), or correct the selector.", LINT_HELP),
+    "target-port": (
+        "A Service's targetPort must be a port its pods expose; a named targetPort must exist by that name and "
+        "protocol, or that port gets no endpoints.",
+        "Name the container port as the targetPort does, or point the targetPort at a port the container declares.",
+        LINT_HELP),
+    "workload-selector": (
+        "A workload's spec.selector must exist and match its own pod template labels, or the API server rejects it.",
+        "Make spec.selector.matchLabels a subset of spec.template.metadata.labels.", LINT_HELP),
+    "dangling-reference": (
+        "A reference must name an object that exists: an Ingress or route backend Service and port, a ConfigMap, "
+        "Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the set is a typo.",
+        "Correct the name (or port) the result gives; the patch is in the result.", LINT_HELP),
+    "pod-selector": (
+        "A PodDisruptionBudget or PodMonitor should select at least one pod template, a ServiceMonitor at least "
+        "one Service.",
+        "Correct the selector so it matches the labels of the pods or Services it is meant for.", LINT_HELP),
+    "policy-selector": (
+        "A NetworkPolicy's podSelector should select at least one pod template in its namespace.",
+        "Correct the podSelector, or remove the policy if nothing should be protected.", LINT_HELP),
+    "required-labels": (
+        "Pod templates must carry the labels gate.yaml's required_labels lists.",
+        "Add the missing labels under spec.template.metadata.labels.", LINT_HELP),
+    "caller-pair": (
+        "A caller pair declared in gate.yaml must be allowed, or denied, by NetworkPolicy as declared.",
+        "Apply the smallest policy change the result gives, or correct the pair's expectation.", LINT_HELP),
+    "duplicate-object": (
+        "An object must be defined once in the set: kubectl apply keeps only the last definition.",
+        "Remove or rename one of the definitions.", LINT_HELP),
+    "rollout": (
+        "Every touched workload must roll out: observed generation, all replicas updated, available and Ready.",
+        "Follow the pod, container and reason the result names (image, crash loop, scheduling, probe).",
+        VERIFY_HELP),
+    "endpoints": (
+        "Every port of a touched Service with a selector must have a ready endpoint.",
+        "Follow the cause the result names: selector gap, pods not Ready, or a targetPort the pods lack.",
+        VERIFY_HELP),
 }
 
 
-def _level(finding: Finding) -> str:
-    if finding.outcome is Outcome.NOT_CHECKABLE:
-        return "note"
-    return finding.severity.value
+def sarif_text(text: str) -> str:
+    """Plain message text: `[` and `]` escaped so no `[text](target)` becomes an embedded link (SARIF 3.11.6)."""
+    return visible(text).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
-def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, object]:
-    text = "\n".join([finding.message, *finding.evidence, *(f"fix: {f}" for f in finding.fix)])
+def _artifact(location: Location, root: Path) -> dict[str, str]:
+    path = Path(os.path.abspath(location.file))
+    if path.is_relative_to(root):
+        return {"uri": quote(path.relative_to(root).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": path.as_uri()}
+
+
+def _level(finding: Finding, strict: bool) -> str:
+    return "error" if finding.is_error or strict else "warning"
+
+
+def fingerprint(finding: Finding) -> str:
+    identity = "\0".join([finding.rule, finding.subject.kind, finding.subject.namespace or "", finding.subject.name,
+                          finding.title])
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+
+
+def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Path) -> dict[str, object]:
+    text = "\n".join(sarif_text(line) for line in
+                     [finding.message, *finding.evidence, *(f"fix: {f}" for f in finding.fix)])
     result: dict[str, object] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
-        "level": _level(finding),
+        "level": _level(finding, strict),
         "message": {"text": text},
+        "partialFingerprints": {"deployGateCheck/v1": fingerprint(finding)},
     }
+    subject = finding.subject
+    location: dict[str, object] = {"logicalLocations": [{
+        "name": subject.name, "kind": "resource",
+        "fullyQualifiedName": "/".join(part for part in (subject.namespace, subject.kind, subject.name) if part)}]}
+    result["locations"] = [location]
     if finding.locations:
-        result["locations"] = [{"physicalLocation": {
-            "artifactLocation": {"uri": loc.file},
-            "region": {"startLine": loc.line, "startColumn": loc.column}}} for loc in finding.locations[:1]]
-        if len(finding.locations) > 1:
+        first, *others = finding.locations
+        location["physicalLocation"] = {"artifactLocation": _artifact(first, root),
+                                        "region": {"startLine": first.line, "startColumn": first.column}}
+        if others:
             result["relatedLocations"] = [{"id": i, "physicalLocation": {
-                "artifactLocation": {"uri": loc.file}, "region": {"startLine": loc.line}}}
-                for i, loc in enumerate(finding.locations[1:])]
+                "artifactLocation": _artifact(loc, root), "region": {"startLine": loc.line}}}
+                for i, loc in enumerate(others)]
     return result
 
 
-def render(report: Report) -> str:
-    reported = [f for f in report.findings if f.outcome is not Outcome.PASSED]
-    rules = sorted({f.rule for f in report.findings} | {f.rule for f in reported})
+def _rule(rule: str) -> dict[str, object]:
+    description, fix, help_uri = RULES.get(rule, (rule, "See the result's fix.", README))
+    return {"id": rule, "shortDescription": {"text": description.split(";")[0].split(":")[0].rstrip(".") + "."},
+            "fullDescription": {"text": description}, "helpUri": help_uri,
+            "help": {"text": f"{description}\nFix: {fix}", "markdown": f"{description}\n\n**Fix:** {fix}"}}
+
+
+def _invocation(report: Report) -> dict[str, object]:
+    """Whether the run reached a verdict; a run that did not says why, so code scanning does not read it as clean."""
+    invocation: dict[str, object] = {"executionSuccessful": report.error is None, "exitCode": report.exit_code}
+    if report.error is not None:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": sarif_text(report.error)},
+                                                     "descriptor": {"id": report.error_kind}}]
+    return invocation
+
+
+def render(report: Report, root: Path | None = None) -> str:
+    """The SARIF log; paths inside `root` (default: the working directory) are relative to %SRCROOT%."""
+    root = Path(os.path.abspath(root or Path.cwd()))
+    reported = [f for f in report.findings if f.outcome is Outcome.FAILED]
+    rules = sorted({f.rule for f in report.findings})
     rule_index = {rule: i for i, rule in enumerate(rules)}
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "deploy-gate",
-                "version": __version__,
-                "rules": [{"id": rule, "shortDescription": {"text": RULE_HELP.get(rule, rule)}} for rule in rules],
-            }},
-            "results": [_result(f, rule_index) for f in reported],
+            "tool": {"driver": {"name": "deploy-gate", "version": __version__, "informationUri": README[:-1],
+                                "rules": [_rule(rule) for rule in rules]}},
+            "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
+            "invocations": [_invocation(report)],
+            "results": [_result(f, rule_index, report.strict, root) for f in reported],
         }],
     }
     return json.dumps(document, indent=2) + "\n"

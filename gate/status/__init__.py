@@ -7,11 +7,15 @@ Stalled/Reconciling conditions), then the kind's rule from the table in
 
 from __future__ import annotations
 
+from gate.kinds import SELECTOR_KINDS
 from gate.objects import Object, dig
 from gate.status.kinds import RULES
 from gate.status.result import Result, Status, condition, is_true
 
 __all__ = ["Result", "Status", "compute", "condition", "is_true"]
+
+
+STALE = "controller has not observed"
 
 
 def generic(obj: Object) -> Result | None:
@@ -21,8 +25,10 @@ def generic(obj: Object) -> Result | None:
     generation = dig(obj, "metadata", "generation")
     observed = dig(obj, "status", "observedGeneration")
     if generation is not None and observed is not None and observed < generation:
-        return Result(Status.IN_PROGRESS, f"controller has not observed generation {generation} yet "
-                                          f"(observed {observed})")
+        return Result(Status.IN_PROGRESS, f"{STALE} generation {generation} yet (observed {observed})")
+    if generation is not None and observed is None and obj.get("kind") in SELECTOR_KINDS:
+        # apps/v1 controllers write observedGeneration on their first sync: none yet means none acted.
+        return Result(Status.IN_PROGRESS, f"{STALE} generation {generation} yet (no status)")
     if is_true(obj, "Stalled"):
         entry = condition(obj, "Stalled") or {}
         return Result(Status.FAILED, f"Stalled: {entry.get('reason', '')} {entry.get('message', '')}".strip())

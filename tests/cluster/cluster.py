@@ -81,6 +81,22 @@ class Cluster:
         except subprocess.SubprocessError:
             return False
 
+    # --- faults (for the e2e tests) --------------------------------------------
+
+    def kill(self, component: str) -> None:
+        """SIGKILL one component this harness started, and wait until it is gone."""
+        pid = processes.running_pid(component)
+        if pid is None:
+            raise ClusterError(f"{component} is not running")
+        os.kill(pid, signal.SIGKILL)
+        _wait(f"{component} gone", lambda: processes.running_pid(component) is None, 10)
+
+    def restart(self, component: str) -> None:
+        """Start a killed component again, exactly as `up` did, and wait until it serves."""
+        starters = {"kube-apiserver": self._start_apiserver, "kube-controller-manager": self._start_controllers,
+                    "kube-scheduler": self._start_controllers, "kubelet": self._start_kubelet}
+        starters[component]()
+
     # --- up ------------------------------------------------------------------
 
     def up(self, fake_nodes: int = 0) -> Path:
@@ -89,6 +105,9 @@ class Cluster:
             self.log("cluster already running; reusing it")
             self.ensure_fake_nodes(fake_nodes)
             return config.ADMIN_KUBECONFIG
+        if clash := foreign():
+            raise ClusterError(f"refusing to start: {clash}; this harness runs only on a machine without another "
+                               "Kubernetes node")
         if config.STATE_DIR.exists() or leftovers():
             # A partial cluster, or one whose processes died with their session: its etcd data,
             # mounts and rules must not leak into the new one.
@@ -302,12 +321,13 @@ def _pids_in_cgroup_tree(root: Path) -> set[int]:
 
 
 def _pod_cgroup_roots() -> list[Path]:
-    return [controller / "kubepods" for controller in Path("/sys/fs/cgroup").iterdir()
-            if (controller / "kubepods").is_dir()]
+    """This cluster's cgroup root in each hierarchy (the kubelet's cgroupRoot; its pods live below)."""
+    return [controller / config.CGROUP_ROOT for controller in node.cgroup_controllers()
+            if (controller / config.CGROUP_ROOT).is_dir()]
 
 
 def _kill_pod_processes() -> None:
-    """SIGKILL every process in the kubelet's pod cgroups (containers and sandboxes)."""
+    """SIGKILL every process in this kubelet's pod cgroups (containers and sandboxes), and no other."""
     for _ in range(20):
         pids = set().union(*(_pids_in_cgroup_tree(root) for root in _pod_cgroup_roots()))
         if not pids:
@@ -360,11 +380,41 @@ def _unmount_below(roots: tuple[Path, ...]) -> None:
             subprocess.run(["umount", "-l", mount_point], capture_output=True)
 
 
+def foreign() -> str | None:
+    """Another Kubernetes daemon on this machine, or a port this cluster needs in someone else's hands."""
+    ours = {pid for name in REQUIRED + ADDONS if (pid := processes.running_pid(name))} | set(_shim_pids())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in ours:
+            continue
+        try:
+            argv = [a.decode(errors="replace") for a in (proc / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        names = [Path(argv[0]).name, *argv[1:2]] if argv else []
+        daemon = next((n for n in names if n in config.FOREIGN_DAEMONS), None)
+        if daemon:
+            return f"{daemon} (pid {proc.name}) is running and this harness did not start it"
+    listening = _listening_ports()
+    taken = sorted(port for port in config.PORTS if port in listening)
+    return f"port(s) {', '.join(map(str, taken))} are in use" if taken else None
+
+
+def _listening_ports() -> set[int]:
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":  # LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
 def leftovers() -> list[str]:
     """What a stopped cluster must not leave behind; empty after a clean `down`."""
     found = [f"process {name}" for name in REQUIRED + ADDONS if processes.running_pid(name)]
     found += [f"containerd-shim pid {pid}" for pid in _shim_pids()]
     found += [f"mount {mount}" for mount in _mounts_below((config.STATE_DIR, config.RUN_DIR))]
-    found += [f"pod cgroup {root}" for root in _pod_cgroup_roots()]
+    found += [f"cgroup {root}" for root in _pod_cgroup_roots()]
     found += node.leftovers()
     return found

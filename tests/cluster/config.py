@@ -42,6 +42,11 @@ CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 
 NODE_NAME = "deploy-gate-node"
 BRIDGE = "dgbr0"
+# The kubelet's cgroup root: its pods live under <controller>/deploy-gate/kubepods, apart from any other
+# kubelet's /kubepods on the machine, so `down` kills and removes only what this cluster ran.
+CGROUP_ROOT = "deploy-gate"
+# Other Kubernetes daemons this harness refuses to run beside (their pods, rules and ports would collide).
+FOREIGN_DAEMONS = ("kubelet", "kube-apiserver", "containerd", "k3s", "k0s")
 POD_CIDR = "10.244.0.0/16"
 NODE_POD_CIDR = "10.244.0.0/24"  # allocated to the node by the controller-manager
 NODE_IP = "10.244.0.1"  # the bridge gateway
@@ -57,6 +62,9 @@ KUBECTL_DISCOVERY_CACHE = Path.home() / ".kube" / "cache" / "discovery" / f"{NOD
 ETCD_CLIENT_PORT = 23790
 ETCD_PEER_PORT = 23800
 KUBE_ROUTER_HEALTH_PORT = 20244
+# Every port the cluster's components listen on: taken by someone else, `up` refuses to start.
+PORTS = (APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, KUBE_ROUTER_HEALTH_PORT,
+         10250, 10249, 10256, 10257, 10259)  # kubelet, kube-proxy metrics and health, controller manager, scheduler
 
 IMAGE_REGISTRY = "deploy-gate.local"
 BUSYBOX_IMAGE = f"{IMAGE_REGISTRY}/busybox:1.35"  # Debian's busybox-static 1.35 + agnhost

@@ -40,16 +40,30 @@ def prepare_host() -> None:
     for directory in (config.STATE_DIR, config.RUN_DIR):
         directory.mkdir(parents=True, exist_ok=True)
     if not config.HOST_BEFORE_UP.exists():  # a second `up` after a crash keeps the first record
+        # What the machine had before: rules, ipsets and namespaces named like ours that someone else made.
         config.HOST_BEFORE_UP.parent.mkdir(parents=True, exist_ok=True)
         config.HOST_BEFORE_UP.write_text(json.dumps({
-            "netns": _netns_names(), "shim_dir_existed": config.SHIM_DIR.exists()}))
+            "netns": _netns_names(), "shim_dir_existed": config.SHIM_DIR.exists(),
+            "rules": _rule_lines(baseline=False), "ipsets": _ipsets(baseline=False)}))
+    for controller in cgroup_controllers():
+        root = controller / config.CGROUP_ROOT
+        root.mkdir(exist_ok=True)
+        for name in ("cpuset.cpus", "cpuset.mems"):  # a new cpuset cgroup starts empty: no task could join it
+            if (controller / name).exists() and not (root / name).read_text().strip():
+                (root / name).write_text((controller / name).read_text())
+
+
+def cgroup_controllers() -> list[Path]:
+    """The mounted cgroup hierarchies (v1 controllers, and the unified one where mounted)."""
+    base = Path("/sys/fs/cgroup")
+    return [p for p in base.iterdir() if p.is_dir() and (p / "cgroup.procs").exists()] if base.is_dir() else []
 
 
 def _before_up() -> dict[str, Any]:
     try:
         return json.loads(config.HOST_BEFORE_UP.read_text())
     except (FileNotFoundError, ValueError):
-        return {"netns": [], "shim_dir_existed": False}
+        return {"netns": [], "shim_dir_existed": False, "rules": None, "ipsets": None}
 
 
 def _netns_names() -> list[str]:
@@ -143,6 +157,7 @@ def kubelet_config() -> dict[str, object]:
         },
         "authorization": {"mode": "Webhook"},
         "cgroupDriver": "cgroupfs",
+        "cgroupRoot": f"/{config.CGROUP_ROOT}",  # see config.CGROUP_ROOT; `up` creates it
         "failCgroupV1": False,  # this VM has cgroup v1 only
         "failSwapOn": False,
         "containerRuntimeEndpoint": f"unix://{config.CONTAINERD_SOCKET}",
@@ -174,27 +189,42 @@ def _saved_rules(save: str) -> dict[str, list[str]]:
     return tables
 
 
-def _ours(line: str) -> bool:
+def _named_like_ours(line: str) -> bool:
     return any(marker in line for marker in RULE_MARKERS) or "kube-router" in line
 
 
-def _rule_lines() -> list[str]:
-    return [line for save in ("iptables-save", "ip6tables-save")
-            for lines in _saved_rules(save).values() for line in lines if _ours(line)]
+def _chain_line(line: str) -> str:
+    """A chain declaration without its packet counters, which change while it runs."""
+    return line.split(maxsplit=1)[0] if line.startswith(":") else line
+
+
+def _rule_lines(baseline: bool = True) -> list[str]:
+    """Chain and rule lines named like the cluster's; with baseline, only those that did not exist before `up`.
+
+    kube-proxy's, kube-router's and CNI's chain names are fixed (KUBE-*, CNI-*), so what is ours is told
+    by the record `up` made: a machine with another cluster's rules keeps them. No record: nothing is ours.
+    """
+    found = [_chain_line(line) for save in ("iptables-save", "ip6tables-save")
+             for lines in _saved_rules(save).values() for line in lines if _named_like_ours(line)]
+    if not baseline:
+        return found
+    before = _before_up()["rules"]
+    return [] if before is None else [line for line in found if line not in set(before)]
 
 
 def _sweep_rules() -> None:
     """Delete every rule and chain the cluster's components made (kubelet, kube-proxy, kube-router).
 
-    Their own cleanups leave the kubelet's chains and canaries behind, so sweep by name:
-    first the jumps from built-in chains, then flush and delete the chains themselves.
+    Their own cleanups leave the kubelet's chains and canaries behind, so sweep what `_rule_lines` calls
+    ours: first the jumps from other chains, then flush and delete the chains themselves.
     """
+    ours = set(_rule_lines())
     for save, restore in (("iptables-save", "iptables-restore"), ("ip6tables-save", "ip6tables-restore")):
         script = []
         for table, lines in _saved_rules(save).items():
-            chains = [line[1:].split()[0] for line in lines if line.startswith(":") and _ours(line)]
+            chains = [line[1:].split()[0] for line in lines if line.startswith(":") and _chain_line(line) in ours]
             deletes = [f"-D {line[3:]}" for line in lines
-                       if line.startswith("-A") and _ours(line) and line.split()[1] not in chains]
+                       if line.startswith("-A") and line in ours and line.split()[1] not in chains]
             if chains or deletes:
                 script += [f"*{table}", *deletes, *(f"-F {c}" for c in chains), *(f"-X {c}" for c in chains), "COMMIT"]
         if script:
@@ -202,15 +232,22 @@ def _sweep_rules() -> None:
                            capture_output=True, check=False)
 
 
-def _ipsets() -> list[str]:
+def _ipsets(baseline: bool = True) -> list[str]:
     result = _run("ipset", "list", "-n", check=False)
-    return [name for name in result.stdout.split() if name.startswith(("KUBE-", "kube-router-", "inet6:KUBE-"))]
+    found = [name for name in result.stdout.split() if name.startswith(("KUBE-", "kube-router-", "inet6:KUBE-"))]
+    if not baseline:
+        return found
+    before = _before_up()["ipsets"]
+    return [] if before is None else [name for name in found if name not in set(before)]
 
 
 def cleanup_host(binaries: dict[str, Path]) -> None:
-    """Remove the rules, ipsets and bridge the node's components made."""
-    _run(str(binaries["kube"]), "kube-proxy", "--cleanup", check=False)
-    _run(str(binaries["kube-router"]), "--cleanup-config", check=False)
+    """Remove the rules, ipsets and bridge the node's components made, and nothing that was there before."""
+    if not _before_up()["rules"] and _before_up()["rules"] is not None:
+        # The components' own cleanups remove their rules by name, whoever made them: only when the
+        # machine had none named like theirs before `up`.
+        _run(str(binaries["kube"]), "kube-proxy", "--cleanup", check=False)
+        _run(str(binaries["kube-router"]), "--cleanup-config", check=False)
     _sweep_rules()
     for ipset in _ipsets():
         _run("ipset", "destroy", ipset, check=False)

@@ -6,10 +6,16 @@ assertion here; nothing is simulated.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.cluster.cluster import ClusterError as HarnessError
 from tests.cluster.cluster import leftovers
 from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 
@@ -74,10 +80,49 @@ def test_policy_blocks_web_frontend_until_admitted(incident: E2ECluster) -> None
     wait_for("web-frontend admitted by the patched policy", lambda: http_from(incident, "web-frontend")[0], 60, 1)
 
 
-def test_down_then_up_leaves_nothing_behind(cluster: E2ECluster) -> None:
+@contextlib.contextmanager
+def decoys(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """What another cluster on the machine would own: a process in a `kubepods` cgroup and a KUBE-* chain."""
+    cgroup = Path("/sys/fs/cgroup/pids/kubepods/deploy-gate-decoy")
+    cgroup.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(["sleep", "600"])
+    try:
+        (cgroup / "cgroup.procs").write_text(str(process.pid))
+        subprocess.run(["iptables", "-N", "KUBE-DECOY"], check=True)
+        subprocess.run(["iptables", "-A", "INPUT", "-m", "comment", "--comment", "deploy-gate decoy", "-j",
+                        "KUBE-DECOY"], check=True)
+        yield process, cgroup
+    finally:
+        process.kill()
+        process.wait()
+        subprocess.run(["iptables", "-D", "INPUT", "-m", "comment", "--comment", "deploy-gate decoy", "-j",
+                        "KUBE-DECOY"], check=False)
+        subprocess.run(["iptables", "-X", "KUBE-DECOY"], check=False)
+        with contextlib.suppress(OSError):
+            cgroup.rmdir()
+            cgroup.parent.rmdir()  # only when the decoy made it: another kubelet's /kubepods is not empty
+
+
+def test_down_then_up_touches_only_what_the_harness_made(cluster: E2ECluster, tmp_path: Path) -> None:
     if cluster.harness is None:
         pytest.skip("the cluster is not the harness's (KUBECONFIG was set): nothing of ours to stop")
     cluster.harness.down()
     assert leftovers() == []
+    with decoys(tmp_path) as (process, cgroup):
+        impostor = tmp_path / "kubelet"  # a kubelet this harness did not start: `up` must refuse
+        shutil.copy("/bin/sleep", impostor)
+        foreign = subprocess.Popen([str(impostor), "600"])
+        try:
+            with pytest.raises(HarnessError, match=rf"refusing to start: kubelet \(pid {foreign.pid}\) is running"):
+                cluster.harness.up()
+        finally:
+            foreign.kill()
+            foreign.wait()
+        cluster.harness.up()
+        cluster.harness.down()
+        assert leftovers() == []
+        assert process.poll() is None and str(process.pid) in (cgroup / "cgroup.procs").read_text().split()
+        assert subprocess.run(["iptables", "-C", "INPUT", "-m", "comment", "--comment", "deploy-gate decoy", "-j",
+                               "KUBE-DECOY"], capture_output=True).returncode == 0
     cluster.harness.up()
     assert cluster.kubectl("get", "--raw", "/readyz").stdout.strip() == "ok"

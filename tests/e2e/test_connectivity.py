@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.test_verify import ROOT, gate
+from tests.e2e.helpers import ROOT, gate
 
 FIXED = "examples/incident-scenario-2-fixed/"
 NAMESPACE = INCIDENT_NAMESPACE

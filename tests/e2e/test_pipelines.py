@@ -15,7 +15,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.test_verify import ROOT, _kubeconfig_for, gate
+from tests.e2e.helpers import ROOT, gate, kubeconfig_for
 
 NAMESPACE = INCIDENT_NAMESPACE
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
@@ -35,7 +35,11 @@ def run_action(cluster: E2ECluster, inputs: dict[str, str], work: Path) -> tuple
     step_outputs: dict[str, dict[str, str]] = {}
     code = 0
     for step in action["runs"]["steps"]:
+        if "uses" in step:  # actions/cache: without it the wheelhouse is built, as on a cache miss
+            continue
         assert "${{" not in step["run"], "inputs must reach run: through env:, never interpolated"
+        values.update({f"steps.{sid}.outputs.{key}": value for sid, outs in step_outputs.items()
+                       for key, value in outs.items()})
         step_env = {k: EXPRESSION.sub(lambda m: values[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
         files["GITHUB_OUTPUT"].write_text("")
         result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
@@ -68,10 +72,12 @@ def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2EClus
     assert "not probed: service/inference-api has no ready endpoints" in seen
     assert outputs["junit-path"] == str(tmp_path / "junit.xml")
     assert "tier=backend" in (work / "github_step_summary").read_text()
-    assert "::error file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen
+    assert "::error file=examples/incident-scenario-2/manifests/service.yaml,line=7" in seen
+    assert "::notice file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen  # the fix
 
     apply_example(cluster, "incident-scenario-2-fixed")
-    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/"}, work)
+    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/",
+                                               "junit-path": str(tmp_path / "fixed.xml")}, work)
     assert code == 0, seen
     assert outputs["result"] == "success" and outputs["failed"] == "0"
 
@@ -143,7 +149,7 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
     apply_example(cluster, "incident-scenario-2-fixed")
     documents = rbac_documents()
     cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
-    kubeconfig = _kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
+    kubeconfig = kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
     env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
     configs = {"pod": hook_config(tmp_path, "pod"), "exec": hook_config(tmp_path, "exec")}
 

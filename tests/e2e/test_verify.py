@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -15,46 +14,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import E2ECluster
-
-ROOT = Path(__file__).parents[2]
-EXAMPLES = ROOT / "examples"
-IMAGE = harness.BUSYBOX_IMAGE
-SLEEP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
-
-
-def gate(cluster: E2ECluster, *args: str, env: dict[str, str] | None = None,
-         timeout: float = 200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gate", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env or cluster.env(), timeout=timeout)
-
-
-def deployment(name: str, replicas: int = 1, image: str = IMAGE, command: list[str] | None = None,
-               labels: dict[str, str] | None = None, pull: str = "IfNotPresent", ports: list | None = None) -> dict:
-    labels = labels or {"app": name}
-    container = {"name": "main", "image": image, "imagePullPolicy": pull, "command": command or SLEEP}
-    if ports:
-        container["ports"] = ports
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]}}}}
-
-
-def service(name: str, selector: dict | None, target: object = 8080) -> dict:
-    spec: dict = {"ports": [{"name": "http", "port": 80, "targetPort": target}]}
-    if selector is not None:
-        spec["selector"] = selector
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
-
-
-def apply_and_verify(cluster: E2ECluster, namespace: str, tmp_path: Path, objects: list[dict],
-                     *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    manifest = tmp_path / "objects.yaml"
-    manifest.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    cluster.kubectl("-n", namespace, "apply", "-f", str(manifest))
-    started = time.monotonic()
-    result = gate(cluster, "verify", "-f", str(manifest), "-n", namespace, *extra)
-    return result, time.monotonic() - started
+from tests.e2e.helpers import EXAMPLES, IMAGE, ROOT, apply_and_verify, deployment, gate, kubeconfig_for, service
 
 
 def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,
@@ -68,7 +28,8 @@ def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2EClus
     assert elapsed <= 15, f"took {elapsed:.1f} s; the evidence is definitive once the rollouts are done"
     first = result.stdout.splitlines()[0]
     assert "tier=backend" in first and "deployment/inference-api" in first
-    assert first.startswith("examples/incident-scenario-2/manifests/inference-api.yaml:15:1: error:")
+    assert first.startswith("examples/incident-scenario-2/manifests/service.yaml:7:1: error:")
+    assert "examples/incident-scenario-2/manifests/inference-api.yaml:15" in result.stdout
     assert "kubectl patch deployment inference-api -n video-analytics" in result.stdout
     failures = [case for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None]
     assert [(c.get("classname"), c.get("name")) for c in failures] == [
@@ -155,19 +116,6 @@ def test_named_target_port_missing_fails_with_that_diagnosis(cluster: E2ECluster
     assert "targetPort 'web' of port http (80/TCP) names no container port" in result.stdout
 
 
-def _kubeconfig_for(cluster: E2ECluster, namespace: str, account: str, path: Path) -> Path:
-    token = cluster.kubectl("-n", namespace, "create", "token", account, "--duration=10m").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    cluster_entry = admin["clusters"][0]["cluster"]
-    document = {"apiVersion": "v1", "kind": "Config", "current-context": "sa",
-                "clusters": [{"name": "c", "cluster": cluster_entry}],
-                "users": [{"name": account, "user": {"token": token}}],
-                "contexts": [{"name": "sa", "context": {"cluster": "c", "user": account, "namespace": namespace}}]}
-    path.write_text(yaml.safe_dump(document))
-    assert base64.b64decode(cluster_entry["certificate-authority-data"])  # the CA travels with it
-    return path
-
-
 def _grant(cluster: E2ECluster, namespace: str, rules: list[dict]) -> None:
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": {"name": "gate", "namespace": namespace}, "rules": rules}
@@ -182,7 +130,7 @@ def test_documented_read_permissions_suffice_and_each_missing_one_is_named(clust
                                                                             tmp_path: Path) -> None:
     documented = yaml.safe_load((EXAMPLES / "rbac" / "verify-reader.yaml").read_text())["rules"]
     cluster.kubectl("-n", namespace, "create", "serviceaccount", "gate")
-    kubeconfig = _kubeconfig_for(cluster, namespace, "gate", tmp_path / "sa.kubeconfig")
+    kubeconfig = kubeconfig_for(cluster, namespace, "gate", tmp_path / "sa.kubeconfig")
     web = deployment("web", ports=[{"name": "http", "containerPort": 8080}])
     manifest = tmp_path / "objects.yaml"
     manifest.write_text(yaml.safe_dump_all([web, service("web", {"app": "web"})]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,8 @@ def test_lint_incident_exits_1_naming_label_workload_and_line() -> None:
     assert code == 1
     first = out.splitlines()[0]
     assert "tier=backend" in first and "deployment/inference-api" in first
-    assert "manifests/inference-api.yaml:15:1: error:" in first
+    assert "manifests/service.yaml:7:1: error:" in first  # at the selector; the template is the second place
+    assert "pod template labels (app=inference-api) at " in out and "inference-api.yaml:15" in out
 
 
 def test_lint_fixed_example_exits_0() -> None:
@@ -43,10 +46,10 @@ def test_lint_json_output() -> None:
 
 def test_github_actions_annotations_and_summary(tmp_path: Path) -> None:
     summary = tmp_path / "summary.md"
-    code, out, _ = run("lint", str(EXAMPLES / "incident-scenario-2"),
-                       env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    code, out, err = run("lint", str(EXAMPLES / "incident-scenario-2"),
+                         env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
     assert code == 1
-    assert "::error file=" in out and "tier=backend" in summary.read_text()
+    assert "::error file=" in err and "::" not in out and "tier=backend" in summary.read_text()
 
 
 @pytest.mark.parametrize(("content", "pattern"), [
@@ -95,3 +98,13 @@ spec: {selector: {app: web}, ports: [{port: 80, targetPort: 9090}]}
 """)
     assert run("lint", str(manifests))[0] == 0
     assert run("lint", str(manifests), "--strict")[0] == 1
+
+
+@pytest.mark.parametrize("args", [["lint", str(EXAMPLES / "incident-scenario-2")], ["--help"], ["--version"],
+                                  ["lint", "--help"]])
+def test_commands_without_a_cluster_do_not_import_the_kubernetes_client(args: list[str]) -> None:
+    probe = ("import sys\nfrom gate.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print('kubernetes' in sys.modules, 'urllib3' in sys.modules, file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).parents[2])
+    assert result.stderr.splitlines()[-1] == "False False"

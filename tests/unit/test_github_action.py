@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
-from gate.github_action import build_argv, failed_checks
+from gate.github_action import build_argv, failed_checks, main
 from tests.unit.test_examples import ROOT
+from tests.unit.test_outputs import UNREACHABLE
 
 
 def test_inputs_become_flags(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,7 +40,7 @@ def test_bad_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_action_passes_inputs_only_through_env() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     for step in action["runs"]["steps"]:
-        assert "${{" not in step["run"]
+        assert "${{" not in step.get("run", ""), step["name"]
     run_step = action["runs"]["steps"][-1]
     assert {f"INPUT_{name.upper().replace('-', '_')}" for name in action["inputs"] if name != "python"} \
         == set(run_step["env"])
@@ -45,3 +51,55 @@ def test_failed_checks_counts_junit_failures(tmp_path) -> None:
     junit.write_text('<testsuites><testsuite><testcase name="a"><failure message="x"/></testcase>'
                      '<testcase name="b"/></testsuite></testsuites>')
     assert failed_checks(junit) == 1 and failed_checks(tmp_path / "missing.xml") == 0
+
+
+def test_outputs_come_from_this_run_not_a_stale_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kubeconfig, junit, outputs = tmp_path / "kubeconfig", tmp_path / "junit.xml", tmp_path / "github_output"
+    kubeconfig.write_text(UNREACHABLE)
+    junit.write_text('<testsuites><testsuite name="old" tests="2" failures="2" errors="0">'
+                     '<testcase name="a"><failure/></testcase><testcase name="b"><failure/></testcase>'
+                     '</testsuite></testsuites>')
+    for name, value in {"MODE": "verify", "MANIFESTS": str(ROOT / "examples" / "incident-scenario-2"),
+                        "KUBECONFIG": str(kubeconfig), "JUNIT_PATH": str(junit)}.items():
+        monkeypatch.setenv(f"INPUT_{name}", value)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert main() == 3
+    assert outputs.read_text() == f"result=error\nfailed=0\njunit-path={junit}\n"
+    assert "cannot reach the API server at https://127.0.0.1:1" in junit.read_text()
+
+
+def run_step(name: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """One of action.yml's bash steps, as the runner runs it, with GITHUB_OUTPUT and GITHUB_ENV files."""
+    [step] = [s for s in yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"] if s["name"] == name]
+    files = {"GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_ENV": str(tmp_path / "env")}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          env={"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path), "RUNNER_OS": "Linux",
+                               "ACTION_PATH": str(ROOT), **files, **env},
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
+def test_action_fails_clearly_on_an_old_python(tmp_path: Path) -> None:
+    old = tmp_path / "python3.10"
+    old.write_text("#!/bin/sh\n[ \"$1\" = -c ] && case \"$2\" in *print*) echo 3.10;; *) exit 1;; esac\n")
+    old.chmod(0o755)
+    result = run_step("Check Python and name the wheelhouse", {"PYTHON": str(old)}, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("::error title=deploy-gate needs Python 3.11 or newer::the python input's "
+                                    "interpreter is 3.10.")
+
+
+def test_action_installs_once_per_job(tmp_path: Path) -> None:
+    result = run_step("Check Python and name the wheelhouse", {"PYTHON": sys.executable}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    outputs = dict(line.split("=", 1) for line in (tmp_path / "output").read_text().splitlines())
+    assert outputs["key"].startswith(f"deploy-gate-Linux-py{sys.version_info[0]}.{sys.version_info[1]}-")
+    installed = tmp_path / f"deploy-gate-venv-{outputs['key']}" / "bin"  # as an earlier use in this job left it
+    installed.mkdir(parents=True)
+    (installed / "deploy-gate").write_text("#!/bin/sh\n")
+    (installed / "deploy-gate").chmod(0o755)
+    result = run_step("Install deploy-gate (once per job)", {"PYTHON": "/nonexistent/python", "KEY": outputs["key"],
+                                                             "WHEELS": outputs["wheels"]}, tmp_path)
+    assert result.returncode == 0, result.stderr  # nothing ran: the interpreter given does not even exist
+    assert (tmp_path / "env").read_text() == f"DEPLOY_GATE_PYTHON={installed}/python\n"

@@ -221,12 +221,6 @@ BAD_LABEL_VALUES = [
     ("float", "1.5", r"expected a string, got 1\.5"),
     ("mapping", "{a: b}", r"expected a string, got a mapping"),
     ("list", "[a, b]", r"expected a string, got a list"),
-    ("space", "'a b'", r"expected a label value .*got 'a b'"),
-    ("dash-start", "'-web'", r"expected a label value .*got '-web'"),
-    ("too-long", "'" + "x" * 64 + "'", r"expected a label value"),
-    ("newline", '"web\\n::error::x"', r"expected a label value .*got 'web\\n::error::x'"),
-    ("escape", '"\\e]8;;http://x\\e\\\\"', r"expected a label value .*\\x1b\]8"),
-    ("placeholder", "'${VERSION}'", r"unfilled placeholder '\$\{VERSION\}'"),
 ]
 LABEL_PLACES = [
     ("metadata", lambda v: fill(DEPLOYMENT, LABELS="{ver: " + v + "}"), r"metadata\.labels\.ver"),
@@ -616,7 +610,7 @@ case("kubeconfig-binary", {"app.yaml": APP, "kc": b"\xff\x00\xfe"}, ("verify", "
 case("kubeconfig-missing", {"app.yaml": APP}, ("verify", "{d}/app.yaml", "--kubeconfig", "{d}/nope"), 2,
      "cannot load the cluster configuration")
 case("in-cluster-without-service-account", {"app.yaml": APP}, ("verify", "{d}/app.yaml"), 2,
-     r"cannot load the cluster configuration \(in-cluster service account\)",
+     r"cannot load the cluster configuration from .*not inside a pod",
      env={"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"})
 case("kubeconfig-unknown-context", {"app.yaml": APP}, (*VERIFY, "--context", "nope"), 2, "cannot load")
 

@@ -170,7 +170,8 @@ def test_incident_example_fails_with_both_causes_and_fixed_example_passes() -> N
     errors = [f for f in findings if f.is_error]
     assert len(errors) == 1
     assert "tier=backend" in errors[0].message and "deployment/inference-api" in errors[0].message
-    assert errors[0].locations[0].file.endswith("manifests/inference-api.yaml")
+    assert [(loc.file.rsplit("/", 1)[-1], loc.line) for loc in errors[0].locations] == [
+        ("service.yaml", 7), ("inference-api.yaml", 15)]
     deny = next(f for f in only(findings, "caller-pair") if "web-frontend" in f.title)
     assert deny.outcome is Outcome.PASSED and "admits pods app=api-gateway" in deny.message
 

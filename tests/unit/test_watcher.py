@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from gate.cluster import BUILTIN_RESOURCES, Cluster, Watcher, WatchEvent
+from gate.cluster import Cluster, Watcher, WatchEvent
+from gate.kinds import BUILTIN_RESOURCES
 
 
 def pod(name: str, version: str) -> dict:

@@ -1,0 +1,263 @@
+"""Everything deploy-gate knows about Kubernetes kinds, in one table.
+
+A new kind is one entry in `KINDS`: where it lives in the API, its short names,
+where its pod template is, which labels its controller adds to the pods it
+creates, whether it has anything to roll out, and what its verify check reads.
+Every command asks this module; no other module keeps a list of kinds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Where a kind lives in the API: group, version, plural."""
+
+    kind: str
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def name(self) -> str:
+        """How RBAC and kubectl name it: plural.group ('deployments.apps', 'pods')."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace)}"
+        base += f"/{self.plural}"
+        return base + (f"/{quote(name)}" if name else "")
+
+
+@dataclass(frozen=True)
+class ControllerLabel:
+    """A label a controller puts on every pod it creates, whatever the template says.
+
+    `value` is a regular expression; `{name}` stands for the workload's name
+    (a StatefulSet's pods are `<name>-<ordinal>`), `.+` for a value nobody can
+    know before the controller runs (a hash, a uid).
+    """
+
+    key: str
+    value: str = ".+"
+
+    def may_be(self, value: str, workload_name: str) -> bool:
+        pattern = self.value.replace("{name}", re.escape(workload_name))
+        return re.fullmatch(pattern, value) is not None
+
+
+ANY_VALUE = ".+"
+ORDINAL = r"\d+"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What deploy-gate knows of one kind."""
+
+    resource: Resource
+    other_versions: tuple[str, ...] = ()  # further apiVersions the API server serves it under
+    short_names: tuple[str, ...] = ()  # kubectl's short names, for callers written as `deploy/x`
+    template: tuple[str, ...] | None = None  # where its pod template is; () for a Pod; None: no pods
+    selector_must_match: bool = False  # apps/v1: the API server rejects a selector missing the template
+    rolls_out: bool = True  # False: exists once applied, nothing to wait for
+    controller_labels: tuple[ControllerLabel, ...] = ()
+    reads: tuple[str, ...] = ()  # kinds its verify check reads besides itself
+
+    @property
+    def name(self) -> str:
+        return self.resource.kind
+
+    @property
+    def api_versions(self) -> tuple[str, ...]:
+        return (self.resource.api_version, *self.other_versions)
+
+
+_STATIC = {"rolls_out": False}
+# What an endpoints check reads: the Service, its EndpointSlices, and the pods with their owners (to name
+# the workload whose template lacks a label).
+_ENDPOINT_READS = ("Service", "EndpointSlice", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job")
+_JOB_LABELS = (ControllerLabel("batch.kubernetes.io/job-name", "{name}"), ControllerLabel("job-name", "{name}"),
+               ControllerLabel("batch.kubernetes.io/controller-uid"), ControllerLabel("controller-uid"),
+               ControllerLabel("batch.kubernetes.io/job-completion-index", ORDINAL))
+
+
+def _core(kind: str, plural: str, **facts: object) -> Kind:
+    return Kind(Resource(kind, "", "v1", plural, bool(facts.pop("namespaced", True))), **facts)  # type: ignore[arg-type]
+
+
+def _in(group: str, version: str, kind: str, plural: str, **facts: object) -> Kind:
+    namespaced = bool(facts.pop("namespaced", True))
+    return Kind(Resource(kind, group, version, plural, namespaced), **facts)  # type: ignore[arg-type]
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    _core("Pod", "pods", short_names=("po",), template=(), reads=("Pod",)),
+    _core("Service", "services", short_names=("svc",), rolls_out=False, reads=_ENDPOINT_READS),
+    _core("Namespace", "namespaces", short_names=("ns",), namespaced=False, **_STATIC),
+    _core("Event", "events", short_names=("ev",), other_versions=("events.k8s.io/v1",), **_STATIC),
+    _core("ConfigMap", "configmaps", short_names=("cm",), **_STATIC),
+    _core("Secret", "secrets", **_STATIC),
+    _core("ServiceAccount", "serviceaccounts", short_names=("sa",), **_STATIC),
+    _core("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",)),
+    _core("PersistentVolume", "persistentvolumes", short_names=("pv",), namespaced=False),
+    _core("ReplicationController", "replicationcontrollers", short_names=("rc",), template=("spec", "template"),
+          reads=("Pod",)),
+    _core("Endpoints", "endpoints", short_names=("ep",), **_STATIC),
+    _core("LimitRange", "limitranges", short_names=("limits",), **_STATIC),
+    _core("ResourceQuota", "resourcequotas", short_names=("quota",), **_STATIC),
+    _core("PodTemplate", "podtemplates", **_STATIC),
+    _core("Binding", "bindings", **_STATIC),
+    _core("ComponentStatus", "componentstatuses", short_names=("cs",), namespaced=False, **_STATIC),
+    _core("Node", "nodes", short_names=("no",), namespaced=False),
+    _core("List", "lists", **_STATIC),  # kubectl's wrapper; its items are read one by one
+    _in("apps", "v1", "Deployment", "deployments", short_names=("deploy",), template=("spec", "template"),
+        selector_must_match=True, controller_labels=(ControllerLabel("pod-template-hash"),),
+        reads=("ReplicaSet", "Pod")),
+    _in("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), template=("spec", "template"),
+        selector_must_match=True, reads=("Pod",), controller_labels=(
+            ControllerLabel("controller-revision-hash"),
+            ControllerLabel("statefulset.kubernetes.io/pod-name", "{name}-" + ORDINAL),
+            ControllerLabel("apps.kubernetes.io/pod-index", ORDINAL))),
+    _in("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), template=("spec", "template"),
+        selector_must_match=True, reads=("Pod",), controller_labels=(
+            ControllerLabel("controller-revision-hash"), ControllerLabel("pod-template-generation", ORDINAL))),
+    _in("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), template=("spec", "template"),
+        selector_must_match=True, reads=("Pod",)),
+    _in("apps", "v1", "ControllerRevision", "controllerrevisions", **_STATIC),
+    _in("batch", "v1", "Job", "jobs", template=("spec", "template"), controller_labels=_JOB_LABELS,
+        reads=("Pod",)),
+    _in("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), template=("spec", "jobTemplate", "spec", "template"),
+        reads=("Job", "Pod"), controller_labels=tuple(
+            ControllerLabel(label.key, "{name}-" + ORDINAL) if label.value == "{name}" else label
+            for label in _JOB_LABELS)),
+    _in("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", other_versions=("autoscaling/v1",),
+        short_names=("hpa",)),
+    _in("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",), **_STATIC),
+    _in("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",), **_STATIC),
+    _in("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",)),
+    _in("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False, **_STATIC),
+    _in("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", **_STATIC),
+    _in("rbac.authorization.k8s.io", "v1", "Role", "roles", **_STATIC),
+    _in("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", **_STATIC),
+    _in("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False, **_STATIC),
+    _in("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False, **_STATIC),
+    _in("storage.k8s.io", "v1", "StorageClass", "storageclasses", short_names=("sc",), namespaced=False, **_STATIC),
+    _in("storage.k8s.io", "v1", "CSIDriver", "csidrivers", namespaced=False),
+    _in("storage.k8s.io", "v1", "CSINode", "csinodes", namespaced=False),
+    _in("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities"),
+    _in("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", namespaced=False),
+    _in("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", short_names=("pc",), namespaced=False,
+        **_STATIC),
+    _in("coordination.k8s.io", "v1", "Lease", "leases"),
+    _in("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", namespaced=False, **_STATIC),
+    _in("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", short_names=("csr",),
+        namespaced=False),
+    _in("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", short_names=("crd",),
+        namespaced=False),
+    _in("apiregistration.k8s.io", "v1", "APIService", "apiservices", namespaced=False),
+    _in("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
+        namespaced=False),
+    _in("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
+        namespaced=False),
+    _in("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
+        namespaced=False),
+    _in("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings", namespaced=False),
+    _in("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", namespaced=False),
+    _in("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations",
+        namespaced=False),
+)}
+# The Kubernetes (not CRD) API groups: an apiVersion in one of these that the table lacks is a typo or a
+# removed beta, never a custom resource.
+BUILTIN_GROUPS = frozenset(version.rpartition("/")[0] for k in KINDS.values() for version in k.api_versions) | {
+    "extensions"}
+BUILTIN_RESOURCES: dict[str, Resource] = {name: k.resource for name, k in KINDS.items() if name != "List"}
+WORKLOAD_KINDS = frozenset(name for name, k in KINDS.items() if k.template is not None)
+# Workload kinds whose spec.selector must keep matching their template (a relabel must not break it).
+SELECTOR_KINDS = frozenset(name for name, k in KINDS.items() if k.selector_must_match)
+# What a declared caller pair's static verdict reads from the cluster: the callers' and backends' templates,
+# the Services and the policies.
+PAIR_READS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "NetworkPolicy")
+CONTROLLER_LABEL_KEYS = frozenset(label.key for k in KINDS.values() for label in k.controller_labels)
+# Custom kinds known not to create pods: their presence in a namespace leaves a Service's selector checkable.
+NO_POD_CUSTOM_KINDS = frozenset({
+    ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PodMonitor"),
+    ("monitoring.coreos.com", "PrometheusRule"), ("monitoring.coreos.com", "Probe"),
+    ("gateway.networking.k8s.io", "HTTPRoute"), ("gateway.networking.k8s.io", "GRPCRoute"),
+    ("gateway.networking.k8s.io", "TCPRoute"), ("gateway.networking.k8s.io", "TLSRoute"),
+    ("gateway.networking.k8s.io", "UDPRoute"), ("gateway.networking.k8s.io", "ReferenceGrant"),
+    ("cert-manager.io", "Certificate"), ("cert-manager.io", "Issuer"),
+    ("networking.istio.io", "VirtualService"), ("networking.istio.io", "DestinationRule"),
+    ("security.istio.io", "AuthorizationPolicy"), ("security.istio.io", "PeerAuthentication"),
+    ("external-secrets.io", "ExternalSecret"), ("bitnami.com", "SealedSecret"),
+    ("keda.sh", "ScaledObject"), ("autoscaling.k8s.io", "VerticalPodAutoscaler"),
+    ("argoproj.io", "Application"), ("argoproj.io", "AppProject"),
+})
+# How a kind may be written where a person names one: `deployment`, `deploy`, `Deployment`.
+_ALIASES = {alias: name for name, k in KINDS.items() for alias in (name.lower(), k.resource.plural, *k.short_names)}
+
+
+def api_group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def kind_named(alias: str) -> str | None:
+    """The kind a person (or `kubectl apply -o name`'s `deployment.apps`) means, or None."""
+    return _ALIASES.get(alias.lower().split(".", 1)[0])
+
+
+def is_builtin(api_version: str) -> bool:
+    """Served by Kubernetes itself (as opposed to a CustomResourceDefinition)."""
+    return api_group(api_version) in BUILTIN_GROUPS or api_version == "v1"
+
+
+def kind_info(kind: str, api_version: str | None = None) -> Kind | None:
+    """The table's entry for a built-in kind (None for a custom kind of the same name)."""
+    found = KINDS.get(kind)
+    if found is None or (api_version is not None and api_version not in found.api_versions):
+        return None
+    return found
+
+
+def is_cluster_scoped(kind: str) -> bool:
+    found = KINDS.get(kind)
+    return found is not None and not found.resource.namespaced
+
+
+def rolls_out(kind: str) -> bool:
+    """Whether verify waits for the kind (unknown kinds do: kstatus' generic rules judge them)."""
+    found = KINDS.get(kind)
+    return found is None or found.rolls_out
+
+
+def may_create_pods(api_version: str, kind: str) -> bool:
+    """A custom resource whose operator may create pods (anything not known to create none)."""
+    return not is_builtin(api_version) and (api_group(api_version), kind) not in NO_POD_CUSTOM_KINDS
+
+
+def unknown_kind_problem(api_version: str, kind: str, crd_kinds: set[tuple[str, str]]) -> str | None:
+    """Why (api_version, kind) cannot be a real object, or None when it can.
+
+    crd_kinds holds (group, kind) pairs defined by CustomResourceDefinitions in the same set.
+    """
+    group = api_group(api_version)
+    if (group, kind) in crd_kinds or not is_builtin(api_version):
+        return None
+    served = sorted({v for k in KINDS.values() for v in k.api_versions if api_group(v) == group})
+    if api_version in served:
+        if kind_info(kind, api_version) is not None:
+            return None
+        return f"unknown kind {kind!r} for apiVersion {api_version}"
+    hint = f" (served: {', '.join(served)})" if served else ""
+    return f"apiVersion {api_version} is not served by Kubernetes{hint}"

@@ -1,0 +1,204 @@
+"""Faults injected into the real cluster while verify waits: never a verdict from stale state.
+
+The API server and the controller manager are killed (SIGKILL) and started again by the harness, verify
+gets SIGTERM mid-rollout and mid-probe, twenty verifies run at once. Only the harness's own cluster can be
+faulted, so these tests skip against a cluster given by KUBECONFIG.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gate.probe import PROBE_LABEL
+from tests.e2e.conftest import E2ECluster, wait_for
+from tests.e2e.helpers import ROOT, deployment, gate, service
+
+# Ready 15 s after it starts: its readiness passes while the API server is down, and the kubelet can
+# only report it once the server is back.
+SLOW = ["sh", "-c", "trap 'exit 0' TERM; sleep 15; touch /tmp/ready; mkdir -p /www; echo ok > /www/index.html; "
+                    "httpd -f -p 8080 -h /www & wait"]
+
+
+SLOW_FREE = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo ok > /www/index.html; "
+                         "httpd -f -p 8080 -h /www & wait"]
+
+
+@pytest.fixture
+def harness(cluster: E2ECluster) -> Iterator[E2ECluster]:
+    if cluster.harness is None:
+        pytest.skip("faults are injected only into the harness's own cluster (KUBECONFIG names another)")
+    yield cluster
+    cluster.harness.restart("kube-apiserver")  # whatever the test did, the server serves again
+
+
+def _slow_service(namespace: str, tmp_path: Path, endpoints_timeout: int) -> Path:
+    web = deployment("slow", command=SLOW, ports=[{"name": "http", "containerPort": 8080}])
+    web["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["test", "-f", "/tmp/ready"]}, "periodSeconds": 1}
+    directory = tmp_path / "manifests"
+    directory.mkdir()
+    (directory / "set.yaml").write_text(yaml.safe_dump_all([web, service("slow", {"app": "slow"})]))
+    (directory / "gate.yaml").write_text(f"endpoints_timeout: {endpoints_timeout}s\nrollout_timeout: 120s\n")
+    return directory
+
+
+def _outage(cluster: E2ECluster, start_after: float, seconds: float) -> threading.Thread:
+    def run() -> None:
+        time.sleep(start_after)
+        assert cluster.harness is not None
+        cluster.harness.kill("kube-apiserver")
+        time.sleep(seconds)
+        cluster.harness.restart("kube-apiserver")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_outage_across_the_deadline_ends_in_a_verdict_on_fresh_state(harness: E2ECluster, namespace: str,
+                                                                         tmp_path: Path) -> None:
+    directory = _slow_service(namespace, tmp_path, endpoints_timeout=25)
+    harness.kubectl("-n", namespace, "apply", "-f", str(directory / "set.yaml"))
+    outage = _outage(harness, start_after=3, seconds=24)  # down from ~3 s to ~27 s (+ its start), past 25 s
+    result = gate(harness, "verify", "-f", str(directory), "-n", namespace, "-o", "json")
+    outage.join(timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    endpoints = next(f for f in report["findings"] if f["rule"] == "endpoints")
+    assert endpoints["outcome"] == "passed"
+    assert any("decided after an API server outage: the API server was unreachable for" in line
+               for line in endpoints["evidence"])
+
+
+def test_an_outage_past_the_grace_is_exit_3_saying_so(harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    directory = _slow_service(namespace, tmp_path, endpoints_timeout=20)
+    harness.kubectl("-n", namespace, "apply", "-f", str(directory / "set.yaml"))
+    outage = _outage(harness, start_after=3, seconds=40)  # still down at the endpoints deadline (20 s) + 10 s
+    result = gate(harness, "verify", "-f", str(directory), "-n", namespace)
+    outage.join(timeout=120)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "could not verify: the API server was unreachable for" in result.stderr
+    assert "of the 20 s window" in result.stderr and "last known state:" in result.stderr
+    wait_for("the API server", lambda: harness.kubectl("get", "--raw", "/readyz", check=False).stdout == "ok",
+             timeout=60)
+
+
+def _never_ready(namespace: str, tmp_path: Path) -> Path:
+    web = deployment("stuck", ports=[{"name": "http", "containerPort": 8080}])
+    web["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["false"]}, "periodSeconds": 1}
+    path = tmp_path / "stuck.yaml"
+    path.write_text(yaml.safe_dump_all([web, service("stuck", {"app": "stuck"})]))
+    return path
+
+
+def test_sigterm_during_the_rollouts_is_exit_130_with_a_report(harness: E2ECluster, namespace: str,
+                                                                tmp_path: Path) -> None:
+    manifest = _never_ready(namespace, tmp_path)
+    harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+    junit = tmp_path / "junit.xml"
+    process = subprocess.Popen([sys.executable, "-m", "gate", "verify", "-f", str(manifest), "-n", namespace,
+                                "--junit", str(junit)], cwd=ROOT, env=harness.env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - sent <= 5
+    assert "deploy-gate: interrupted" in stderr
+    [case] = ET.parse(junit).getroot().iter("testcase")
+    assert case.find("error") is not None and "interrupted" in (case.find("error").get("message") or "")
+
+
+def test_sigterm_during_the_probes_deletes_the_probe_pods(harness: E2ECluster, incident_namespace: str) -> None:
+    harness.kubectl("apply", "-f", str(ROOT / "examples" / "incident-scenario-2-fixed" / "manifests"))
+    for name in ("inference-api", "api-gateway", "web-frontend"):
+        harness.kubectl("-n", incident_namespace, "rollout", "status", f"deployment/{name}", "--timeout=120s")
+    process = subprocess.Popen([sys.executable, "-m", "gate", "verify", "examples/incident-scenario-2-fixed/"],
+                               cwd=ROOT, env=harness.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def probes() -> list[str]:
+        return harness.kubectl("-n", incident_namespace, "get", "pods", "-l", f"{PROBE_LABEL}=true", "-o",
+                               "name").stdout.split()
+
+    wait_for("probe pods", lambda: bool(probes()), timeout=90, interval=0.2)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    wait_for("probe pods deleted",
+             lambda: not [p for p in probes() if _not_terminating(harness, incident_namespace, p)],
+             timeout=5 - (time.monotonic() - sent) + 0.5, interval=0.2)
+
+
+def _not_terminating(cluster: E2ECluster, namespace: str, pod: str) -> bool:
+    found = cluster.kubectl("-n", namespace, "get", pod, "-o", "jsonpath={.metadata.deletionTimestamp}", check=False)
+    return found.returncode == 0 and not found.stdout.strip()
+
+
+def test_controller_manager_stopped_past_the_deadline_says_the_status_is_stale(harness: E2ECluster, namespace: str,
+                                                                                tmp_path: Path) -> None:
+    assert harness.harness is not None
+    harness.harness.kill("kube-controller-manager")
+    try:
+        web = deployment("orphan")
+        manifest = tmp_path / "orphan.yaml"
+        manifest.write_text(yaml.safe_dump(web))
+        harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+        result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "15")
+    finally:
+        harness.harness.restart("kube-controller-manager")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("deployment/orphan did not roll out: timed out: controller has not observed generation 1 yet (no "
+            "status); its status is stale") in result.stdout
+
+
+def test_controller_manager_stopped_briefly_is_no_failure(harness: E2ECluster, namespace: str,
+                                                          tmp_path: Path) -> None:
+    assert harness.harness is not None
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(yaml.safe_dump(deployment("web", replicas=2)))
+    harness.harness.kill("kube-controller-manager")
+    stopped = threading.Timer(20, harness.harness.restart, ("kube-controller-manager",))
+    stopped.start()
+    try:
+        harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+        result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "90")
+    finally:
+        stopped.join()
+        harness.harness.restart("kube-controller-manager")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_twenty_verifies_at_once(harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    """A monorepo pipeline gating 20 services at once: every verdict right, requests per process unchanged."""
+    objects = [o for i in range(20) for o in (deployment(f"svc-{i}", ports=[{"name": "http", "containerPort": 8080}],
+                                                         command=SLOW_FREE),
+                                              service(f"svc-{i}", {"app": f"svc-{i}"}))]
+    harness.kubectl("-n", namespace, "apply", "-f", "-", input_text=yaml.safe_dump_all(objects))
+    env = {**harness.env(), "DEPLOY_GATE_TRACE": "1"}
+    paths = []
+    for i in range(20):
+        path = tmp_path / f"svc-{i}.yaml"
+        path.write_text(yaml.safe_dump_all(objects[2 * i:2 * i + 2]))
+        paths.append(path)
+    processes = [subprocess.Popen([sys.executable, "-m", "gate", "verify", "-f", str(p), "-n", namespace], cwd=ROOT,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+    results = [(p.wait(timeout=300), p.communicate()) for p in processes]
+    assert [code for code, _ in results] == [0] * 20, [out for code, out in results if code]
+    requests = {int(match) for _, (_, err) in results for match in re.findall(r"trace: requests=(\d+)", err)}
+    alone = gate(harness, "verify", "-f", str(paths[0]), "-n", namespace, env=env)
+    assert requests == set(map(int, re.findall(r"trace: requests=(\d+)", alone.stderr))), requests
