@@ -245,12 +245,30 @@ LABEL_SELECTOR = Map("a label selector (matchLabels, matchExpressions)", closed=
             "values": ListOf("a list of strings", Str())})),
 })
 
+def _named(what: str, name: str = "name") -> Map:
+    """A reference to another object by name (`configMapRef: {name: app-config}`)."""
+    return Map(what, required=(name,), fields={name: Str()})
+
+
 CONTAINERS = ListOf("a list of containers", Map("a container", fields={
     "name": Str(),
     "ports": ListOf("a list of ports", Map("a container port", required=("containerPort",), fields={
         "containerPort": PORT_NUMBER, "hostPort": PORT_NUMBER, "name": PORT_NAME, "protocol": PROTOCOL})),
+    "env": ListOf("a list of variables", Map("a variable", fields={"name": Str(), "valueFrom": Map(
+        "a variable source", fields={"configMapKeyRef": _named("a ConfigMap key reference"),
+                                     "secretKeyRef": _named("a Secret key reference")})})),
+    "envFrom": ListOf("a list of sources", Map("a variable source", fields={
+        "configMapRef": _named("a ConfigMap reference"), "secretRef": _named("a Secret reference")})),
 }))
-POD_SPEC = Map("a pod spec", fields={"containers": CONTAINERS, "initContainers": CONTAINERS})
+VOLUME_SOURCES = {"configMap": _named("a ConfigMap volume"), "secret": _named("a Secret volume", "secretName"),
+                  "persistentVolumeClaim": _named("a claim volume", "claimName")}
+POD_SPEC = Map("a pod spec", fields={
+    "containers": CONTAINERS, "initContainers": CONTAINERS, "serviceAccountName": Str(), "serviceAccount": Str(),
+    "imagePullSecrets": ListOf("a list of Secret references", Map("a Secret reference", fields={"name": Str()})),
+    "volumes": ListOf("a list of volumes", Map("a volume", fields={
+        **VOLUME_SOURCES, "projected": Map("a projected volume", fields={
+            "sources": ListOf("a list of sources", Map("a projected source", fields=VOLUME_SOURCES))})})),
+})
 POD_TEMPLATE = Map("a pod template", fields={
     "metadata": Map("object metadata", fields={"labels": LABELS}),
     "spec": POD_SPEC})
@@ -335,6 +353,19 @@ NETWORK_POLICY = Map("a NetworkPolicy spec", fields={
     "egress": ListOf("a list of rules", Map("an egress rule", fields={"to": PEERS, "ports": POLICY_PORTS})),
 })
 CRD = Map("a CustomResourceDefinition spec", fields={"group": Str(), "names": Map(fields={"kind": Str()})})
+INGRESS_BACKEND = Map("an Ingress backend", fields={"service": Map("a Service backend", required=("name",), fields={
+    "name": Str(), "port": Map("a Service port (number or name)", fields={"number": PORT_NUMBER,
+                                                                            "name": Str()})})})
+INGRESS = Map("an Ingress spec", fields={
+    "defaultBackend": INGRESS_BACKEND,
+    "rules": ListOf("a list of rules", Map("an Ingress rule", fields={"http": Map("an HTTP rule", fields={
+        "paths": ListOf("a list of paths", Map("an Ingress path", fields={"backend": INGRESS_BACKEND}))})})),
+})
+ROUTE = Map("a route spec", fields={"rules": ListOf("a list of rules", Map("a route rule", fields={
+    "backendRefs": ListOf("a list of backends", Map("a backend reference", required=("name",), fields={
+        "name": Str(), "namespace": Str(), "kind": Str(), "group": Str(), "port": PORT_NUMBER}))}))})
+HPA = Map("a HorizontalPodAutoscaler spec", fields={"scaleTargetRef": Map(
+    "a target reference", required=("kind", "name"), fields={"kind": Str(), "name": Str(), "apiVersion": Str()})})
 
 # The schema of each kind whose fields deploy-gate reads; other kinds get OBJECT_METADATA only.
 KIND_SCHEMAS: dict[str, list[Spec]] = {
@@ -344,6 +375,10 @@ KIND_SCHEMAS: dict[str, list[Spec]] = {
     "NetworkPolicy": [_metadata(SUBDOMAIN_NAME), Map(fields={"spec": NETWORK_POLICY})],
     "Namespace": [_metadata(Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63))],
     "CustomResourceDefinition": [OBJECT_METADATA, Map(fields={"spec": CRD})],
+    "Ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
+    "HTTPRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
+    "GRPCRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
+    "HorizontalPodAutoscaler": [OBJECT_METADATA, Map(fields={"spec": HPA})],
 }
 IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
                        "kind": Str("a kind name string (e.g. Service)"),

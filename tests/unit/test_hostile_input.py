@@ -408,6 +408,52 @@ for ident, text, first in [
 ]:
     lint_and_verify(ident, text, first)
 
+# --- references other rules follow: Ingress, routes, HPA, volumes and env --------------------------
+INGRESS = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: shop}\nspec: "
+ROUTE = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: shop}\nspec: "
+HPA = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h, namespace: shop}\nspec: "
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: "
+for ident, text, first in [
+    ("ingress-rules-int", INGRESS + "{rules: 5}\n", r"spec\.rules: expected a list of rules, got 5"),
+    ("ingress-default-backend-list", INGRESS + "{defaultBackend: [1]}\n", r"spec\.defaultBackend: expected an "
+                                                                         "Ingress backend"),
+    ("ingress-service-name-int", INGRESS + "{rules: [{http: {paths: [{backend: {service: {name: 5}}}]}}]}\n",
+     r"backend\.service\.name: expected a string, got 5"),
+    ("ingress-port-number-string", INGRESS + "{rules: [{http: {paths: [{backend: {service: {name: web, port: "
+                                             "{number: http}}}}]}}]}\n", r"port\.number: expected a port number"),
+    ("ingress-port-number-range", INGRESS + "{defaultBackend: {service: {name: web, port: {number: 0}}}}\n",
+     r"defaultBackend\.service\.port\.number: expected a port number \(1-65535\), got 0"),
+    ("ingress-path-int", INGRESS + "{rules: [{http: {paths: [1]}}]}\n", r"paths\[0\]: expected an Ingress path"),
+    ("route-rules-mapping", ROUTE + "{rules: {a: 1}}\n", r"spec\.rules: expected a list of rules, got a mapping"),
+    ("route-backend-name-int", ROUTE + "{rules: [{backendRefs: [{name: 5}]}]}\n",
+     r"backendRefs\[0\]\.name: expected a string, got 5"),
+    ("route-backend-port-range", ROUTE + "{rules: [{backendRefs: [{name: web, port: 70000}]}]}\n",
+     r"backendRefs\[0\]\.port: expected a port number"),
+    ("hpa-target-int", HPA + "{scaleTargetRef: 5}\n", r"spec\.scaleTargetRef: expected a target reference"),
+    ("hpa-target-name-list", HPA + "{scaleTargetRef: {kind: Deployment, name: [x]}}\n",
+     r"scaleTargetRef\.name: expected a string, got a list"),
+    ("hpa-target-missing-name", HPA + "{scaleTargetRef: {kind: Deployment}}\n", r"scaleTargetRef\.name: missing"),
+    ("pod-volumes-int", POD + "{containers: [{name: c}], volumes: 5}\n", r"spec\.volumes: expected a list of volumes"),
+    ("pod-configmap-volume-list", POD + "{containers: [{name: c}], volumes: [{name: v, configMap: [a]}]}\n",
+     r"volumes\[0\]\.configMap: expected a ConfigMap volume"),
+    ("pod-secret-volume-name-int", POD + "{containers: [{name: c}], volumes: [{name: v, secret: {secretName: 5}}]}\n",
+     r"volumes\[0\]\.secret\.secretName: expected a string, got 5"),
+    ("pod-projected-sources-mapping", POD + "{containers: [{name: c}], volumes: [{name: v, projected: {sources: "
+                                            "{a: 1}}}]}\n", r"projected\.sources: expected a list of sources"),
+    ("pod-env-int", POD + "{containers: [{name: c, env: 5}]}\n", r"containers\[0\]\.env: expected a list"),
+    ("pod-env-value-from-int", POD + "{containers: [{name: c, env: [{name: A, valueFrom: 5}]}]}\n",
+     r"env\[0\]\.valueFrom: expected a variable source, got 5"),
+    ("pod-config-map-key-ref-name", POD + "{containers: [{name: c, env: [{name: A, valueFrom: {configMapKeyRef: "
+                                          "{name: [1], key: k}}}]}]}\n", r"configMapKeyRef\.name: expected a string"),
+    ("pod-env-from-string", POD + "{containers: [{name: c, envFrom: [{configMapRef: x}]}]}\n",
+     r"envFrom\[0\]\.configMapRef: expected a ConfigMap reference"),
+    ("pod-service-account-int", POD + "{containers: [{name: c}], serviceAccountName: 5}\n",
+     r"spec\.serviceAccountName: expected a string, got 5"),
+    ("pod-image-pull-secrets-string", POD + "{containers: [{name: c}], imagePullSecrets: regcred}\n",
+     r"spec\.imagePullSecrets: expected a list of Secret references"),
+]:
+    lint_and_verify(ident, text, first)
+
 # --- placeholders left by templating --------------------------------------------------------------
 for ident, text, first in [
     ("helm-unquoted", fill(DEPLOYMENT, PORT="{{ .Values.port }}"),
