@@ -21,19 +21,20 @@ import click
 
 from gate import __version__
 from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
-from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
+from gate.errors import EXIT_UNVERIFIABLE, GateError, ManifestError, UsageError
 from gate.escape import visible
 from gate.findings import Finding, Outcome, exit_code
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
-from gate.manifests import ManifestSet, load, refs_from_apply_output
+from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_text
 from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import ObjectRef
 from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
+from gate.schema import DNS_LABEL, duration, port_of
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
     from gate.verify import Touched
@@ -63,6 +64,11 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     try:
+        check_outputs(junit_path)
+    except GateError as error:  # nowhere to leave a report: say why and stop
+        say(f"deploy-gate: error: {visible(str(error))}")
+        sys.exit(error.exit_code)
+    try:
         if junit_path:
             Path(junit_path).unlink(missing_ok=True)
         sys.exit(command())
@@ -84,6 +90,30 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
     except GateError as error:
         say(f"deploy-gate: error: {visible(str(error))}")
     sys.exit(code)
+
+
+def check_outputs(junit_path: str | None) -> None:
+    """Fail before any work when a file the run must write cannot be written (not after printing PASSED).
+
+    A missing parent of the JUnit file is created, as before; GitHub creates the
+    step summary's directory, so a missing one there means a wrong variable.
+    """
+    outputs = [(junit_path, "--junit", True)]
+    if _github():
+        outputs.append((os.environ.get("GITHUB_STEP_SUMMARY") or None, "GITHUB_STEP_SUMMARY", False))
+    for path, what, make_parent in outputs:
+        if path is None:
+            continue
+        target = Path(path)
+        if target.is_dir():
+            raise UsageError(f"{what} {path}: is a directory; give a file path")
+        parent = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+        if parent != target.parent and not make_parent:
+            raise UsageError(f"{what} {path}: directory {target.parent} does not exist")
+        if not parent.is_dir():
+            raise UsageError(f"{what} {path}: {parent} is not a directory")
+        if not os.access(target if target.exists() else parent, os.W_OK):
+            raise UsageError(f"{what} {path}: not writable")
 
 
 def _write_junit(report: Report, junit_path: str) -> None:
@@ -141,9 +171,30 @@ def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path:
     """The manifests and the config: --config, else a gate.yaml at the root of a given directory."""
     if not paths and not kustomize:
         raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
+    if paths.count(STDIN) > 1:
+        raise UsageError("'-' (stdin) can be given only once")
     manifests = load(paths, kustomize)
     check_namespace(manifests, namespace)
     return manifests, load_config(config_path or manifests.config_file)
+
+
+def namespace_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    """-n: a namespace name (a DNS label), as the API server requires."""
+    if value is not None and not (DNS_LABEL.fullmatch(value) and len(value) <= 63):
+        raise click.BadParameter(f"expected a namespace name (a DNS label: a-z 0-9 -), got {visible(value)!r}",
+                                 param=parameter)
+    return value
+
+
+def seconds_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> float | None:
+    """A duration flag: finite and positive ('30', '30s', '2m'); nan, inf, 0 and negatives are usage errors."""
+    if value is None:
+        return None
+    seconds = duration(value)
+    if seconds is None:
+        raise click.BadParameter(f"expected a positive, finite number of seconds ('30', '30s', '2m'), got {value!r}",
+                                 param=parameter)
+    return seconds
 
 
 manifest_options = [
@@ -153,7 +204,8 @@ manifest_options = [
                  help="Kustomization directory (kubectl kustomize)."),
     click.option("--config", "config_path", metavar="FILE",
                  help="gate.yaml (default: gate.yaml at a directory's root)."),
-    click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none."),
+    click.option("-n", "--namespace", metavar="NS", callback=namespace_option,
+                 help="Namespace for objects that name none."),
     click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
                  help="Format on stdout."),
     click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH."),
@@ -209,9 +261,10 @@ class Gate(click.Group):
         output = _option(argv, "--output", "-o")
         junit_path = _option(argv, "--junit")
         if junit_path or output in FORMATS:
-            if junit_path:
-                Path(junit_path).unlink(missing_ok=True)
             with contextlib.suppress(GateError):
+                check_outputs(junit_path)
+                if junit_path:
+                    Path(junit_path).unlink(missing_ok=True)
                 publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
                         output if output in FORMATS else "text", junit_path)
 
@@ -237,7 +290,7 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
         manifests, config = load_inputs(paths + files, kustomize, config_path, namespace)
         inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         findings = tuple(run_lint(inventory, config))
-        notes = tuple(f"skipped {file}: no Kubernetes object in it" for file in manifests.skipped_files)
+        notes = tuple(f"skipped {file}: {why}" for file, why in manifests.skipped_files.items())
         report = Report("lint", findings, exit_code(findings, strict), time.monotonic() - started, strict, notes)
         publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
@@ -245,21 +298,35 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
     _run(command, "lint", output, junit_path)
 
 
-def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace: str) -> list[Touched]:
-    """The touched set: manifests (with file:line) plus `kubectl apply -o name|yaml` output."""
+def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | ManifestSet | None:
+    """`--from-apply-output FILE|-`, parsed and checked offline (before any connection)."""
+    if apply_output is None:
+        return None
+    name = f"--from-apply-output {'<stdin>' if apply_output == STDIN else apply_output}"
+    try:
+        text = read_text(apply_output)
+    except ManifestError as error:
+        raise ManifestError(f"--from-apply-output {error}") from error
+    parsed = parse_apply_output(text, name)
+    for kind, object_name in parsed if isinstance(parsed, list) else []:
+        if kind not in BUILTIN_RESOURCES:
+            raise UsageError(f"--from-apply-output: cannot tell the API group of {kind.lower()}/"
+                             f"{object_name} from -o name; pipe `kubectl apply -o yaml` instead")
+    return parsed
+
+
+def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | ManifestSet | None,
+                    namespace: str) -> list[Touched]:
+    """The touched set: manifests (with file:line) plus the parsed `kubectl apply -o name|yaml` output."""
     from gate.verify import Touched
 
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
-    if apply_output is not None:
-        parsed = refs_from_apply_output(apply_output, namespace)
-        if isinstance(parsed, ManifestSet):
-            touched += [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in parsed.manifests]
-        else:
-            for ref in parsed:
-                if ref.kind not in BUILTIN_RESOURCES:
-                    raise UsageError(f"--from-apply-output: cannot tell the API group of {ref.kind.lower()}/"
-                                     f"{ref.name} from -o name; pipe `kubectl apply -o yaml` instead")
-                touched.append(Touched(ref, BUILTIN_RESOURCES[ref.kind].api_version))
+    if isinstance(applied, ManifestSet):
+        touched += [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in applied.manifests]
+    for kind, name in applied if isinstance(applied, list) else []:
+        resource = BUILTIN_RESOURCES[kind]
+        touched.append(Touched(ObjectRef(kind, namespace if resource.namespaced else None, name),
+                               resource.api_version))
     unique: dict[ObjectRef, Touched] = {}
     for item in touched:
         unique.setdefault(item.ref, item)
@@ -278,8 +345,9 @@ def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace:
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
                                                    "~/.kube/config, else the in-cluster config inside a pod).")
-@click.option("--rollout-timeout", type=float, metavar="SECONDS", help="Deadline for rollouts (default 300).")
-@click.option("--endpoints-timeout", type=float, metavar="SECONDS",
+@click.option("--rollout-timeout", callback=seconds_option, metavar="SECONDS",
+              help="Deadline for rollouts (default 300).")
+@click.option("--endpoints-timeout", callback=seconds_option, metavar="SECONDS",
               help="Deadline for ready endpoints, from the start of the gate (default 60).")
 @click.option("--wait-full-timeout", is_flag=True, default=None,
               help="Wait out the deadlines even when the evidence is already definitive.")
@@ -306,23 +374,21 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
         started = time.monotonic()
         sources = paths + files
-        manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
-        check_namespace(manifests, namespace)
         if apply_output is None and argocd_app is None and not sources and not kustomize:
             raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE "
                              "or --argocd-app NAME")
+        if (*sources, apply_output).count(STDIN) > 1:
+            raise UsageError("'-' (stdin) can be given only once")
+        # Everything that can be wrong offline is found before the first connection.
+        manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
+        check_namespace(manifests, namespace)
         config = load_config(config_path or manifests.config_file)
         config = replace(config, probe_image=probe_image or config.probe_image,
                          probe_mode=probe_mode or config.probe_mode)
+        applied = read_apply_output(apply_output)
         cluster = Cluster(kubeconfig, context)
         default_namespace = namespace or cluster.namespace
-        apply_text = None
-        if apply_output is not None:
-            try:
-                apply_text = sys.stdin.read() if apply_output == "-" else Path(apply_output).read_text()
-            except OSError as error:  # a path the user gave: a usage error, not ours
-                raise UsageError(f"--from-apply-output {apply_output}: {error.strerror or error}") from error
-        touched = touched_objects(manifests, apply_text, default_namespace)
+        touched = touched_objects(manifests, applied, default_namespace)
         if argocd_app:
             touched += application_resources(cluster, argocd_app, argocd_namespace)
         deadlines = Deadlines(
@@ -372,7 +438,10 @@ def parse_explain_target(text: str) -> Target:
     namespace, slash, name = service.rpartition("/")
     if not slash:
         name, _, namespace = service.partition(".")
-    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+    number_or_name = port_of(port)
+    if number_or_name is None:
+        raise UsageError(f"--to {text!r}: expected a port number (1-65535) or a port name after ':', got {port!r}")
+    return Target(name, namespace or None, number_or_name)
 
 
 @main.command()
@@ -384,7 +453,8 @@ def parse_explain_target(text: str) -> Target:
               help="Manifests holding the Namespaces, workloads, Services and NetworkPolicies.")
 @click.option("-k", "--kustomize", multiple=True, metavar="DIR", help="Kustomization directory.")
 @click.option("--live", is_flag=True, help="Read the objects from the cluster instead of manifests.")
-@click.option("-n", "--namespace", metavar="NS", help="Namespace for objects that name none.")
+@click.option("-n", "--namespace", metavar="NS", callback=namespace_option,
+              help="Namespace for objects that name none.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
 @click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -396,6 +466,11 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
     """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
 
     def command() -> int:
+        if not live and (context or kubeconfig):
+            given = " and ".join(f for f, v in (("--context", context), ("--kubeconfig", kubeconfig)) if v)
+            raise UsageError(f"{given} need --live: without it explain reads manifests, not a cluster")
+        if live and (files or kustomize):
+            raise UsageError("explain reads either manifests (-f, -k) or the cluster (--live), not both")
         caller, target = parse_explain_caller(caller_text), parse_explain_target(target_text)
         pair = Pair(caller, target, True, None, None, "command line")
         incomplete = None

@@ -21,9 +21,8 @@ import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config import incluster_config
-from kubernetes.config.config_exception import ConfigException
 
-from gate.errors import ClusterError, ManifestError, PermissionDenied
+from gate.errors import ClusterError, ConfigError, ManifestError, PermissionDenied
 from gate.kinds import BUILTIN_RESOURCES, Resource, is_builtin, may_create_pods
 from gate.objects import Object, dig
 
@@ -114,8 +113,12 @@ class Cluster:
                 if context:
                     active = next((c for c in contexts if c["name"] == context), active)
                 self.namespace = (active.get("context") or {}).get("namespace") or "default"
-        except (ConfigException, OSError, ValueError, TypeError) as error:
-            raise ClusterError(f"cannot load the cluster configuration from {self.source.name}: {error}") from error
+        except Exception as error:  # the client's loader raises anything (YAMLError, KeyError) on a broken file
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ConfigError(f"cannot load the cluster configuration from {self.source.name}: {reason}") from error
+        if not configuration.host or "://" not in configuration.host:
+            raise ConfigError(f"cannot load the cluster configuration from {self.source.name}: the context names "
+                              f"no https:// server, got {configuration.host!r}")
         configuration.retries = False
         self.server = configuration.host
         self.api = k8s_client.ApiClient(configuration)

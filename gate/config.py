@@ -15,7 +15,8 @@ import yaml
 
 from gate.errors import ConfigError, ManifestError
 from gate.kinds import WORKLOAD_KINDS, kind_named
-from gate.manifests import Path_, node_line, parse_documents
+from gate.manifests import Path_, node_line, parse_documents, read_text
+from gate.schema import duration, port_of
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
 PROBE_MODES = ("pod", "exec")
@@ -100,12 +101,11 @@ class _Reader:
                 hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(allowed)})"
                 raise self.fail((*path, key), f"unknown field{hint}")
 
-    def number(self, value: Any, path: Path_, minimum: float = 0.0) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.fail(path, f"expected seconds (a number or '30s', '2m'), got {value!r}")
-        seconds = _seconds(value)
-        if seconds is None or seconds <= minimum:
-            raise self.fail(path, f"expected a positive duration in seconds ('30', '30s', '2m'), got {value!r}")
+    def number(self, value: Any, path: Path_) -> float:
+        seconds = duration(value)
+        if seconds is None:
+            raise self.fail(path, f"expected a positive, finite duration in seconds ('30', '30s', '2m'), "
+                                  f"got {value!r}")
         return seconds
 
     def string(self, value: Any, path: Path_) -> str:
@@ -117,23 +117,6 @@ class _Reader:
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
         return value
-
-
-def _seconds(value: int | float | str) -> float | None:
-    if isinstance(value, int | float):
-        return float(value)
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    text = value.strip()
-    for suffix in sorted(units, key=len, reverse=True):
-        if text.endswith(suffix):
-            try:
-                return float(text[: -len(suffix)]) * units[suffix]
-            except ValueError:
-                return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
 
 
 def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
@@ -152,7 +135,14 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     labels = reader.mapping(data.get("labels"), (*path, "labels"))
     if not labels:
         raise reader.fail((*path, "labels"), "a caller by labels needs at least one label")
-    return Caller(data.get("namespace"), None, {str(k): str(v) for k, v in labels.items()})
+    for key, label in labels.items():
+        if not isinstance(key, str) or not isinstance(label, str):
+            raise reader.fail((*path, "labels", str(key)), f"expected string label keys and values, got "
+                                                          f"{key!r}: {label!r}")
+    namespace = data.get("namespace")
+    if namespace is not None:
+        reader.string(namespace, (*path, "namespace"))
+    return Caller(namespace, None, dict(labels))
 
 
 def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
@@ -161,7 +151,10 @@ def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
     if not colon or not service or not port:
         raise reader.fail(path, f"expected SERVICE[.NAMESPACE]:PORT (e.g. inference-api:8080), got {text!r}")
     name, _, namespace = service.partition(".")
-    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+    number_or_name = port_of(port)
+    if number_or_name is None:
+        raise reader.fail(path, f"expected a port number (1-65535) or a port name after ':', got {port!r}")
+    return Target(name, namespace or None, number_or_name)
 
 
 def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
@@ -190,11 +183,7 @@ def load_config(path: Path | str | None) -> GateConfig:
         return GateConfig()
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{file}: cannot read: {error.strerror}") from error
-    try:
-        documents = parse_documents(text, file)
+        documents = parse_documents(read_text(path), file)
     except ManifestError as error:
         raise ConfigError(str(error)) from error
     if not documents:

@@ -6,6 +6,8 @@ error, 3 could not verify (cluster unreachable, authentication, RBAC).
 
 from __future__ import annotations
 
+from gate.escape import visible
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -13,9 +15,16 @@ EXIT_UNVERIFIABLE = 3
 
 
 class GateError(Exception):
-    """An error the user can fix; its message is the whole explanation, on one line."""
+    """An error the user can fix; its message is the whole explanation, on one line.
+
+    Messages quote input (names, values, file names): control characters in
+    them are shown escaped, so a message is one line whatever it quotes.
+    """
 
     exit_code = EXIT_USAGE
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(visible(message))
 
 
 class UsageError(GateError):

@@ -7,6 +7,8 @@ Every object keeps its file and the line of every field, so a finding can say
 from __future__ import annotations
 
 import gc
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,29 +19,43 @@ from typing import Any
 
 import yaml
 
+from gate import schema
 from gate.errors import ManifestError
-from gate.kinds import api_group, kind_named, unknown_kind_problem
+from gate.kinds import api_group, is_builtin, kind_named, unknown_kind_problem
 from gate.objects import Object, ObjectRef, ref_of
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CONFIG_FILE_NAME = "gate.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# An alias may repeat what it names (a merge key, a shared list), but a document may not expand
+# to more than this many times the nodes it writes: 9 levels of 9 references is 387 million.
+ALIAS_EXPANSION = 10
+ALIAS_EXPANSION_FLOOR = 10_000
+# Payloads no check reads, dropped once an object is validated: most of a set of many small
+# ConfigMaps' memory, and secrets are better not held at all.
+PAYLOADS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
 STDIN = "-"
 Path_ = tuple[str | int, ...]
 
 
-@dataclass
-class Manifest:
-    """One object from a manifest, with where each of its fields was written.
+# Where each field of an object was written, compactly: a mapping's key → its line (a scalar) or
+# (line, the value's tree); a list the same per item. A tenth of the memory of the YAML nodes.
+LineTree = dict[Any, Any] | list[Any]
 
-    The YAML node tree is kept and searched only for the few fields a finding
-    points at: walking every node of thousands of objects up front costs more
-    than all the look-ups of a run.
+
+@dataclass(slots=True)
+class Manifest:
+    """One object from a manifest, with the line of each of its fields.
+
+    `node`, the YAML node tree, lives only while the object is validated (error
+    messages quote values as written); `lines` stays for the findings' file:line.
     """
 
     obj: Object
     file: str
     line: int
     node: yaml.Node | None = field(default=None, repr=False)
+    lines: LineTree | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -50,10 +66,48 @@ class Manifest:
 
     def line_of(self, *path: str | int) -> int:
         """Line of the deepest existing prefix of path (the object's first line at worst)."""
-        return node_line(self.node, path, self.line)
+        line, tree = self.line, self.lines
+        for step in path:
+            found = (isinstance(tree, dict) and step in tree) or \
+                (isinstance(tree, list) and isinstance(step, int) and 0 <= step < len(tree))
+            if not found:
+                break
+            entry = tree[step]  # type: ignore[index]
+            line, tree = entry if isinstance(entry, tuple) else (entry, None)
+        return line
 
     def location(self, *path: str | int) -> str:
         return f"{self.file}:{self.line_of(*path)}"
+
+    def written(self, path: Path_) -> str | None:
+        """The scalar at path as written in the file (`yes`, not True), for messages."""
+        steps = list(_walk(self.node, path))
+        if len(steps) == len(path) and steps and isinstance(steps[-1][1], yaml.ScalarNode):
+            return str(steps[-1][1].value)
+        return None
+
+
+def line_tree(node: yaml.Node, shared: dict[int, LineTree] | None = None) -> LineTree | None:
+    """The LineTree of a node (None for a scalar); an aliased node's tree is built once and shared.
+
+    Scalars, most of a manifest, are stored inline without a call: this walk
+    runs over every node of every object.
+    """
+    shared = {} if shared is None else shared
+    if id(node) in shared:
+        return shared[id(node)]
+    scalar = yaml.ScalarNode
+    tree: LineTree
+    if node.__class__ is yaml.MappingNode:
+        tree = {key.value: key.start_mark.line + 1 if value.__class__ is scalar else
+                (key.start_mark.line + 1, line_tree(value, shared)) for key, value in node.value}
+    elif node.__class__ is yaml.SequenceNode:
+        tree = [item.start_mark.line + 1 if item.__class__ is scalar else
+                (item.start_mark.line + 1, line_tree(item, shared)) for item in node.value]
+    else:
+        return None
+    shared[id(node)] = tree
+    return tree
 
 
 @dataclass
@@ -62,15 +116,12 @@ class ManifestSet:
 
     manifests: list[Manifest] = field(default_factory=list)
     config_file: Path | None = None
-    skipped_files: list[str] = field(default_factory=list)  # YAML in directories that holds no Kubernetes object
+    skipped_files: dict[str, str] = field(default_factory=dict)  # a directory's non-Kubernetes file: why skipped
 
     def drop_node_trees(self) -> None:
-        """Free the YAML node trees once every needed line is looked up (28 MB for 2,000 objects).
-
-        Later look-ups answer the object's first line.
-        """
+        """Free the line trees once every needed line is looked up; later look-ups answer the first line."""
         for manifest in self.manifests:
-            manifest.node = None
+            manifest.lines = None
 
 
 def _walk(node: yaml.Node | None, path: Path_) -> Iterator[tuple[int, yaml.Node]]:
@@ -108,14 +159,31 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
     Plain maps, lists and strings, nearly all of a manifest, are built by a
     direct walk of the nodes: five times faster than the general constructor,
-    which still builds every other tag (numbers, booleans, merge keys, cycles).
+    which still builds every other tag (numbers, booleans, merge keys).
     """
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[tuple[type, str, bool], str] = {}
+
+    def resolve(self, kind: type, value: str | None, implicit: Any) -> str:
+        """A scalar's implicit tag, cached: without path resolvers it depends only on its text.
+
+        Manifests repeat the same keys and values thousands of times, and the
+        resolver's regular expressions were a third of the parse time.
+        """
+        if kind is not yaml.ScalarNode or value is None:
+            return super().resolve(kind, value, implicit)
+        key = (kind, value, implicit[0])
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(value) <= 64:
+                self._tags[key] = tag
+        return tag
+
     def construct_document(self, node: yaml.Node) -> Any:
-        try:
-            return self._construct_plain(node)
-        except RecursionError:  # an alias to an ancestor: only the general constructor builds cycles
-            return super().construct_document(node)
+        return self._construct_plain(node)
 
     def _construct_plain(self, node: yaml.Node) -> Any:
         kind = node.__class__
@@ -156,24 +224,79 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1's value key `=` (in widely used CRDs as `- =`) is the plain string "=", as in Kubernetes' decoder.
+_StrictLoader.add_constructor("tag:yaml.org,2002:value", _StrictLoader.construct_yaml_str)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return node.value if isinstance(node, yaml.SequenceNode) else []
+
+
+def _check_aliases(root: yaml.Node, file: str) -> None:
+    """Reject a document that aliases its own ancestor, or expands far beyond what it writes.
+
+    Sizes are counted per distinct node (each once), so the count itself never expands.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            on_path.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if id(node) in sizes:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise ManifestError(f"{file}:{child.start_mark.line + 1}: an alias refers to a node that contains "
+                                    f"it; a Kubernetes object cannot be recursive")
+            if id(child) not in sizes:
+                stack.append((child, False))
+    expanded, written = sizes[id(root)], len(sizes)
+    if expanded > max(ALIAS_EXPANSION * written, ALIAS_EXPANSION_FLOOR):
+        raise ManifestError(f"{file}:{root.start_mark.line + 1}: YAML aliases expand this document to {expanded:,} "
+                            f"nodes from {written:,} written (more than {ALIAS_EXPANSION}x): refusing an alias bomb")
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str, file: str) -> ManifestError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line = f":{mark.line + 1}" if mark else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark and (template := re.search(r"\{\{.*?\}\}", text.splitlines()[mark.line] if
+                                       mark.line < len(text.splitlines()) else "")):
+        problem = f"unrendered template {template.group(0)!r}; render it first (helm template, envsubst)"
+    return ManifestError(f"{file}{line}: invalid YAML: {problem}")
+
+
 def parse_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
-    """(data, first line, node tree) for every non-empty YAML/JSON document."""
+    """(data, first line, node tree) for every non-empty YAML/JSON document.
+
+    Aliases are checked (see `_check_aliases`) only when the text can hold an anchor.
+    """
     loader = _StrictLoader(text)
     documents = []
+    anchors = "&" in text and "*" in text
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            if anchors:
+                _check_aliases(node, file)
             data = loader.construct_document(node)
             if data is None:
                 continue
             documents.append((data, node.start_mark.line + 1, node))
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ManifestError(f"{file}{line}: invalid YAML: {problem}") from error
+        raise _yaml_problem(error, text, file) from error
+    except RecursionError:
+        raise ManifestError(f"{file}: nested too deeply to be a Kubernetes object") from None
     finally:
         loader.dispose()
     return documents
@@ -184,20 +307,53 @@ def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterabl
     if not isinstance(data, dict):
         raise ManifestError(f"{file}:{line}: expected a Kubernetes object (a mapping), found {type(data).__name__}")
     kind = data.get("kind")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
-        for index, item in enumerate(data["items"]):
+    if isinstance(kind, str) and kind.endswith("List") and "items" in data:
+        items = data["items"] if data["items"] is not None else []
+        if not isinstance(items, list):
+            got = schema.describe(items, None)
+            raise ManifestError(f"{file}:{node_line(node, ('items',), line)}: items: expected a list of objects, "
+                                f"got {got}")
+        for index, item in enumerate(items):
             steps = list(_walk(node, ("items", index)))
             item_line, item_node = steps[-1] if len(steps) == 2 else (line, None)
             yield from _objects(item, item_line, item_node, file)
         return
-    yield Manifest(data, file, line, node)
+    yield _checked(Manifest(data, file, line, node))
 
 
-def _validate(manifest: Manifest, crd_kinds: set[tuple[str, str]]) -> None:
+def _checked(manifest: Manifest) -> Manifest:
+    """Identity and every field the checks read (gate.schema), as the API server would reject them.
+
+    Then the node tree gives way to the line tree: all of it, but only the
+    top-level keys of ConfigMaps and Secrets, whose payloads no finding points into.
+    """
     obj, where = manifest.obj, f"{manifest.file}:{manifest.line}"
     for key in ("apiVersion", "kind"):
-        if not isinstance(obj.get(key), str) or not obj.get(key):
+        if obj.get(key) is None or obj.get(key) == "":
             raise ManifestError(f"{where}: missing {key}; not a Kubernetes object")
+    if manifest.node is not None:
+        manifest.lines = line_tree(manifest.node) if manifest.kind not in PAYLOADS else \
+            {key.value: key.start_mark.line + 1 for key, _ in getattr(manifest.node, "value", ())}
+    try:
+        schema.check(obj, manifest.written)
+    except schema.Invalid as invalid:
+        raise ManifestError(f"{manifest.location(*invalid.path)}: {schema.dotted(invalid.path)}: "
+                            f"{invalid.message}") from None
+    manifest.node = None
+    for payload in PAYLOADS.get(manifest.kind, ()):
+        obj.pop(payload, None)
+    return manifest
+
+
+def _check_kinds(manifests: list[Manifest]) -> None:
+    """Kinds the cluster cannot serve (given the set's own CRDs), and objects without a name."""
+    crd_kinds = _crd_kinds(manifests)
+    for manifest in manifests:
+        _check_kind(manifest, crd_kinds)
+
+
+def _check_kind(manifest: Manifest, crd_kinds: set[tuple[str, str]]) -> None:
+    obj = manifest.obj
     if problem := unknown_kind_problem(obj["apiVersion"], obj["kind"], crd_kinds):
         raise ManifestError(f"{manifest.location('kind')}: {problem}")
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -211,29 +367,78 @@ def _crd_kinds(manifests: list[Manifest]) -> set[tuple[str, str]]:
     for manifest in manifests:
         if manifest.kind == "CustomResourceDefinition" and api_group(str(manifest.obj.get("apiVersion"))) == \
                 "apiextensions.k8s.io":
-            spec = manifest.obj.get("spec") or {}
-            kinds.add((str(spec.get("group")), str((spec.get("names") or {}).get("kind"))))
+            spec = manifest.obj.get("spec")
+            names = spec.get("names") if isinstance(spec, dict) else None
+            if isinstance(names, dict):
+                kinds.add((str(spec.get("group")), str(names.get("kind"))))
     return kinds
 
 
-def _read(path: Path | str) -> str:
-    if str(path) == STDIN:
-        return sys.stdin.read()
+def read_text(path: Path | str) -> str:
+    """A file's text ('-': stdin); one ManifestError when it is missing, a directory, or not UTF-8 text."""
+    name = "<stdin>" if str(path) == STDIN else str(path)
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, so binary input is an error, not a crash
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ManifestError(f"{path}: not a text file ({error.reason})") from error
+        data = stdin.read() if str(path) == STDIN else Path(path).read_bytes()
+        if isinstance(data, str):
+            return data
+    except FileNotFoundError:
+        raise ManifestError(f"{name}: no such file or directory") from None
     except OSError as error:
-        raise ManifestError(f"{path}: cannot read: {error.strerror}") from error
+        raise ManifestError(f"{name}: cannot read: {error.strerror or error}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ManifestError(f"{name}: not a text file (byte {error.start}: {error.reason})") from None
+    if "\x00" in text:
+        raise ManifestError(f"{name}: not a text file (it holds NUL bytes)")
+    return text
 
 
-def _looks_like_kubernetes(documents: list[tuple[Any, int, yaml.Node]]) -> bool:
-    return any(isinstance(data, dict) and "apiVersion" in data and "kind" in data for data, _, _ in documents)
+def _kubernetes_like(data: Any) -> bool:
+    """A mapping that means to be a Kubernetes object: apiVersion and kind, the group built-in or a domain.
+
+    A CRD's group must hold a dot, so skaffold's `apiVersion: skaffold/v4`,
+    `kind: Config` is another tool's file; a wrong type still means an object.
+    """
+    if not isinstance(data, dict) or "apiVersion" not in data or "kind" not in data:
+        return False
+    version = data["apiVersion"]
+    return not isinstance(version, str) or is_builtin(version) or "." in api_group(version)
+
+
+_OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:""", re.M | re.S)
 
 
 def _directory_files(directory: Path) -> list[Path]:
-    files = [p for p in directory.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()]
+    """The manifest files below directory, sorted; an unreadable directory or a kustomization is an error."""
+    def unreadable(error: OSError) -> None:
+        raise ManifestError(f"{error.filename}: cannot read the directory: {error.strerror}")
+
+    files = []
+    for root, _, names in os.walk(directory, onerror=unreadable):
+        here = Path(root)
+        if kustomization := next((n for n in names if n in KUSTOMIZATION_FILES), None):
+            raise ManifestError(f"{here / kustomization}: {here} is a kustomization; render it with -k {here} "
+                                f"(a PATH is read as plain manifests)")
+        files += [here / n for n in names if Path(n).suffix in MANIFEST_SUFFIXES and (here / n).is_file()]
     return sorted(p for p in files if p != directory / CONFIG_FILE_NAME)
+
+
+def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int, yaml.Node]]:
+    """A walked file's documents; a file of another tool (values, dashboards, JSON with comments) is skipped."""
+    text = read_text(file)
+    try:
+        documents = parse_documents(text, str(file))
+    except ManifestError as error:
+        if _OBJECT_KEYS.search(text):
+            raise
+        result.skipped_files[str(file)] = f"not YAML or JSON ({str(error).split(': ', 1)[-1]}), no Kubernetes object"
+        return []
+    if documents and not any(_kubernetes_like(data) for data, _, _ in documents):
+        result.skipped_files[str(file)] = "no Kubernetes object in it"
+        return []
+    return documents
 
 
 def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSet:
@@ -247,7 +452,7 @@ def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSe
     collecting = gc.isenabled()
     gc.disable()
     try:
-        loaded = _load(paths, kustomize_dirs)
+        loaded = _load(list(paths), list(kustomize_dirs))
         gc.freeze()
         return loaded
     finally:
@@ -255,39 +460,36 @@ def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSe
             gc.enable()
 
 
-def _load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSet:
+def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
     """Read every path (file, directory, or '-' for stdin) and kustomization; validate the objects.
 
-    In a directory, YAML files holding no Kubernetes object (CI workflows, Helm
-    values) are skipped and listed, a `kustomization.yaml` is build input, not an
-    object, and `gate.yaml` at the directory's root is the config.
+    In a directory, files holding no Kubernetes object (CI workflows, Helm
+    values) are skipped and listed, a kustomization is an error (render it with
+    -k), and `gate.yaml` at the directory's root is the config. No object at
+    all is an error: a gate that checked nothing must not pass.
     """
     result = ManifestSet()
     for raw in paths:
         path = Path(raw)
-        if raw != STDIN and not path.exists():
-            raise ManifestError(f"{raw}: no such file or directory")
         if raw != STDIN and path.is_dir():
-            if (path / CONFIG_FILE_NAME).is_file() and result.config_file is None:
-                result.config_file = path / CONFIG_FILE_NAME
-            for file in _directory_files(path):
-                if file.name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
-                    continue
-                documents = parse_documents(_read(file), str(file))
-                if documents and not _looks_like_kubernetes(documents):
-                    result.skipped_files.append(str(file))
-                    continue
-                for data, line, node in documents:
+            config = path / CONFIG_FILE_NAME
+            files = _directory_files(path)
+            if config.is_file() and result.config_file is None:
+                result.config_file = config
+            for file in files:
+                for data, line, node in _directory_documents(file, result):
                     result.manifests.extend(_objects(data, line, node, str(file)))
             continue
         name = "<stdin>" if raw == STDIN else raw
-        for data, line, node in parse_documents(_read(raw), name):
+        for data, line, node in parse_documents(read_text(raw), name):
             result.manifests.extend(_objects(data, line, node, name))
     for directory in kustomize_dirs:
         result.manifests.extend(_kustomize(directory))
-    crd_kinds = _crd_kinds(result.manifests)
-    for manifest in result.manifests:
-        _validate(manifest, crd_kinds)
+    if not result.manifests:
+        inputs = ", ".join(["<stdin>" if p == STDIN else p for p in paths] + [f"-k {d}" for d in kustomize_dirs])
+        raise ManifestError(f"{inputs}: no Kubernetes object in it (empty, only comments, or only files of other "
+                            f"tools); nothing to check")
+    _check_kinds(result.manifests)
     return result
 
 
@@ -304,21 +506,32 @@ def _kustomize(directory: str) -> list[Manifest]:
             for m in _objects(data, line, node, name)]
 
 
-def refs_from_apply_output(text: str, default_namespace: str) -> list[ObjectRef] | ManifestSet:
-    """`kubectl apply -o name` lines (kind.group/name) or `-o yaml|json` objects.
+# `kubectl apply -o name` (deployment.apps/web) or its default output (deployment.apps/web configured).
+_APPLIED = re.compile(r"([a-z0-9.-]+)/(\S+)(?: (?:created|configured|unchanged|serverside-applied))?")
+_APPLY_ERRORS = ("Error from server", "error:", "Error:")
 
-    -o name carries no namespace: the namespace of the run applies, as it did for kubectl.
+
+def parse_apply_output(text: str, name: str) -> list[tuple[str, str]] | ManifestSet:
+    """The touched set from `kubectl apply` output: (kind, name) from `-o name` lines, or `-o yaml|json` objects.
+
+    `-o name` carries no namespace: the caller supplies the run's, as kubectl used it.
+    An apply that printed an error failed, and a run with no object has nothing to verify.
     """
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines and all("/" in line and " " not in line and ":" not in line for line in lines):
-        refs = []
-        for line in lines:
-            kind_group, name = line.split("/", 1)
-            kind = kind_named(kind_group) or kind_group.split(".", 1)[0]
-            refs.append(ObjectRef(kind, default_namespace, name))
-        return refs
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("Warning:")]
+    errors = [line for line in lines if line.startswith(_APPLY_ERRORS)]
+    if errors:
+        more = f" (and {len(errors) - 1} more error line(s))" if len(errors) > 1 else ""
+        raise ManifestError(f"{name}: the apply failed: {errors[0]}{more}")
+    if any(line.endswith("dry run)") for line in lines):
+        raise ManifestError(f"{name}: the apply was a dry run; nothing was applied to verify")
+    applied = [_APPLIED.fullmatch(line) for line in lines]
+    if lines and all(applied):
+        return [(kind_named(m.group(1)) or m.group(1).split(".", 1)[0], m.group(2)) for m in applied if m]
     result = ManifestSet()
-    for data, line, node in parse_documents(text, "<apply output>"):
-        result.manifests.extend(_objects(data, line, node, "<apply output>"))
+    for data, line, node in parse_documents(text, name):
+        result.manifests.extend(_objects(data, line, node, name))
+    if not result.manifests:
+        raise ManifestError(f"nothing to verify: the apply output holds no object ({name})")
+    _check_kinds(result.manifests)
     return result
 

@@ -122,7 +122,7 @@ class ProbeResult:
 def parse_result(message: str) -> ProbeResult:
     """'attempts|kind|detail' as the script writes it."""
     parts = message.strip().split("|", 2)
-    if len(parts) < 3 or not parts[0].isdigit():
+    if len(parts) < 3 or not (parts[0].isascii() and parts[0].isdigit()):  # isdigit() alone accepts '²'; int() not
         return ProbeResult("error", f"unreadable probe result {message.strip()!r}")
     return ProbeResult(parts[1], parts[2], int(parts[0]))
 

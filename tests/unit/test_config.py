@@ -48,8 +48,8 @@ def test_defaults_without_a_file() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("endpoint_timeout: 60\n", r"gate.yaml:1: endpoint_timeout: unknown field \(did you mean 'endpoints_timeout'\?\)"),
-    ("endpoints_timeout: soon\n", r"gate.yaml:1: endpoints_timeout: expected a positive duration"),
-    ("endpoints_timeout: -1\n", r"gate.yaml:1: endpoints_timeout: expected a positive duration"),
+    ("endpoints_timeout: soon\n", r"gate.yaml:1: endpoints_timeout: expected a positive, finite duration"),
+    ("endpoints_timeout: -1\n", r"gate.yaml:1: endpoints_timeout: expected a positive, finite duration"),
     ("wait_full_timeout: maybe\n", r"gate.yaml:1: wait_full_timeout: expected true or false"),
     ("probe: {mode: ssh}\n", r"gate.yaml:1: probe.mode: expected one of pod, exec"),
     ("probe: {imag: x}\n", r"gate.yaml:1: probe.imag: unknown field \(did you mean 'image'\?\)"),
@@ -69,5 +69,5 @@ def test_mistakes_are_one_line_with_line_and_field(tmp_path: Path, text: str, me
 
 
 def test_unreadable_config(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="no such file or directory"):
         load_config(tmp_path / "missing.yaml")

@@ -112,7 +112,6 @@ def test_selectorless_and_external_name_services_are_skipped(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(("target", "protocol", "outcome", "severity"), [
     (8080, "TCP", Outcome.PASSED, None),
-    ("8080", "TCP", Outcome.PASSED, None),
     ("http", "TCP", Outcome.PASSED, None),
     ("grpc", "TCP", Outcome.FAILED, Severity.ERROR),
     ("http", "UDP", Outcome.FAILED, Severity.ERROR),

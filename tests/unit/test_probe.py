@@ -38,6 +38,7 @@ def test_probe_pod_is_least_privileged_never_ready_and_carries_the_callers_ident
     ("5|refused|nc: can't connect to remote host (10.96.0.5): Connection refused", "refused", 5),
     ("3|timeout|no answer within 3s (results disagreed)", "timeout", 3),
     ("garbage", "error", 0),
+    ("²|success|forged", "error", 0),
 ])
 def test_parse_result(message: str, kind: str, attempts: int) -> None:
     result = parse_result(message)

@@ -1,0 +1,420 @@
+"""The fields deploy-gate reads, per kind, checked for type and range before any rule sees an object.
+
+The API server rejects `containerPort: "8080"` or a label value `2`; a gate that
+quietly turned them into strings would pass what can never be applied. So every
+field a check reads is declared here once, in a small schema per kind, and a
+manifest that breaks it is one error naming the field path and the bad value,
+as the API server's validation would (k8s.io/apimachinery/pkg/util/validation).
+Objects from the live cluster are already validated and skip this.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from gate.kinds import KINDS, SELECTOR_KINDS
+
+FieldPath = tuple[str | int, ...]
+TextOf = Callable[[FieldPath], str | None]  # the value as written in the file, when it was a scalar
+
+_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+LABEL_NAME = re.compile(_NAME)
+DNS_LABEL = re.compile(_DNS_LABEL)
+DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+IANA_SVC_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*(?<!-)")
+ASCII_DIGITS = re.compile(r"[0-9]+")
+# How templates and pipelines leave a value unfilled: ${VAR}, $VAR, {{ .Values.x }}, __PORT__, <port>;
+# where a number is due, a bare upper-case name (PORT) too.
+PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_]\w*\}?|\{\{.*?\}\}|__[A-Za-z]\w*__|<[A-Za-z][\w .-]*>")
+NUMBER_PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+class Invalid(Exception):
+    """A field breaks the schema: its path and the one-line reason."""
+
+    def __init__(self, path: FieldPath, message: str) -> None:
+        super().__init__(message)
+        self.path, self.message = path, message
+
+
+def dotted(path: FieldPath) -> str:
+    """spec.ports[0].port; a key holding '.' or '/' (label keys) in brackets: labels["app.kubernetes.io/name"]."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", step):
+            text += f".{step}" if text else step
+        else:
+            text += f"[{step!r}]"
+    return text
+
+
+def describe(value: Any, written: str | None) -> str:
+    """The bad value as the user wrote it: `yes`, `2`, `null`, '8080' (quoted), a mapping."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 80 else value[:77] + "...")
+    if written is not None:
+        return written
+    return "null" if value is None else repr(value)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A field's expected shape; `what` names it in messages ('a port number (1-65535)')."""
+
+    what: str
+    numeric: ClassVar[bool] = False  # a number is due: a bare upper-case name there is a placeholder
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        raise NotImplementedError
+
+    def wrong(self, value: Any, path: FieldPath, text_of: TextOf, hint: str = "") -> Invalid:
+        if isinstance(value, str):
+            found = PLACEHOLDER.search(value) or (NUMBER_PLACEHOLDER.fullmatch(value) if self.numeric else None)
+            if found:
+                return Invalid(path, f"unfilled placeholder {found.group(0)!r}: expected {self.what}; "
+                                     f"render the template first")
+        return Invalid(path, f"expected {self.what}, got {describe(value, text_of(path))}{hint}")
+
+
+@dataclass(frozen=True)
+class Str(Spec):
+    """A string; with a pattern, `what` describes the format it must have."""
+
+    what: str = "a string"
+    pattern: re.Pattern[str] | None = None
+    max_length: int = 0
+    quote_hint: bool = False  # label values: `ver: 2` and `enabled: yes` are a number and a boolean in YAML
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, str):
+            scalar = value is None or isinstance(value, bool | int | float)
+            hint = " (quote it to make it a string)" if scalar and self.quote_hint else ""
+            raise Str().wrong(value, path, text_of, hint)
+        if (self.pattern is not None and not self.pattern.fullmatch(value)) or \
+                (self.max_length and len(value) > self.max_length):
+            raise self.wrong(value, path, text_of)
+
+
+@dataclass(frozen=True)
+class Enum(Spec):
+    what: str = ""
+    values: tuple[str, ...] = ()
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if value not in self.values:
+            raise self.wrong(value, path, text_of)
+
+
+@dataclass(frozen=True)
+class Int(Spec):
+    what: str = "an integer"
+    numeric: ClassVar[bool] = True
+    low: int = 0
+    high: int = 2 ** 31 - 1
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
+            raise self.wrong(value, path, text_of)
+
+
+@dataclass(frozen=True)
+class Either(Spec):
+    """IntOrString: a number checked by number, a string by string."""
+
+    what: str = ""
+    numeric: ClassVar[bool] = True
+    number: Spec = field(default_factory=Int)
+    string: Spec = field(default_factory=Str)
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.number.check(value, path, text_of)
+        elif isinstance(value, str) and not ASCII_DIGITS.fullmatch(value):
+            self.string.check(value, path, text_of)
+        else:
+            quoted = isinstance(value, str)
+            raise self.wrong(value, path, text_of, " (a number in quotes is neither: unquote it)" if quoted else "")
+
+
+@dataclass(frozen=True)
+class ListOf(Spec):
+    what: str = "a list"
+    item: Spec = field(default_factory=Str)
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, list):
+            raise self.wrong(value, path, text_of)
+        for index, item in enumerate(value):
+            self.item.check(item, (*path, index), text_of)
+
+
+@dataclass(frozen=True)
+class Map(Spec):
+    """A mapping: named fields (null means unset, as in the API), or any keys with `keys`/`values` specs.
+
+    closed: unknown fields are errors. Only where a typo changes the meaning
+    silently: `matchLabel:` in a selector would select every pod.
+    """
+
+    what: str = "a mapping"
+    fields: dict[str, Spec] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    closed: bool = False
+    keys: Spec | None = None
+    values: Spec | None = None
+    rule: Callable[[dict[str, Any], FieldPath, TextOf], None] | None = None  # relations between fields
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, dict):
+            raise self.wrong(value, path, text_of)
+        for name in self.required:
+            if value.get(name) is None:
+                raise Invalid((*path, name), f"missing; {self.what} needs {name}")
+        for name, spec in self.fields.items():
+            item = value.get(name)
+            if item is not None:
+                spec.check(item, (*path, name), text_of)
+        if not (self.closed or self.keys or self.values):
+            return self.rule(value, path, text_of) if self.rule else None
+        for key, item in value.items():
+            if key in self.fields:
+                continue
+            if self.closed and not self.keys:
+                raise Invalid((*path, str(key)), f"unknown field (known: {', '.join(self.fields)})")
+            if self.keys is not None:
+                self.keys.check(key, (*path, str(key)), lambda _: None)
+            if self.values is not None:
+                self.values.check(item, (*path, str(key)), text_of)
+        if self.rule is not None:
+            self.rule(value, path, text_of)
+
+
+@dataclass(frozen=True)
+class LabelKey(Spec):
+    """[prefix/]name: prefix a DNS subdomain (at most 253), name at most 63 of [A-Za-z0-9-_.]."""
+
+    what: str = "a label key ([prefix/]name, name at most 63 of A-Z a-z 0-9 - _ .)"
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, str):
+            raise self.wrong(value, path, text_of)
+        prefix, slash, name = value.rpartition("/")
+        if not LABEL_NAME.fullmatch(name) or len(name) > 63 or (slash and (
+                not DNS_SUBDOMAIN.fullmatch(prefix) or len(prefix) > 253)):
+            raise self.wrong(value, path, text_of)
+
+
+# Values: strings, nothing more. Their syntax is the API server's to police; a value that would break
+# a log line is escaped where it is printed (gate.escape), and is a selector value like any other here.
+LABELS = Map("a mapping of label keys to string values", keys=LabelKey(), values=Str(quote_hint=True))
+PORT_NUMBER = Int("a port number (1-65535)", 1, 65535)
+PORT_NAME = Str("a port name (IANA_SVC_NAME: at most 15 of a-z 0-9 -, with a letter)", IANA_SVC_NAME, 15)
+PORT = Either("a port number (1-65535) or a port name", PORT_NUMBER, PORT_NAME)
+PROTOCOL = Enum("TCP, UDP or SCTP", PROTOCOLS)
+
+
+def _expression_values(expression: dict[str, Any], path: FieldPath, text_of: TextOf) -> None:
+    """In/NotIn need values; Exists/DoesNotExist must have none (LabelSelectorRequirement validation)."""
+    operator, values = expression.get("operator"), expression.get("values") or []
+    if operator in ("In", "NotIn") and not values:
+        raise Invalid((*path, "values"), f"operator {operator} needs at least one value")
+    if operator in ("Exists", "DoesNotExist") and values:
+        raise Invalid((*path, "values"), f"operator {operator} takes no values")
+
+
+LABEL_SELECTOR = Map("a label selector (matchLabels, matchExpressions)", closed=True, fields={
+    "matchLabels": LABELS,
+    "matchExpressions": ListOf("a list of {key, operator, values}", Map(
+        "a {key, operator, values} mapping", required=("key", "operator"), rule=_expression_values, fields={
+            "key": LabelKey(), "operator": Enum("In, NotIn, Exists or DoesNotExist",
+                                                ("In", "NotIn", "Exists", "DoesNotExist")),
+            "values": ListOf("a list of strings", Str())})),
+})
+
+def _named(what: str, name: str = "name") -> Map:
+    """A reference to another object by name (`configMapRef: {name: app-config}`)."""
+    return Map(what, required=(name,), fields={name: Str()})
+
+
+CONTAINERS = ListOf("a list of containers", Map("a container", fields={
+    "name": Str(),
+    "ports": ListOf("a list of ports", Map("a container port", required=("containerPort",), fields={
+        "containerPort": PORT_NUMBER, "hostPort": PORT_NUMBER, "name": PORT_NAME, "protocol": PROTOCOL})),
+    "env": ListOf("a list of variables", Map("a variable", fields={"name": Str(), "valueFrom": Map(
+        "a variable source", fields={"configMapKeyRef": _named("a ConfigMap key reference"),
+                                     "secretKeyRef": _named("a Secret key reference")})})),
+    "envFrom": ListOf("a list of sources", Map("a variable source", fields={
+        "configMapRef": _named("a ConfigMap reference"), "secretRef": _named("a Secret reference")})),
+}))
+VOLUME_SOURCES = {"configMap": _named("a ConfigMap volume"), "secret": _named("a Secret volume", "secretName"),
+                  "persistentVolumeClaim": _named("a claim volume", "claimName")}
+POD_SPEC = Map("a pod spec", fields={
+    "containers": CONTAINERS, "initContainers": CONTAINERS, "serviceAccountName": Str(), "serviceAccount": Str(),
+    "imagePullSecrets": ListOf("a list of Secret references", Map("a Secret reference", fields={"name": Str()})),
+    "volumes": ListOf("a list of volumes", Map("a volume", fields={
+        **VOLUME_SOURCES, "projected": Map("a projected volume", fields={
+            "sources": ListOf("a list of sources", Map("a projected source", fields=VOLUME_SOURCES))})})),
+})
+POD_TEMPLATE = Map("a pod template", fields={
+    "metadata": Map("object metadata", fields={"labels": LABELS}),
+    "spec": POD_SPEC})
+
+
+@dataclass(frozen=True)
+class Cidr(Spec):
+    what: str = "a CIDR (e.g. 10.0.0.0/16)"
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except (TypeError, ValueError):
+            raise self.wrong(value, path, text_of) from None
+        if not isinstance(value, str):
+            raise self.wrong(value, path, text_of)
+
+
+def _end_port(entry: dict[str, Any], path: FieldPath, _: TextOf) -> None:
+    end, port = entry.get("endPort"), entry.get("port")
+    if end is None:
+        return
+    if not isinstance(port, int):
+        raise Invalid((*path, "endPort"), "endPort needs a numeric port")
+    if end < port:
+        raise Invalid((*path, "endPort"), f"must be at least port ({port}), got {end}")
+
+
+PEERS = ListOf("a list of peers", Map("a peer (podSelector, namespaceSelector or ipBlock)", fields={
+    "podSelector": LABEL_SELECTOR, "namespaceSelector": LABEL_SELECTOR,
+    "ipBlock": Map("an ipBlock", required=("cidr",), fields={"cidr": Cidr(), "except": ListOf("a list of CIDRs",
+                                                                                               Cidr())})}))
+POLICY_PORTS = ListOf("a list of ports", Map("a policy port", rule=_end_port, fields={
+    "port": PORT, "endPort": PORT_NUMBER, "protocol": PROTOCOL}))
+
+
+def _metadata(name: Spec) -> Map:
+    """An object whose metadata.name has the given form."""
+    return Map(fields={"metadata": Map("object metadata", fields={
+        "name": name, "generateName": Str(), "labels": LABELS,
+        "namespace": Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)})})
+
+
+OBJECT_METADATA = _metadata(Str())
+SUBDOMAIN_NAME = Str("a name (a DNS subdomain: a-z 0-9 - .)", DNS_SUBDOMAIN, 253)
+
+
+def _nested(path: tuple[str, ...], leaf: Spec) -> Spec:
+    """leaf at path, every step on the way a mapping (`template: [1, 2]` is caught at template)."""
+    spec = leaf
+    for step in reversed(path):
+        spec = Map("a mapping", fields={step: spec})
+    return spec
+
+
+def _workload(kind: str, path: tuple[str, ...]) -> list[Spec]:
+    """A workload: its pod template at path (a Pod is its own), and its selector.
+
+    apps/v1 kinds and Job take a LabelSelector; a ReplicationController a plain map.
+    """
+    specs: list[Spec] = [_metadata(SUBDOMAIN_NAME)]
+    specs.append(_nested(path, POD_TEMPLATE) if path else Map(fields={"spec": POD_SPEC}))
+    if kind == "ReplicationController":
+        specs.append(_nested(("spec", "selector"), LABELS))
+    elif kind in SELECTOR_KINDS or kind == "Job":
+        specs.append(_nested(("spec", "selector"), LABEL_SELECTOR))
+    return specs
+
+
+SERVICE = Map("a Service spec", fields={
+    "type": Enum("ClusterIP, NodePort, LoadBalancer or ExternalName",
+                 ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")),
+    "selector": LABELS,
+    "ports": ListOf("a list of ports", Map("a Service port", required=("port",), fields={
+        "port": PORT_NUMBER, "targetPort": PORT, "nodePort": PORT_NUMBER, "protocol": PROTOCOL,
+        "name": Str("a port name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)})),
+})
+NETWORK_POLICY = Map("a NetworkPolicy spec", fields={
+    "podSelector": LABEL_SELECTOR,
+    "policyTypes": ListOf("a list of Ingress, Egress", Enum("Ingress or Egress", ("Ingress", "Egress"))),
+    "ingress": ListOf("a list of rules", Map("an ingress rule", fields={"from": PEERS, "ports": POLICY_PORTS})),
+    "egress": ListOf("a list of rules", Map("an egress rule", fields={"to": PEERS, "ports": POLICY_PORTS})),
+})
+CRD = Map("a CustomResourceDefinition spec", fields={"group": Str(), "names": Map(fields={"kind": Str()})})
+INGRESS_BACKEND = Map("an Ingress backend", fields={"service": Map("a Service backend", required=("name",), fields={
+    "name": Str(), "port": Map("a Service port (number or name)", fields={"number": PORT_NUMBER,
+                                                                            "name": Str()})})})
+INGRESS = Map("an Ingress spec", fields={
+    "defaultBackend": INGRESS_BACKEND,
+    "rules": ListOf("a list of rules", Map("an Ingress rule", fields={"http": Map("an HTTP rule", fields={
+        "paths": ListOf("a list of paths", Map("an Ingress path", fields={"backend": INGRESS_BACKEND}))})})),
+})
+ROUTE = Map("a route spec", fields={"rules": ListOf("a list of rules", Map("a route rule", fields={
+    "backendRefs": ListOf("a list of backends", Map("a backend reference", required=("name",), fields={
+        "name": Str(), "namespace": Str(), "kind": Str(), "group": Str(), "port": PORT_NUMBER}))}))})
+HPA = Map("a HorizontalPodAutoscaler spec", fields={"scaleTargetRef": Map(
+    "a target reference", required=("kind", "name"), fields={"kind": Str(), "name": Str(), "apiVersion": Str()})})
+
+# The schema of each kind whose fields deploy-gate reads; other kinds get OBJECT_METADATA only.
+KIND_SCHEMAS: dict[str, list[Spec]] = {
+    **{name: _workload(name, kind.template) for name, kind in KINDS.items() if kind.template is not None},
+    "Service": [_metadata(Str("a Service name (a DNS-1035 label: a-z 0-9 -, starting with a letter)",
+                              DNS_1035_LABEL, 63)), Map(fields={"spec": SERVICE})],
+    "NetworkPolicy": [_metadata(SUBDOMAIN_NAME), Map(fields={"spec": NETWORK_POLICY})],
+    "Namespace": [_metadata(Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63))],
+    "CustomResourceDefinition": [OBJECT_METADATA, Map(fields={"spec": CRD})],
+    "Ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
+    "HTTPRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
+    "GRPCRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
+    "HorizontalPodAutoscaler": [OBJECT_METADATA, Map(fields={"spec": HPA})],
+}
+IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
+                       "kind": Str("a kind name string (e.g. Service)"),
+                       "metadata": Map("object metadata (a mapping)")})
+
+
+def check(obj: dict[str, Any], text_of: TextOf = lambda _: None) -> None:
+    """Raise Invalid for the first field of obj that its kind's schema rejects."""
+    IDENTITY.check(obj, (), text_of)
+    for spec in KIND_SCHEMAS.get(obj["kind"], [OBJECT_METADATA]):
+        spec.check(obj, (), text_of)
+
+
+def port_of(text: str) -> int | str | None:
+    """A port written as text (gate.yaml, --to): 1-65535 in ASCII digits, or an IANA port name; None if neither.
+
+    `str.isdigit()` accepts '²' and int() of it fails: only ASCII digits are a number here.
+    """
+    if ASCII_DIGITS.fullmatch(text):
+        return int(text) if 1 <= int(text) <= 65535 else None
+    return text if IANA_SVC_NAME.fullmatch(text) and len(text) <= 15 else None
+
+
+def duration(value: Any) -> float | None:
+    """Seconds from a number or '30', '30s', '2m', '1h', '500ms'; None unless finite and positive."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        unit = next((u for u in ("ms", "s", "m", "h") if text.endswith(u)), "")
+        try:
+            seconds = float(text[: len(text) - len(unit)]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}[unit]
+        except (ValueError, OverflowError):
+            return None
+    else:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
