@@ -21,7 +21,7 @@ from gate.endpoints import (
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import SELECTOR_KINDS, api_group
-from gate.labels import PodLabels, Selector, format_labels, near_miss
+from gate.labels import Selector, format_labels, near_miss
 from gate.netpol import Verdict as NetpolVerdict
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels, template_path
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
@@ -50,7 +50,7 @@ def check_service_selectors(inventory: Inventory, _: GateConfig) -> list[Finding
         workloads = inventory.workloads(ref.namespace)
         selector_at = inventory.location(service, "spec", "selector")
         at = Location.parse(selector_at)
-        matched = [w for w in workloads if selector.may_match(PodLabels.of_template(w))]
+        matched = inventory.selected(selector, ref.namespace)
         if matched:
             names = ", ".join(str(inventory.ref(w)) for w in matched)
             findings.append(_finding("service-selector", ref, title, Outcome.PASSED,
@@ -99,9 +99,7 @@ def check_target_ports(inventory: Inventory, _: GateConfig) -> list[Finding]:
         selector = service_selector(service)
         if selector is None:
             continue
-        for workload in inventory.workloads(ref.namespace):
-            if not selector.may_match(PodLabels.of_template(workload)):
-                continue
+        for workload in inventory.selected(selector, ref.namespace):
             workload_ref = inventory.ref(workload)
             title = f"{ref.name} targetPort exposed by {workload_ref}"
             gaps = port_gaps(service, pod_template(workload) or {})
@@ -188,8 +186,7 @@ def check_policy_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]
                                      f"{ref}: no workload of namespace {policy.namespace} is in the set",
                                      locations=at))
             continue
-        selected = [str(inventory.ref(w)) for w in workloads
-                    if policy.pod_selector.may_match(PodLabels.of_template(w))]
+        selected = [str(inventory.ref(w)) for w in inventory.selected(policy.pod_selector, policy.namespace)]
         if selected:
             findings.append(_finding("policy-selector", ref, title, Outcome.PASSED,
                                      f"{ref} selects {', '.join(selected)}", locations=at))
@@ -357,7 +354,7 @@ def check_pod_selectors(inventory: Inventory, _: GateConfig) -> list[Finding]:
             sources = [] if candidates else [ObjectRef("Service", ref.namespace, "*")]
         else:
             workloads = inventory.workloads(ref.namespace)
-            selected = [str(inventory.ref(w)) for w in workloads if selector.may_match(PodLabels.of_template(w))]
+            selected = [str(inventory.ref(w)) for w in inventory.selected(selector, ref.namespace)]
             sources = inventory.pod_sources(ref.namespace) or ([] if workloads else [ObjectRef("Pod", ref.namespace,
                                                                                                "*")])
         if selected:

@@ -12,7 +12,7 @@ from gate.config import Caller, Pair, Target
 from gate.endpoints import closest_gap, service_selector, template_candidates
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
-from gate.labels import IDENTITY_LABELS, PodLabels
+from gate.labels import IDENTITY_LABELS
 from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
 from gate.objects import (
     Object,
@@ -111,7 +111,7 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
     if selector is None:
         raise Unresolvable(f"service/{pair.target.service} has no selector: its backends are not pods in the set")
     workloads = inventory.workloads(namespace)
-    backing = [w for w in workloads if selector.may_match(PodLabels.of_template(w))]
+    backing = inventory.selected(selector, namespace)
     assumption = None
     if not backing:
         # The selector matches nothing (the incident's Bug 1): judge the policies against the
