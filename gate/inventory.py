@@ -55,7 +55,9 @@ class Inventory:
         return self._index
 
     def ref(self, obj: Object) -> ObjectRef:
-        return ref_of(obj, self.default_namespace)
+        """obj's identity (computed once per object of the set: every rule asks for it)."""
+        known = self.index.refs.get(id(obj))
+        return known if known is not None else ref_of(obj, self.default_namespace)
 
     def of_kind(self, *kinds: str) -> list[Object]:
         if len(kinds) == 1:
@@ -128,8 +130,9 @@ class _Index:
         self.workloads: dict[str | None, list[Object]] = {}
         self.pod_sources: dict[str | None, list[Object]] = {}
         self.policies: list[Policy] | None = None
+        self.refs: dict[int, ObjectRef] = {}
         for obj in objects:
-            ref = ref_of(obj, default_namespace)
+            ref = self.refs[id(obj)] = ref_of(obj, default_namespace)
             self.by_kind.setdefault(ref.kind, []).append(obj)
             self.by_name.setdefault((ref.kind, ref.name), {}).setdefault(ref.namespace, []).append(obj)
             if is_workload(obj):

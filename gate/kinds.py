@@ -212,6 +212,12 @@ def api_group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
+# apiVersions Kubernetes serves, by group: asked once per object, so computed once.
+_SERVED: dict[str, list[str]] = {
+    group: sorted({v for k in KINDS.values() for v in k.api_versions if api_group(v) == group})
+    for group in {api_group(v) for k in KINDS.values() for v in k.api_versions}}
+
+
 def kind_named(alias: str) -> str | None:
     """The kind a person (or `kubectl apply -o name`'s `deployment.apps`) means, or None."""
     return _ALIASES.get(alias.lower().split(".", 1)[0])
@@ -254,7 +260,7 @@ def unknown_kind_problem(api_version: str, kind: str, crd_kinds: set[tuple[str, 
     group = api_group(api_version)
     if (group, kind) in crd_kinds or not is_builtin(api_version):
         return None
-    served = sorted({v for k in KINDS.values() for v in k.api_versions if api_group(v) == group})
+    served = _SERVED.get(group, [])
     if api_version in served:
         if kind_info(kind, api_version) is not None:
             return None
