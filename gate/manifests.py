@@ -6,7 +6,6 @@ Every object keeps its file and the line of every field, so a finding can say
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import shutil
@@ -56,6 +55,7 @@ class Manifest:
     line: int
     node: yaml.Node | None = field(default=None, repr=False)
     lines: LineTree | None = field(default=None, repr=False)
+    released: bool = field(default=False, repr=False)  # lines freed: a later look-up is a bug, not line 1
 
     @property
     def kind(self) -> str:
@@ -66,6 +66,8 @@ class Manifest:
 
     def line_of(self, *path: str | int) -> int:
         """Line of the deepest existing prefix of path (the object's first line at worst)."""
+        if self.released:
+            raise RuntimeError(f"{self.file}:{self.line}: line look-up after the line trees were released")
         line, tree = self.line, self.lines
         for step in path:
             found = (isinstance(tree, dict) and step in tree) or \
@@ -118,10 +120,10 @@ class ManifestSet:
     config_file: Path | None = None
     skipped_files: dict[str, str] = field(default_factory=dict)  # a directory's non-Kubernetes file: why skipped
 
-    def drop_node_trees(self) -> None:
-        """Free the line trees once every needed line is looked up; later look-ups answer the first line."""
+    def release_lines(self) -> None:
+        """Free the line trees once every line a finding can name is looked up (verify, before it watches)."""
         for manifest in self.manifests:
-            manifest.lines = None
+            manifest.lines, manifest.released = None, True
 
 
 def _walk(node: yaml.Node | None, path: Path_) -> Iterator[tuple[int, yaml.Node]]:
@@ -442,22 +444,9 @@ def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int
 
 
 def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSet:
-    """Read and validate every path and kustomization (see `_load`).
-
-    The cyclic garbage collector is paused meanwhile, and what was loaded is
-    frozen out of its later scans: thousands of objects and their node trees
-    live for the whole run, so scanning them found nothing and cost a third of
-    the parse time, then 0.2 s more in the first full collection afterwards.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        loaded = _load(list(paths), list(kustomize_dirs))
-        gc.freeze()
-        return loaded
-    finally:
-        if collecting:
-            gc.enable()
+    """Read and validate every path and kustomization (see `_load`). No process-wide side effect: the
+    command line pauses the garbage collector around it (`gate.cli.bulk_load`)."""
+    return _load(list(paths), list(kustomize_dirs))
 
 
 def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
