@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from tests.cluster import config as harness
-from tests.e2e.conftest import E2ECluster
+from tests.e2e.conftest import E2ECluster, wait_for
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
@@ -77,3 +77,14 @@ def grant(cluster: E2ECluster, namespace: str, rules: list[dict]) -> None:
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "gate"},
                "subjects": [{"kind": "ServiceAccount", "name": "gate", "namespace": namespace}]}
     cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all([role, binding]))
+
+
+def wait_for_rbac(cluster: E2ECluster, account: str, verb: str, resource: str, namespace: str | None,
+                  allowed: bool) -> None:
+    """Poll `kubectl auth can-i` until the authorizer answers as expected: its RBAC cache follows a change
+    within moments, and a test that raced it would be flaky."""
+    resource, _, subresource = resource.partition("/")  # pods/exec: TYPE/NAME would mean a pod named exec
+    args = ["auth", "can-i", verb, resource, "--as", account, *(["-n", namespace] if namespace else []),
+            *([f"--subresource={subresource}"] if subresource else [])]
+    wait_for(f"{account} {'may' if allowed else 'may not'} {verb} {resource}",
+             lambda: (cluster.kubectl(*args, check=False).stdout.strip() == "yes") == allowed, timeout=30, interval=0.2)

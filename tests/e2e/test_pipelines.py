@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +14,13 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.helpers import ROOT, gate, kubeconfig_for
+from tests.e2e.helpers import ROOT, gate, kubeconfig_for, wait_for_rbac
 
 NAMESPACE = INCIDENT_NAMESPACE
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
+
+
+HOOK_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:deploy-gate"  # the Argo CD hook's identity
 
 
 def run_action(cluster: E2ECluster, inputs: dict[str, str], work: Path) -> tuple[int, dict[str, str], str]:
@@ -169,9 +171,10 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
         rule = owner["rules"][index]
         trimmed = {**owner, "rules": [r for i, r in enumerate(owner["rules"]) if i != index]}
         cluster.kubectl("apply", "-f", "-", input_text=json.dumps(trimmed))
-        time.sleep(1.5)  # the authorizer's RBAC cache follows within a moment
         resource, verbs = rule["resources"][0], rule["verbs"]
         group = rule["apiGroups"][0]
+        wait_for_rbac(cluster, HOOK_ACCOUNT, verbs[0], f"{resource}.{group}" if group else resource,
+                      owner["metadata"]["namespace"], allowed=False)
         mode = "exec" if resource == "pods/exec" else "pod"
         result = run(mode)
         name = f"{resource}.{group}" if group else resource
@@ -185,7 +188,7 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
         cluster.kubectl("apply", "-f", "-", input_text=json.dumps(owner))
     # Without namespaces, the report says what the evaluator could not see.
     cluster.kubectl("delete", "clusterrolebinding", "deploy-gate-read-namespaces-video-analytics")
-    time.sleep(1.5)
+    wait_for_rbac(cluster, HOOK_ACCOUNT, "list", "namespaces", None, allowed=False)
     result = run()
     assert result.returncode == 0
     assert "namespaces are not readable" in result.stdout

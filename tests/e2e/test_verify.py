@@ -14,7 +14,18 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import E2ECluster
-from tests.e2e.helpers import EXAMPLES, IMAGE, ROOT, apply_and_verify, deployment, gate, grant, kubeconfig_for, service
+from tests.e2e.helpers import (
+    EXAMPLES,
+    IMAGE,
+    ROOT,
+    apply_and_verify,
+    deployment,
+    gate,
+    grant,
+    kubeconfig_for,
+    service,
+    wait_for_rbac,
+)
 
 
 def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,
@@ -133,7 +144,8 @@ def test_documented_read_permissions_suffice_and_each_missing_one_is_named(clust
 
     endpointslices = [r for r in documented if "endpointslices" not in r["resources"]]
     grant(cluster, namespace, endpointslices)
-    time.sleep(1)  # RBAC changes reach the authorizer's cache within a moment
+    wait_for_rbac(cluster, f"system:serviceaccount:{namespace}:gate", "list", "endpointslices.discovery.k8s.io",
+                  namespace, allowed=False)
     result = gate(cluster, "verify", "-f", str(manifest), env=env)
     assert result.returncode == 3, result.stdout + result.stderr
     assert f"cannot list endpointslices.discovery.k8s.io in namespace {namespace}" in result.stderr
