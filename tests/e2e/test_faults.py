@@ -104,6 +104,7 @@ def _never_ready(namespace: str, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("sent_signal", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_the_rollouts_is_exit_130_with_a_report(harness: E2ECluster, namespace: str, tmp_path: Path,
                                                                  sent_signal: signal.Signals) -> None:
@@ -124,6 +125,7 @@ def test_a_signal_during_the_rollouts_is_exit_130_with_a_report(harness: E2EClus
     assert case.find("error") is not None and "interrupted" in (case.find("error").get("message") or "")
 
 
+@pytest.mark.timing
 def test_sigterm_during_the_probes_deletes_the_probe_pods(harness: E2ECluster, incident_namespace: str) -> None:
     harness.kubectl("apply", "-f", str(ROOT / "examples" / "incident-scenario-2-fixed" / "manifests"))
     for name in ("inference-api", "api-gateway", "web-frontend"):

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.cluster import config as harness
@@ -28,6 +29,7 @@ from tests.e2e.helpers import (
 )
 
 
+@pytest.mark.timing
 def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,
                                                                 tmp_path: Path) -> None:
     cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2" / "manifests"))
@@ -47,6 +49,7 @@ def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2EClus
         ("video-analytics.Service", "inference-api has ready endpoints")]
 
 
+@pytest.mark.timing
 def test_fixed_example_passes_within_5_s_of_the_last_ready_pod(cluster: E2ECluster, incident_namespace: str,
                                                                tmp_path: Path) -> None:
     # Rollouts and endpoints only: the example's declared pairs add their probes' time (test_connectivity.py).
