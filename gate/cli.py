@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gate import __version__
-from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
+from gate.config import Caller, GateConfig, Pair, Target, caller_from_text, load_config, target_from_text
 from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
 from gate.escape import visible
 from gate.findings import Finding, Outcome, exit_code
@@ -28,9 +28,9 @@ from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
 from gate.manifests import ManifestSet, load, refs_from_apply_output
-from gate.netpol import Verdict as NetpolVerdict
+from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
-from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
+from gate.pairs import Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
@@ -300,7 +300,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
     def command() -> int:
         from gate.argocd import application_resources
         from gate.cluster import Cluster
-        from gate.connectivity import check_pairs
+        from gate.connectivity import probe_pairs
         from gate.report.console import LiveProgress, summary_table
         from gate.verify import Deadlines, Verification, unchecked_note
 
@@ -338,7 +338,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
         with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared pair(s)"):
-            findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
+            findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
                                     lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
@@ -352,27 +352,18 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
 def parse_explain_caller(text: str) -> Caller:
     """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
-    parts = text.split("/")
-    if len(parts) == 3 and (kind := workload_kind(parts[1])):
-        return Caller(parts[0], (kind, parts[2]))
-    if len(parts) == 2:
-        if kind := workload_kind(parts[0]):
-            return Caller(None, (kind, parts[1]))
-        return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
-    if len(parts) == 1 and parts[0]:
-        return Caller(None, (ANY_WORKLOAD, parts[0]))
-    raise UsageError(f"--from {text!r}: expected NAMESPACE/KIND/NAME, NAMESPACE/NAME, KIND/NAME or NAME")
+    caller = caller_from_text(text, any_kind=True)
+    if caller is None:
+        raise UsageError(f"--from {text!r}: expected NAMESPACE/KIND/NAME, NAMESPACE/NAME, KIND/NAME or NAME")
+    return caller
 
 
 def parse_explain_target(text: str) -> Target:
     """NS/SERVICE:PORT or SERVICE[.NS]:PORT."""
-    service, colon, port = text.rpartition(":")
-    if not colon or not service or not port:
+    target = target_from_text(text, slash_namespace=True)
+    if target is None:
         raise UsageError(f"--to {text!r}: expected NAMESPACE/SERVICE:PORT or SERVICE[.NAMESPACE]:PORT")
-    namespace, slash, name = service.rpartition("/")
-    if not slash:
-        name, _, namespace = service.partition(".")
-    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+    return target
 
 
 @main.command()
@@ -431,7 +422,7 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
     _run(command, "explain", output, junit_path)
 
 
-def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]]
+def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]]
                          ) -> tuple[Finding, ...]:
     """One check per backend of the target port, as verify reports a declared pair; a Service without
     endpoints is one failed check, the policies' verdict on its intended pods its evidence."""
@@ -440,16 +431,16 @@ def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, N
     if not verdicts or resolved.assumption:
         return (Finding("connectivity", "caller-pair", subject, name, Outcome.FAILED,
                         f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
-                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.endpoint.name} port "
+                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.pod.name} port "
                                        f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
     return tuple(Finding("connectivity", "caller-pair", subject,
-                         f"{name}: {backend.endpoint.name} port {backend.port}/{backend.protocol}",
+                         f"{name}: {backend.pod.name} port {backend.port}/{backend.protocol}",
                          Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
                          evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
                  for backend, verdict in verdicts)
 
 
-def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,
+def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]], allowed: bool,
                        output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     if output == "json":
@@ -461,7 +452,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
             "target": str(target),
             "assumption": resolved.assumption,
             "no_endpoints": resolved.no_backends,
-            "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
+            "backends": [{"workload": b.pod.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
         })
@@ -473,7 +464,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
         word = "ALLOW" if verdict.allowed else "DENY"
         if resolved.assumption:
             word = f"policies would {word}:"
-        lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.endpoint.name} port "
+        lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.pod.name} port "
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]

@@ -19,6 +19,7 @@ from gate.manifests import Path_, node_line, parse_documents
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
 PROBE_MODES = ("pod", "exec")
+ANY_WORKLOAD = "*"  # a caller named without its kind: any workload kind with that name
 
 
 @dataclass(frozen=True)
@@ -136,14 +137,42 @@ def _seconds(value: int | float | str) -> float | None:
         return None
 
 
+def caller_from_text(text: str, any_kind: bool = False) -> Caller | None:
+    """KIND/NAME or NAMESPACE/KIND/NAME, the caller grammar of gate.yaml and `explain --from`; None if neither.
+
+    any_kind (explain only): also NAMESPACE/NAME and NAME, a workload of any kind with that name.
+    """
+    parts = text.split("/")
+    kind = workload_kind(parts[-2]) if len(parts) in (2, 3) else None
+    if kind and (parts[-1] or any_kind):
+        namespace = parts[0] if len(parts) == 3 else None
+        return Caller(namespace if any_kind else namespace or None, (kind, parts[-1]))
+    if any_kind and len(parts) == 2:
+        return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
+    if any_kind and len(parts) == 1 and parts[0]:
+        return Caller(None, (ANY_WORKLOAD, parts[0]))
+    return None
+
+
+def target_from_text(text: str, slash_namespace: bool = False) -> Target | None:
+    """SERVICE[.NAMESPACE]:PORT, the target grammar of gate.yaml; with slash_namespace (explain) also
+    NAMESPACE/SERVICE:PORT. None if neither."""
+    service, colon, port = text.rpartition(":")
+    if not colon or not service or not port:
+        return None
+    namespace, slash, name = service.rpartition("/") if slash_namespace else ("", "", service)
+    if not slash:
+        name, _, namespace = service.partition(".")
+    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+
+
 def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     if isinstance(value, str):
-        namespace, _, rest = value.partition("/") if value.count("/") == 2 else ("", "", value)
-        kind, slash, name = rest.partition("/")
-        if not slash or workload_kind(kind) is None or not name:
+        caller = caller_from_text(value)
+        if caller is None:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
                                     f"got {value!r}")
-        return Caller(namespace or None, (str(workload_kind(kind)), name))
+        return caller
     data = reader.mapping(value, path)
     reader.check_keys(data, path, ("namespace", "labels", "workload"))
     if "workload" in data:
@@ -157,11 +186,10 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
 
 def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
     text = reader.string(value, path)
-    service, colon, port = text.rpartition(":")
-    if not colon or not service or not port:
+    target = target_from_text(text)
+    if target is None:
         raise reader.fail(path, f"expected SERVICE[.NAMESPACE]:PORT (e.g. inference-api:8080), got {text!r}")
-    name, _, namespace = service.partition(".")
-    return Target(name, namespace or None, int(port) if port.isdigit() else port)
+    return target
 
 
 def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:

@@ -17,7 +17,7 @@ from gate.errors import ClusterError, PermissionDenied
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
-from gate.netpol import Verdict
+from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
 from gate.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
@@ -89,7 +89,7 @@ def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severit
                    severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
-def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
+def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
                 log: Callable[[str], None] = lambda line: None,
                 without_endpoints: frozenset[tuple[str | None, str]] = frozenset()) -> list[Finding]:
     """One finding per declared pair; probe pods never outlive this call.
@@ -107,7 +107,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     namespaces |= {p.target.namespace for p in config.pairs if p.target.namespace}
     inventory, notes = live_inventory(cluster, namespaces, default_namespace)
     incomplete = foreign_policies(cluster)
-    resolved: dict[str, tuple[ResolvedPair, Verdict | None]] = {}
+    resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]] = {}
     findings: dict[str, Finding] = {}
     for pair in config.pairs:
         try:
@@ -152,7 +152,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     return [findings[p.name] for p in config.pairs]
 
 
-def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, Verdict | None]],
+def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]],
            targets: list[ProbeTarget]) -> dict[str, ProbeResult]:
     if not targets:
         return {}

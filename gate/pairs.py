@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.config import Caller, Pair, Target
+from gate.config import ANY_WORKLOAD, Caller, Pair, Target
 from gate.endpoints import closest_gap, service_selector, template_candidates
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
 from gate.labels import IDENTITY_LABELS, PodLabels
-from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
+from gate.netpol import Connection, ContainerPort, PodSide, PolicyVerdict, evaluate
 from gate.objects import (
     Object,
     containers,
@@ -21,8 +21,6 @@ from gate.objects import (
     pod_template,
     template_labels,
 )
-
-ANY_WORKLOAD = "*"  # a caller named without its kind: any workload kind with that name
 
 
 class Unresolvable(Exception):
@@ -33,7 +31,7 @@ class Unresolvable(Exception):
 class Backend:
     """A pod (template) behind the target Service, and the pod port the Service sends to."""
 
-    endpoint: Endpoint
+    pod: PodSide
     port: int
     protocol: str
 
@@ -41,7 +39,7 @@ class Backend:
 @dataclass(frozen=True)
 class ResolvedPair:
     pair: Pair
-    caller: Endpoint
+    caller: PodSide
     service: Object
     backends: tuple[Backend, ...]
     assumption: str | None = None  # set when the backends are assumed because the selector matches nothing
@@ -66,16 +64,16 @@ def _unique(found: list[Object], what: str) -> Object:
     return found[0]
 
 
-def resolve_caller(caller: Caller, inventory: Inventory) -> Endpoint:
+def resolve_caller(caller: Caller, inventory: Inventory) -> PodSide:
     if caller.workload:
         kind, name = caller.workload
         kinds = sorted(WORKLOAD_KINDS) if kind == ANY_WORKLOAD else [kind]
         found = [w for k in kinds for w in inventory.find(k, name, caller.namespace)]
         workload = _unique(found, f"{kind.lower()}/{name}" if kind != ANY_WORKLOAD else f"workload {name}")
         template = pod_template(workload) or {}
-        return Endpoint(inventory.ref(workload).namespace or inventory.default_namespace,
+        return PodSide(inventory.ref(workload).namespace or inventory.default_namespace,
                         template_labels(workload), str(inventory.ref(workload)), ports=_pod_ports(template))
-    return Endpoint(caller.namespace or inventory.default_namespace, dict(caller.labels), str(caller))
+    return PodSide(caller.namespace or inventory.default_namespace, dict(caller.labels), str(caller))
 
 
 def _service_port(service: Object, target: Target) -> Object:
@@ -139,8 +137,8 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
             skipped.append(f"service/{pair.target.service} targets port {port}, which no container of "
                            f"{inventory.ref(workload)} declares (it declares {declared})")
             continue
-        endpoint = Endpoint(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
-        backends.append(Backend(endpoint, port, str(service_port.get("protocol", "TCP"))))
+        pod = PodSide(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
+        backends.append(Backend(pod, port, str(service_port.get("protocol", "TCP"))))
     return ResolvedPair(pair, caller, service, tuple(backends), assumption,
                         None if backends else "; ".join(skipped))
 
@@ -165,16 +163,16 @@ def _other_application(service: str, backing: list[Object], workloads: list[Obje
             f"fix the Service's selector before judging policies")
 
 
-def deciding(verdicts: list[tuple[Backend, Verdict]], expect_allow: bool) -> tuple[Backend, Verdict] | None:
+def deciding(verdicts: list[tuple[Backend, PolicyVerdict]], expect_allow: bool) -> tuple[Backend, PolicyVerdict] | None:
     """The backend's verdict that contradicts the expectation, else the first one (None: no backend)."""
     return next(((b, v) for b, v in verdicts if v.allowed != expect_allow), verdicts[0] if verdicts else None)
 
 
 def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None
-                    ) -> list[tuple[Backend, Verdict]]:
+                    ) -> list[tuple[Backend, PolicyVerdict]]:
     """One verdict per backend (they may differ when policies select some backends only)."""
     policies = inventory.policies()
-    return [(backend, evaluate(policies, Connection(resolved.caller, backend.endpoint, backend.port, backend.protocol),
+    return [(backend, evaluate(policies, Connection(resolved.caller, backend.pod, backend.port, backend.protocol),
                                inventory.namespace_labels, incomplete=incomplete))
             for backend in resolved.backends]
 
@@ -189,7 +187,7 @@ class LiveOutcome:
     fix: tuple[str, ...] = ()
 
 
-def combine(pair: Pair, verdict: Verdict | None, connected: bool, live: str) -> LiveOutcome:
+def combine(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str) -> LiveOutcome:
     """Live is the ground truth; the static verdict says why (see README, 'Connectivity')."""
     static_allows = verdict is None or verdict.allowed
     why = verdict.summary() if verdict is not None else "no static verdict"

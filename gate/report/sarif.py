@@ -72,7 +72,7 @@ def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Pa
     if finding.locations:
         first, *others = finding.locations
         location["physicalLocation"] = {"artifactLocation": _artifact(first, root),
-                                        "region": {"startLine": first.line, "startColumn": first.column}}
+                                        "region": {"startLine": first.line, "startColumn": 1}}
         if others:
             result["relatedLocations"] = [{"id": i, "physicalLocation": {
                 "artifactLocation": _artifact(loc, root), "region": {"startLine": loc.line}}}

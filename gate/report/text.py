@@ -8,8 +8,7 @@ from gate.report.base import Report
 
 
 def _head(finding: Finding, level: str) -> str:
-    where = f"{finding.locations[0].file}:{finding.locations[0].line}:{finding.locations[0].column}: " \
-        if finding.locations else ""
+    where = f"{finding.locations[0]}:1: " if finding.locations else ""  # column 1: no finding knows a column
     return f"{where}{level}: {finding.message}"
 
 

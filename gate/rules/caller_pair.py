@@ -5,7 +5,7 @@ from __future__ import annotations
 from gate.config import GateConfig, Pair
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
-from gate.netpol import Verdict as NetpolVerdict
+from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
 from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
 from gate.rules.base import LINT
@@ -45,8 +45,8 @@ def pair_finding(pair: Pair, inventory: Inventory) -> Finding:
     decided = deciding(static_verdicts(resolved, inventory), pair.expect_allow)
     assert decided is not None  # one verdict per backend, and there are backends
     backend, verdict = decided
-    locations += _policy_locations(inventory, verdict, backend.endpoint.namespace, resolved.caller.namespace)
-    to = f"{backend.endpoint.name} port {backend.port}/{backend.protocol}"
+    locations += _policy_locations(inventory, verdict, backend.pod.namespace, resolved.caller.namespace)
+    to = f"{backend.pod.name} port {backend.port}/{backend.protocol}"
     evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ())
     if verdict.allowed == pair.expect_allow:
         said = "allowed" if pair.expect_allow else "denied"
@@ -60,13 +60,13 @@ def pair_finding(pair: Pair, inventory: Inventory) -> Finding:
         message = f"{pair.caller} must not reach {to}, but policies allow it: {verdict.summary()}"
         fix = (f"remove the peer admitting {pair.caller} from {verdict.ingress.admitted_by.split(' ')[0]}"
                if verdict.ingress.admitted_by else
-               f"add a NetworkPolicy selecting {backend.endpoint.name} whose ingress rules do not admit "
+               f"add a NetworkPolicy selecting {backend.pod.name} whose ingress rules do not admit "
                f"{pair.caller}",)
     return Finding(LINT, ID, subject, pair.name, Outcome.FAILED, message,
                    evidence=evidence, fix=fix, locations=locations)
 
 
-def _policy_locations(inventory: Inventory, verdict: NetpolVerdict, target_namespace: str, caller_namespace: str
+def _policy_locations(inventory: Inventory, verdict: PolicyVerdict, target_namespace: str, caller_namespace: str
                       ) -> tuple[Location, ...]:
     """file:line of the rules of the policies that decided, after the pair's own line in gate.yaml."""
     found: list[Location] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gate.config import Caller, Pair, Target
-from gate.netpol import Connection, Endpoint, Policy, evaluate
+from gate.netpol import Connection, PodSide, Policy, evaluate
 from gate.pairs import combine
 from gate.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
 
@@ -89,8 +89,8 @@ def test_probe_script_reports_refused_and_dns_failure() -> None:
         assert parse_result(output.strip().splitlines()[-1].removeprefix("RESULT ")).kind == kind, output
 
 
-API = Endpoint("shop", {"app": "api"}, ports=())
-WEB = Endpoint("shop", {"app": "web"})
+API = PodSide("shop", {"app": "api"}, ports=())
+WEB = PodSide("shop", {"app": "web"})
 DENY_WEB = Policy.from_object({"metadata": {"name": "api-netpol", "namespace": "shop"}, "spec": {
     "podSelector": {"matchLabels": {"app": "api"}},
     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "gateway"}}}]}]}})
