@@ -36,7 +36,7 @@ from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
-    from gate.verify import Touched
+    from gate.verify.engine import Touched
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -247,7 +247,7 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
 
 def touched_objects(manifests: ManifestSet, apply_output: str | None, namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus `kubectl apply -o name|yaml` output."""
-    from gate.verify import Touched
+    from gate.verify.engine import Touched
 
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
     if apply_output is not None:
@@ -302,7 +302,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         from gate.cluster import Cluster
         from gate.connectivity import probe_pairs
         from gate.report.console import LiveProgress, summary_table
-        from gate.verify import Deadlines, Verification, unchecked_note
+        from gate.verify.engine import Deadlines, Verification, unchecked_note
 
         started = time.monotonic()
         sources = paths + files

@@ -19,10 +19,10 @@ from gate.escape import visible
 from gate.findings import Outcome
 from gate.report.base import Report
 from gate.report.github import neutralise
-from gate.rollouts import State
+from gate.verify.checks import State
 
 if TYPE_CHECKING:  # gate.verify brings the kubernetes client: lint and --help must not pay for it
-    from gate.verify import Check
+    from gate.verify.engine import Check
 
 HEARTBEAT = 10.0  # seconds between "still waiting" lines without a TTY
 _MARK = {State.PENDING: "…", State.PASSED: "✓", State.FAILED: "✗"}

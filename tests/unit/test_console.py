@@ -7,8 +7,8 @@ import time
 
 from gate.objects import ObjectRef
 from gate.report.console import LiveProgress
-from gate.rollouts import State, Verdict
-from gate.verify import Check
+from gate.verify.checks import State, Verdict
+from gate.verify.engine import Check
 
 
 class Terminal(io.StringIO):

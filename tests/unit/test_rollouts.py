@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gate.objects import ObjectRef
-from gate.rollouts import Snapshot, State, endpoints_verdict, rollout_verdict
+from gate.verify.checks import State, endpoints_verdict, rollout_verdict
+from gate.verify.snapshot import Snapshot
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 NS = "video-analytics"

@@ -1,7 +1,7 @@
 """`deploy-gate verify`: watch the touched objects until every check is decided.
 
 One list+watch per kind and namespace (never per object) feeds a snapshot;
-after each batch of changes the pure checks in gate/rollouts.py run again, so
+after each batch of changes the pure checks in gate/verify/checks.py run again, so
 the verdict follows the last state change within the time it takes to
 evaluate. Deadlines bound everything; nothing polls.
 """
@@ -24,7 +24,8 @@ from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, may_create_pods
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
 from gate.references import references
-from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
+from gate.verify.checks import State, Verdict, endpoints_verdict, rollout_verdict
+from gate.verify.snapshot import Snapshot, owner_chain
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
 # Past a deadline, how long a blind watch may take to reconnect before verify gives up (exit 3).
