@@ -40,6 +40,9 @@ class Verdict:
     pods_to_explain: tuple[str, ...] = ()  # pods whose warning events belong in the evidence
     fix_location: str | None = None  # file:line where the fix goes, when a manifest says
     needs_pod_sources: bool = False  # definitive, unless custom resources in the namespace may create the pods
+    # A failure waiting cannot change; else it fails only at its deadline (the engine decides: `at_deadline`).
+    definitive: bool = True
+    pods_may_come_from: tuple[str, ...] = ()  # why a failure is not definitive yet, named in the final message
 
 
 def _uid(obj: Object) -> str:
@@ -130,10 +133,12 @@ def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
         for w in service_selector_matches)
 
 
-def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, touched: set[ObjectRef],
-                      locations: dict[ObjectRef, str], workloads_settled: bool, timed_out: bool,
-                      wait_full: bool, pod_sources: tuple[str, ...] | None = ()) -> Verdict:
+def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, *, touched: set[ObjectRef],
+                      locations: dict[ObjectRef, str], workloads_settled: bool,
+                      pod_sources: tuple[str, ...] | None = ()) -> Verdict:
     """Ready endpoints for every Service port, else the cause in the order an engineer checks.
+
+    A failure says whether it is definitive; the engine's deadline policy decides when it is final.
 
     workloads_settled: every touched workload of the namespace exists and its controller has
     observed its current template. Then, if no pod and no workload template in the namespace
@@ -143,7 +148,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     not looked up yet, and then a verdict that would be definitive asks for them instead.
     """
     if service is None:
-        return Verdict(State.FAILED if timed_out else State.PENDING, f"{ref} not found in the cluster")
+        return Verdict(State.FAILED, f"{ref} not found in the cluster", definitive=False)
     namespace = ref.namespace
     slices = snapshot.slices_of(namespace, ref.name)
     if dig(service, "spec", "type") == "ExternalName":
@@ -156,9 +161,10 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
         if endpoints:
             return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
                                          f"{endpoints} endpoint(s)")
-        return Verdict(State.FAILED if timed_out else State.PENDING,
+        return Verdict(State.FAILED,
                        f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
-                       f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",))
+                       f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",),
+                       definitive=False)
     ready = _ready_endpoints_by_port(slices)
     missing = [p for p in ports if ready.get(p.get("name") or "", 0) == 0]
     total = sum(ready.values()) // max(len(ports), 1)
@@ -172,46 +178,40 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
         return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")
 
-    def outcome(message: str, evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), definitive: bool = False,
-                pods_to_explain: tuple[str, ...] = (), fix_location: str | None = None) -> Verdict:
-        final = timed_out or (definitive and not wait_full)
-        return Verdict(State.FAILED if final else State.PENDING, message, evidence, fix, pods_to_explain,
-                       fix_location)
-
     assert namespace is not None
     if not matching:
         # No template in the namespace would match either, and no controller-added label (a pod name, a
         # hash) is involved whose pods may simply not exist yet.
         nothing_will = workloads_settled and not workloads and not any(
             r.key in CONTROLLER_LABEL_KEYS for r in selector.requirements)
-        if nothing_will and pod_sources is None and not timed_out:
+        if nothing_will and pod_sources is None:
             return Verdict(State.PENDING, f"{ref} selects {selector}; no pod matches yet", needs_pod_sources=True)
         sources = pod_sources or ()
-        waited = (f" (waited for the endpoints deadline: pods may come from {', '.join(sources)})" if timed_out
-                  else f" (waiting: pods may come from {', '.join(sources)})") if sources else ""
         definitive = nothing_will and not sources
         gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations),
                           locations.get(ref))
         if gap is None:
-            return outcome(f"{ref} selects {selector}; no pod in namespace {namespace} matches, and none was "
-                           f"evidently meant for it{waited}", definitive=definitive and bool(pods))
+            return Verdict(State.FAILED, f"{ref} selects {selector}; no pod in namespace {namespace} matches, and "
+                           f"none was evidently meant for it", definitive=definitive and bool(pods),
+                           pods_may_come_from=sources)
         evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
         if gap.candidate.labels_location:
             evidence.append(f"pod template labels at {gap.candidate.labels_location}")
-        return outcome(gap.message + waited, tuple(evidence), tuple(gap.fix()), definitive=definitive,
-                       fix_location=gap.fix_location)
+        return Verdict(State.FAILED, gap.message, tuple(evidence), tuple(gap.fix()), fix_location=gap.fix_location,
+                       definitive=definitive, pods_may_come_from=sources)
     ready_pods = [p for p in matching if is_true(p, "Ready")]
     if not ready_pods:
         reasons = tuple(why_not_ready(p) for p in matching[:3])
         names = tuple(dig(p, "metadata", "name") for p in matching[:3])
-        return outcome(f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
-                       pods_to_explain=names)
+        return Verdict(State.FAILED, f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
+                       pods_to_explain=names, definitive=False)
     gaps = port_gaps(service, ready_pods[0])
     named = [g for g in gaps if g.named]
     if named:
         pod_name = dig(ready_pods[0], "metadata", "name")
-        return outcome(f"{ref}: {named[0].message} (pod/{pod_name})",
+        return Verdict(State.FAILED, f"{ref}: {named[0].message} (pod/{pod_name})",
                        fix=(f"name a container port {named[0].target!r} in the pod template, or set targetPort "
-                            "to the container's port number",), definitive=True)
+                            "to the container's port number",))
     names = ", ".join(p.get("name") or str(p.get("port")) for p in missing)
-    return outcome(f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready endpoint yet")
+    return Verdict(State.FAILED, f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready "
+                   "endpoint yet", definitive=False)

@@ -146,6 +146,20 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
     return wanted
 
 
+def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
+    """The deadline policy of endpoints checks: a failure is final when definitive (unless wait_full) or once
+    the deadline passed; until then it is pending, and says what it waits for."""
+    if verdict.state is not State.FAILED:
+        return verdict
+    final = timed_out or (verdict.definitive and not wait_full)
+    message = verdict.message
+    if verdict.pods_may_come_from:
+        sources = ", ".join(verdict.pods_may_come_from)
+        message += (f" (waited for the endpoints deadline: pods may come from {sources})" if timed_out
+                    else f" (waiting: pods may come from {sources})")
+    return replace(verdict, state=State.FAILED if final else State.PENDING, message=message)
+
+
 def _drop_template_spec(obj: Object) -> None:
     """Free a live workload's pod template spec: no check reads it (the live pods carry theirs).
 
@@ -307,15 +321,15 @@ class Verification:
         """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""
         namespace = ref.namespace
         for _ in range(2):
-            known = namespace in self.looked_up or self.pod_sources[namespace]
-            verdict = endpoints_verdict(service, ref, self.snapshot, self.touched_refs, self.locations, settled,
-                                        timed_out, self.deadlines.wait_full,
-                                        self.pod_sources[namespace] if known else None)
+            known = namespace in self.looked_up or self.pod_sources[namespace] or timed_out  # no look-up at the end
+            verdict = endpoints_verdict(service, ref, self.snapshot, touched=self.touched_refs,
+                                        locations=self.locations, workloads_settled=settled,
+                                        pod_sources=self.pod_sources[namespace] if known else None)
             if not verdict.needs_pod_sources or namespace is None:
                 break
             self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
             self.looked_up.add(namespace)
-        return verdict
+        return at_deadline(verdict, timed_out, self.deadlines.wait_full)
 
     def _settled_namespaces(self) -> set[str | None]:
         """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""

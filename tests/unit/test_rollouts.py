@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from gate.objects import ObjectRef
 from gate.verify.checks import State, endpoints_verdict, rollout_verdict
+from gate.verify.engine import at_deadline
 from gate.verify.snapshot import Snapshot
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -59,9 +60,10 @@ def slice_with(ready: int, not_ready: int = 0) -> dict:
 
 def verdict(svc: dict | None, snapshot: Snapshot, settled: bool = True, timed_out: bool = False,
             wait_full: bool = False):
-    return endpoints_verdict(svc, SERVICE_REF, snapshot, {ObjectRef("Deployment", NS, "inference-api")},
-                             {ObjectRef("Deployment", NS, "inference-api"): "deploy.yaml:14"}, settled,
-                             timed_out, wait_full)
+    workload = ObjectRef("Deployment", NS, "inference-api")
+    return at_deadline(endpoints_verdict(svc, SERVICE_REF, snapshot, touched={workload},
+                                         locations={workload: "deploy.yaml:14"}, workloads_settled=settled),
+                       timed_out, wait_full)
 
 
 def test_ready_endpoints_pass() -> None:
@@ -175,7 +177,8 @@ def test_selector_gap_is_not_definitive_while_something_else_may_create_the_pods
     touched, locations = {ObjectRef("Deployment", NS, "inference-api")}, {}
 
     def decide(sources: tuple[str, ...] | None, timed_out: bool = False):
-        return endpoints_verdict(svc, SERVICE_REF, snapshot, touched, locations, True, timed_out, False, sources)
+        return at_deadline(endpoints_verdict(svc, SERVICE_REF, snapshot, touched=touched, locations=locations,
+                                             workloads_settled=True, pod_sources=sources), timed_out, False)
 
     assert decide(()).state is State.FAILED  # nothing else in the namespace: final at once
     asked = decide(None)
