@@ -8,12 +8,14 @@ passed, failed for good, or is still pending, and why. The watch loop
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
 from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
-from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS
+from gate.findings import Location
+from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
 from gate.status import Result, Status, compute, is_true
@@ -43,6 +45,64 @@ class Verdict:
     # A failure waiting cannot change; else it fails only at its deadline (the engine decides: `at_deadline`).
     definitive: bool = True
     pods_may_come_from: tuple[str, ...] = ()  # why a failure is not definitive yet, named in the final message
+
+
+@dataclass
+class Check:
+    """One check's identity and where it stands."""
+
+    phase: str
+    ref: ObjectRef
+    title: str
+    rule: str
+    verdict: Verdict = field(default_factory=lambda: Verdict(State.PENDING, "waiting for the first snapshot"))
+    seconds: float = 0.0
+    locations: tuple[Location, ...] = ()
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the checks know besides the snapshot."""
+
+    touched: set[ObjectRef]
+    locations: dict[ObjectRef, str]  # file:line of touched workloads' template labels and Services' selectors
+    # What may create pods verify cannot foresee, per namespace; None: not looked up yet (see endpoints_verdict).
+    pod_sources: dict[str | None, tuple[str, ...] | None]
+    rollout_timed_out: bool
+
+
+def evaluate(checks: Iterable[Check], snapshot: Snapshot, context: Context, now: datetime) -> list[Verdict]:
+    """Each check's verdict at this instant. Pure: the engine applies the endpoints deadline and outages."""
+    settled: set[str | None] | None = None
+    verdicts = []
+    for check in checks:
+        ref = check.ref
+        if check.phase == "rollouts":
+            obj = snapshot.get(ref.kind, ref.namespace, ref.name)
+            verdicts.append(rollout_verdict(obj, snapshot, now, context.rollout_timed_out))
+            continue
+        settled = settled_namespaces(context.touched, snapshot) if settled is None else settled
+        verdicts.append(endpoints_verdict(
+            snapshot.get("Service", ref.namespace, ref.name), ref, snapshot, touched=context.touched,
+            locations=context.locations, workloads_settled=ref.namespace in settled,
+            pod_sources=context.pod_sources.get(ref.namespace, ())))
+    return verdicts
+
+
+def settled_namespaces(touched: Iterable[ObjectRef], snapshot: Snapshot) -> set[str | None]:
+    """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""
+    unsettled = set()
+    for ref in touched:
+        if ref.kind not in WORKLOAD_KINDS:
+            continue
+        obj = snapshot.get(ref.kind, ref.namespace, ref.name)
+        generation = dig(obj, "metadata", "generation")
+        observed = dig(obj, "status", "observedGeneration")
+        if obj is None or (ref.kind != "Pod" and (
+                observed is None or (generation is not None and observed < generation))):
+            unsettled.add(ref.namespace)
+    return {ref.namespace for ref in touched} - unsettled
 
 
 def _uid(obj: Object) -> str:
