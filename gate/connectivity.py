@@ -145,10 +145,8 @@ def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
         target = targets[name]
         evidence += (f"reproduce: kubectl -n {item.namespace} exec {caller} -- sh -c "
                      f"'nc -w 3 {target.host} {target.port} </dev/null'",)
-        outcome = Outcome.PASSED if combined.passed and not combined.warning else Outcome.FAILED
-        severity = Severity.WARNING if combined.warning else Severity.ERROR
-        findings[name] = _finding(pair, outcome, combined.message, time.monotonic() - started, severity, evidence,
-                                  combined.fix, item.namespace)
+        findings[name] = _finding(pair, combined.outcome, combined.message, time.monotonic() - started,
+                                  combined.severity, evidence, combined.fix, item.namespace)
     return [findings[p.name] for p in config.pairs]
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gate.config import ANY_WORKLOAD, Caller, Pair, Target
 from gate.endpoints import closest_gap, service_selector, template_candidates
+from gate.findings import Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
 from gate.labels import IDENTITY_LABELS, PodLabels
@@ -178,39 +179,45 @@ def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: st
 
 
 @dataclass(frozen=True)
-class LiveOutcome:
+class PairResult:
     """The combined verdict of one pair: static explains, live decides."""
 
-    passed: bool
-    warning: bool  # the expectation holds, but something is wrong (e.g. policy not enforced)
+    outcome: Outcome
+    severity: Severity  # a warning: the expectation holds, but something is wrong (e.g. policy not enforced)
     message: str
     fix: tuple[str, ...] = ()
 
 
-def combine(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str) -> LiveOutcome:
+def _passed(message: str) -> PairResult:
+    return PairResult(Outcome.PASSED, Severity.ERROR, message)
+
+
+def _failed(message: str, fix: tuple[str, ...] = ()) -> PairResult:
+    return PairResult(Outcome.FAILED, Severity.ERROR, message, fix)
+
+
+def combine(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str) -> PairResult:
     """Live is the ground truth; the static verdict says why (see README, 'Connectivity')."""
     static_allows = verdict is None or verdict.allowed
     why = verdict.summary() if verdict is not None else "no static verdict"
     if connected and not static_allows:
         message = (f"policy says deny but traffic passed: the network plugin is not enforcing NetworkPolicy "
                    f"({why})")
-        return LiveOutcome(pair.expect_allow, pair.expect_allow, message)
+        return PairResult(Outcome.FAILED, Severity.WARNING if pair.expect_allow else Severity.ERROR, message)
     if pair.expect_allow:
         if connected:
-            return LiveOutcome(True, False, f"{pair.caller} reached {pair.target} ({live}); {why}")
+            return _passed(f"{pair.caller} reached {pair.target} ({live}); {why}")
         if not static_allows:
             assert verdict is not None
-            return LiveOutcome(False, False, f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})",
-                               tuple(verdict.fixes()))
-        return LiveOutcome(False, False, f"{pair.caller} cannot reach {pair.target}, and it is not a policy "
-                                         f"problem ({why}): live {live}")
+            return _failed(f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})", tuple(verdict.fixes()))
+        return _failed(f"{pair.caller} cannot reach {pair.target}, and it is not a policy problem ({why}): "
+                       f"live {live}")
     if not connected and not static_allows:
-        return LiveOutcome(True, False, f"{pair.caller} is kept from {pair.target} as declared: {why} "
-                                        f"(live: {live})")
+        return _passed(f"{pair.caller} is kept from {pair.target} as declared: {why} (live: {live})")
     if not connected:
-        return LiveOutcome(True, False, f"{pair.caller} cannot reach {pair.target} as declared, but no "
-                                        f"NetworkPolicy denies it (live: {live}); it may start working any time")
+        return _passed(f"{pair.caller} cannot reach {pair.target} as declared, but no NetworkPolicy denies it "
+                       f"(live: {live}); it may start working any time")
     admitted = verdict.ingress.admitted_by if verdict is not None else None
     fix = (f"remove the peer admitting {pair.caller} from {admitted.split(' ')[0]}",) if admitted else (
         f"add a NetworkPolicy selecting the pods of {pair.target.service} that does not admit {pair.caller}",)
-    return LiveOutcome(False, False, f"{pair.caller} must not reach {pair.target} but did ({live}); {why}", fix)
+    return _failed(f"{pair.caller} must not reach {pair.target} but did ({live}); {why}", fix)

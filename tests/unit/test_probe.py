@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gate.config import Caller, Pair, Target
+from gate.findings import Outcome, Severity
 from gate.netpol import Connection, PodSide, Policy, evaluate
 from gate.pairs import combine
 from gate.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
@@ -102,20 +103,24 @@ def pair(allow: bool) -> Pair:
     return Pair(Caller("shop", ("Deployment", "web")), Target("api", None, 8080), allow, None, None, "gate.yaml:3")
 
 
-@pytest.mark.parametrize(("allow", "verdict", "connected", "passed", "warning", "words"), [
-    (True, ALLOWED, True, True, False, "reached"),
-    (True, DENIED, False, False, False, "blocked"),
-    (True, ALLOWED, False, False, False, "not a policy problem"),
-    (True, DENIED, True, True, True, "network plugin is not enforcing NetworkPolicy"),
-    (False, DENIED, False, True, False, "kept from"),
-    (False, ALLOWED, False, True, False, "no NetworkPolicy denies it"),
-    (False, ALLOWED, True, False, False, "must not reach"),
-    (False, DENIED, True, False, False, "network plugin is not enforcing NetworkPolicy"),
+PASSED, FAILED, ERROR, WARNING = Outcome.PASSED, Outcome.FAILED, Severity.ERROR, Severity.WARNING
+
+
+@pytest.mark.parametrize(("allow", "verdict", "connected", "outcome", "severity", "words"), [
+    (True, ALLOWED, True, PASSED, ERROR, "reached"),
+    (True, DENIED, False, FAILED, ERROR, "blocked"),
+    (True, ALLOWED, False, FAILED, ERROR, "not a policy problem"),
+    (True, DENIED, True, FAILED, WARNING, "network plugin is not enforcing NetworkPolicy"),
+    (False, DENIED, False, PASSED, ERROR, "kept from"),
+    (False, ALLOWED, False, PASSED, ERROR, "no NetworkPolicy denies it"),
+    (False, ALLOWED, True, FAILED, ERROR, "must not reach"),
+    (False, DENIED, True, FAILED, ERROR, "network plugin is not enforcing NetworkPolicy"),
 ])
-def test_combine(allow: bool, verdict: object, connected: bool, passed: bool, warning: bool, words: str) -> None:
-    outcome = combine(pair(allow), verdict, connected, "live result")  # type: ignore[arg-type]
-    assert (outcome.passed, outcome.warning) == (passed, warning)
-    assert words in outcome.message
+def test_combine(allow: bool, verdict: object, connected: bool, outcome: Outcome, severity: Severity,
+                 words: str) -> None:
+    result = combine(pair(allow), verdict, connected, "live result")  # type: ignore[arg-type]
+    assert (result.outcome, result.severity) == (outcome, severity)
+    assert words in result.message
 
 
 def test_blocked_pair_carries_the_policy_patch() -> None:
