@@ -16,7 +16,7 @@ from enum import Enum
 from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
 from gate.findings import Location
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
-from gate.labels import PodLabels, format_labels
+from gate.labels import PodLabels, Selector, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
 from gate.status import Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
@@ -193,6 +193,36 @@ def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
         for w in service_selector_matches)
 
 
+def _selector_less(ref: ObjectRef, slices: list[Object]) -> Verdict:
+    """A Service without a selector has the endpoints someone created by hand, or none."""
+    endpoints = sum(len(s.get("endpoints") or []) for s in slices)
+    if endpoints:
+        return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
+                                     f"{endpoints} endpoint(s)")
+    return Verdict(State.FAILED,
+                   f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
+                   f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",),
+                   definitive=False)
+
+
+def _selector_gap(ref: ObjectRef, selector: Selector, pods: list[Object], snapshot: Snapshot, touched: set[ObjectRef],
+                  locations: dict[ObjectRef, str], nothing_will: bool, sources: tuple[str, ...]) -> Verdict:
+    """No pod matches the selector: the gap to the pods evidently meant, definitive when nothing will create them."""
+    namespace = ref.namespace
+    assert namespace is not None
+    definitive = nothing_will and not sources
+    gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations), locations.get(ref))
+    if gap is None:
+        return Verdict(State.FAILED, f"{ref} selects {selector}; no pod in namespace {namespace} matches, and "
+                       f"none was evidently meant for it", definitive=definitive and bool(pods),
+                       pods_may_come_from=sources)
+    evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
+    if gap.candidate.labels_location:
+        evidence.append(f"pod template labels at {gap.candidate.labels_location}")
+    return Verdict(State.FAILED, gap.message, tuple(evidence), tuple(gap.fix()), fix_location=gap.fix_location,
+                   definitive=definitive, pods_may_come_from=sources)
+
+
 def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, *, touched: set[ObjectRef],
                       locations: dict[ObjectRef, str], workloads_settled: bool,
                       pod_sources: tuple[str, ...] | None = ()) -> Verdict:
@@ -217,14 +247,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     selector = service_selector(service)
     ports = dig(service, "spec", "ports") or []
     if selector is None:
-        endpoints = sum(len(s.get("endpoints") or []) for s in slices)
-        if endpoints:
-            return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
-                                         f"{endpoints} endpoint(s)")
-        return Verdict(State.FAILED,
-                       f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
-                       f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",),
-                       definitive=False)
+        return _selector_less(ref, slices)
     ready = _ready_endpoints_by_port(slices)
     missing = [p for p in ports if ready.get(p.get("name") or "", 0) == 0]
     total = sum(ready.values()) // max(len(ports), 1)
@@ -238,7 +261,6 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
         return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")
 
-    assert namespace is not None
     if not matching:
         # No template in the namespace would match either, and no controller-added label (a pod name, a
         # hash) is involved whose pods may simply not exist yet.
@@ -246,19 +268,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
             r.key in CONTROLLER_LABEL_KEYS for r in selector.requirements)
         if nothing_will and pod_sources is None:
             return Verdict(State.PENDING, f"{ref} selects {selector}; no pod matches yet", needs_pod_sources=True)
-        sources = pod_sources or ()
-        definitive = nothing_will and not sources
-        gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations),
-                          locations.get(ref))
-        if gap is None:
-            return Verdict(State.FAILED, f"{ref} selects {selector}; no pod in namespace {namespace} matches, and "
-                           f"none was evidently meant for it", definitive=definitive and bool(pods),
-                           pods_may_come_from=sources)
-        evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
-        if gap.candidate.labels_location:
-            evidence.append(f"pod template labels at {gap.candidate.labels_location}")
-        return Verdict(State.FAILED, gap.message, tuple(evidence), tuple(gap.fix()), fix_location=gap.fix_location,
-                       definitive=definitive, pods_may_come_from=sources)
+        return _selector_gap(ref, selector, pods, snapshot, touched, locations, nothing_will, pod_sources or ())
     ready_pods = [p for p in matching if is_true(p, "Ready")]
     if not ready_pods:
         reasons = tuple(why_not_ready(p) for p in matching[:3])
