@@ -298,10 +298,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
-        from gate.argocd import application_resources
         from gate.cluster import Cluster
-        from gate.connectivity import probe_pairs
         from gate.report.console import LiveProgress, summary_table
+        from gate.verify.argocd import application_resources
+        from gate.verify.connectivity import probe_pairs
         from gate.verify.engine import Deadlines, Verification, unchecked_note
 
         started = time.monotonic()
@@ -392,7 +392,7 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         incomplete = None
         if live:
             from gate.cluster import Cluster
-            from gate.connectivity import foreign_policies, live_inventory
+            from gate.verify.connectivity import foreign_policies, live_inventory
 
             cluster = Cluster(kubeconfig, context)
             default_namespace = namespace or cluster.namespace

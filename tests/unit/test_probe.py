@@ -13,7 +13,7 @@ from gate.config import Caller, Pair, Target
 from gate.findings import Outcome, Severity
 from gate.netpol import Connection, PodSide, Policy, evaluate
 from gate.pairs import combine
-from gate.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
+from gate.verify.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
 
 TARGET = ProbeTarget("pair", "shop", {"app": "web", "pod-template-hash": "abc"}, "api.shop.svc", 8080, "/health", 20)
 

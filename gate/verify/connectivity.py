@@ -20,8 +20,8 @@ from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
 from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
-from gate.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
 from gate.status import is_true
+from gate.verify.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
 PHASE = "connectivity"
 # API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
