@@ -20,7 +20,7 @@ from gate.objects import Object, ObjectRef
 
 LINT = "lint"
 
-Check = Callable[[Inventory, GateConfig], list[Finding]]
+LintCheck = Callable[[Inventory, GateConfig], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Rule:
     summary: str
     fix: str
     help: str
-    check: Check | None = None  # None: a verify rule, decided by gate/verify's checks
+    check: LintCheck | None = None  # None: a verify rule, decided by gate/verify's checks
 
     @classmethod
     def of(cls, module: ModuleType) -> Rule:

@@ -12,21 +12,17 @@ from gate.rules.base import LINT
 
 ID = "caller-pair"
 SEVERITY = Severity.ERROR
-SUMMARY = (
-    'A caller pair declared in gate.yaml must be allowed, or denied, by NetworkPolicy as declared.'
-)
-FIX = (
-    "Apply the smallest policy change the result gives, or correct the pair's expectation."
-)
+SUMMARY = "A caller pair declared in gate.yaml must be allowed, or denied, by NetworkPolicy as declared."
+FIX = "Apply the smallest policy change the result gives, or correct the pair's expectation."
 HELP = (
-    'each declared pair in `gate.yaml` gets the static NetworkPolicy verdict; an `expect` that the '
-    "policies contradict is an error located at the pair and at the deciding policy's rules, with the "
-    'smallest fix: a peer in the most specific policy selecting the pod, on that one port (a rule of its '
-    'own when the existing rule admits other ports too); never a change to a namespace-wide baseline (an '
-    'empty `podSelector`, a deny-all): when only a baseline isolates the pod, the fix is a new '
-    "NetworkPolicy scoped to the pod's app label, one port, one peer. The Service is judged first: a "
-    '`targetPort` no container declares, or a selector evidently pointing at another application, makes '
-    'the pair "not judged", naming that cause instead of blaming a policy'
+    "each declared pair in `gate.yaml` gets the static NetworkPolicy verdict; an `expect` that the policies "
+    "contradict is an error located at the pair and at the deciding policy's rules, with the smallest fix: a "
+    "peer in the most specific policy selecting the pod, on that one port (a rule of its own when the "
+    "existing rule admits other ports too); never a change to a namespace-wide baseline (an empty "
+    "`podSelector`, a deny-all): when only a baseline isolates the pod, the fix is a new NetworkPolicy scoped"
+    " to the pod's app label, one port, one peer. The Service is judged first: a `targetPort` no container "
+    'declares, or a selector evidently pointing at another application, makes the pair "not judged", naming '
+    "that cause instead of blaming a policy"
 )
 
 

@@ -17,18 +17,14 @@ from gate.rules.base import finding
 ID = "dangling-reference"
 SEVERITY = Severity.ERROR
 SUMMARY = (
-    'A reference must name an object that exists: an Ingress or route backend Service and port, a '
-    'ConfigMap, Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the '
-    'set is a typo.'
+    "A reference must name an object that exists: an Ingress or route backend Service and port, a ConfigMap, "
+    "Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the set is a typo."
 )
-FIX = (
-    'Correct the name (or port) the result gives; the patch is in the result.'
-)
+FIX = "Correct the name (or port) the result gives; the patch is in the result."
 HELP = (
-    'an Ingress, HTTPRoute or GRPCRoute backend port the named Service lacks; a backend Service, '
-    'ConfigMap, Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the '
-    'set (an error with the patch). A name simply absent from the set is not checkable: it may exist in '
-    'the cluster'
+    "an Ingress, HTTPRoute or GRPCRoute backend port the named Service lacks; a backend Service, ConfigMap, "
+    "Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the set (an error "
+    "with the patch). A name simply absent from the set is not checkable: it may exist in the cluster"
 )
 
 

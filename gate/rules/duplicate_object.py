@@ -9,15 +9,11 @@ from gate.rules.base import finding
 
 ID = "duplicate-object"
 SEVERITY = Severity.ERROR
-SUMMARY = (
-    'An object must be defined once in the set: kubectl apply keeps only the last definition.'
-)
-FIX = (
-    'Remove or rename one of the definitions.'
-)
+SUMMARY = "An object must be defined once in the set: kubectl apply keeps only the last definition."
+FIX = "Remove or rename one of the definitions."
 HELP = (
-    "an object (kind, namespace, name) defined more than once in the set: `kubectl apply` keeps only the "
-    "last definition, silently. The error lists every place it is defined"
+    "an object (kind, namespace, name) defined more than once in the set: `kubectl apply` keeps only the last"
+    " definition, silently. The error lists every place it is defined"
 )
 
 

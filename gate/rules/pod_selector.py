@@ -13,16 +13,11 @@ from gate.rules.base import finding
 ID = "pod-selector"
 SEVERITY = Severity.WARNING
 SUMMARY = (
-    'A PodDisruptionBudget or PodMonitor should select at least one pod template, a ServiceMonitor at '
-    'least one Service.'
+    "A PodDisruptionBudget or PodMonitor should select at least one pod template, a ServiceMonitor at least "
+    "one Service."
 )
-FIX = (
-    'Correct the selector so it matches the labels of the pods or Services it is meant for.'
-)
-HELP = (
-    'a PodDisruptionBudget or PodMonitor selecting no pod template, a ServiceMonitor selecting no Service'
-    ' (warning)'
-)
+FIX = "Correct the selector so it matches the labels of the pods or Services it is meant for."
+HELP = "a PodDisruptionBudget or PodMonitor selecting no pod template, a ServiceMonitor selecting no Service (warning)"
 
 
 def check(inventory: Inventory, _: GateConfig) -> list[Finding]:

@@ -10,15 +10,9 @@ from gate.rules.base import finding, listed
 
 ID = "policy-selector"
 SEVERITY = Severity.WARNING
-SUMMARY = (
-    "A NetworkPolicy's podSelector should select at least one pod template in its namespace."
-)
-FIX = (
-    'Correct the podSelector, or remove the policy if nothing should be protected.'
-)
-HELP = (
-    'a NetworkPolicy whose `podSelector` selects no template in its namespace (warning)'
-)
+SUMMARY = "A NetworkPolicy's podSelector should select at least one pod template in its namespace."
+FIX = "Correct the podSelector, or remove the policy if nothing should be protected."
+HELP = "a NetworkPolicy whose `podSelector` selects no template in its namespace (warning)"
 
 
 def check(inventory: Inventory, _: GateConfig) -> list[Finding]:

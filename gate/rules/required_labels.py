@@ -10,15 +10,9 @@ from gate.rules.base import finding
 
 ID = "required-labels"
 SEVERITY = Severity.ERROR
-SUMMARY = (
-    "Pod templates must carry the labels gate.yaml's required_labels lists."
-)
-FIX = (
-    'Add the missing labels under spec.template.metadata.labels.'
-)
-HELP = (
-    'pod templates lacking the labels listed in `required_labels` (off unless configured)'
-)
+SUMMARY = "Pod templates must carry the labels gate.yaml's required_labels lists."
+FIX = "Add the missing labels under spec.template.metadata.labels."
+HELP = "pod templates lacking the labels listed in `required_labels` (off unless configured)"
 
 
 def check(inventory: Inventory, config: GateConfig) -> list[Finding]:

@@ -15,21 +15,20 @@ from gate.rules.base import finding, listed, selecting_services
 ID = "service-selector"
 SEVERITY = Severity.ERROR
 SUMMARY = (
-    "A Service's selector must match the pod template labels of the workload that backs it; otherwise the"
-    ' Service gets no endpoints.'
+    "A Service's selector must match the pod template labels of the workload that backs it; otherwise the "
+    "Service gets no endpoints."
 )
 FIX = (
-    'Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the'
-    ' manifest line), or correct the selector.'
+    "Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the "
+    "manifest line), or correct the selector."
 )
 HELP = (
-    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it: "
-    'it has the Service\'s name, its value is a near miss (`paymentservce` for `paymentservice`: "did you '
-    'mean"), or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) matches. The'
-    ' error sits at the selector, the template labels are the second place, and the fix is a `kubectl '
-    'patch` plus the YAML line. The fix adds labels to the template only when the template still matches '
-    "its own workload's selector and no controller-set label is involved; otherwise it changes the "
-    "Service's selector"
+    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it: it "
+    'has the Service\'s name, its value is a near miss (`paymentservce` for `paymentservice`: "did you mean"),'
+    " or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) matches. The error sits"
+    " at the selector, the template labels are the second place, and the fix is a `kubectl patch` plus the "
+    "YAML line. The fix adds labels to the template only when the template still matches its own workload's "
+    "selector and no controller-set label is involved; otherwise it changes the Service's selector"
 )
 
 

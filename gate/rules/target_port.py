@@ -15,18 +15,15 @@ from gate.rules.base import finding, selecting_services
 ID = "target-port"
 SEVERITY = Severity.ERROR
 SUMMARY = (
-    "A Service's targetPort must be a port its pods expose; a named targetPort must exist by that name "
-    'and protocol, or that port gets no endpoints.'
+    "A Service's targetPort must be a port its pods expose; a named targetPort must exist by that name and "
+    "protocol, or that port gets no endpoints."
 )
-FIX = (
-    'Name the container port as the targetPort does, or point the targetPort at a port the container '
-    'declares.'
-)
+FIX = "Name the container port as the targetPort does, or point the targetPort at a port the container declares."
 HELP = (
-    "a Service's `targetPort` is not declared by the templates it selects (native sidecars, init "
-    'containers with `restartPolicy: Always`, count): a named port that no container defines, or defines '
-    'for another protocol, is an error, because that port gets no endpoints; an undeclared number is a '
-    'warning ("undeclared": apps often listen on ports they do not declare)'
+    "a Service's `targetPort` is not declared by the templates it selects (native sidecars, init containers "
+    "with `restartPolicy: Always`, count): a named port that no container defines, or defines for another "
+    "protocol, is an error, because that port gets no endpoints; an undeclared number is a warning "
+    '("undeclared": apps often listen on ports they do not declare)'
 )
 
 

@@ -12,16 +12,11 @@ from gate.rules.base import finding
 
 ID = "workload-selector"
 SEVERITY = Severity.ERROR
-SUMMARY = (
-    "A workload's spec.selector must exist and match its own pod template labels, or the API server "
-    'rejects it.'
-)
-FIX = (
-    'Make spec.selector.matchLabels a subset of spec.template.metadata.labels.'
-)
+SUMMARY = "A workload's spec.selector must exist and match its own pod template labels, or the API server rejects it."
+FIX = "Make spec.selector.matchLabels a subset of spec.template.metadata.labels."
 HELP = (
-    'a Deployment/StatefulSet/DaemonSet/ReplicaSet whose `spec.selector` is missing or does not match its'
-    ' own template labels (the API server would reject it)'
+    "a Deployment/StatefulSet/DaemonSet/ReplicaSet whose `spec.selector` is missing or does not match its own"
+    " template labels (the API server would reject it)"
 )
 
 
