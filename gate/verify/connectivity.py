@@ -21,7 +21,7 @@ from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
 from gate.status import is_true
-from gate.verify.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
+from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
 PHASE = "connectivity"
 # API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
@@ -160,7 +160,7 @@ def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[Resol
             item = resolved[target.key][0]
             pod = _caller_pod(cluster, item)
             results[target.key] = exec_probe(cluster, target.namespace, pod, target) if pod else ProbeResult(
-                "not-run", f"no Running, Ready pod of {item.pair.caller} to exec in")
+                ProbeKind.NOT_RUN, f"no Running, Ready pod of {item.pair.caller} to exec in")
         return results
     probes = ProbePods(cluster, config.probe_image)
     probes.remove_stale({t.namespace for t in targets})
