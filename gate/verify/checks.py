@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 
 from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
-from gate.findings import Location
+from gate.findings import Location, Outcome
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, Selector, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
@@ -26,9 +26,16 @@ REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
 class State(Enum):
+    """Where a check stands: pending until decided, then its finding's Outcome."""
+
     PENDING = "pending"
     PASSED = "passed"
     FAILED = "failed"
+
+    @property
+    def outcome(self) -> Outcome:
+        """A check still pending when the run ends failed: it is reported as undecided."""
+        return Outcome.PASSED if self is State.PASSED else Outcome.FAILED
 
 
 @dataclass(frozen=True)

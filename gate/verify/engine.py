@@ -357,7 +357,7 @@ class Verification:
 
     def _finding(self, check: Check) -> Finding:
         verdict = check.verdict
-        outcome = {State.PASSED: Outcome.PASSED, State.FAILED: Outcome.FAILED}.get(verdict.state, Outcome.FAILED)
+        outcome = verdict.state.outcome
         message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
