@@ -196,6 +196,16 @@ def _failed(message: str, fix: tuple[str, ...] = ()) -> PairResult:
     return PairResult(Outcome.FAILED, Severity.ERROR, message, fix)
 
 
+def _combine_allowed(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str, why: str) -> PairResult:
+    """A pair declared allowed: did it connect, and if not, is it a policy problem (traffic the policies deny
+    but that passed is handled before)."""
+    if connected:
+        return _passed(f"{pair.caller} reached {pair.target} ({live}); {why}")
+    if verdict is not None and not verdict.allowed:
+        return _failed(f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})", tuple(verdict.fixes()))
+    return _failed(f"{pair.caller} cannot reach {pair.target}, and it is not a policy problem ({why}): live {live}")
+
+
 def combine(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str) -> PairResult:
     """Live is the ground truth; the static verdict says why (see README, 'Connectivity')."""
     static_allows = verdict is None or verdict.allowed
@@ -205,13 +215,7 @@ def combine(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: st
                    f"({why})")
         return PairResult(Outcome.FAILED, Severity.WARNING if pair.expect_allow else Severity.ERROR, message)
     if pair.expect_allow:
-        if connected:
-            return _passed(f"{pair.caller} reached {pair.target} ({live}); {why}")
-        if not static_allows:
-            assert verdict is not None
-            return _failed(f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})", tuple(verdict.fixes()))
-        return _failed(f"{pair.caller} cannot reach {pair.target}, and it is not a policy problem ({why}): "
-                       f"live {live}")
+        return _combine_allowed(pair, verdict, connected, live, why)
     if not connected and not static_allows:
         return _passed(f"{pair.caller} is kept from {pair.target} as declared: {why} (live: {live})")
     if not connected:

@@ -260,6 +260,15 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     total = sum(ready.values()) // max(len(ports), 1)
     if ports and not missing:
         return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
+    return _without_ready_endpoints(service, ref, selector, missing, snapshot, touched, locations, workloads_settled,
+                                    pod_sources)
+
+
+def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector, missing: list[Object],
+                             snapshot: Snapshot, touched: set[ObjectRef], locations: dict[ObjectRef, str],
+                             workloads_settled: bool, pod_sources: tuple[str, ...] | None) -> Verdict:
+    """Why some port has no ready endpoint: no pod matches, none is Ready, or they lack the named targetPort."""
+    namespace = ref.namespace
     pods = snapshot.of("Pod", namespace)
     matching = [p for p in pods if selector.matches(template_labels(p))]
     workloads = [w for kind in sorted(SELECTOR_KINDS)
