@@ -142,7 +142,8 @@ def caller_from_text(text: str, any_kind: bool = False) -> Caller | None:
 
     any_kind (explain only): also NAMESPACE/NAME and NAME, a workload of any kind with that name.
     """
-    parts = text.split("/")
+    # gate.yaml has always read KIND/NAME with more slashes as a name that contains them (then not in the set).
+    parts = text.split("/") if any_kind or text.count("/") <= 2 else text.split("/", 1)
     kind = workload_kind(parts[-2]) if len(parts) in (2, 3) else None
     if kind and (parts[-1] or any_kind):
         namespace = parts[0] if len(parts) == 3 else None
