@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gate.objects import ObjectRef
-from gate.verify.checks import State, endpoints_verdict, rollout_verdict
+from gate.verify.checks import Check, Context, State, endpoints_verdict, evaluate, rollout_verdict
 from gate.verify.engine import at_deadline
 from gate.verify.snapshot import Snapshot
 
@@ -195,3 +195,20 @@ def test_selector_on_controller_added_labels_waits_for_the_pods() -> None:
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
     assert verdict(svc, snapshot).state is State.PENDING
     assert verdict(svc, snapshot, timed_out=True).state is State.FAILED
+
+
+def test_evaluate_runs_each_check_over_one_snapshot_without_deadlines() -> None:
+    """The pure entry point the engine calls: a verdict per check; a failure that waiting may change is not final
+    until the engine's deadline policy says so."""
+    snapshot = snapshot_with({"app": "inference-api"}, ready=False, slices=[slice_with(0, 3)])
+    snapshot.put("Service", NS, service({"app": "inference-api"}))
+    deployment = ObjectRef("Deployment", NS, "inference-api")
+    checks = [Check("rollouts", deployment, "inference-api rolled out", "rollout"),
+              Check("endpoints", SERVICE_REF, "inference-api has ready endpoints", "endpoints")]
+    context = Context({deployment, SERVICE_REF}, {}, {NS: ()}, rollout_timed_out=False)
+    rollout, endpoints = evaluate(checks, snapshot, context, NOW)
+    assert rollout.state is State.PENDING
+    assert endpoints.state is State.FAILED and not endpoints.definitive
+    assert "3 pod(s) match app=inference-api but none is Ready" in endpoints.message
+    assert at_deadline(endpoints, timed_out=False, wait_full=False).state is State.PENDING
+    assert at_deadline(endpoints, timed_out=True, wait_full=False).state is State.FAILED
