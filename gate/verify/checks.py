@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
+from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
 from gate.findings import Location, Outcome
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, Selector, format_labels
@@ -159,7 +159,7 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
 def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for endpoint_slice in slices:
-        ready = sum(1 for e in endpoint_slice.get("endpoints") or [] if endpoint_ready(e))
+        ready = ready_endpoints(endpoint_slice)
         for port in endpoint_slice.get("ports") or []:
             counts[port.get("name") or ""] += ready
     return counts

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from gate.cluster import Cluster
 from gate.config import GateConfig, Pair
-from gate.endpoints import endpoint_ready
+from gate.endpoints import ready_endpoints
 from gate.errors import ClusterError, PermissionDenied
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
@@ -80,7 +80,7 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
     name = dig(resolved.service, "metadata", "name")
     slices, _ = cluster.list(BUILTIN_RESOURCES["EndpointSlice"], namespace,
                              label_selector=f"kubernetes.io/service-name={name}")
-    return any(endpoint_ready(e) for s in slices for e in s.get("endpoints") or [])
+    return any(ready_endpoints(s) for s in slices)
 
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
