@@ -34,6 +34,7 @@ from gate.pairs import Backend, ResolvedPair, Unresolvable, resolve, static_verd
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
+from gate.rules import caller_pair
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
     from gate.verify.engine import Touched
@@ -429,11 +430,11 @@ def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, P
     name = f"{resolved.caller.name} -> {resolved.pair.target}"
     subject = ObjectRef("Pair", resolved.namespace, name)
     if not verdicts or resolved.assumption:
-        return (Finding("connectivity", "caller-pair", subject, name, Outcome.FAILED,
+        return (Finding("connectivity", caller_pair.ID, subject, name, Outcome.FAILED,
                         f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
                         evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.pod.name} port "
                                        f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
-    return tuple(Finding("connectivity", "caller-pair", subject,
+    return tuple(Finding("connectivity", caller_pair.ID, subject,
                          f"{name}: {backend.pod.name} port {backend.port}/{backend.protocol}",
                          Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
                          evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))

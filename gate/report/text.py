@@ -5,6 +5,7 @@ from __future__ import annotations
 from gate.escape import visible
 from gate.findings import Finding, Outcome, by_importance
 from gate.report.base import Report
+from gate.rules import caller_pair
 
 
 def _head(finding: Finding, level: str) -> str:
@@ -24,7 +25,7 @@ def level_of(finding: Finding) -> str | None:
     """The word a line starts with; None for findings shown only with --verbose."""
     if finding.outcome is Outcome.FAILED:
         return finding.severity.value
-    if finding.rule == "caller-pair":  # declared by the user: always worth a line
+    if finding.rule == caller_pair.ID:  # declared by the user: always worth a line
         return "note" if finding.outcome is Outcome.PASSED else "not checkable"
     return None
 

@@ -20,6 +20,7 @@ from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
 from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
+from gate.rules import caller_pair
 from gate.status import is_true
 from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
@@ -85,7 +86,7 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
              evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
-    return Finding(PHASE, "caller-pair", ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
+    return Finding(PHASE, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
                    severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
