@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gate import __version__
-from gate.config import Caller, GateConfig, Pair, Target, load_config, workload_kind
+from gate.config import Caller, GateConfig, Pair, Target, caller_from_text, load_config, target_from_text
 from gate.errors import EXIT_UNVERIFIABLE, GateError, ManifestError, UsageError
 from gate.escape import visible
 from gate.findings import Finding, Outcome, exit_code
@@ -29,16 +29,17 @@ from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
 from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_text
-from gate.netpol import Verdict as NetpolVerdict
+from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
-from gate.pairs import ANY_WORKLOAD, Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
+from gate.pairs import Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
+from gate.rules import caller_pair
 from gate.schema import DNS_LABEL, duration, port_of
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
-    from gate.verify import Touched
+    from gate.verify.engine import Touched
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -338,7 +339,7 @@ def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | Manif
 def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | ManifestSet | None,
                     namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus the parsed `kubectl apply -o name|yaml` output."""
-    from gate.verify import Touched
+    from gate.verify.engine import Touched
 
     touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
     if isinstance(applied, ManifestSet):
@@ -386,11 +387,11 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
-        from gate.argocd import application_resources
         from gate.cluster import Cluster
-        from gate.connectivity import check_pairs
         from gate.report.console import LiveProgress, summary_table
-        from gate.verify import Deadlines, Verification, unchecked_note
+        from gate.verify.argocd import application_resources
+        from gate.verify.connectivity import probe_pairs
+        from gate.verify.engine import Deadlines, Verification, unchecked_note
 
         started = time.monotonic()
         sources = paths + files
@@ -426,7 +427,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
         with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared pair(s)"):
-            findings += check_pairs(cluster, config, default_namespace, touched_namespaces,
+            findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
                                     lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
@@ -440,30 +441,21 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
 def parse_explain_caller(text: str) -> Caller:
     """NS/KIND/NAME, NS/NAME, KIND/NAME or NAME (any workload kind)."""
-    parts = text.split("/")
-    if len(parts) == 3 and (kind := workload_kind(parts[1])):
-        return Caller(parts[0], (kind, parts[2]))
-    if len(parts) == 2:
-        if kind := workload_kind(parts[0]):
-            return Caller(None, (kind, parts[1]))
-        return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
-    if len(parts) == 1 and parts[0]:
-        return Caller(None, (ANY_WORKLOAD, parts[0]))
-    raise UsageError(f"--from {text!r}: expected NAMESPACE/KIND/NAME, NAMESPACE/NAME, KIND/NAME or NAME")
+    caller = caller_from_text(text, any_kind=True)
+    if caller is None:
+        raise UsageError(f"--from {text!r}: expected NAMESPACE/KIND/NAME, NAMESPACE/NAME, KIND/NAME or NAME")
+    return caller
 
 
 def parse_explain_target(text: str) -> Target:
     """NS/SERVICE:PORT or SERVICE[.NS]:PORT."""
-    service, colon, port = text.rpartition(":")
-    if not colon or not service or not port:
+    target = target_from_text(text, slash_namespace=True)
+    if target is None:
         raise UsageError(f"--to {text!r}: expected NAMESPACE/SERVICE:PORT or SERVICE[.NAMESPACE]:PORT")
-    namespace, slash, name = service.rpartition("/")
-    if not slash:
-        name, _, namespace = service.partition(".")
-    number_or_name = port_of(port)
-    if number_or_name is None:
-        raise UsageError(f"--to {text!r}: expected a port number (1-65535) or a port name after ':', got {port!r}")
-    return Target(name, namespace or None, number_or_name)
+    if port_of(str(target.port)) is None:
+        raise UsageError(f"--to {text!r}: expected a port number (1-65535) or a port name after ':', "
+                         f"got {str(target.port)!r}")
+    return target
 
 
 @main.command()
@@ -498,7 +490,7 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         incomplete = None
         if live:
             from gate.cluster import Cluster
-            from gate.connectivity import foreign_policies, live_inventory
+            from gate.verify.connectivity import foreign_policies, live_inventory
 
             cluster = Cluster(kubeconfig, context)
             default_namespace = namespace or cluster.namespace
@@ -529,25 +521,25 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
     _run(command, "explain", output, junit_path)
 
 
-def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]]
+def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]]
                          ) -> tuple[Finding, ...]:
     """One check per backend of the target port, as verify reports a declared pair; a Service without
     endpoints is one failed check, the policies' verdict on its intended pods its evidence."""
     name = f"{resolved.caller.name} -> {resolved.pair.target}"
     subject = ObjectRef("Pair", resolved.namespace, name)
     if not verdicts or resolved.assumption:
-        return (Finding("connectivity", "caller-pair", subject, name, Outcome.FAILED,
+        return (Finding("connectivity", caller_pair.ID, subject, name, Outcome.FAILED,
                         f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
-                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.endpoint.name} port "
+                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.pod.name} port "
                                        f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
-    return tuple(Finding("connectivity", "caller-pair", subject,
-                         f"{name}: {backend.endpoint.name} port {backend.port}/{backend.protocol}",
+    return tuple(Finding("connectivity", caller_pair.ID, subject,
+                         f"{name}: {backend.pod.name} port {backend.port}/{backend.protocol}",
                          Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
                          evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
                  for backend, verdict in verdicts)
 
 
-def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, NetpolVerdict]], allowed: bool,
+def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]], allowed: bool,
                        output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     if output == "json":
@@ -559,7 +551,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
             "target": str(target),
             "assumption": resolved.assumption,
             "no_endpoints": resolved.no_backends,
-            "backends": [{"workload": b.endpoint.name, "port": b.port, "protocol": b.protocol,
+            "backends": [{"workload": b.pod.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
                           "fixes": v.fixes()} for b, v in verdicts],
         })
@@ -571,7 +563,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Net
         word = "ALLOW" if verdict.allowed else "DENY"
         if resolved.assumption:
             word = f"policies would {word}:"
-        lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.endpoint.name} port "
+        lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.pod.name} port "
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
         lines += [f"    fix: {fix}" for fix in verdict.fixes()]

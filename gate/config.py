@@ -20,6 +20,7 @@ from gate.schema import duration, port_of
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
 PROBE_MODES = ("pod", "exec")
+ANY_WORKLOAD = "*"  # a caller named without its kind: any workload kind with that name
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,45 @@ class _Reader:
         return value
 
 
+def caller_from_text(text: str, any_kind: bool = False) -> Caller | None:
+    """KIND/NAME or NAMESPACE/KIND/NAME, the caller grammar of gate.yaml and `explain --from`; None if neither.
+
+    any_kind (explain only): also NAMESPACE/NAME and NAME, a workload of any kind with that name.
+    """
+    # gate.yaml has always read KIND/NAME with more slashes as a name that contains them (then not in the set).
+    parts = text.split("/") if any_kind or text.count("/") <= 2 else text.split("/", 1)
+    kind = workload_kind(parts[-2]) if len(parts) in (2, 3) else None
+    if kind and (parts[-1] or any_kind):
+        namespace = parts[0] if len(parts) == 3 else None
+        return Caller(namespace if any_kind else namespace or None, (kind, parts[-1]))
+    if any_kind and len(parts) == 2:
+        return Caller(parts[0], (ANY_WORKLOAD, parts[1]))
+    if any_kind and len(parts) == 1 and parts[0]:
+        return Caller(None, (ANY_WORKLOAD, parts[0]))
+    return None
+
+
+def target_from_text(text: str, slash_namespace: bool = False) -> Target | None:
+    """SERVICE[.NAMESPACE]:PORT, the target grammar of gate.yaml; with slash_namespace (explain) also
+    NAMESPACE/SERVICE:PORT. None if neither."""
+    service, colon, port = text.rpartition(":")
+    if not colon or not service or not port:
+        return None
+    namespace, slash, name = service.rpartition("/") if slash_namespace else ("", "", service)
+    if not slash:
+        name, _, namespace = service.partition(".")
+    # An invalid port stays text, for the caller to name in its message (port_of: 1-65535, ASCII digits only).
+    number_or_name = port_of(port)
+    return Target(name, namespace or None, port if number_or_name is None else number_or_name)
+
+
 def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     if isinstance(value, str):
-        namespace, _, rest = value.partition("/") if value.count("/") == 2 else ("", "", value)
-        kind, slash, name = rest.partition("/")
-        if not slash or workload_kind(kind) is None or not name:
+        caller = caller_from_text(value)
+        if caller is None:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
                                     f"got {value!r}")
-        return Caller(namespace or None, (str(workload_kind(kind)), name))
+        return caller
     data = reader.mapping(value, path)
     reader.check_keys(data, path, ("namespace", "labels", "workload"))
     if "workload" in data:
@@ -147,14 +179,12 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
 
 def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
     text = reader.string(value, path)
-    service, colon, port = text.rpartition(":")
-    if not colon or not service or not port:
+    target = target_from_text(text)
+    if target is None:
         raise reader.fail(path, f"expected SERVICE[.NAMESPACE]:PORT (e.g. inference-api:8080), got {text!r}")
-    name, _, namespace = service.partition(".")
-    number_or_name = port_of(port)
-    if number_or_name is None:
-        raise reader.fail(path, f"expected a port number (1-65535) or a port name after ':', got {port!r}")
-    return Target(name, namespace or None, number_or_name)
+    if port_of(str(target.port)) is None:
+        raise reader.fail(path, f"expected a port number (1-65535) or a port name after ':', got {target.port!r}")
+    return target
 
 
 def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:

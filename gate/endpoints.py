@@ -155,9 +155,10 @@ def kubectl_patch(ref: ObjectRef, operations: list[dict[str, object]]) -> str:
     return f"kubectl patch {ref.kind.lower()} {ref.name}{namespace} --type=json -p='{patch}'"
 
 
-def endpoint_ready(endpoint: Object) -> bool:
-    """An EndpointSlice endpoint serves traffic: conditions.ready unset counts as ready (discovery/v1)."""
-    return (endpoint.get("conditions") or {}).get("ready") is not False
+def ready_endpoints(endpoint_slice: Object) -> int:
+    """How many endpoints of an EndpointSlice serve traffic: conditions.ready unset counts as ready (discovery/v1)."""
+    return sum(1 for endpoint in endpoint_slice.get("endpoints") or []
+               if (endpoint.get("conditions") or {}).get("ready") is not False)
 
 
 def service_selector(service: Object) -> Selector | None:

@@ -6,7 +6,7 @@ A finding is a value, never an exception: the core decides, reporters render.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from gate.errors import EXIT_FAILED, EXIT_OK
@@ -28,7 +28,6 @@ class Severity(Enum):
 class Location:
     file: str
     line: int
-    column: int = 1
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
@@ -55,7 +54,6 @@ class Finding:
     fix: tuple[str, ...] = ()
     locations: tuple[Location, ...] = ()  # the first is where the fix goes
     seconds: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict, compare=False)  # machine-readable details (JSON only)
 
     @property
     def is_error(self) -> bool:

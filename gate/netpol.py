@@ -35,7 +35,7 @@ class ContainerPort:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class PodSide:
     """One side of a connection: a pod (or the pods of a template) and where it lives."""
 
     namespace: str
@@ -51,8 +51,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Connection:
-    source: Endpoint
-    destination: Endpoint
+    source: PodSide
+    destination: PodSide
     port: int
     protocol: str = "TCP"
 
@@ -87,7 +87,7 @@ class Policy:
     def rules(self, direction: str) -> tuple[Object, ...]:
         return (self.ingress if direction == INGRESS else self.egress) or ()
 
-    def selects(self, pod: Endpoint) -> bool:
+    def selects(self, pod: PodSide) -> bool:
         return pod.namespace == self.namespace and self.pod_selector.matches(pod.labels)
 
 
@@ -113,7 +113,7 @@ class DirectionVerdict:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class PolicyVerdict:
     allowed: bool
     ingress: DirectionVerdict
     egress: DirectionVerdict
@@ -156,7 +156,7 @@ def _ip_in_block(ip: str, block: Object) -> bool:
     return not any(address in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or [])
 
 
-def _peer_matches(peer: Object, policy: Policy, other: Endpoint, namespaces: dict[str, dict[str, str]]) -> bool:
+def _peer_matches(peer: Object, policy: Policy, other: PodSide, namespaces: dict[str, dict[str, str]]) -> bool:
     if "ipBlock" in peer:
         return other.ip is not None and _ip_in_block(other.ip, peer["ipBlock"] or {})
     pod_selector, namespace_selector = peer.get("podSelector"), peer.get("namespaceSelector")
@@ -211,7 +211,7 @@ def _describe_ports(ports: Sequence[Object]) -> str:
     return ", ".join(parts)
 
 
-def _why_rule_fails(rule: Object, policy: Policy, direction: str, connection: Connection, other: Endpoint,
+def _why_rule_fails(rule: Object, policy: Policy, direction: str, connection: Connection, other: PodSide,
                     namespaces: dict[str, dict[str, str]]) -> str | None:
     """None when the rule admits the connection, else why not (in words)."""
     peers = rule.get("from" if direction == INGRESS else "to") or []
@@ -232,14 +232,14 @@ def _why_rule_fails(rule: Object, policy: Policy, direction: str, connection: Co
     return f"{text}; connection is {connection.port}/{connection.protocol}"
 
 
-def _identity_labels(endpoint: Endpoint) -> dict[str, str]:
+def _identity_labels(side: PodSide) -> dict[str, str]:
     for key in IDENTITY_LABELS:
-        if key in endpoint.labels:
-            return {key: endpoint.labels[key]}
-    return dict(endpoint.labels)
+        if key in side.labels:
+            return {key: side.labels[key]}
+    return dict(side.labels)
 
 
-def _peer(policy_namespace: str, other: Endpoint) -> Object:
+def _peer(policy_namespace: str, other: PodSide) -> Object:
     """A peer admitting exactly `other`'s application: its identity label, and its namespace if another."""
     peer: Object = {"podSelector": {"matchLabels": _identity_labels(other)}}
     if other.namespace != policy_namespace:
@@ -247,7 +247,7 @@ def _peer(policy_namespace: str, other: Endpoint) -> Object:
     return peer
 
 
-def _patch(policy: Policy, direction: str, connection: Connection, other: Endpoint) -> str:
+def _patch(policy: Policy, direction: str, connection: Connection, other: PodSide) -> str:
     """The smallest change to `policy` admitting `other` on this one port, and nothing more.
 
     A peer joins an existing rule only when that rule's ports are exactly this port; otherwise a new
@@ -273,7 +273,7 @@ def _patch(policy: Policy, direction: str, connection: Connection, other: Endpoi
     return f"kubectl patch networkpolicy {policy.name} -n {policy.namespace} --type=json -p='{patch}'"
 
 
-def _new_policy(direction: str, connection: Connection, subject: Endpoint, other: Endpoint) -> str:
+def _new_policy(direction: str, connection: Connection, subject: PodSide, other: PodSide) -> str:
     """A new NetworkPolicy for the one connection, when only namespace-wide baselines isolate the subject.
 
     Widening a baseline (a deny-all, an empty podSelector) would open every pod of the namespace; a
@@ -337,12 +337,12 @@ def _selected(policy: Policy) -> str:
     return "every pod in its namespace" if policy.pod_selector.is_empty else f"pods {policy.pod_selector}"
 
 
-DEFAULT_DNS = Endpoint("kube-system", {"k8s-app": "kube-dns"}, "cluster DNS",
+DEFAULT_DNS = PodSide("kube-system", {"k8s-app": "kube-dns"}, "cluster DNS",
                        ports=(ContainerPort(53, "UDP", "dns"), ContainerPort(53, "TCP", "dns-tcp")))
 
 
 def evaluate(policies: Iterable[Policy], connection: Connection, namespaces: dict[str, dict[str, str]] | None = None,
-             dns: Endpoint | None = DEFAULT_DNS, incomplete: str | None = None) -> Verdict:
+             dns: PodSide | None = DEFAULT_DNS, incomplete: str | None = None) -> PolicyVerdict:
     """The verdict for one connection, with DNS checked when the caller is egress-isolated."""
     policies = list(policies)
     namespaces = namespaces or {}
@@ -356,5 +356,5 @@ def evaluate(policies: Iterable[Policy], connection: Connection, namespaces: dic
         if not udp.allowed:
             notes.append(f"DNS would be blocked: the caller's egress policies do not allow UDP 53 to {dns.name}; "
                          "names will not resolve even where the connection is allowed")
-    return Verdict(ingress.allowed and egress.allowed, ingress, egress, dns_verdict, incomplete, tuple(notes))
+    return PolicyVerdict(ingress.allowed and egress.allowed, ingress, egress, dns_verdict, incomplete, tuple(notes))
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.config import Caller, Pair, Target
+from gate.config import ANY_WORKLOAD, Caller, Pair, Target
 from gate.endpoints import closest_gap, service_selector, template_candidates
+from gate.findings import Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
 from gate.labels import IDENTITY_LABELS
-from gate.netpol import Connection, ContainerPort, Endpoint, Verdict, evaluate
+from gate.netpol import Connection, ContainerPort, PodSide, PolicyVerdict, evaluate
 from gate.objects import (
     Object,
     containers,
@@ -21,8 +22,6 @@ from gate.objects import (
     pod_template,
     template_labels,
 )
-
-ANY_WORKLOAD = "*"  # a caller named without its kind: any workload kind with that name
 
 
 class Unresolvable(Exception):
@@ -33,7 +32,7 @@ class Unresolvable(Exception):
 class Backend:
     """A pod (template) behind the target Service, and the pod port the Service sends to."""
 
-    endpoint: Endpoint
+    pod: PodSide
     port: int
     protocol: str
 
@@ -41,7 +40,7 @@ class Backend:
 @dataclass(frozen=True)
 class ResolvedPair:
     pair: Pair
-    caller: Endpoint
+    caller: PodSide
     service: Object
     backends: tuple[Backend, ...]
     assumption: str | None = None  # set when the backends are assumed because the selector matches nothing
@@ -66,16 +65,16 @@ def _unique(found: list[Object], what: str) -> Object:
     return found[0]
 
 
-def resolve_caller(caller: Caller, inventory: Inventory) -> Endpoint:
+def resolve_caller(caller: Caller, inventory: Inventory) -> PodSide:
     if caller.workload:
         kind, name = caller.workload
         kinds = sorted(WORKLOAD_KINDS) if kind == ANY_WORKLOAD else [kind]
         found = [w for k in kinds for w in inventory.find(k, name, caller.namespace)]
         workload = _unique(found, f"{kind.lower()}/{name}" if kind != ANY_WORKLOAD else f"workload {name}")
         template = pod_template(workload) or {}
-        return Endpoint(inventory.ref(workload).namespace or inventory.default_namespace,
+        return PodSide(inventory.ref(workload).namespace or inventory.default_namespace,
                         template_labels(workload), str(inventory.ref(workload)), ports=_pod_ports(template))
-    return Endpoint(caller.namespace or inventory.default_namespace, dict(caller.labels), str(caller))
+    return PodSide(caller.namespace or inventory.default_namespace, dict(caller.labels), str(caller))
 
 
 def _service_port(service: Object, target: Target) -> Object:
@@ -139,8 +138,8 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
             skipped.append(f"service/{pair.target.service} targets port {port}, which no container of "
                            f"{inventory.ref(workload)} declares (it declares {declared})")
             continue
-        endpoint = Endpoint(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
-        backends.append(Backend(endpoint, port, str(service_port.get("protocol", "TCP"))))
+        pod = PodSide(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
+        backends.append(Backend(pod, port, str(service_port.get("protocol", "TCP"))))
     return ResolvedPair(pair, caller, service, tuple(backends), assumption,
                         None if backends else "; ".join(skipped))
 
@@ -165,54 +164,64 @@ def _other_application(service: str, backing: list[Object], workloads: list[Obje
             f"fix the Service's selector before judging policies")
 
 
-def deciding(verdicts: list[tuple[Backend, Verdict]], expect_allow: bool) -> tuple[Backend, Verdict] | None:
+def deciding(verdicts: list[tuple[Backend, PolicyVerdict]], expect_allow: bool) -> tuple[Backend, PolicyVerdict] | None:
     """The backend's verdict that contradicts the expectation, else the first one (None: no backend)."""
     return next(((b, v) for b, v in verdicts if v.allowed != expect_allow), verdicts[0] if verdicts else None)
 
 
 def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None
-                    ) -> list[tuple[Backend, Verdict]]:
+                    ) -> list[tuple[Backend, PolicyVerdict]]:
     """One verdict per backend (they may differ when policies select some backends only)."""
     policies = inventory.policies()
-    return [(backend, evaluate(policies, Connection(resolved.caller, backend.endpoint, backend.port, backend.protocol),
+    return [(backend, evaluate(policies, Connection(resolved.caller, backend.pod, backend.port, backend.protocol),
                                inventory.namespace_labels, incomplete=incomplete))
             for backend in resolved.backends]
 
 
 @dataclass(frozen=True)
-class LiveOutcome:
+class PairResult:
     """The combined verdict of one pair: static explains, live decides."""
 
-    passed: bool
-    warning: bool  # the expectation holds, but something is wrong (e.g. policy not enforced)
+    outcome: Outcome
+    severity: Severity  # a warning: the expectation holds, but something is wrong (e.g. policy not enforced)
     message: str
     fix: tuple[str, ...] = ()
 
 
-def combine(pair: Pair, verdict: Verdict | None, connected: bool, live: str) -> LiveOutcome:
+def _passed(message: str) -> PairResult:
+    return PairResult(Outcome.PASSED, Severity.ERROR, message)
+
+
+def _failed(message: str, fix: tuple[str, ...] = ()) -> PairResult:
+    return PairResult(Outcome.FAILED, Severity.ERROR, message, fix)
+
+
+def _combine_allowed(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str, why: str) -> PairResult:
+    """A pair declared allowed: did it connect, and if not, is it a policy problem (traffic the policies deny
+    but that passed is handled before)."""
+    if connected:
+        return _passed(f"{pair.caller} reached {pair.target} ({live}); {why}")
+    if verdict is not None and not verdict.allowed:
+        return _failed(f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})", tuple(verdict.fixes()))
+    return _failed(f"{pair.caller} cannot reach {pair.target}, and it is not a policy problem ({why}): live {live}")
+
+
+def combine(pair: Pair, verdict: PolicyVerdict | None, connected: bool, live: str) -> PairResult:
     """Live is the ground truth; the static verdict says why (see README, 'Connectivity')."""
     static_allows = verdict is None or verdict.allowed
     why = verdict.summary() if verdict is not None else "no static verdict"
     if connected and not static_allows:
         message = (f"policy says deny but traffic passed: the network plugin is not enforcing NetworkPolicy "
                    f"({why})")
-        return LiveOutcome(pair.expect_allow, pair.expect_allow, message)
+        return PairResult(Outcome.FAILED, Severity.WARNING if pair.expect_allow else Severity.ERROR, message)
     if pair.expect_allow:
-        if connected:
-            return LiveOutcome(True, False, f"{pair.caller} reached {pair.target} ({live}); {why}")
-        if not static_allows:
-            assert verdict is not None
-            return LiveOutcome(False, False, f"{pair.caller} cannot reach {pair.target}: {why} (live: {live})",
-                               tuple(verdict.fixes()))
-        return LiveOutcome(False, False, f"{pair.caller} cannot reach {pair.target}, and it is not a policy "
-                                         f"problem ({why}): live {live}")
+        return _combine_allowed(pair, verdict, connected, live, why)
     if not connected and not static_allows:
-        return LiveOutcome(True, False, f"{pair.caller} is kept from {pair.target} as declared: {why} "
-                                        f"(live: {live})")
+        return _passed(f"{pair.caller} is kept from {pair.target} as declared: {why} (live: {live})")
     if not connected:
-        return LiveOutcome(True, False, f"{pair.caller} cannot reach {pair.target} as declared, but no "
-                                        f"NetworkPolicy denies it (live: {live}); it may start working any time")
+        return _passed(f"{pair.caller} cannot reach {pair.target} as declared, but no NetworkPolicy denies it "
+                       f"(live: {live}); it may start working any time")
     admitted = verdict.ingress.admitted_by if verdict is not None else None
     fix = (f"remove the peer admitting {pair.caller} from {admitted.split(' ')[0]}",) if admitted else (
         f"add a NetworkPolicy selecting the pods of {pair.target.service} that does not admit {pair.caller}",)
-    return LiveOutcome(False, False, f"{pair.caller} must not reach {pair.target} but did ({live}); {why}", fix)
+    return _failed(f"{pair.caller} must not reach {pair.target} but did ({live}); {why}", fix)

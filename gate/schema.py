@@ -188,8 +188,13 @@ class Map(Spec):
             item = value.get(name)
             if item is not None:
                 spec.check(item, (*path, name), text_of)
-        if not (self.closed or self.keys or self.values):
-            return self.rule(value, path, text_of) if self.rule else None
+        if self.closed or self.keys or self.values:
+            self._check_others(value, path, text_of)
+        if self.rule is not None:
+            self.rule(value, path, text_of)
+
+    def _check_others(self, value: dict[Any, Any], path: FieldPath, text_of: TextOf) -> None:
+        """The entries `fields` does not name: unknown (closed), or checked by the key and value specs."""
         for key, item in value.items():
             if key in self.fields:
                 continue
@@ -199,8 +204,6 @@ class Map(Spec):
                 self.keys.check(key, (*path, str(key)), lambda _: None)
             if self.values is not None:
                 self.values.check(item, (*path, str(key)), text_of)
-        if self.rule is not None:
-            self.rule(value, path, text_of)
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,27 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol, TextIO
 
 from gate.escape import visible
 from gate.findings import Outcome
+from gate.objects import ObjectRef
 from gate.report.base import Report
 from gate.report.github import neutralise
-from gate.rollouts import State
+from gate.verify.checks import State, Verdict
 
-if TYPE_CHECKING:  # gate.verify brings the kubernetes client: lint and --help must not pay for it
-    from gate.verify import Check
+
+class Check(Protocol):
+    """What a progress line shows of a check (gate/verify/checks.py's Check): it renders, never decides."""
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def ref(self) -> ObjectRef: ...
+
+    @property
+    def verdict(self) -> Verdict: ...
 
 HEARTBEAT = 10.0  # seconds between "still waiting" lines without a TTY
 _MARK = {State.PENDING: "…", State.PASSED: "✓", State.FAILED: "✗"}

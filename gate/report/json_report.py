@@ -27,7 +27,6 @@ def finding_dict(finding: Finding) -> dict[str, object]:
         "fix": list(finding.fix),
         "locations": [{"file": loc.file, "line": loc.line} for loc in finding.locations],
         "seconds": round(finding.seconds, 3),
-        **({"details": finding.extra} if finding.extra else {}),
     }
 
 

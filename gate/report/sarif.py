@@ -23,56 +23,13 @@ from gate import __version__
 from gate.escape import visible
 from gate.findings import Finding, Location, Outcome
 from gate.report.base import Report
+from gate.rules import CATALOG
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 README = "https://github.com/deploy-gate/deploy-gate#"
 LINT_HELP = README + "deploy-gate-lint-path-options"
 VERIFY_HELP = README + "deploy-gate-verify-path-options"
-# rule id -> (what it requires, how to fix it, where the README explains it)
-RULES: dict[str, tuple[str, str, str]] = {
-    "service-selector": (
-        "A Service's selector must match the pod template labels of the workload that backs it; otherwise the "
-        "Service gets no endpoints.",
-        "Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the "
-        "manifest line), or correct the selector.", LINT_HELP),
-    "target-port": (
-        "A Service's targetPort must be a port its pods expose; a named targetPort must exist by that name and "
-        "protocol, or that port gets no endpoints.",
-        "Name the container port as the targetPort does, or point the targetPort at a port the container declares.",
-        LINT_HELP),
-    "workload-selector": (
-        "A workload's spec.selector must exist and match its own pod template labels, or the API server rejects it.",
-        "Make spec.selector.matchLabels a subset of spec.template.metadata.labels.", LINT_HELP),
-    "dangling-reference": (
-        "A reference must name an object that exists: an Ingress or route backend Service and port, a ConfigMap, "
-        "Secret, ServiceAccount, PVC or HPA scale target whose name is a near miss of one in the set is a typo.",
-        "Correct the name (or port) the result gives; the patch is in the result.", LINT_HELP),
-    "pod-selector": (
-        "A PodDisruptionBudget or PodMonitor should select at least one pod template, a ServiceMonitor at least "
-        "one Service.",
-        "Correct the selector so it matches the labels of the pods or Services it is meant for.", LINT_HELP),
-    "policy-selector": (
-        "A NetworkPolicy's podSelector should select at least one pod template in its namespace.",
-        "Correct the podSelector, or remove the policy if nothing should be protected.", LINT_HELP),
-    "required-labels": (
-        "Pod templates must carry the labels gate.yaml's required_labels lists.",
-        "Add the missing labels under spec.template.metadata.labels.", LINT_HELP),
-    "caller-pair": (
-        "A caller pair declared in gate.yaml must be allowed, or denied, by NetworkPolicy as declared.",
-        "Apply the smallest policy change the result gives, or correct the pair's expectation.", LINT_HELP),
-    "duplicate-object": (
-        "An object must be defined once in the set: kubectl apply keeps only the last definition.",
-        "Remove or rename one of the definitions.", LINT_HELP),
-    "rollout": (
-        "Every touched workload must roll out: observed generation, all replicas updated, available and Ready.",
-        "Follow the pod, container and reason the result names (image, crash loop, scheduling, probe).",
-        VERIFY_HELP),
-    "endpoints": (
-        "Every port of a touched Service with a selector must have a ready endpoint.",
-        "Follow the cause the result names: selector gap, pods not Ready, or a targetPort the pods lack.",
-        VERIFY_HELP),
-}
 
 
 def sarif_text(text: str) -> str:
@@ -115,7 +72,7 @@ def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Pa
     if finding.locations:
         first, *others = finding.locations
         location["physicalLocation"] = {"artifactLocation": _artifact(first, root),
-                                        "region": {"startLine": first.line, "startColumn": first.column}}
+                                        "region": {"startLine": first.line, "startColumn": 1}}
         if others:
             result["relatedLocations"] = [{"id": i, "physicalLocation": {
                 "artifactLocation": _artifact(loc, root), "region": {"startLine": loc.line}}}
@@ -124,7 +81,10 @@ def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Pa
 
 
 def _rule(rule: str) -> dict[str, object]:
-    description, fix, help_uri = RULES.get(rule, (rule, "See the result's fix.", README))
+    """The rule's metadata, from the catalog (gate/rules/)."""
+    known = CATALOG.get(rule)
+    description, fix = (known.summary, known.fix) if known else (rule, "See the result's fix.")
+    help_uri = (LINT_HELP if known.check else VERIFY_HELP) if known else README
     return {"id": rule, "shortDescription": {"text": description.split(";")[0].split(":")[0].rstrip(".") + "."},
             "fullDescription": {"text": description}, "helpUri": help_uri,
             "help": {"text": f"{description}\nFix: {fix}", "markdown": f"{description}\n\n**Fix:** {fix}"}}

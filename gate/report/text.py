@@ -5,11 +5,11 @@ from __future__ import annotations
 from gate.escape import visible
 from gate.findings import Finding, Outcome, by_importance
 from gate.report.base import Report
+from gate.rules import caller_pair
 
 
 def _head(finding: Finding, level: str) -> str:
-    where = f"{finding.locations[0].file}:{finding.locations[0].line}:{finding.locations[0].column}: " \
-        if finding.locations else ""
+    where = f"{finding.locations[0]}:1: " if finding.locations else ""  # column 1: no finding knows a column
     return f"{where}{level}: {finding.message}"
 
 
@@ -25,7 +25,7 @@ def level_of(finding: Finding) -> str | None:
     """The word a line starts with; None for findings shown only with --verbose."""
     if finding.outcome is Outcome.FAILED:
         return finding.severity.value
-    if finding.rule == "caller-pair":  # declared by the user: always worth a line
+    if finding.rule == caller_pair.ID:  # declared by the user: always worth a line
         return "note" if finding.outcome is Outcome.PASSED else "not checkable"
     return None
 

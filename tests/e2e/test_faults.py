@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gate.probe import PROBE_LABEL
+from gate.verify.probe import PROBE_LABEL
 from tests.e2e.conftest import E2ECluster, wait_for
 from tests.e2e.helpers import ROOT, deployment, gate, grant, kubeconfig_for, service
 

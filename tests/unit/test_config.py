@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.config import Caller, Target, load_config
+from gate.config import Caller, Target, caller_from_text, load_config, target_from_text
 from gate.errors import ConfigError
 
 
@@ -71,3 +71,31 @@ def test_mistakes_are_one_line_with_line_and_field(tmp_path: Path, text: str, me
 def test_unreadable_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file or directory"):
         load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(("text", "in_gate_yaml", "in_explain"), [
+    ("deploy/api", Caller(None, ("Deployment", "api")), Caller(None, ("Deployment", "api"))),
+    ("shop/sts/db", Caller("shop", ("StatefulSet", "db")), Caller("shop", ("StatefulSet", "db"))),
+    ("shop/api", None, Caller("shop", ("*", "api"))),
+    ("api", None, Caller(None, ("*", "api"))),
+    ("/deploy/api", Caller(None, ("Deployment", "api")), Caller("", ("Deployment", "api"))),
+    ("deploy/a/b/c", Caller(None, ("Deployment", "a/b/c")), None),
+    ("shop/service/api", None, None),
+    ("", None, None),
+])
+def test_one_caller_grammar_for_gate_yaml_and_explain(text: str, in_gate_yaml: Caller | None,
+                                                      in_explain: Caller | None) -> None:
+    assert caller_from_text(text) == in_gate_yaml
+    assert caller_from_text(text, any_kind=True) == in_explain
+
+
+@pytest.mark.parametrize(("text", "in_gate_yaml", "in_explain"), [
+    ("api:8080", Target("api", None, 8080), Target("api", None, 8080)),
+    ("api.shop:http", Target("api", "shop", "http"), Target("api", "shop", "http")),
+    ("shop/api:8080", Target("shop/api", None, 8080), Target("api", "shop", 8080)),
+    ("api", None, None),
+])
+def test_one_target_grammar_for_gate_yaml_and_explain(text: str, in_gate_yaml: Target | None,
+                                                      in_explain: Target | None) -> None:
+    assert target_from_text(text) == in_gate_yaml
+    assert target_from_text(text, slash_namespace=True) == in_explain

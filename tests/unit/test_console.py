@@ -7,8 +7,7 @@ import time
 
 from gate.objects import ObjectRef
 from gate.report.console import LiveProgress
-from gate.rollouts import State, Verdict
-from gate.verify import Check
+from gate.verify.checks import Check, State, Verdict
 
 
 class Terminal(io.StringIO):

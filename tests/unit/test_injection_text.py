@@ -20,8 +20,7 @@ from gate.objects import ObjectRef
 from gate.report import render
 from gate.report.base import Report
 from gate.report.console import LiveProgress, summary_table
-from gate.rollouts import State, Verdict
-from gate.verify import Check
+from gate.verify.checks import Check, State, Verdict
 
 PAYLOADS = [
     "web\n::error file=x.yaml,line=1::forged",

@@ -14,17 +14,17 @@ from gate.netpol import (
     INGRESS,
     Connection,
     ContainerPort,
-    Endpoint,
+    PodSide,
     Policy,
     evaluate,
     evaluate_direction,
 )
 
-API = Endpoint("video-analytics", {"app": "inference-api"}, "deployment/inference-api",
+API = PodSide("video-analytics", {"app": "inference-api"}, "deployment/inference-api",
                ports=(ContainerPort(8080, "TCP", "http"), ContainerPort(9090, "TCP", "metrics")))
-GATEWAY = Endpoint("video-analytics", {"app": "api-gateway"}, "deployment/api-gateway")
-FRONTEND = Endpoint("video-analytics", {"app": "web-frontend"}, "deployment/web-frontend")
-OTHER_NS = Endpoint("monitoring", {"app": "api-gateway"}, "deployment/prometheus")
+GATEWAY = PodSide("video-analytics", {"app": "api-gateway"}, "deployment/api-gateway")
+FRONTEND = PodSide("video-analytics", {"app": "web-frontend"}, "deployment/web-frontend")
+OTHER_NS = PodSide("monitoring", {"app": "api-gateway"}, "deployment/prometheus")
 NAMESPACES = {"video-analytics": {"team": "video"}, "monitoring": {"team": "ops"}}
 
 
@@ -35,7 +35,7 @@ def policy(name: str = "p", namespace: str = "video-analytics", selector: dict |
                                "spec": body})
 
 
-def allowed(policies: list[Policy], source: Endpoint = GATEWAY, destination: Endpoint = API, port: int = 8080,
+def allowed(policies: list[Policy], source: PodSide = GATEWAY, destination: PodSide = API, port: int = 8080,
             protocol: str = "TCP") -> bool:
     return evaluate(policies, Connection(source, destination, port, protocol), NAMESPACES).allowed
 
@@ -123,7 +123,7 @@ def test_policy_types_default_like_the_api_server(spec: dict, types: set[str]) -
     ({"ingress": [{"ports": [{"port": 9090}]}, {"from": [{"podSelector": {"matchLabels": {"app": "api-gateway"}}}]}]},
      GATEWAY, 8080, True),
 ])
-def test_ingress_rules(spec: dict, source: Endpoint, port: int, expected: bool) -> None:
+def test_ingress_rules(spec: dict, source: PodSide, port: int, expected: bool) -> None:
     assert allowed([policy(**spec)], source, port=port) is expected
 
 
@@ -168,8 +168,8 @@ def test_ip_block_needs_a_pod_ip_and_honours_except() -> None:
     assert not allowed([policy(**spec)], GATEWAY)  # static mode: no IP known
     verdict = evaluate([policy(**spec)], Connection(GATEWAY, API, 8080), NAMESPACES)
     assert "ipBlock peers need the pod IP" in verdict.summary()
-    with_ip = Endpoint(GATEWAY.namespace, GATEWAY.labels, ip="10.244.0.7")
-    excepted = Endpoint(GATEWAY.namespace, GATEWAY.labels, ip="10.244.1.7")
+    with_ip = PodSide(GATEWAY.namespace, GATEWAY.labels, ip="10.244.0.7")
+    excepted = PodSide(GATEWAY.namespace, GATEWAY.labels, ip="10.244.1.7")
     assert allowed([policy(**spec)], with_ip) and not allowed([policy(**spec)], excepted)
 
 
@@ -224,7 +224,7 @@ def policies(draw: st.DrawFn, name: str = "p") -> Policy:
     return Policy.from_object({"metadata": {"name": name, "namespace": "video-analytics"}, "spec": spec})
 
 
-endpoints = st.builds(lambda labels: Endpoint("video-analytics", labels, ports=API.ports), label_sets)
+endpoints = st.builds(lambda labels: PodSide("video-analytics", labels, ports=API.ports), label_sets)
 
 
 def _selects_in_direction(p: Policy, connection: Connection) -> bool:
@@ -235,7 +235,7 @@ def _selects_in_direction(p: Policy, connection: Connection) -> bool:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(policies(), max_size=4), policies("added"), endpoints, endpoints, st.sampled_from([8080, 9090]))
 def test_adding_a_policy_turns_deny_into_allow_only_when_it_selects_the_pods(
-        existing: list[Policy], added: Policy, source: Endpoint, destination: Endpoint, port: int) -> None:
+        existing: list[Policy], added: Policy, source: PodSide, destination: PodSide, port: int) -> None:
     connection = Connection(source, destination, port)
     before = evaluate(existing, connection, NAMESPACES).allowed
     after = evaluate([*existing, added], connection, NAMESPACES).allowed
@@ -249,7 +249,7 @@ def test_adding_a_policy_turns_deny_into_allow_only_when_it_selects_the_pods(
 @given(st.lists(policies(), min_size=1, max_size=4), endpoints, endpoints, st.sampled_from([8080, 9090]),
        st.randoms(use_true_random=False))
 def test_reordering_policies_and_rules_never_changes_the_verdict(
-        existing: list[Policy], source: Endpoint, destination: Endpoint, port: int, rng: Any) -> None:
+        existing: list[Policy], source: PodSide, destination: PodSide, port: int, rng: Any) -> None:
     connection = Connection(source, destination, port)
     expected = evaluate(existing, connection, NAMESPACES).allowed
     shuffled = []
@@ -267,7 +267,7 @@ def test_reordering_policies_and_rules_never_changes_the_verdict(
 @settings(max_examples=200, deadline=None)
 @given(selectors, st.sampled_from([INGRESS, EGRESS]), endpoints, endpoints, st.sampled_from([8080, 9090]))
 def test_a_policy_with_a_type_and_no_rules_denies_all_it_selects(
-        selector: dict, direction: str, source: Endpoint, destination: Endpoint, port: int) -> None:
+        selector: dict, direction: str, source: PodSide, destination: PodSide, port: int) -> None:
     empty = Policy.from_object({"metadata": {"name": "deny", "namespace": "video-analytics"},
                                 "spec": {"podSelector": selector, "policyTypes": [direction]}})
     connection = Connection(source, destination, port)

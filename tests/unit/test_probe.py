@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from gate.config import Caller, Pair, Target
-from gate.netpol import Connection, Endpoint, Policy, evaluate
+from gate.findings import Outcome, Severity
+from gate.netpol import Connection, PodSide, Policy, evaluate
 from gate.pairs import combine
-from gate.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
+from gate.verify.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
 
 TARGET = ProbeTarget("pair", "shop", {"app": "web", "pod-template-hash": "abc"}, "api.shop.svc", 8080, "/health", 20)
 
@@ -90,8 +91,8 @@ def test_probe_script_reports_refused_and_dns_failure() -> None:
         assert parse_result(output.strip().splitlines()[-1].removeprefix("RESULT ")).kind == kind, output
 
 
-API = Endpoint("shop", {"app": "api"}, ports=())
-WEB = Endpoint("shop", {"app": "web"})
+API = PodSide("shop", {"app": "api"}, ports=())
+WEB = PodSide("shop", {"app": "web"})
 DENY_WEB = Policy.from_object({"metadata": {"name": "api-netpol", "namespace": "shop"}, "spec": {
     "podSelector": {"matchLabels": {"app": "api"}},
     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "gateway"}}}]}]}})
@@ -103,20 +104,24 @@ def pair(allow: bool) -> Pair:
     return Pair(Caller("shop", ("Deployment", "web")), Target("api", None, 8080), allow, None, None, "gate.yaml:3")
 
 
-@pytest.mark.parametrize(("allow", "verdict", "connected", "passed", "warning", "words"), [
-    (True, ALLOWED, True, True, False, "reached"),
-    (True, DENIED, False, False, False, "blocked"),
-    (True, ALLOWED, False, False, False, "not a policy problem"),
-    (True, DENIED, True, True, True, "network plugin is not enforcing NetworkPolicy"),
-    (False, DENIED, False, True, False, "kept from"),
-    (False, ALLOWED, False, True, False, "no NetworkPolicy denies it"),
-    (False, ALLOWED, True, False, False, "must not reach"),
-    (False, DENIED, True, False, False, "network plugin is not enforcing NetworkPolicy"),
+PASSED, FAILED, ERROR, WARNING = Outcome.PASSED, Outcome.FAILED, Severity.ERROR, Severity.WARNING
+
+
+@pytest.mark.parametrize(("allow", "verdict", "connected", "outcome", "severity", "words"), [
+    (True, ALLOWED, True, PASSED, ERROR, "reached"),
+    (True, DENIED, False, FAILED, ERROR, "blocked"),
+    (True, ALLOWED, False, FAILED, ERROR, "not a policy problem"),
+    (True, DENIED, True, FAILED, WARNING, "network plugin is not enforcing NetworkPolicy"),
+    (False, DENIED, False, PASSED, ERROR, "kept from"),
+    (False, ALLOWED, False, PASSED, ERROR, "no NetworkPolicy denies it"),
+    (False, ALLOWED, True, FAILED, ERROR, "must not reach"),
+    (False, DENIED, True, FAILED, ERROR, "network plugin is not enforcing NetworkPolicy"),
 ])
-def test_combine(allow: bool, verdict: object, connected: bool, passed: bool, warning: bool, words: str) -> None:
-    outcome = combine(pair(allow), verdict, connected, "live result")  # type: ignore[arg-type]
-    assert (outcome.passed, outcome.warning) == (passed, warning)
-    assert words in outcome.message
+def test_combine(allow: bool, verdict: object, connected: bool, outcome: Outcome, severity: Severity,
+                 words: str) -> None:
+    result = combine(pair(allow), verdict, connected, "live result")  # type: ignore[arg-type]
+    assert (result.outcome, result.severity) == (outcome, severity)
+    assert words in result.message
 
 
 def test_blocked_pair_carries_the_policy_patch() -> None:

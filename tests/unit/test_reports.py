@@ -16,7 +16,7 @@ from gate.objects import ObjectRef
 from gate.report import Report, render
 from gate.report.github import MAX_ANNOTATIONS, annotations, summary_markdown
 from gate.report.junit import classname
-from gate.report.sarif import RULES
+from gate.rules import CATALOG
 
 SERVICE = ObjectRef("Service", "video-analytics", "inference-api")
 FAILED = Finding("endpoints", "service-selector", SERVICE, "inference-api has ready endpoints", Outcome.FAILED,
@@ -138,10 +138,10 @@ def test_step_summary_has_the_cause_and_fix() -> None:
 
 
 def test_every_rule_the_checks_emit_has_sarif_help() -> None:
-    """Rule ids as the checks write them: `_finding("id"`, `Finding(phase, "id"`, verify's `Check(..., "id"`."""
-    source = "\n".join(path.read_text() for path in (Path(__file__).parents[2] / "gate").glob("*.py"))
-    emitted = set(re.findall(r'_finding\(\s*"([a-z-]+)"', source))
+    """Rule ids as the checks write them: a rule module's `ID = "id"`, `Finding(phase, "id"`, `Check(..., "id"`."""
+    source = "\n".join(path.read_text() for path in (Path(__file__).parents[2] / "gate").rglob("*.py"))
+    emitted = set(re.findall(r'^ID = "([a-z-]+)"', source, re.MULTILINE))
     emitted |= set(re.findall(r'\bFinding\(\w+, "([a-z-]+)"', source))
     emitted |= set(re.findall(r'\bCheck\("[a-z]+", .*?, "([a-z-]+)"(?:,|\))', source))
     assert {"service-selector", "caller-pair", "rollout", "endpoints"} <= emitted  # the patterns still match
-    assert emitted <= set(RULES)
+    assert emitted <= set(CATALOG)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gate.objects import ObjectRef
-from gate.rollouts import Snapshot, State, endpoints_verdict, rollout_verdict
+from gate.verify.checks import Check, Context, State, endpoints_verdict, evaluate, rollout_verdict
+from gate.verify.engine import at_deadline
+from gate.verify.snapshot import Snapshot
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 NS = "video-analytics"
@@ -58,9 +60,10 @@ def slice_with(ready: int, not_ready: int = 0) -> dict:
 
 def verdict(svc: dict | None, snapshot: Snapshot, settled: bool = True, timed_out: bool = False,
             wait_full: bool = False):
-    return endpoints_verdict(svc, SERVICE_REF, snapshot, {ObjectRef("Deployment", NS, "inference-api")},
-                             {ObjectRef("Deployment", NS, "inference-api"): "deploy.yaml:14"}, settled,
-                             timed_out, wait_full)
+    workload = ObjectRef("Deployment", NS, "inference-api")
+    return at_deadline(endpoints_verdict(svc, SERVICE_REF, snapshot, touched={workload},
+                                         locations={workload: "deploy.yaml:14"}, workloads_settled=settled),
+                       timed_out, wait_full)
 
 
 def test_ready_endpoints_pass() -> None:
@@ -174,7 +177,8 @@ def test_selector_gap_is_not_definitive_while_something_else_may_create_the_pods
     touched, locations = {ObjectRef("Deployment", NS, "inference-api")}, {}
 
     def decide(sources: tuple[str, ...] | None, timed_out: bool = False):
-        return endpoints_verdict(svc, SERVICE_REF, snapshot, touched, locations, True, timed_out, False, sources)
+        return at_deadline(endpoints_verdict(svc, SERVICE_REF, snapshot, touched=touched, locations=locations,
+                                             workloads_settled=True, pod_sources=sources), timed_out, False)
 
     assert decide(()).state is State.FAILED  # nothing else in the namespace: final at once
     asked = decide(None)
@@ -202,3 +206,20 @@ def test_a_rollout_no_controller_acted_on_says_its_status_is_stale() -> None:
         assert result.message == (f"timed out: controller has not observed generation 2 yet ({observed}); its status "
                                   "is stale: the controller that owns it (kube-controller-manager for built-in kinds) "
                                   "is not acting on it")
+
+
+def test_evaluate_runs_each_check_over_one_snapshot_without_deadlines() -> None:
+    """The pure entry point the engine calls: a verdict per check; a failure that waiting may change is not final
+    until the engine's deadline policy says so."""
+    snapshot = snapshot_with({"app": "inference-api"}, ready=False, slices=[slice_with(0, 3)])
+    snapshot.put("Service", NS, service({"app": "inference-api"}))
+    deployment = ObjectRef("Deployment", NS, "inference-api")
+    checks = [Check("rollouts", deployment, "inference-api rolled out", "rollout"),
+              Check("endpoints", SERVICE_REF, "inference-api has ready endpoints", "endpoints")]
+    context = Context({deployment, SERVICE_REF}, {}, {NS: ()}, rollout_timed_out=False)
+    rollout, endpoints = evaluate(checks, snapshot, context, NOW)
+    assert rollout.state is State.PENDING
+    assert endpoints.state is State.FAILED and not endpoints.definitive
+    assert "3 pod(s) match app=inference-api but none is Ready" in endpoints.message
+    assert at_deadline(endpoints, timed_out=False, wait_full=False).state is State.PENDING
+    assert at_deadline(endpoints, timed_out=True, wait_full=False).state is State.FAILED

@@ -11,8 +11,8 @@ from gate.errors import ClusterError
 from gate.kinds import BUILTIN_RESOURCES
 from gate.manifests import load
 from gate.objects import ObjectRef
-from gate.rollouts import State
-from gate.verify import Deadlines, Touched, Verification, plan_checks
+from gate.verify.checks import State
+from gate.verify.engine import Deadlines, Touched, Verification, plan_checks
 
 NS = "shop"
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from kubernetes import client as k8s_client
 from kubernetes.stream import stream
@@ -104,15 +105,29 @@ class ProbeTarget:
     timeout: float
 
 
+class ProbeKind(StrEnum):
+    """What a probe observed (the script's words), or why it did not run."""
+
+    SUCCESS = "success"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    DNS_FAILURE = "dns-failure"
+    UNREACHABLE = "unreachable"
+    HTTP_ERROR = "http-error"
+    NO_RESPONSE = "no-response"
+    ERROR = "error"
+    NOT_RUN = "not-run"
+
+
 @dataclass(frozen=True)
 class ProbeResult:
-    kind: str  # success, refused, timeout, dns-failure, unreachable, http-error, no-response, error, not-run
+    kind: ProbeKind
     detail: str
     attempts: int = 0
 
     @property
     def connected(self) -> bool:
-        return self.kind == "success"
+        return self.kind is ProbeKind.SUCCESS
 
     def __str__(self) -> str:
         tries = f" ({self.attempts} attempts)" if self.attempts else ""
@@ -122,9 +137,10 @@ class ProbeResult:
 def parse_result(message: str) -> ProbeResult:
     """'attempts|kind|detail' as the script writes it."""
     parts = message.strip().split("|", 2)
-    if len(parts) < 3 or not (parts[0].isascii() and parts[0].isdigit()):  # isdigit() alone accepts '²'; int() not
-        return ProbeResult("error", f"unreadable probe result {message.strip()!r}")
-    return ProbeResult(parts[1], parts[2], int(parts[0]))
+    if len(parts) < 3 or not (parts[0].isascii() and parts[0].isdigit()) or \
+            parts[1] not in {k.value for k in ProbeKind}:  # isdigit() alone accepts '²'; int() does not
+        return ProbeResult(ProbeKind.ERROR, f"unreadable probe result {message.strip()!r}")
+    return ProbeResult(ProbeKind(parts[1]), parts[2], int(parts[0]))
 
 
 def _environment(target: ProbeTarget) -> dict[str, str]:
@@ -173,7 +189,7 @@ def probe_pod(target: ProbeTarget, image: str, run_id: str) -> Object:
 def _result_of(pod: Object) -> ProbeResult | None:
     """The probe's verdict once its container has terminated; None while it runs."""
     if dig(pod, "status", "phase") == "Failed" and dig(pod, "status", "reason") == "DeadlineExceeded":
-        return ProbeResult("timeout", "the probe pod hit its activeDeadlineSeconds")
+        return ProbeResult(ProbeKind.TIMEOUT, "the probe pod hit its activeDeadlineSeconds")
     for status in dig(pod, "status", "containerStatuses") or []:
         terminated = dig(status, "state", "terminated")
         if terminated:
@@ -181,7 +197,7 @@ def _result_of(pod: Object) -> ProbeResult | None:
         waiting = dig(status, "state", "waiting") or {}
         if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
                                      "CreateContainerConfigError"):
-            return ProbeResult("not-run", f"probe image: {waiting.get('reason')}: {waiting.get('message', '')}")
+            return ProbeResult(ProbeKind.NOT_RUN, f"probe image: {waiting.get('reason')}: {waiting.get('message', '')}")
     return None
 
 
@@ -243,7 +259,8 @@ class ProbePods:
                     if key and key not in results and (result := _result_of(pod)) is not None:
                         results[key] = result
             for target in targets:
-                results.setdefault(target.key, ProbeResult("timeout", f"no result within {deadline_seconds:.0f} s"))
+                results.setdefault(target.key, ProbeResult(ProbeKind.TIMEOUT,
+                                                           f"no result within {deadline_seconds:.0f} s"))
             return results
         finally:
             stop.set()
@@ -282,4 +299,5 @@ def exec_probe(cluster: Cluster, namespace: str, pod: str, target: ProbeTarget) 
     for line in reversed(output.splitlines()):
         if line.startswith("RESULT "):
             return parse_result(line[len("RESULT "):])
-    return ProbeResult("error", f"the caller's image could not run the probe (it needs sh and nc): {output[-200:]}")
+    return ProbeResult(ProbeKind.ERROR,
+                       f"the caller's image could not run the probe (it needs sh and nc): {output[-200:]}")

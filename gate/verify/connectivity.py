@@ -12,16 +12,17 @@ from collections.abc import Callable
 
 from gate.cluster import Cluster
 from gate.config import GateConfig, Pair
-from gate.endpoints import endpoint_ready
+from gate.endpoints import ready_endpoints
 from gate.errors import ClusterError, PermissionDenied
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
-from gate.netpol import Verdict
+from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
-from gate.probe import PROBE_LABEL, ProbePods, ProbeResult, ProbeTarget, exec_probe
+from gate.rules import caller_pair
 from gate.status import is_true
+from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
 PHASE = "connectivity"
 # API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
@@ -80,16 +81,16 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
     name = dig(resolved.service, "metadata", "name")
     slices, _ = cluster.list(BUILTIN_RESOURCES["EndpointSlice"], namespace,
                              label_selector=f"kubernetes.io/service-name={name}")
-    return any(endpoint_ready(e) for s in slices for e in s.get("endpoints") or [])
+    return any(ready_endpoints(s) for s in slices)
 
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
              evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
-    return Finding(PHASE, "caller-pair", ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
+    return Finding(PHASE, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
                    severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
-def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
+def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
                 log: Callable[[str], None] = lambda line: None,
                 without_endpoints: frozenset[tuple[str | None, str]] = frozenset()) -> list[Finding]:
     """One finding per declared pair; probe pods never outlive this call.
@@ -107,7 +108,7 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     namespaces |= {p.target.namespace for p in config.pairs if p.target.namespace}
     inventory, notes = live_inventory(cluster, namespaces, default_namespace)
     incomplete = foreign_policies(cluster)
-    resolved: dict[str, tuple[ResolvedPair, Verdict | None]] = {}
+    resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]] = {}
     findings: dict[str, Finding] = {}
     for pair in config.pairs:
         try:
@@ -145,14 +146,12 @@ def check_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
         target = targets[name]
         evidence += (f"reproduce: kubectl -n {item.namespace} exec {caller} -- sh -c "
                      f"'nc -w 3 {target.host} {target.port} </dev/null'",)
-        outcome = Outcome.PASSED if combined.passed and not combined.warning else Outcome.FAILED
-        severity = Severity.WARNING if combined.warning else Severity.ERROR
-        findings[name] = _finding(pair, outcome, combined.message, time.monotonic() - started, severity, evidence,
-                                  combined.fix, item.namespace)
+        findings[name] = _finding(pair, combined.outcome, combined.message, time.monotonic() - started,
+                                  combined.severity, evidence, combined.fix, item.namespace)
     return [findings[p.name] for p in config.pairs]
 
 
-def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, Verdict | None]],
+def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]],
            targets: list[ProbeTarget]) -> dict[str, ProbeResult]:
     if not targets:
         return {}
@@ -162,7 +161,7 @@ def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[Resol
             item = resolved[target.key][0]
             pod = _caller_pod(cluster, item)
             results[target.key] = exec_probe(cluster, target.namespace, pod, target) if pod else ProbeResult(
-                "not-run", f"no Running, Ready pod of {item.pair.caller} to exec in")
+                ProbeKind.NOT_RUN, f"no Running, Ready pod of {item.pair.caller} to exec in")
         return results
     probes = ProbePods(cluster, config.probe_image)
     probes.remove_stale({t.namespace for t in targets})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gate.cluster import Cluster, Resource
 from gate.errors import ClusterError, ManifestError, UsageError
 from gate.objects import ObjectRef, dig
-from gate.verify import Touched
+from gate.verify.engine import Touched
 
 APPLICATIONS = Resource("Application", "argoproj.io", "v1alpha1", "applications")
 

@@ -1,7 +1,7 @@
 """`deploy-gate verify`: watch the touched objects until every check is decided.
 
 One list+watch per kind and namespace (never per object) feeds a snapshot;
-after each batch of changes the pure checks in gate/rollouts.py run again, so
+after each batch of changes the pure checks in gate/verify/checks.py run again, so
 the verdict follows the last state change within the time it takes to
 evaluate. Deadlines bound everything; nothing polls.
 """
@@ -14,7 +14,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
@@ -24,7 +24,8 @@ from gate.kinds import BUILTIN_RESOURCES, KINDS, WORKLOAD_KINDS, may_create_pods
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
 from gate.references import references
-from gate.rollouts import Snapshot, State, Verdict, endpoints_verdict, owner_chain, rollout_verdict
+from gate.verify.checks import Check, Context, State, Verdict, evaluate
+from gate.verify.snapshot import Snapshot, owner_chain
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
 # Past a deadline, how long a blind watch may take to reconnect before verify gives up (exit 3).
@@ -72,20 +73,6 @@ class Deadlines:
     rollout: float = 300.0
     endpoints: float = 60.0
     wait_full: bool = False
-
-
-@dataclass
-class Check:
-    """One check's identity and where it stands."""
-
-    phase: str
-    ref: ObjectRef
-    title: str
-    rule: str
-    verdict: Verdict = field(default_factory=lambda: Verdict(State.PENDING, "waiting for the first snapshot"))
-    seconds: float = 0.0
-    locations: tuple[Location, ...] = ()
-    events: tuple[str, ...] = ()
 
 
 Progress = Callable[[Check, float], None]
@@ -143,6 +130,20 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
         known = KINDS.get(item.ref.kind)
         wanted.update((BUILTIN_RESOURCES[kind], namespace) for kind in (known.reads if known else ()))
     return wanted
+
+
+def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
+    """The deadline policy of endpoints checks: a failure is final when definitive (unless wait_full) or once
+    the deadline passed; until then it is pending, and says what it waits for."""
+    if verdict.state is not State.FAILED:
+        return verdict
+    final = timed_out or (verdict.definitive and not wait_full)
+    message = verdict.message
+    if verdict.pods_may_come_from:
+        sources = ", ".join(verdict.pods_may_come_from)
+        message += (f" (waited for the endpoints deadline: pods may come from {sources})" if timed_out
+                    else f" (waiting: pods may come from {sources})")
+    return replace(verdict, state=State.FAILED if final else State.PENDING, message=message)
 
 
 def _drop_template_spec(obj: Object) -> None:
@@ -243,24 +244,14 @@ class Verification:
 
     def _evaluate(self, elapsed: float, every_check: bool) -> None:
         """Decide the pending checks: all of them, or only those the changes since the last call can affect."""
-        now = datetime.now(UTC)
-        rollout_timed_out = elapsed >= self.deadlines.rollout
-        endpoints_timed_out = elapsed >= self.deadlines.endpoints
-        settled: set[str | None] | None = None
         positions = range(len(self.checks)) if every_check else sorted(
             {p for ref in self.changed_refs for p in self.rollout_checks.get(ref, ())} |
             {p for namespace in self.changed_namespaces for p in self.endpoints_checks.get(namespace, ())})
-        for position in positions:
-            check = self.checks[position]
-            if check.verdict.state is not State.PENDING:
-                continue
-            if check.phase == "rollouts":
-                obj = self.snapshot.get(check.ref.kind, check.ref.namespace, check.ref.name)
-                verdict = rollout_verdict(obj, self.snapshot, now, rollout_timed_out)
-            else:
-                service = self.snapshot.get("Service", check.ref.namespace, check.ref.name)
-                settled = self._settled_namespaces() if settled is None else settled
-                verdict = self._endpoints(service, check.ref, check.ref.namespace in settled, endpoints_timed_out)
+        pending = [self.checks[p] for p in positions if self.checks[p].verdict.state is State.PENDING]
+        endpoints_timed_out = elapsed >= self.deadlines.endpoints
+        for check, computed in zip(pending, self._verdicts(pending, elapsed), strict=True):
+            verdict = computed if check.phase != "endpoints" else \
+                at_deadline(computed, endpoints_timed_out, self.deadlines.wait_full)
             if verdict.state is not State.PENDING and self._holding(verdict):
                 verdict = replace(verdict, state=State.PENDING)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
@@ -270,6 +261,30 @@ class Verification:
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
                 self.progress(check, elapsed)
+
+    def _verdicts(self, checks: list[Check], elapsed: float) -> list[Verdict]:
+        """The pure checks' verdicts; asks the cluster for custom resources only when a verdict depends on them."""
+        now = datetime.now(UTC)
+        verdicts = evaluate(checks, self.snapshot, self._context(elapsed), now)
+        asking = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
+                  if v.needs_pod_sources and c.ref.namespace is not None}
+        if not asking:
+            return verdicts
+        for namespace in sorted(asking, key=str):
+            self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
+            self.looked_up.add(namespace)
+        again = [i for i, c in enumerate(checks) if verdicts[i].needs_pod_sources and c.ref.namespace in asking]
+        for i, verdict in zip(again, evaluate([checks[i] for i in again], self.snapshot, self._context(elapsed), now),
+                              strict=True):
+            verdicts[i] = verdict
+        return verdicts
+
+    def _context(self, elapsed: float) -> Context:
+        endpoints_timed_out = elapsed >= self.deadlines.endpoints  # no look-up once the deadline passed
+        return Context(self.touched_refs, self.locations, {
+            namespace: sources if namespace in self.looked_up or sources or endpoints_timed_out else None
+            for namespace in self.endpoints_checks for sources in (self.pod_sources[namespace],)},
+            rollout_timed_out=elapsed >= self.deadlines.rollout)
 
     def _holding(self, verdict: Verdict) -> bool:
         """Whether a verdict must wait: no verdict from a blind watch, no failure from a stale relist."""
@@ -301,34 +316,6 @@ class Verification:
 
     def _deadline_of(self, check: Check) -> float:
         return self.deadlines.rollout if check.phase == "rollouts" else self.deadlines.endpoints
-
-    def _endpoints(self, service: Object | None, ref: ObjectRef, settled: bool, timed_out: bool) -> Verdict:
-        """The endpoints verdict; asks the cluster for custom resources only when a verdict depends on them."""
-        namespace = ref.namespace
-        for _ in range(2):
-            known = namespace in self.looked_up or self.pod_sources[namespace]
-            verdict = endpoints_verdict(service, ref, self.snapshot, self.touched_refs, self.locations, settled,
-                                        timed_out, self.deadlines.wait_full,
-                                        self.pod_sources[namespace] if known else None)
-            if not verdict.needs_pod_sources or namespace is None:
-                break
-            self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
-            self.looked_up.add(namespace)
-        return verdict
-
-    def _settled_namespaces(self) -> set[str | None]:
-        """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""
-        unsettled = set()
-        for item in self.touched:
-            if item.ref.kind not in WORKLOAD_KINDS:
-                continue
-            obj = self.snapshot.get(item.ref.kind, item.ref.namespace, item.ref.name)
-            generation = dig(obj, "metadata", "generation")
-            observed = dig(obj, "status", "observedGeneration")
-            if obj is None or (item.ref.kind != "Pod" and (
-                    observed is None or (generation is not None and observed < generation))):
-                unsettled.add(item.ref.namespace)
-        return {item.ref.namespace for item in self.touched} - unsettled
 
     def run(self) -> list[Finding]:
         started = time.monotonic()
@@ -370,7 +357,7 @@ class Verification:
 
     def _finding(self, check: Check) -> Finding:
         verdict = check.verdict
-        outcome = {State.PASSED: Outcome.PASSED, State.FAILED: Outcome.FAILED}.get(verdict.state, Outcome.FAILED)
+        outcome = verdict.state.outcome
         message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"

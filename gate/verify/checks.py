@@ -2,7 +2,7 @@
 
 Given the objects the watchers hold at one instant, each check says whether it
 passed, failed for good, or is still pending, and why. The watch loop
-(gate/verify.py) only feeds snapshots and deadlines.
+(gate/verify/engine.py) only feeds snapshots and deadlines.
 """
 
 from __future__ import annotations
@@ -12,23 +12,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
-from gate.endpoints import Candidate, closest_gap, endpoint_ready, own_selector, port_gaps, service_selector
-from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS
-from gate.labels import PodLabels, format_labels
+from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
+from gate.findings import Location, Outcome
+from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
+from gate.labels import PodLabels, Selector, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
 from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
+from gate.verify.snapshot import SERVICE_NAME_LABEL, Snapshot, owner_chain
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
 class State(Enum):
+    """Where a check stands: pending until decided, then its finding's Outcome."""
+
     PENDING = "pending"
     PASSED = "passed"
     FAILED = "failed"
+
+    @property
+    def outcome(self) -> Outcome:
+        """A check still pending when the run ends failed: it is reported as undecided."""
+        return Outcome.PASSED if self is State.PASSED else Outcome.FAILED
 
 
 @dataclass(frozen=True)
@@ -42,67 +49,67 @@ class Verdict:
     pods_to_explain: tuple[str, ...] = ()  # pods whose warning events belong in the evidence
     fix_location: str | None = None  # file:line where the fix goes, when a manifest says
     needs_pod_sources: bool = False  # definitive, unless custom resources in the namespace may create the pods
-
-
-Bucket = tuple[str, str | None]  # (kind, namespace)
+    # A failure waiting cannot change; else it fails only at its deadline (the engine decides: `at_deadline`).
+    definitive: bool = True
+    pods_may_come_from: tuple[str, ...] = ()  # why a failure is not definitive yet, named in the final message
 
 
 @dataclass
-class Snapshot:
-    """Live objects by (kind, namespace): what the watchers hold right now.
+class Check:
+    """One check's identity and where it stands."""
 
-    Indexed by owner and by Service the way the checks look objects up, so one
-    evaluation of N rollouts costs O(their pods), not O(N x every pod): at
-    N=1,000 the scans were 83 s of CPU taken from the control plane rolling out.
-    """
+    phase: str
+    ref: ObjectRef
+    title: str
+    rule: str
+    verdict: Verdict = field(default_factory=lambda: Verdict(State.PENDING, "waiting for the first snapshot"))
+    seconds: float = 0.0
+    locations: tuple[Location, ...] = ()
+    events: tuple[str, ...] = ()
 
-    objects: dict[Bucket, dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
-    _owned: dict[tuple[str, str | None, str], dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
-    _slices: dict[tuple[str | None, str], dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
 
-    def put(self, kind: str, namespace: str | None, obj: Object) -> None:
-        """Add or replace one object (by metadata.name)."""
-        name = dig(obj, "metadata", "name") or ""
-        self.remove(kind, namespace, name)
-        self.objects[(kind, namespace)][name] = obj
-        for index, key in self._index_keys(kind, namespace, obj):
-            index[key][name] = obj
+@dataclass(frozen=True)
+class Context:
+    """What the checks know besides the snapshot."""
 
-    def remove(self, kind: str, namespace: str | None, name: str) -> None:
-        old = self.objects[(kind, namespace)].pop(name, None)
-        if old is not None:
-            for index, key in self._index_keys(kind, namespace, old):
-                index[key].pop(name, None)
-                if not index[key]:
-                    del index[key]
+    touched: set[ObjectRef]
+    locations: dict[ObjectRef, str]  # file:line of touched workloads' template labels and Services' selectors
+    # What may create pods verify cannot foresee, per namespace; None: not looked up yet (see endpoints_verdict).
+    pod_sources: dict[str | None, tuple[str, ...] | None]
+    rollout_timed_out: bool
 
-    def replace_all(self, kind: str, namespace: str | None, objs: Iterable[Object]) -> None:
-        """A fresh list of one kind in one namespace: everything held before is gone."""
-        for name in list(self.objects[(kind, namespace)]):
-            self.remove(kind, namespace, name)
-        for obj in objs:
-            self.put(kind, namespace, obj)
 
-    def _index_keys(self, kind: str, namespace: str | None, obj: Object) -> list[tuple[dict, Any]]:
-        keys: list[tuple[dict, Any]] = [(self._owned, (kind, namespace, ref.get("uid")))
-                                        for ref in dig(obj, "metadata", "ownerReferences") or [] if ref.get("uid")]
-        service = dig(obj, "metadata", "labels", SERVICE_NAME_LABEL) if kind == "EndpointSlice" else None
-        if service:
-            keys.append((self._slices, (namespace, service)))
-        return keys
+def evaluate(checks: Iterable[Check], snapshot: Snapshot, context: Context, now: datetime) -> list[Verdict]:
+    """Each check's verdict at this instant. Pure: the engine applies the endpoints deadline and outages."""
+    settled: set[str | None] | None = None
+    verdicts = []
+    for check in checks:
+        ref = check.ref
+        if check.phase == "rollouts":
+            obj = snapshot.get(ref.kind, ref.namespace, ref.name)
+            verdicts.append(rollout_verdict(obj, snapshot, now, context.rollout_timed_out))
+            continue
+        settled = settled_namespaces(context.touched, snapshot) if settled is None else settled
+        verdicts.append(endpoints_verdict(
+            snapshot.get("Service", ref.namespace, ref.name), ref, snapshot, touched=context.touched,
+            locations=context.locations, workloads_settled=ref.namespace in settled,
+            pod_sources=context.pod_sources.get(ref.namespace, ())))
+    return verdicts
 
-    def of(self, kind: str, namespace: str | None) -> list[Object]:
-        return list(self.objects.get((kind, namespace), {}).values())
 
-    def get(self, kind: str, namespace: str | None, name: str) -> Object | None:
-        return self.objects.get((kind, namespace), {}).get(name)
-
-    def owned_by(self, kind: str, namespace: str | None, uid: str) -> list[Object]:
-        return list(self._owned.get((kind, namespace, uid), {}).values())
-
-    def slices_of(self, namespace: str | None, service: str) -> list[Object]:
-        """The EndpointSlices the control plane keeps for one Service (by the service-name label)."""
-        return list(self._slices.get((namespace, service), {}).values())
+def settled_namespaces(touched: Iterable[ObjectRef], snapshot: Snapshot) -> set[str | None]:
+    """Namespaces whose touched workloads all exist, each observed by its controller at its current template."""
+    unsettled = set()
+    for ref in touched:
+        if ref.kind not in WORKLOAD_KINDS:
+            continue
+        obj = snapshot.get(ref.kind, ref.namespace, ref.name)
+        generation = dig(obj, "metadata", "generation")
+        observed = dig(obj, "status", "observedGeneration")
+        if obj is None or (ref.kind != "Pod" and (
+                observed is None or (generation is not None and observed < generation))):
+            unsettled.add(ref.namespace)
+    return {ref.namespace for ref in touched} - unsettled
 
 
 def _uid(obj: Object) -> str:
@@ -155,23 +162,10 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
 def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for endpoint_slice in slices:
-        ready = sum(1 for e in endpoint_slice.get("endpoints") or [] if endpoint_ready(e))
+        ready = ready_endpoints(endpoint_slice)
         for port in endpoint_slice.get("ports") or []:
             counts[port.get("name") or ""] += ready
     return counts
-
-
-def owner_chain(obj: Object, namespace: str | None, snapshot: Snapshot, depth: int = 3) -> list[Object]:
-    """obj's owner, that owner's owner, … as far as the snapshot holds them (pod → ReplicaSet → Deployment)."""
-    chain: list[Object] = []
-    current: Object | None = obj
-    while current is not None and len(chain) < depth:
-        current = next((owner for ref in dig(current, "metadata", "ownerReferences") or []
-                        if (owner := snapshot.get(ref.get("kind", ""), namespace, ref.get("name", ""))) is not None),
-                       None)
-        if current is not None:
-            chain.append(current)
-    return chain
 
 
 def _owner_workload(pod: Object, snapshot: Snapshot) -> Object | None:
@@ -209,10 +203,42 @@ def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
         for w in service_selector_matches)
 
 
-def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, touched: set[ObjectRef],
-                      locations: dict[ObjectRef, str], workloads_settled: bool, timed_out: bool,
-                      wait_full: bool, pod_sources: tuple[str, ...] | None = ()) -> Verdict:
+def _selector_less(ref: ObjectRef, slices: list[Object]) -> Verdict:
+    """A Service without a selector has the endpoints someone created by hand, or none."""
+    endpoints = sum(len(s.get("endpoints") or []) for s in slices)
+    if endpoints:
+        return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
+                                     f"{endpoints} endpoint(s)")
+    return Verdict(State.FAILED,
+                   f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
+                   f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",),
+                   definitive=False)
+
+
+def _selector_gap(ref: ObjectRef, selector: Selector, pods: list[Object], snapshot: Snapshot, touched: set[ObjectRef],
+                  locations: dict[ObjectRef, str], nothing_will: bool, sources: tuple[str, ...]) -> Verdict:
+    """No pod matches the selector: the gap to the pods evidently meant, definitive when nothing will create them."""
+    namespace = ref.namespace
+    assert namespace is not None
+    definitive = nothing_will and not sources
+    gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations), locations.get(ref))
+    if gap is None:
+        return Verdict(State.FAILED, f"{ref} selects {selector}; no pod in namespace {namespace} matches, and "
+                       f"none was evidently meant for it", definitive=definitive and bool(pods),
+                       pods_may_come_from=sources)
+    evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
+    if gap.candidate.labels_location:
+        evidence.append(f"pod template labels at {gap.candidate.labels_location}")
+    return Verdict(State.FAILED, gap.message, tuple(evidence), tuple(gap.fix()), fix_location=gap.fix_location,
+                   definitive=definitive, pods_may_come_from=sources)
+
+
+def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, *, touched: set[ObjectRef],
+                      locations: dict[ObjectRef, str], workloads_settled: bool,
+                      pod_sources: tuple[str, ...] | None = ()) -> Verdict:
     """Ready endpoints for every Service port, else the cause in the order an engineer checks.
+
+    A failure says whether it is definitive; the engine's deadline policy decides when it is final.
 
     workloads_settled: every touched workload of the namespace exists and its controller has
     observed its current template. Then, if no pod and no workload template in the namespace
@@ -222,7 +248,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     not looked up yet, and then a verdict that would be definitive asks for them instead.
     """
     if service is None:
-        return Verdict(State.FAILED if timed_out else State.PENDING, f"{ref} not found in the cluster")
+        return Verdict(State.FAILED, f"{ref} not found in the cluster", definitive=False)
     namespace = ref.namespace
     slices = snapshot.slices_of(namespace, ref.name)
     if dig(service, "spec", "type") == "ExternalName":
@@ -231,18 +257,21 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     selector = service_selector(service)
     ports = dig(service, "spec", "ports") or []
     if selector is None:
-        endpoints = sum(len(s.get("endpoints") or []) for s in slices)
-        if endpoints:
-            return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
-                                         f"{endpoints} endpoint(s)")
-        return Verdict(State.FAILED if timed_out else State.PENDING,
-                       f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
-                       f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",))
+        return _selector_less(ref, slices)
     ready = _ready_endpoints_by_port(slices)
     missing = [p for p in ports if ready.get(p.get("name") or "", 0) == 0]
     total = sum(ready.values()) // max(len(ports), 1)
     if ports and not missing:
         return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
+    return _without_ready_endpoints(service, ref, selector, missing, snapshot, touched, locations, workloads_settled,
+                                    pod_sources)
+
+
+def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector, missing: list[Object],
+                             snapshot: Snapshot, touched: set[ObjectRef], locations: dict[ObjectRef, str],
+                             workloads_settled: bool, pod_sources: tuple[str, ...] | None) -> Verdict:
+    """Why some port has no ready endpoint: no pod matches, none is Ready, or they lack the named targetPort."""
+    namespace = ref.namespace
     pods = snapshot.of("Pod", namespace)
     matching = [p for p in pods if selector.matches(template_labels(p))]
     workloads = [w for kind in sorted(SELECTOR_KINDS)
@@ -251,46 +280,27 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
         return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")
 
-    def outcome(message: str, evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), definitive: bool = False,
-                pods_to_explain: tuple[str, ...] = (), fix_location: str | None = None) -> Verdict:
-        final = timed_out or (definitive and not wait_full)
-        return Verdict(State.FAILED if final else State.PENDING, message, evidence, fix, pods_to_explain,
-                       fix_location)
-
-    assert namespace is not None
     if not matching:
         # No template in the namespace would match either, and no controller-added label (a pod name, a
         # hash) is involved whose pods may simply not exist yet.
         nothing_will = workloads_settled and not workloads and not any(
             r.key in CONTROLLER_LABEL_KEYS for r in selector.requirements)
-        if nothing_will and pod_sources is None and not timed_out:
+        if nothing_will and pod_sources is None:
             return Verdict(State.PENDING, f"{ref} selects {selector}; no pod matches yet", needs_pod_sources=True)
-        sources = pod_sources or ()
-        waited = (f" (waited for the endpoints deadline: pods may come from {', '.join(sources)})" if timed_out
-                  else f" (waiting: pods may come from {', '.join(sources)})") if sources else ""
-        definitive = nothing_will and not sources
-        gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations),
-                          locations.get(ref))
-        if gap is None:
-            return outcome(f"{ref} selects {selector}; no pod in namespace {namespace} matches, and none was "
-                           f"evidently meant for it{waited}", definitive=definitive and bool(pods))
-        evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
-        if gap.candidate.labels_location:
-            evidence.append(f"pod template labels at {gap.candidate.labels_location}")
-        return outcome(gap.message + waited, tuple(evidence), tuple(gap.fix()), definitive=definitive,
-                       fix_location=gap.fix_location)
+        return _selector_gap(ref, selector, pods, snapshot, touched, locations, nothing_will, pod_sources or ())
     ready_pods = [p for p in matching if is_true(p, "Ready")]
     if not ready_pods:
         reasons = tuple(why_not_ready(p) for p in matching[:3])
         names = tuple(dig(p, "metadata", "name") for p in matching[:3])
-        return outcome(f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
-                       pods_to_explain=names)
+        return Verdict(State.FAILED, f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
+                       pods_to_explain=names, definitive=False)
     gaps = port_gaps(service, ready_pods[0])
     named = [g for g in gaps if g.named]
     if named:
         pod_name = dig(ready_pods[0], "metadata", "name")
-        return outcome(f"{ref}: {named[0].message} (pod/{pod_name})",
+        return Verdict(State.FAILED, f"{ref}: {named[0].message} (pod/{pod_name})",
                        fix=(f"name a container port {named[0].target!r} in the pod template, or set targetPort "
-                            "to the container's port number",), definitive=True)
+                            "to the container's port number",))
     names = ", ".join(p.get("name") or str(p.get("port")) for p in missing)
-    return outcome(f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready endpoint yet")
+    return Verdict(State.FAILED, f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready "
+                   "endpoint yet", definitive=False)

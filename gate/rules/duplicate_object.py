@@ -1,0 +1,29 @@
+"""Lint rule `duplicate-object`: an object defined twice in the set: kubectl apply keeps the last one, silently."""
+
+from __future__ import annotations
+
+from gate.config import GateConfig
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.rules.base import finding
+
+ID = "duplicate-object"
+SEVERITY = Severity.ERROR
+SUMMARY = "An object must be defined once in the set: kubectl apply keeps only the last definition."
+FIX = "Remove or rename one of the definitions."
+HELP = (
+    "an object (kind, namespace, name) defined more than once in the set: `kubectl apply` keeps only the last"
+    " definition, silently. The error lists every place it is defined"
+)
+
+
+def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """An object defined twice: `kubectl apply` keeps the last one, silently."""
+    findings = []
+    for ref, manifests in inventory.duplicates.items():
+        places = ", ".join(f"{m.file}:{m.line}" for m in manifests)
+        findings.append(finding(
+            ID, ref, f"{ref.name} is defined once", Outcome.FAILED,
+            f"{ref.qualified} is defined {len(manifests)} times ({places}); kubectl apply keeps only the last",
+            locations=tuple(Location(m.file, m.line) for m in manifests)))
+    return findings

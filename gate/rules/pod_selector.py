@@ -1,0 +1,73 @@
+"""Lint rule `pod-selector`: PodDisruptionBudgets, PodMonitors and ServiceMonitors that select nothing."""
+
+from __future__ import annotations
+
+from gate.config import GateConfig
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.kinds import api_group
+from gate.labels import Selector
+from gate.objects import Object, ObjectRef, dig
+from gate.rules.base import finding
+
+ID = "pod-selector"
+SEVERITY = Severity.WARNING
+SUMMARY = (
+    "A PodDisruptionBudget or PodMonitor should select at least one pod template, a ServiceMonitor at least "
+    "one Service."
+)
+FIX = "Correct the selector so it matches the labels of the pods or Services it is meant for."
+HELP = "a PodDisruptionBudget or PodMonitor selecting no pod template, a ServiceMonitor selecting no Service (warning)"
+
+
+def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """PodDisruptionBudgets and PodMonitors select pod templates; ServiceMonitors select Services.
+
+    Selecting nothing protects or scrapes nothing: a warning, not checkable when something in the
+    namespace may create pods (or, for a ServiceMonitor, when the set holds no Service there).
+    """
+    findings = []
+    for obj in inventory.objects:
+        kind, group = obj.get("kind"), api_group(str(obj.get("apiVersion", "")))
+        if (group, kind) not in SELECTING_KINDS:
+            continue
+        ref = inventory.ref(obj)
+        selector = Selector.from_label_selector(dig(obj, "spec", "selector"))
+        title = f"{ref.name} selects {'Services' if kind == 'ServiceMonitor' else 'pods'}"
+        at = Location.parse(inventory.location(obj, "spec", "selector"))
+        if kind == "ServiceMonitor":
+            namespaces = _monitored_namespaces(obj, ref.namespace)
+            candidates = [(o, {str(k): str(v) for k, v in (dig(o, "metadata", "labels") or {}).items()})
+                          for o in inventory.of_kind("Service") if namespaces is None or
+                          inventory.ref(o).namespace in namespaces]
+            selected = [str(inventory.ref(o)) for o, labels in candidates if selector.matches(labels)]
+            sources = [] if candidates else [ObjectRef("Service", ref.namespace, "*")]
+        else:
+            workloads = inventory.workloads(ref.namespace)
+            selected = [str(inventory.ref(w)) for w in inventory.selected(selector, ref.namespace)]
+            sources = inventory.pod_sources(ref.namespace) or ([] if workloads else [ObjectRef("Pod", ref.namespace,
+                                                                                               "*")])
+        if selected:
+            findings.append(finding(ID, ref, title, Outcome.PASSED, f"{ref} selects {', '.join(selected)}",
+                                     locations=at))
+        elif sources:
+            findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: selector {selector} matches nothing in the set; what it selects may "
+                                     f"come from elsewhere", locations=at))
+        else:
+            findings.append(finding(ID, ref, title, Outcome.FAILED,
+                                     f"{ref}: selector {selector} matches nothing in namespace {ref.namespace}; "
+                                     f"the {kind} has no effect", severity=SEVERITY, locations=at))
+    return findings
+
+
+SELECTING_KINDS = {("policy", "PodDisruptionBudget"), ("monitoring.coreos.com", "ServiceMonitor"),
+                   ("monitoring.coreos.com", "PodMonitor")}
+
+
+def _monitored_namespaces(monitor: Object, own: str | None) -> set[str | None] | None:
+    """The namespaces a ServiceMonitor looks in (None: all)."""
+    namespaces = dig(monitor, "spec", "namespaceSelector") or {}
+    if namespaces.get("any"):
+        return None
+    return set(namespaces.get("matchNames") or []) or {own}

@@ -1,0 +1,44 @@
+"""Lint rule `policy-selector`: a NetworkPolicy whose podSelector selects no pod template in its namespace."""
+
+from __future__ import annotations
+
+from gate.config import GateConfig
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.rules.base import finding, listed
+
+ID = "policy-selector"
+SEVERITY = Severity.WARNING
+SUMMARY = "A NetworkPolicy's podSelector should select at least one pod template in its namespace."
+FIX = "Correct the podSelector, or remove the policy if nothing should be protected."
+HELP = "a NetworkPolicy whose `podSelector` selects no template in its namespace (warning)"
+
+
+def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """A NetworkPolicy whose podSelector selects no template in its namespace protects nothing (warning)."""
+    findings = []
+    for obj, policy in zip(inventory.of_kind("NetworkPolicy"), inventory.policies(), strict=True):
+        ref = inventory.ref(obj)
+        title = f"{ref.name} selects pods"
+        workloads = inventory.workloads(policy.namespace)
+        at = Location.parse(inventory.location(obj, "spec", "podSelector"))
+        if not workloads:
+            findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: no workload of namespace {policy.namespace} is in the set",
+                                     locations=at))
+            continue
+        selected = [str(inventory.ref(w)) for w in inventory.selected(policy.pod_selector, policy.namespace)]
+        if selected:
+            findings.append(finding(ID, ref, title, Outcome.PASSED,
+                                     f"{ref} selects {', '.join(selected)}", locations=at))
+            continue
+        if sources := inventory.pod_sources(policy.namespace):
+            findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
+                                     f"{ref}: podSelector {policy.pod_selector} selects no pod template in the set; "
+                                     f"pods may come from {listed(sources)}", locations=at))
+            continue
+        findings.append(finding(
+            ID, ref, title, Outcome.FAILED,
+            f"{ref}: podSelector {policy.pod_selector} selects no pod template in namespace {policy.namespace}; "
+            f"the policy protects nothing", severity=SEVERITY, locations=at))
+    return findings

@@ -1,0 +1,37 @@
+"""Lint rule `required-labels`: pod templates lacking the labels gate.yaml's required_labels lists."""
+
+from __future__ import annotations
+
+from gate.config import GateConfig
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.objects import template_labels
+from gate.rules.base import finding
+
+ID = "required-labels"
+SEVERITY = Severity.ERROR
+SUMMARY = "Pod templates must carry the labels gate.yaml's required_labels lists."
+FIX = "Add the missing labels under spec.template.metadata.labels."
+HELP = "pod templates lacking the labels listed in `required_labels` (off unless configured)"
+
+
+def check(inventory: Inventory, config: GateConfig) -> list[Finding]:
+    """Label conventions (required_labels in gate.yaml) on every pod template."""
+    if not config.required_labels:
+        return []
+    findings = []
+    for workload in inventory.workloads():
+        ref = inventory.ref(workload)
+        missing = [key for key in config.required_labels if key not in template_labels(workload)]
+        title = f"{ref.name} has the required labels"
+        at = Location.parse(inventory.template_labels_location(workload))
+        if not missing:
+            findings.append(finding(ID, ref, title, Outcome.PASSED,
+                                     f"{ref} carries {', '.join(config.required_labels)}", locations=at))
+            continue
+        findings.append(finding(
+            ID, ref, title, Outcome.FAILED,
+            f"pod template of {ref} lacks required label{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(required_labels in {config.file})", fix=(f"add {', '.join(missing)} to the pod template labels",),
+            locations=at))
+    return findings

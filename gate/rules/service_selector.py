@@ -1,0 +1,80 @@
+"""Lint rule `service-selector`: a Service whose selector matches no pod template."""
+
+from __future__ import annotations
+
+from gate.config import GateConfig
+from gate.endpoints import (
+    closest_gap,
+    template_candidates,
+)
+from gate.findings import Finding, Location, Outcome, Severity
+from gate.inventory import Inventory
+from gate.labels import format_labels
+from gate.rules.base import finding, listed, selecting_services
+
+ID = "service-selector"
+SEVERITY = Severity.ERROR
+SUMMARY = (
+    "A Service's selector must match the pod template labels of the workload that backs it; otherwise the "
+    "Service gets no endpoints."
+)
+FIX = (
+    "Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the "
+    "manifest line), or correct the selector."
+)
+HELP = (
+    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it: it "
+    'has the Service\'s name, its value is a near miss (`paymentservce` for `paymentservice`: "did you mean"),'
+    " or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) matches. The error sits"
+    " at the selector, the template labels are the second place, and the fix is a `kubectl patch` plus the "
+    "YAML line. The fix adds labels to the template only when the template still matches its own workload's "
+    "selector and no controller-set label is involved; otherwise it changes the Service's selector"
+)
+
+
+def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
+    """Every Service selector matches a pod template in the set; else the evident workload's gap.
+
+    An error needs certainty: a workload the selector was evidently meant for (see `closest_gap`)
+    and no custom resource in the namespace that might create the pods instead.
+    """
+    findings = []
+    for service, ref, selector in selecting_services(inventory):
+        title = f"{ref.name} selects pods"
+        workloads = inventory.workloads(ref.namespace)
+        selector_at = inventory.location(service, "spec", "selector")
+        at = Location.parse(selector_at)
+        matched = inventory.selected(selector, ref.namespace)
+        if matched:
+            names = ", ".join(str(inventory.ref(w)) for w in matched)
+            findings.append(finding(ID, ref, title, Outcome.PASSED,
+                                     f"{ref} selects {selector}: {names}", locations=at))
+            continue
+        assert ref.namespace is not None
+        candidates = template_candidates(((w, inventory.template_labels_location(w)) for w in workloads),
+                                         ref.namespace)
+        gap = closest_gap(ref, selector, candidates, selector_at)
+        sources = inventory.pod_sources(ref.namespace)
+        if sources:
+            near = f"; closest template: {gap.pods_gap}" if gap else ""
+            findings.append(finding(
+                ID, ref, title, Outcome.NOT_CHECKABLE,
+                f"{ref} selects {selector}; no pod template in the set matches, but pods may come from "
+                f"{listed(sources)}{near}", locations=at))
+            continue
+        if gap is None:
+            findings.append(finding(
+                ID, ref, title, Outcome.NOT_CHECKABLE,
+                f"{ref} selects {selector}; no workload in the set was evidently meant for it "
+                f"(its pods are deployed from elsewhere?)", locations=at))
+            continue
+        evidence = []
+        if gap.candidate.labels_location:
+            evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
+                            f"{gap.candidate.labels_location}")
+        evidence.append(f"why {gap.candidate.workload}: {gap.because}")
+        findings.append(finding(
+            ID, ref, title, Outcome.FAILED,
+            gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
+            locations=at + Location.parse(gap.candidate.labels_location)))
+    return findings
