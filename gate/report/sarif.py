@@ -27,9 +27,9 @@ from gate.rules import CATALOG
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
-README = "https://github.com/deploy-gate/deploy-gate#"
-LINT_HELP = README + "deploy-gate-lint-path-options"
-VERIFY_HELP = README + "deploy-gate-verify-path-options"
+README = "https://github.com/deploy-gate/deploy-gate#readme"
+LINT_HELP = "https://github.com/deploy-gate/deploy-gate/blob/main/docs/lint.md"
+VERIFY_HELP = "https://github.com/deploy-gate/deploy-gate/blob/main/docs/verify.md"
 
 
 def sarif_text(text: str) -> str:

@@ -2,8 +2,8 @@
 
 A lint rule is one module here (yamllint's `rules/` pattern); adding one is a module and a line
 in `LINT_RULES`, whose order is the order of the findings. The verify rules are decided by
-gate/verify's checks; their documentation is here so SARIF and the README read one catalog.
-`python -m gate.rules --markdown` prints the README's lint rule table.
+gate/verify's checks; their documentation is here so SARIF and docs/lint.md read one catalog.
+`python -m gate.rules --markdown` prints the lint rule table (docs/lint.md).
 """
 
 from __future__ import annotations
@@ -42,6 +42,6 @@ CATALOG: dict[str, Rule] = {rule.id: rule for rule in (*LINT_RULES, *VERIFY_RULE
 
 
 def markdown_table() -> str:
-    """The README's lint rule table."""
+    """The lint rule table of docs/lint.md."""
     rows = ["| rule | finding |", "|---|---|"] + [f"| `{rule.id}` | {rule.help} |" for rule in LINT_RULES]
     return "\n".join(rows) + "\n"

@@ -1,4 +1,4 @@
-"""`python -m gate.rules --markdown`: print the README's lint rule table from the catalog."""
+"""`python -m gate.rules --markdown`: print the lint rule table (docs/lint.md) from the catalog."""
 
 from __future__ import annotations
 

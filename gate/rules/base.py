@@ -2,7 +2,7 @@
 
 Each rule module (yamllint's `rules/` pattern) carries `ID`, `SEVERITY`, `SUMMARY` (what the rule
 requires: SARIF's description), `FIX` (how to fix a failure: SARIF's help, kube-linter's remediation),
-`HELP` (what a finding means: the README's rule table) and, for a lint rule, `check`.
+`HELP` (what a finding means: the lint rule table in docs/lint.md) and, for a lint rule, `check`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every example file parses, and the README links each example."""
+"""Every example file parses, and the docs link each example."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ def test_every_example_file_parses() -> None:
     assert jenkinsfile.count("{") == jenkinsfile.count("}")
     dockerfile = (ROOT / "examples" / "argocd" / "Dockerfile").read_text()
     assert dockerfile.splitlines()[2].startswith("FROM ")
-    readme = (ROOT / "README.md").read_text()
+    pipelines = (ROOT / "docs" / "pipelines.md").read_text()
     for name in ("examples/github/", "examples/gitlab/", "examples/jenkins/", "examples/argocd/",
                  "examples/synthetic-check/"):
-        assert name in readme, f"README does not link {name}"
+        assert f"../{name}" in pipelines, f"docs/pipelines.md does not link {name}"
+    assert "docs/pipelines.md" in (ROOT / "README.md").read_text()
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
 
 
