@@ -35,8 +35,8 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 def without_bookkeeping(obj: Object) -> Object:
     """Drop what only apply machinery reads: managedFields and kubectl's last-applied copy of the object.
 
-    They are 35-50% of a live object's JSON; a verify run at N=1,000 holds
-    thousands of objects, and no check reads either field.
+    They are a third to a half of a live object's JSON, a large run holds
+    thousands of objects, and no check reads either field (figures: bench/README.md).
     """
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):

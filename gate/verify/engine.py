@@ -32,11 +32,9 @@ SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluste
 RECONNECT_GRACE = 10.0
 # After an outage, how long a failure waits on the relisted state: kubelets report what happened meanwhile
 # (readiness that passed while the API server was down) once it is back, and controllers catch up later
-# still. Measured on the test cluster: a pod turned Ready 3 s after the API server returned, its
-# EndpointSlice and Deployment status 52 s after (the controller manager's watches back off while the
-# server is away: client-go's reflectors back off up to 30 s, with jitter). After an outage longer than
-# the node monitor grace period (40 s), the node lifecycle controller also marks every pod NotReady until
-# the kubelet's next status. Passes need no wait: they are read from fresh state.
+# still, as client-go's reflectors back off up to 30 s with jitter while the server is away; after an
+# outage past the node monitor grace period the node controller also marks pods NotReady for a while.
+# Passes need no wait: they are read from fresh state. Measurements: docs/reliability.md.
 RESYNC_GRACE = 90.0
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
@@ -149,9 +147,9 @@ def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
 def _drop_template_spec(obj: Object) -> None:
     """Free a live workload's pod template spec: no check reads it (the live pods carry theirs).
 
-    The checks read a workload's status, replicas and template labels. At
-    N=1,000 the watches hold thousands of ReplicaSets (ten old ones per
-    Deployment by default), and the template spec is half of each.
+    The checks read a workload's status, replicas and template labels. A large
+    run holds thousands of ReplicaSets (ten old ones per Deployment by default),
+    and the template spec is half of each (figures: bench/README.md).
     """
     template = pod_template(obj) if obj.get("kind") != "Pod" else None
     if template is not None:

@@ -22,8 +22,9 @@ class Snapshot:
     """Live objects by (kind, namespace): what the watchers hold right now.
 
     Indexed by owner and by Service the way the checks look objects up, so one
-    evaluation of N rollouts costs O(their pods), not O(N x every pod): at
-    N=1,000 the scans were 83 s of CPU taken from the control plane rolling out.
+    evaluation of N rollouts costs O(their pods), not O(N x every pod), which
+    at a thousand Deployments was most of the CPU taken from the control plane
+    rolling out (figures: bench/README.md).
     """
 
     objects: dict[Bucket, dict[str, Object]] = field(default_factory=lambda: defaultdict(dict))
