@@ -20,6 +20,7 @@ from gate.objects import (
     container_ports,
     controller_labels,
     dig,
+    port_number,
     ref_of,
     template_labels,
     template_labels_path,
@@ -246,7 +247,7 @@ def port_gaps(service: Object, pod_or_template: Object) -> list[PortGap]:
         target = port.get("targetPort", port.get("port"))
         label = f"{port.get('name')} ({port.get('port')}/{protocol})" if port.get("name") else \
             f"{port.get('port')}/{protocol}"
-        if isinstance(target, str) and not target.isdigit():
+        if port_number(target) is None:
             same_name = [p for p in declared if p.get("name") == target]
             if not any(p.get("protocol", "TCP") == protocol for p in same_name):
                 other = str(same_name[0].get("protocol", "TCP")) if same_name else None

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gate.labels import IDENTITY_LABELS, Selector, format_labels
-from gate.objects import Object, dig
+from gate.objects import Object, dig, port_number
 
 INGRESS, EGRESS = "Ingress", "Egress"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -150,10 +150,14 @@ def _namespace_labels(namespace: str, namespaces: dict[str, dict[str, str]]) -> 
 
 
 def _ip_in_block(ip: str, block: Object) -> bool:
-    address = ipaddress.ip_address(ip)
-    if address not in ipaddress.ip_network(str(block.get("cidr")), strict=False):
+    """Whether ip is in the block's cidr and in none of its exceptions (a malformed CIDR matches nothing)."""
+    try:
+        address = ipaddress.ip_address(ip)
+        if address not in ipaddress.ip_network(str(block.get("cidr")), strict=False):
+            return False
+        return not any(address in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or [])
+    except ValueError:
         return False
-    return not any(address in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or [])
 
 
 def _peer_matches(peer: Object, policy: Policy, other: PodSide, namespaces: dict[str, dict[str, str]]) -> bool:
@@ -175,11 +179,12 @@ def _port_matches(entry: Object, connection: Connection) -> bool:
     port = entry.get("port")
     if port is None:
         return True
-    if isinstance(port, str) and not port.isdigit():
+    number = port_number(port)
+    if number is None:  # a port name, resolved on the destination pod
         return any(p.name == port and p.protocol == connection.protocol and p.port == connection.port
                    for p in connection.destination.ports)
-    end = entry.get("endPort")
-    return int(port) <= connection.port <= int(end) if end is not None else int(port) == connection.port
+    end = port_number(entry.get("endPort"))
+    return number <= connection.port <= end if end is not None else number == connection.port
 
 
 def describe_peer(peer: Object, policy_namespace: str) -> str:

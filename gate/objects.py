@@ -107,6 +107,18 @@ def containers(pod_spec_owner: Object) -> list[Object]:
     return found
 
 
+def port_number(value: Any) -> int | None:
+    """A port written as a number (an int, or ASCII digits), else None: a port name, or nonsense.
+
+    `str.isdigit()` also accepts '²', which int() refuses; the API server takes only ASCII digits.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
 def container_ports(pod_or_template: Object) -> list[Object]:
     """Every port declared by a serving container (see `containers`)."""
     return [port for container in containers(pod_or_template) for port in (container.get("ports") or [])

@@ -20,6 +20,7 @@ from gate.objects import (
     containers,
     dig,
     pod_template,
+    port_number,
     template_labels,
 )
 
@@ -52,9 +53,9 @@ class ResolvedPair:
 
 
 def _pod_ports(pod_or_template: Object) -> tuple[ContainerPort, ...]:
-    return tuple(ContainerPort(int(p["containerPort"]), str(p.get("protocol", "TCP")), p.get("name"))
+    return tuple(ContainerPort(number, str(p.get("protocol", "TCP")), p.get("name"))
                  for c in containers(pod_or_template) for p in c.get("ports") or []
-                 if isinstance(p, dict) and str(p.get("containerPort", "")).isdigit())
+                 if isinstance(p, dict) and (number := port_number(p.get("containerPort"))) is not None)
 
 
 def _unique(found: list[Object], what: str) -> Object:
@@ -89,8 +90,9 @@ def _service_port(service: Object, target: Target) -> Object:
 def _target_port_on(pod_ports: tuple[ContainerPort, ...], service_port: Object) -> int | None:
     target = service_port.get("targetPort", service_port.get("port"))
     protocol = service_port.get("protocol", "TCP")
-    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-        return int(target)
+    number = port_number(target)
+    if number is not None:
+        return number
     return next((p.port for p in pod_ports if p.name == target and p.protocol == protocol), None)
 
 

@@ -274,3 +274,12 @@ def test_a_policy_with_a_type_and_no_rules_denies_all_it_selects(
     subject = destination if direction == INGRESS else source
     verdict = evaluate_direction([empty], direction, connection, NAMESPACES)
     assert verdict.allowed is (not empty.selects(subject))
+
+
+def test_live_values_no_manifest_check_saw_are_judged_not_crashed_on() -> None:
+    """A port written with a non-ASCII digit names no port; a malformed CIDR holds no address."""
+    superscript = policy(policyTypes=["Ingress"], ingress=[{"ports": [{"port": "8²"}]}])
+    assert not allowed([superscript])
+    block = policy(policyTypes=["Ingress"], ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}])
+    with_ip = PodSide(GATEWAY.namespace, GATEWAY.labels, GATEWAY.display, ip="10.0.0.7")
+    assert not allowed([block], source=with_ip)
