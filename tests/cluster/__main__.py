@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start (or reuse) the cluster; prints KUBECONFIG=<path> last")
     up.add_argument("--fake-nodes", type=int, default=0, metavar="N", help="also run kwok with N fake nodes")
+    up.add_argument("--no-netpol", action="store_true",
+                    help="without the NetworkPolicy enforcer, as a network plugin that ignores policies")
     commands.add_parser("down", help="stop everything and remove what `up` created")
     commands.add_parser("status", help="say what runs (exit 0 when the cluster is ready)")
     commands.add_parser("build", help="only build (or reuse) the Go binaries")
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         cluster = Cluster(binaries, _log)
         if args.command == "up":
-            kubeconfig = cluster.up(fake_nodes=args.fake_nodes)
+            kubeconfig = cluster.up(fake_nodes=args.fake_nodes, netpol=not args.no_netpol)
             _log(f"up in {time.monotonic() - started:.1f} s (build check included)")
             print(f"KUBECONFIG={kubeconfig}")
             return 0

@@ -74,7 +74,8 @@ class Cluster:
         return ["ctr", "--address", str(config.CONTAINERD_SOCKET)]
 
     def is_running(self) -> bool:
-        if any(processes.running_pid(name) is None for name in REQUIRED):
+        required = [n for n in REQUIRED if n != "kube-router" or not config.NO_NETPOL_MARKER.exists()]
+        if any(processes.running_pid(name) is None for name in required):
             return False
         try:
             return self.kubectl("get", "--raw", "/readyz", check=False).strip() == "ok"
@@ -100,10 +101,34 @@ class Cluster:
                     "kubelet": self._start_kubelet}
         starters[component]()
 
+    def disable_netpol(self) -> None:
+        """Run on without a NetworkPolicy enforcer, as on a cluster whose network plugin ignores policies:
+        stop kube-router and remove the rules it programmed (they would go on filtering otherwise)."""
+        config.NO_NETPOL_MARKER.parent.mkdir(parents=True, exist_ok=True)
+        config.NO_NETPOL_MARKER.touch()
+        processes.stop("kube-router")
+        node.remove_policy_rules()
+
+    def enable_netpol(self) -> None:
+        """Enforce NetworkPolicy again (kube-router programs every policy afresh)."""
+        self._start_kube_router()
+        config.NO_NETPOL_MARKER.unlink(missing_ok=True)
+
     # --- up ------------------------------------------------------------------
 
-    def up(self, fake_nodes: int = 0) -> Path:
-        """Start everything (or reuse a running cluster) and return the admin kubeconfig."""
+    def up(self, fake_nodes: int = 0, netpol: bool = True) -> Path:
+        """Start everything (or reuse a running cluster) and return the admin kubeconfig.
+
+        netpol=False: without the NetworkPolicy enforcer (see `disable_netpol`).
+        """
+        kubeconfig = self._up(fake_nodes)
+        if not netpol:
+            self.disable_netpol()
+        elif config.NO_NETPOL_MARKER.exists():
+            self.enable_netpol()
+        return kubeconfig
+
+    def _up(self, fake_nodes: int) -> Path:
         if self.is_running():
             self.log("cluster already running; reusing it")
             self.ensure_fake_nodes(fake_nodes)

@@ -45,6 +45,8 @@ BRIDGE = "dgbr0"
 # The kubelet's cgroup root: its pods live under <controller>/deploy-gate/kubepods, apart from any other
 # kubelet's /kubepods on the machine, so `down` kills and removes only what this cluster ran.
 CGROUP_ROOT = "deploy-gate"
+# Present while the cluster runs without its NetworkPolicy enforcer (`up --no-netpol`).
+NO_NETPOL_MARKER = RUN_DIR / "no-netpol"
 # Other Kubernetes daemons this harness refuses to run beside (their pods, rules and ports would collide).
 FOREIGN_DAEMONS = ("kubelet", "kube-apiserver", "containerd", "k3s", "k0s")
 POD_CIDR = "10.244.0.0/16"

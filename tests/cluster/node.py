@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -212,13 +213,25 @@ def _rule_lines(baseline: bool = True) -> list[str]:
     return [] if before is None else [line for line in found if line not in set(before)]
 
 
-def _sweep_rules() -> None:
+POLICY_MARKERS = ("KUBE-ROUTER-", "KUBE-NWPLCY-", "KUBE-POD-FW-", "kube-router netpol")
+
+
+def remove_policy_rules() -> None:
+    """Remove what kube-router's NetworkPolicy firewall programmed (its own --cleanup-config panics in
+    v2.1.0's proxy cleanup before it gets there): the chains, the jumps to them, then its ipsets."""
+    _sweep_rules(lambda line: any(marker in line for marker in POLICY_MARKERS))
+    for ipset in _ipsets():
+        if ipset.startswith(("KUBE-SRC-", "KUBE-DST-", "kube-router-")):
+            _run("ipset", "destroy", ipset, check=False)
+
+
+def _sweep_rules(only: Callable[[str], bool] = lambda _: True) -> None:
     """Delete every rule and chain the cluster's components made (kubelet, kube-proxy, kube-router).
 
     Their own cleanups leave the kubelet's chains and canaries behind, so sweep what `_rule_lines` calls
     ours: first the jumps from other chains, then flush and delete the chains themselves.
     """
-    ours = set(_rule_lines())
+    ours = {line for line in _rule_lines() if only(line)}
     for save, restore in (("iptables-save", "iptables-restore"), ("ip6tables-save", "ip6tables-restore")):
         script = []
         for table, lines in _saved_rules(save).items():

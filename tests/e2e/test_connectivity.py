@@ -136,3 +136,23 @@ def test_explain_offline_and_live(fixed: E2ECluster) -> None:
     started = time.monotonic()
     assert gate(fixed, "explain", *args, "-f", FIXED + "manifests").returncode == 1
     assert time.monotonic() - started < 10
+
+
+def test_a_network_plugin_that_ignores_policies_is_named_not_the_policy(fixed: E2ECluster) -> None:
+    """Without an enforcer, web-frontend reaches inference-api although inference-api-netpol denies it:
+    the finding says the plugin does not enforce NetworkPolicy, and blames no policy."""
+    if fixed.harness is None:
+        pytest.skip("the enforcer can be switched off only on the harness's own cluster")
+    fixed.harness.disable_netpol()
+    try:
+        result = gate(fixed, "verify", FIXED, "-o", "json")
+    finally:
+        fixed.harness.enable_netpol()
+    assert result.returncode == 1, result.stdout + result.stderr
+    pairs = {f["check"]: f for f in json.loads(result.stdout)["findings"] if f["phase"] == "connectivity"}
+    denied = next(f for title, f in pairs.items() if "web-frontend" in title)
+    assert denied["outcome"] == "failed" and denied["fix"] == []
+    assert denied["message"].startswith("policy says deny but traffic passed: the network plugin is not enforcing "
+                                        "NetworkPolicy")
+    allowed = next(f for title, f in pairs.items() if "api-gateway" in title)
+    assert allowed["outcome"] == "passed"
