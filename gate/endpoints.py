@@ -80,9 +80,7 @@ class SelectorGap:
         return f"{self.service} selects {self.selector}; {self.pods_gap}"
 
     def _near_value(self, requirement: Requirement) -> bool:
-        value = self.candidate.labels.get(requirement.key)
-        return requirement.operator == "In" and value is not None and \
-            any(near_miss(written, value) for written in requirement.values)
+        return _near_value(requirement, self.candidate.labels)
 
     def _relabel(self) -> dict[str, str] | None:
         """The labels to set on the template, or None when relabelling is not a safe fix.
@@ -144,6 +142,13 @@ class SelectorGap:
                 + f" (the labels {self.candidate.workload}'s pods carry)"]
 
 
+def _near_value(requirement: Requirement, labels: dict[str, str]) -> bool:
+    """The labels have the requirement's key with a value one typo away from the one it asks for."""
+    value = labels.get(requirement.key)
+    return requirement.operator == "In" and value is not None and \
+        any(near_miss(written, value) for written in requirement.values)
+
+
 def json_pointer(path: tuple[str | int, ...]) -> str:
     """RFC 6901: '/spec/template/metadata/labels/app.kubernetes.io~1name'."""
     return "/" + "/".join(str(step).translate(_POINTER) for step in path)
@@ -185,8 +190,7 @@ def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Can
         if not unmet:
             continue
         met = [r for r in selector.requirements if r not in unmet]
-        near = [r for r in unmet if r.operator == "In" and r.key in candidate.labels
-                and any(near_miss(v, candidate.labels[r.key]) for v in r.values)]
+        near = [r for r in unmet if _near_value(r, candidate.labels)]
         if candidate.workload.name == service.name:
             because = "same name as the Service"
         elif len(near) == len(unmet):

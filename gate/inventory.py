@@ -106,9 +106,9 @@ class Inventory:
             pool = index.in_order(index.objects[position] for position in narrowed)
         return [w for w in pool if selector.may_match(index.pods(w))]
 
-    def pod_labels(self, workload: Object) -> PodLabels:
-        """The labels a workload's pods will carry (computed once per workload)."""
-        return self.index.pods(workload)
+    def names(self, kind: str, namespace: str | None) -> list[str]:
+        """The names of the set's objects of one kind in one namespace, in the set's order."""
+        return list(self.index.names.get((kind, namespace), ()))
 
     def pod_sources(self, namespace: str | None) -> list[ObjectRef]:
         """Custom resources of the namespace whose operators may create pods no template here shows."""
@@ -126,6 +126,7 @@ class _Index:
         self._pods: dict[int, PodLabels] = {}
         self.by_kind: dict[str, list[Object]] = {}
         self.by_name: dict[tuple[str, str], dict[str | None, list[Object]]] = {}
+        self.names: dict[tuple[str, str | None], list[str]] = {}
         self.all_workloads: list[Object] = []
         self.workloads: dict[str | None, list[Object]] = {}
         self.pod_sources: dict[str | None, list[Object]] = {}
@@ -135,6 +136,7 @@ class _Index:
             ref = self.refs[id(obj)] = ref_of(obj, default_namespace)
             self.by_kind.setdefault(ref.kind, []).append(obj)
             self.by_name.setdefault((ref.kind, ref.name), {}).setdefault(ref.namespace, []).append(obj)
+            self.names.setdefault((ref.kind, ref.namespace), []).append(ref.name)
             if is_workload(obj):
                 self.all_workloads.append(obj)
                 self.workloads.setdefault(ref.namespace, []).append(obj)

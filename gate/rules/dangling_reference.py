@@ -54,9 +54,8 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 else:
                     found.append(str(reference))
                 continue
-            known = [inventory.ref(o).name for o in inventory.of_kind(reference.kind)
-                     if inventory.ref(o).namespace == reference.namespace]
-            near = [name for name in known if near_miss(reference.name, name)]
+            near = [name for name in inventory.names(reference.kind, reference.namespace)
+                    if near_miss(reference.name, name)]
             if near:
                 failed.append(finding(
                     ID, ref, title, Outcome.FAILED,

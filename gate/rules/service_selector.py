@@ -41,7 +41,6 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
     findings = []
     for service, ref, selector in selecting_services(inventory):
         title = f"{ref.name} selects pods"
-        workloads = inventory.workloads(ref.namespace)
         selector_at = inventory.location(service, "spec", "selector")
         at = Location.parse(selector_at)
         matched = inventory.selected(selector, ref.namespace)
@@ -51,8 +50,8 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                                      f"{ref} selects {selector}: {names}", locations=at))
             continue
         assert ref.namespace is not None
-        candidates = template_candidates(((w, inventory.template_labels_location(w)) for w in workloads),
-                                         ref.namespace)
+        candidates = template_candidates(
+            ((w, inventory.template_labels_location(w)) for w in inventory.workloads(ref.namespace)), ref.namespace)
         gap = closest_gap(ref, selector, candidates, selector_at)
         sources = inventory.pod_sources(ref.namespace)
         if sources:
