@@ -97,3 +97,9 @@ def build_all(log: Callable[[str], None] = print) -> dict[str, Path]:
             if stale != keep and stale.name.rsplit("-", 1)[0] == module.directory:
                 shutil.rmtree(stale, ignore_errors=True)
     return binaries
+
+
+def binary(name: str, log: Callable[[str], None] = print) -> Path:
+    """One binary by name (its module built if needed), for a test or the benchmark that runs one tool."""
+    module = next(m for m in config.GO_MODULES if name in m.packages or name in m.aliases)
+    return build_module(module, log)[name]

@@ -88,4 +88,9 @@ GO_MODULES = (
     GoModule("coredns", {"coredns": "."}),
     GoModule("kube-router", {"kube-router": "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"}),
     GoModule("kwok", {"kwok": "sigs.k8s.io/kwok/cmd/kwok"}),
+    # What runs the examples for users, run here by the e2e tests: a GitHub Actions runner, Prometheus' rule
+    # checker, and helm (issue 17's benchmark peer).
+    GoModule("act", {"act": "github.com/nektos/act"}),
+    GoModule("promtool", {"promtool": "github.com/prometheus/prometheus/cmd/promtool"}),
+    GoModule("helm", {"helm": "helm.sh/helm/v3/cmd/helm"}),
 )
