@@ -148,7 +148,7 @@ class Cluster:
         self._start_containerd()  # independent of the control plane; overlaps its start
         self._start_apiserver()
         self._start_controllers()
-        images.import_images(self.binaries, self.ctr())
+        images.import_images(self.binaries, self.ctr(), self.log)
         self._start_kubelet()
         self._start_kube_proxy()
         self._start_kube_router()

@@ -69,7 +69,10 @@ PORTS = (APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, KUBE_ROUTER_HEALTH_PO
          10250, 10249, 10256, 10257, 10259)  # kubelet, kube-proxy metrics and health, controller manager, scheduler
 
 IMAGE_REGISTRY = "deploy-gate.local"
-BUSYBOX_IMAGE = f"{IMAGE_REGISTRY}/busybox:1.35"  # Debian's busybox-static 1.35 + agnhost
+# Debian's busybox-static (1.35) + agnhost, under the public reference the examples and the probe default
+# name, so they run unchanged here (never pulled: IfNotPresent finds it) and on a user's cluster (pulled).
+BUSYBOX_IMAGE = "docker.io/library/busybox:1.36"
+DEPLOY_GATE_IMAGE = "registry.example.com/deploy-gate:0.1.0"  # the examples' name: examples/argocd/Dockerfile
 PAUSE_IMAGE = f"{IMAGE_REGISTRY}/pause:3.10"
 COREDNS_IMAGE = f"{IMAGE_REGISTRY}/coredns:{COREDNS_VERSION}"
 

@@ -2,9 +2,13 @@
 
 There is no registry here, so every image the cluster runs is assembled from
 files on this machine: Debian's busybox-static (a shell, nc, httpd, nslookup),
-agnhost (Kubernetes' own test tool, also the pod sandbox's `pause`) and CoreDNS.
-Tags live under `deploy-gate.local/`, which no registry serves, and test
-manifests use them with `imagePullPolicy: IfNotPresent`.
+agnhost (Kubernetes' own test tool, also the pod sandbox's `pause`), CoreDNS,
+and deploy-gate itself (a Debian 12 root filesystem from mmdebstrap with this
+checkout installed). Harness-only tags live under `deploy-gate.local/`, which
+no registry serves. The images the examples name (`busybox:1.36`, the hook's
+`registry.example.com/deploy-gate:0.1.0`) are imported under exactly those
+references, so with `imagePullPolicy: IfNotPresent` the test cluster never
+contacts a registry while a user's cluster pulls them.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
+import sys
 import tarfile
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,13 +108,18 @@ def _blob(archive: tarfile.TarFile, data: bytes) -> str:
 
 
 def write_oci_archive(image: Image, destination: Path) -> None:
-    """Write an OCI image layout tar that `ctr images import` accepts."""
-    layer = _layer(image)
+    """Write an OCI image layout tar of one image assembled from files."""
+    _write_oci_layout(image.tag, _layer(image), {"Env": [_PATH_ENV], "Entrypoint": image.entrypoint or None,
+                                                 "Cmd": image.command or None}, destination)
+
+
+def _write_oci_layout(tag: str, layer: bytes, runtime: dict[str, object], destination: Path) -> None:
+    """Write an OCI image layout tar with one layer that `ctr images import` accepts."""
     layer_digest = "sha256:" + hashlib.sha256(layer).hexdigest()
     image_config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Env": [_PATH_ENV], "Entrypoint": image.entrypoint or None, "Cmd": image.command or None},
+        "config": runtime,
         "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
     }
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -133,8 +146,8 @@ def write_oci_archive(image: Image, destination: Path) -> None:
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
                     "digest": _blob(archive, manifest_bytes),
                     "size": len(manifest_bytes),
-                    "annotations": {"io.containerd.image.name": image.tag,
-                                    "org.opencontainers.image.ref.name": image.tag},
+                    "annotations": {"io.containerd.image.name": tag,
+                                    "org.opencontainers.image.ref.name": tag},
                 }
             ],
         }
@@ -145,13 +158,69 @@ def write_oci_archive(image: Image, destination: Path) -> None:
             _add_entry(archive, info, data)
 
 
-def import_images(binaries: dict[str, Path], ctr: list[str]) -> list[str]:
+# deploy-gate's image: what examples/argocd/Dockerfile builds with Docker, in the same layout (the package and
+# its dependencies in one directory on PYTHONPATH, `python3 -m gate` as the entrypoint, uid 10001), from
+# Debian 12's Python 3.11 instead of python:3.11-slim.
+DEPLOY_GATE_LIB = "/opt/deploy-gate/lib"
+DEPLOY_GATE_UID = 10001
+_ROOT = config.HARNESS_DIR.parent.parent
+_MMDEBSTRAP = ["mmdebstrap", "--variant=essential", "--include=python3-minimal,libpython3.11-stdlib",
+               "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
+               "--dpkgopt=path-exclude=/usr/share/locale/*", "--aptopt=Acquire::Retries 3"]
+_ACCOUNT_HOOK = (f'echo "deploy-gate:x:{DEPLOY_GATE_UID}:{DEPLOY_GATE_UID}:deploy-gate:/nonexistent:/usr/sbin/nologin"'
+                 ' >> "$1/etc/passwd" && echo "deploy-gate:x:10001:" >> "$1/etc/group"')
+
+
+def _deploy_gate_sources() -> str:
+    """A digest of everything the image installs from this checkout, and of how it is built."""
+    digest = hashlib.sha256(json.dumps([_MMDEBSTRAP, _ACCOUNT_HOOK, DEPLOY_GATE_LIB]).encode())
+    for path in sorted([_ROOT / "pyproject.toml", *(_ROOT / "gate").rglob("*")]):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(_ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def deploy_gate_archive(log: Callable[[str], None]) -> Path:
+    """Build (or reuse) deploy-gate's image from this checkout, without a Docker daemon.
+
+    mmdebstrap makes the root filesystem from Debian's packages; the checkout and its dependencies are
+    installed from wheels into DEPLOY_GATE_LIB and compiled there, since the hook's root filesystem is
+    read-only at runtime. No shell runs at runtime: the entrypoint is exec-form Python.
+    """
+    archive = config.IMAGE_CACHE / f"deploy-gate-{_deploy_gate_sources()}.tar"
+    if archive.exists():
+        return archive
+    if shutil.which("mmdebstrap") is None:
+        raise FileNotFoundError("mmdebstrap is not installed (Debian package mmdebstrap): .ci/run installs it")
+    log("building deploy-gate's image with mmdebstrap (about 2 minutes)")
+    with tempfile.TemporaryDirectory(prefix="deploy-gate-image-") as work:
+        wheels, rootfs = Path(work) / "wheels", Path(work) / "rootfs.tar"
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+                        "--wheel-dir", str(wheels), str(_ROOT)], check=True)
+        install = (f'{sys.executable} -m pip install --quiet --disable-pip-version-check --no-index --no-deps '
+                   f'--no-compile --target "$1{DEPLOY_GATE_LIB}" {wheels}/*.whl'
+                   f' && chroot "$1" python3 -m compileall -q "{DEPLOY_GATE_LIB}" && rm -rf "$1{DEPLOY_GATE_LIB}/bin"')
+        subprocess.run([*_MMDEBSTRAP, f"--customize-hook={install}", f"--customize-hook={_ACCOUNT_HOOK}",
+                        "bookworm", str(rootfs)], check=True, capture_output=True, text=True)
+        _write_oci_layout(config.DEPLOY_GATE_IMAGE, rootfs.read_bytes(), {
+            "Env": [_PATH_ENV, f"PYTHONPATH={DEPLOY_GATE_LIB}", "PYTHONDONTWRITEBYTECODE=1"],
+            "Entrypoint": ["python3", "-m", "gate"], "User": f"{DEPLOY_GATE_UID}:{DEPLOY_GATE_UID}",
+            "WorkingDir": "/"}, archive)
+    for stale in config.IMAGE_CACHE.glob("deploy-gate-*.tar"):
+        if stale != archive:
+            stale.unlink()
+    return archive
+
+
+def import_images(binaries: dict[str, Path], ctr: list[str], log: Callable[[str], None]) -> list[str]:
     """Write each image's archive and import it into containerd's k8s.io namespace (the CRI's)."""
-    tags = []
+    archives = {}
     for image in cluster_images(binaries):
         archive = config.IMAGE_CACHE / (image.tag.replace("/", "_").replace(":", "_") + ".tar")
         write_oci_archive(image, archive)
+        archives[image.tag] = archive
+    archives[config.DEPLOY_GATE_IMAGE] = deploy_gate_archive(log)
+    for archive in archives.values():
         subprocess.run([*ctr, "--namespace", "k8s.io", "images", "import", str(archive)],
                        check=True, capture_output=True, text=True)
-        tags.append(image.tag)
-    return tags
+    return list(archives)

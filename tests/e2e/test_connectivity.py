@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster import config as harness
 from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 from tests.e2e.helpers import ROOT, gate
 
@@ -103,7 +104,7 @@ def test_stale_probe_pods_of_earlier_runs_are_removed(fixed: E2ECluster) -> None
     stale = {"apiVersion": "v1", "kind": "Pod", "metadata": {
         "name": "deploy-gate-probe-stale", "namespace": NAMESPACE,
         "labels": {"deploy-gate.io/probe": "true", "deploy-gate.io/run": "earlier"}},
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "probe", "image": "deploy-gate.local/busybox:1.35",
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "probe", "image": harness.BUSYBOX_IMAGE,
                                                            "imagePullPolicy": "IfNotPresent",
                                                            "command": ["true"]}]}}
     fixed.kubectl("apply", "-f", "-", input_text=json.dumps(stale))

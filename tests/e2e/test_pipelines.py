@@ -14,7 +14,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.helpers import ROOT, gate, kubeconfig_for, wait_for_rbac
+from tests.e2e.helpers import EXAMPLES, ROOT, gate, kubeconfig_for, wait_for_rbac
 
 NAMESPACE = INCIDENT_NAMESPACE
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
@@ -134,9 +134,9 @@ def test_argocd_app_verifies_exactly_its_resources(cluster: E2ECluster, incident
 
 
 def hook_config(tmp_path: Path, mode: str = "pod") -> Path:
-    """The hook's gate.yaml (examples/argocd/config.yaml) with the test cluster's local probe image."""
-    configmap = yaml.safe_load((ROOT / "examples" / "argocd" / "config.yaml").read_text())
-    text = configmap["data"]["gate.yaml"].replace("busybox:1.36", harness.BUSYBOX_IMAGE)
+    """The hook's gate.yaml (examples/argocd/config.yaml) in the given probe mode."""
+    configmap = yaml.safe_load((EXAMPLES / "argocd" / "config.yaml").read_text())
+    text = configmap["data"]["gate.yaml"]
     path = tmp_path / f"gate-{mode}.yaml"
     path.write_text(text.replace("  timeout: 20", f"  timeout: 20\n  mode: {mode}"))
     return path
@@ -195,3 +195,48 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
     leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
     assert leftover.strip() == ""
 
+
+
+def namespaced_rbac() -> list[dict]:
+    """The hook's RBAC without Argo CD's namespace: what the synthetic check (no Application) needs."""
+    return [d for d in rbac_documents() if d["metadata"].get("namespace", NAMESPACE) == NAMESPACE]
+
+
+def run_job(cluster: E2ECluster, *create: str, input_text: str | None = None) -> tuple[str, int, str]:
+    """Create a Job in the incident's namespace; wait until it ends; (Complete|Failed, exit code, its logs)."""
+    name = cluster.kubectl("-n", NAMESPACE, "create", *create, "-o", "name", input_text=input_text).stdout.strip()
+    ended: list[str] = []
+
+    def finished() -> bool:
+        job = json.loads(cluster.kubectl("-n", NAMESPACE, "get", name, "-o", "json").stdout)
+        ended[:] = [c["type"] for c in job["status"].get("conditions", [])
+                    if c["type"] in ("Complete", "Failed") and c["status"] == "True"]
+        return bool(ended)
+
+    wait_for(f"{name} to end", finished, timeout=300, interval=2)
+    pods = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "pods", "-l",
+                                      f"batch.kubernetes.io/job-name={name.split('/')[1]}", "-o", "json").stdout)
+    statuses = [s for p in pods["items"] for s in p["status"].get("containerStatuses", [])]
+    code = statuses[0]["state"]["terminated"]["exitCode"]
+    logs = cluster.kubectl("-n", NAMESPACE, "logs", name).stdout  # what the on-call engineer reads
+    return ended[0], code, logs
+
+
+def test_argocd_hook_job_runs_in_the_cluster(cluster: E2ECluster, incident_namespace: str, argocd: None) -> None:
+    """examples/argocd as Argo CD runs it: the image, in-cluster config, uid 10001, a read-only root filesystem."""
+    apply_example(cluster, "incident-scenario-2")
+    for name in ("rbac.yaml", "config.yaml"):
+        cluster.kubectl("apply", "-f", str(EXAMPLES / "argocd" / name))
+    hook = (EXAMPLES / "argocd" / "hook-job.yaml").read_text()
+    assert harness.DEPLOY_GATE_IMAGE in hook
+
+    ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
+    assert (ended, code) == ("Failed", 1), logs
+    assert "tier=backend" in logs and "kubectl" in logs, logs  # the cause and the fix, in `kubectl logs`
+
+    apply_example(cluster, "incident-scenario-2-fixed")
+    ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
+    assert (ended, code) == ("Complete", 0), logs
+    assert "deployment/web-frontend -> inference-api:8080" in logs, logs  # the pairs were probed from the pod
+    leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
+    assert leftover.strip() == ""

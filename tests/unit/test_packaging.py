@@ -39,7 +39,9 @@ def test_ci_examples_install_from_the_repository_at_a_pinned_ref() -> None:
         installs = [line for line in text.splitlines() if re.search(r"pip (install|wheel)\b", line)
                     and "deploy-gate" in line and not line.lstrip().startswith(("#", "//"))]
         assert installs, name
+        pinned = "git+https://github.com/deploy-gate/deploy-gate@${DEPLOY_GATE_REF}"
         for line in installs:
-            assert "deploy-gate @ git+https://github.com/deploy-gate/deploy-gate@${DEPLOY_GATE_REF}" in line \
-                or "--no-index" in line, (name, line)
+            assert f"deploy-gate @ {pinned}" in line or "--no-index" in line \
+                or ("deploy-gate @ ${DEPLOY_GATE_SOURCE}" in line and f"DEPLOY_GATE_SOURCE: {pinned}" in text), \
+                (name, line)
         assert re.search(r"DEPLOY_GATE_REF\s*[:=]\s*'?v\d+\.\d+\.\d+", text), name
