@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.cluster import build, config
+from tests.cluster import build, config, images
 from tests.cluster.cluster import Cluster, ClusterError, leftovers
 
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="without the NetworkPolicy enforcer, as a network plugin that ignores policies")
     commands.add_parser("down", help="stop everything and remove what `up` created")
     commands.add_parser("status", help="say what runs (exit 0 when the cluster is ready)")
-    commands.add_parser("build", help="only build (or reuse) the Go binaries")
+    commands.add_parser("build", help="only build (or reuse) the Go binaries and deploy-gate's image")
     args = parser.parse_args(argv)
 
     if args.command == "status" and not config.BIN_CACHE.exists():
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         binaries = build.build_all(_log)
         if args.command == "build":
-            _log(f"binaries ready in {time.monotonic() - started:.0f} s")
+            images.deploy_gate_archive(_log)
+            _log(f"binaries and images ready in {time.monotonic() - started:.0f} s")
             for name, path in sorted(binaries.items()):
                 print(f"{name}={path}")
             return 0
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         status = cluster.status()
         print(json.dumps(status, indent=2))
         return 0 if status["ready"] else 1
-    except (ClusterError, subprocess.SubprocessError) as error:
+    except (ClusterError, subprocess.SubprocessError, OSError) as error:
         detail = getattr(error, "stderr", None)
         _log(f"error: {error}" + (f"\n{detail}" if detail else ""))
         return 1

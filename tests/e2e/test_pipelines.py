@@ -1,87 +1,113 @@
-"""Issue 5's acceptance: the GitHub Action run as a runner runs it, Argo CD's Application as the
-touched set, and the Argo CD hook's RBAC proven least-privileged on the real cluster."""
+"""The pipelines run by what runs them for users, against the real cluster: the example GitHub workflow
+by act, the GitLab pipeline by gitlab-ci-local, the Argo CD PostSync hook and the synthetic-check CronJob
+as Jobs in the cluster from deploy-gate's image; Argo CD's Application as the touched set; the hook's RBAC
+proven least-privileged."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 
+from tests.cluster import build
 from tests.cluster import config as harness
 from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 from tests.e2e.helpers import EXAMPLES, ROOT, gate, kubeconfig_for, wait_for_rbac
 
 NAMESPACE = INCIDENT_NAMESPACE
-EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 
 
 HOOK_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:deploy-gate"  # the Argo CD hook's identity
 
 
-def run_action(cluster: E2ECluster, inputs: dict[str, str], work: Path) -> tuple[int, dict[str, str], str]:
-    """Run action.yml's composite steps the way a runner does: inputs only through `env:`, GITHUB_* files."""
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    values = {f"inputs.{name}": str(spec.get("default", "")) for name, spec in action["inputs"].items()}
-    values.update({f"inputs.{name}": value for name, value in inputs.items()})
-    values["github.action_path"] = str(ROOT)
-    files = {name: work / name.lower() for name in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY")}
-    for path in files.values():
-        path.write_text("")
-    env = {**cluster.env(), **{k: str(v) for k, v in files.items()}, "GITHUB_ACTIONS": "true",
-           "RUNNER_TEMP": str(work.parent), "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_WORKSPACE": str(ROOT)}
-    step_outputs: dict[str, dict[str, str]] = {}
-    code = 0
-    for step in action["runs"]["steps"]:
-        if "uses" in step:  # actions/cache: without it the wheelhouse is built, as on a cache miss
-            continue
-        assert "${{" not in step["run"], "inputs must reach run: through env:, never interpolated"
-        values.update({f"steps.{sid}.outputs.{key}": value for sid, outs in step_outputs.items()
-                       for key, value in outs.items()})
-        step_env = {k: EXPRESSION.sub(lambda m: values[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
-        files["GITHUB_OUTPUT"].write_text("")
-        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                                env={**env, **step_env}, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        for line in files["GITHUB_ENV"].read_text().splitlines():
-            key, _, value = line.partition("=")
-            env[key] = value
-        step_outputs[step.get("id", "")] = dict(
-            line.split("=", 1) for line in files["GITHUB_OUTPUT"].read_text().splitlines() if "=" in line)
-        code = result.returncode
-        if code != 0:
-            break
-    outputs = {name: EXPRESSION.sub(lambda m: step_outputs.get(m.group(1).split(".")[1], {}).get(
-        m.group(1).split(".")[3], ""), spec["value"]) for name, spec in action["outputs"].items()}
-    return code, outputs, files["GITHUB_STEP_SUMMARY"].read_text() + result.stdout + result.stderr
+# The example workflow as act runs it here: the steps that download actions from GitHub are dropped (the
+# cluster exists already, the JUnit publisher is GitHub's UI); actions/checkout stays (act copies the
+# workspace instead), and `deploy-gate/deploy-gate@v1` is this checkout (--local-repository).
+DOWNLOADED_ACTIONS = ("helm/kind-action", "mikepenz/action-junit-report")
+# actions/cache, used inside action.yml, cannot be downloaded here: this stand-in restores nothing, as on a
+# cache miss, and the action builds its wheelhouse as it does on any first run.
+CACHE_MISS_ACTION = {
+    "name": "cache miss", "description": "offline stand-in for actions/cache: restores nothing",
+    "inputs": {"path": {"required": True}, "key": {"required": True}},
+    "outputs": {"cache-hit": {"description": "never", "value": "false"}},
+    "runs": {"using": "composite", "steps": [{"shell": "bash", "run": "echo 'cache miss (offline)'"}]},
+}
 
 
+def workflow_for_act(example: str) -> str:
+    """examples/github/deploy.yml without downloaded actions, on the given example's directory."""
+    workflow = yaml.safe_load((EXAMPLES / "github" / "deploy.yml").read_text())
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as a boolean
+    job = workflow["jobs"]["deploy"]
+    job["steps"] = [step for step in job["steps"] if not str(step.get("uses", "")).startswith(DOWNLOADED_ACTIONS)]
+    for step in job["steps"]:
+        if example != "incident-scenario-2-fixed" and step.get("with", {}).get("mode") == "lint":
+            step["continue-on-error"] = True  # lint would stop the job first: let the gate show its own verdict
+    text = yaml.safe_dump(workflow, sort_keys=False, width=200)
+    return text.replace("incident-scenario-2-fixed/", f"{example}/")
 
 
-def test_github_action_fails_on_the_incident_and_passes_the_fix(cluster: E2ECluster, incident_namespace: str,
-                                                                 tmp_path: Path) -> None:
-    work = tmp_path / "step"
-    work.mkdir()
-    apply_example(cluster, "incident-scenario-2")
-    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2/",
-                                               "junit-path": str(tmp_path / "junit.xml")}, work)
-    assert code == 1, seen
-    # Only the endpoints check: the pairs to a Service without endpoints are explained, not probed.
-    assert outputs["result"] == "failure" and outputs["failed"] == "1"
-    assert "not probed: service/inference-api has no ready endpoints" in seen
-    assert outputs["junit-path"] == str(tmp_path / "junit.xml")
-    assert "tier=backend" in (work / "github_step_summary").read_text()
-    assert "::error file=examples/incident-scenario-2/manifests/service.yaml,line=7" in seen
-    assert "::notice file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in seen  # the fix
+def checkout_copy(destination: Path) -> Path:
+    """This checkout's tracked files in a new git repository: what act and pip build from, so nothing is
+    written into the checkout itself."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return commit_all(destination)
 
-    apply_example(cluster, "incident-scenario-2-fixed")
-    code, outputs, seen = run_action(cluster, {"manifests": "examples/incident-scenario-2-fixed/",
-                                               "junit-path": str(tmp_path / "fixed.xml")}, work)
-    assert code == 0, seen
-    assert outputs["result"] == "success" and outputs["failed"] == "0"
+
+def commit_all(directory: Path) -> Path:
+    """Make the directory a git repository with one commit: runners read the project from git."""
+    identity = ["-c", "user.name=deploy-gate tests", "-c", "user.email=tests@deploy-gate.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "deploy"]):
+        subprocess.run(["git", *command], cwd=directory, check=True, capture_output=True)
+    return directory
+
+
+def run_act(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str]:
+    """`act push` on the example workflow, on this host (-self-hosted), against the test cluster."""
+    repo = checkout_copy(work / "repo")
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "deploy.yml").write_text(workflow_for_act(example))
+    cache = work / "cache-action"
+    cache.mkdir()
+    (cache / "action.yml").write_text(yaml.safe_dump(CACHE_MISS_ACTION, sort_keys=False))
+    env = cluster.env()
+    result = subprocess.run(
+        [str(build.binary("act")), "push", "-P", "ubuntu-latest=-self-hosted", "-W", ".github/workflows/deploy.yml",
+         "--local-repository", f"deploy-gate/deploy-gate@v1={repo}", "--local-repository", f"actions/cache@v4={cache}",
+         "--action-cache-path", str(work / "act"), "--no-cache-server",
+         "--env", f"KUBECONFIG={env['KUBECONFIG']}", "--env", f"PATH={env['PATH']}"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_github_workflow_run_by_act_fails_on_the_incident_and_passes_the_fix(
+        cluster: E2ECluster, incident_namespace: str, tmp_path: Path) -> None:
+    (tmp_path / "incident").mkdir()
+    code, log = run_act(cluster, "incident-scenario-2", tmp_path / "incident")
+    assert code != 0, log
+    gate_outputs = re.findall(r"::set-output:: (result|failed)=(\S+)", log)
+    assert ("result", "failure") in gate_outputs and ("failed", "1") in gate_outputs, log
+    # Annotations at the Service's selector and, for the fix, at the pod template's labels.
+    assert "::error file=examples/incident-scenario-2/manifests/service.yaml,line=7" in log, log
+    assert "::notice file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in log, log
+    assert re.search(r"Summary - .*tier=backend", log), log  # the step summary names the missing label
+    assert "deploy-gate found 1 failed check(s)" in log, log
+
+    (tmp_path / "fixed").mkdir()
+    code, log = run_act(cluster, "incident-scenario-2-fixed", tmp_path / "fixed")
+    assert code == 0, log
+    assert ("result", "success") in re.findall(r"::set-output:: (result)=(\S+)", log), log
 
 
 APPLICATION_CRD = {
@@ -240,3 +266,46 @@ def test_argocd_hook_job_runs_in_the_cluster(cluster: E2ECluster, incident_names
     assert "deployment/web-frontend -> inference-api:8080" in logs, logs  # the pairs were probed from the pod
     leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
     assert leftover.strip() == ""
+
+
+def gitlab_ci_local() -> Path:
+    """gitlab-ci-local as .ci/run installs it (npm, pinned), or a skip that says how to get it."""
+    path = harness.CACHE_DIR / "node" / "node_modules" / ".bin" / "gitlab-ci-local"
+    if not path.exists():
+        pytest.skip(f"gitlab-ci-local is not installed at {path}: .ci/run installs it with npm")
+    return path
+
+
+def run_gitlab_pipeline(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str, Path]:
+    """examples/gitlab/.gitlab-ci.yml run by gitlab-ci-local (shell executor) in a project holding the
+    example's manifests and gate.yaml; deploy-gate installed from a copy of this checkout into a new venv."""
+    checkout = checkout_copy(work / "checkout")
+    project = work / "project"
+    shutil.copytree(EXAMPLES / example, project)
+    shutil.copy2(EXAMPLES / "gitlab" / ".gitlab-ci.yml", project / ".gitlab-ci.yml")
+    commit_all(project)
+    venv = work / "venv"  # what `image: python:3.11` provides: a Python whose pip installs for the job
+    subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
+    env = cluster.env()
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
+    result = subprocess.run(
+        [str(gitlab_ci_local()), "--force-shell-executor", "--home", str(work / "home"),
+         "--variable", f"DEPLOY_GATE_SOURCE=file://{checkout}"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    return result.returncode, result.stdout + result.stderr, project
+
+
+def test_gitlab_pipeline_run_by_gitlab_ci_local(cluster: E2ECluster, incident_namespace: str, tmp_path: Path) -> None:
+    (tmp_path / "incident").mkdir()
+    code, log, project = run_gitlab_pipeline(cluster, "incident-scenario-2", tmp_path / "incident")
+    assert code != 0, log
+    reports = list(project.rglob("deploy-gate-junit.xml"))
+    assert reports, log
+    suites = ElementTree.parse(reports[0]).getroot()
+    failures = [(case.get("name"), failure.text or "") for case in suites.iter("testcase")
+                for failure in case.findall("failure")]
+    assert len(failures) == 1 and "tier=backend" in failures[0][1], failures  # the cause, in the testcase body
+
+    (tmp_path / "fixed").mkdir()
+    code, log, _ = run_gitlab_pipeline(cluster, "incident-scenario-2-fixed", tmp_path / "fixed")
+    assert code == 0, log
