@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster import build
 from tests.cluster import config as harness
@@ -309,3 +310,40 @@ def test_gitlab_pipeline_run_by_gitlab_ci_local(cluster: E2ECluster, incident_na
     (tmp_path / "fixed").mkdir()
     code, log, _ = run_gitlab_pipeline(cluster, "incident-scenario-2-fixed", tmp_path / "fixed")
     assert code == 0, log
+
+
+def check_gauges(text: str) -> dict[str, float]:
+    """deploy_gate_check_passed by its `object` label, parsed as Prometheus parses the textfile."""
+    return {sample.labels["object"]: sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == "deploy_gate_check_passed"}
+
+
+def test_synthetic_check_cronjob_runs_in_the_cluster(cluster: E2ECluster, incident_namespace: str,
+                                                     tmp_path: Path) -> None:
+    """examples/synthetic-check triggered once on the fix (passes) and once after the label broke (fails);
+    its metrics land in the textfile directory a node-exporter would read."""
+    apply_example(cluster, "incident-scenario-2-fixed")
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(namespaced_rbac()))
+    textfile = tmp_path / "textfile"
+    textfile.mkdir()
+    textfile.chmod(0o777)  # as node-exporter's directory must be for uid 10001
+    documents = list(yaml.safe_load_all((EXAMPLES / "synthetic-check" / "cronjob.yaml").read_text()))
+    cronjob = next(d for d in documents if d["kind"] == "CronJob")
+    volumes = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+    next(v for v in volumes if v["name"] == "metrics")["hostPath"]["path"] = str(textfile)
+    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
+
+    ended, code, logs = run_job(cluster, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-fixed")
+    assert (ended, code) == ("Complete", 0), logs
+    written = textfile / "deploy-gate-synthetic.prom"
+    gauges = check_gauges(written.read_text())
+    assert gauges and all(value == 1 for value in gauges.values()), gauges
+    check = subprocess.run([str(build.binary("promtool")), "check", "metrics"], input=written.read_text(),
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    apply_example(cluster, "incident-scenario-2")  # the incident's template: tier=backend is gone
+    ended, code, logs = run_job(cluster, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-broken")
+    assert (ended, code) == ("Failed", 1), logs
+    assert "tier=backend" in logs, logs
+    assert check_gauges(written.read_text())["service/inference-api"] == 0
