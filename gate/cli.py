@@ -106,7 +106,8 @@ def check_outputs(junit_path: str | None, metrics_path: str | None = None) -> No
 
     A missing parent of the JUnit file is created, as before; GitHub creates the
     step summary's directory, and a textfile collector's directory is a mount, so a
-    missing one there means a wrong variable or volume.
+    missing one there means a wrong variable or volume. The metrics file is replaced
+    by a rename: its directory must be writable, whatever the file's own mode.
     """
     outputs = [(junit_path, "--junit", True), (metrics_path, "--metrics-file", False)]
     if _github():
@@ -122,7 +123,7 @@ def check_outputs(junit_path: str | None, metrics_path: str | None = None) -> No
             raise UsageError(f"{what} {path}: directory {target.parent} does not exist")
         if not parent.is_dir():
             raise UsageError(f"{what} {path}: {parent} is not a directory")
-        if not os.access(target if target.exists() else parent, os.W_OK):
+        if not os.access(target if target.exists() and path != metrics_path else parent, os.W_OK):
             raise UsageError(f"{what} {path}: not writable")
 
 
