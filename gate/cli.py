@@ -56,19 +56,25 @@ def say(text: str) -> None:
     click.echo(neutralise(text) if _github() else text, err=True)
 
 
-def _run(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None) -> None:
+def _run(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None,
+         metrics_path: str | None = None) -> None:
     """Run a command; map errors to one line on stderr and the exit code.
 
     Every exit leaves a report of this run: a stale JUnit file is removed first,
-    and a run that ends without a verdict (2, 3, 130) still writes the JUnit file
-    and, in a machine format, its document on stdout, each saying why.
+    and a run that ends without a verdict (2, 3, 130) still writes the JUnit file,
+    the metrics file and, in a machine format, its document on stdout, each saying why.
+    The metrics file is replaced, not removed first: a textfile collector keeps
+    serving the last run's gauges while this one runs.
     """
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     try:
-        check_outputs(junit_path)
+        check_outputs(junit_path, metrics_path)
     except GateError as error:  # nowhere to leave a report: say why and stop
         say(f"deploy-gate: error: {visible(str(error))}")
+        if metrics_path:  # the JUnit file may be the one at fault; an alert still learns of the exit
+            with contextlib.suppress(GateError):
+                write_files(Report.unfinished(name, error.exit_code, visible(str(error))), None, metrics_path)
         sys.exit(error.exit_code)
     try:
         if junit_path:
@@ -88,19 +94,22 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
         code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(str(error))}"
         say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
     try:
-        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path)
+        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path,
+                metrics_path=metrics_path)
     except GateError as error:
         say(f"deploy-gate: error: {visible(str(error))}")
     sys.exit(code)
 
 
-def check_outputs(junit_path: str | None) -> None:
+def check_outputs(junit_path: str | None, metrics_path: str | None = None) -> None:
     """Fail before any work when a file the run must write cannot be written (not after printing PASSED).
 
     A missing parent of the JUnit file is created, as before; GitHub creates the
-    step summary's directory, so a missing one there means a wrong variable.
+    step summary's directory, and a textfile collector's directory is a mount, so a
+    missing one there means a wrong variable or volume. The metrics file is replaced
+    by a rename: its directory must be writable, whatever the file's own mode.
     """
-    outputs = [(junit_path, "--junit", True)]
+    outputs = [(junit_path, "--junit", True), (metrics_path, "--metrics-file", False)]
     if _github():
         outputs.append((os.environ.get("GITHUB_STEP_SUMMARY") or None, "GITHUB_STEP_SUMMARY", False))
     for path, what, make_parent in outputs:
@@ -114,16 +123,35 @@ def check_outputs(junit_path: str | None) -> None:
             raise UsageError(f"{what} {path}: directory {target.parent} does not exist")
         if not parent.is_dir():
             raise UsageError(f"{what} {path}: {parent} is not a directory")
-        if not os.access(target if target.exists() else parent, os.W_OK):
+        if not os.access(target if target.exists() and path != metrics_path else parent, os.W_OK):
             raise UsageError(f"{what} {path}: not writable")
 
 
 def _write_junit(report: Report, junit_path: str) -> None:
-    try:
-        Path(junit_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(junit_path).write_text(render(report, "junit"), encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"--junit {junit_path}: cannot write: {error.strerror or error}") from error
+    Path(junit_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(junit_path).write_text(render(report, "junit"), encoding="utf-8")
+
+
+def _write_metrics(report: Report, metrics_path: str) -> None:
+    """Through a temporary file and a rename, so a textfile collector never reads half a file."""
+    from prometheus_client import write_to_textfile
+
+    from gate.report.metrics import registry
+
+    write_to_textfile(metrics_path, registry(report, time.time()))
+
+
+def write_files(report: Report, junit_path: str | None, metrics_path: str | None) -> None:
+    """Each report file asked for, even when another cannot be written; then the first failure, as exit 2."""
+    failures = []
+    writers = (("--junit", junit_path, _write_junit), ("--metrics-file", metrics_path, _write_metrics))
+    for option, path, write in ((o, p, w) for o, p, w in writers if p):
+        try:
+            write(report, path)
+        except OSError as error:
+            failures.append(UsageError(f"{option} {path}: cannot write: {error.strerror or error}"))
+    if failures:
+        raise failures[0]
 
 
 def repository_root(start: Path) -> Path:
@@ -135,8 +163,8 @@ def repository_root(start: Path) -> Path:
 
 
 def publish(report: Report, output: str | None, junit_path: str | None, verbose: bool = False,
-            sarif_root: str | None = None) -> None:
-    """Render the report to stdout, the JUnit file, and GitHub's annotations and step summary.
+            sarif_root: str | None = None, metrics_path: str | None = None) -> None:
+    """Render the report to stdout, the JUnit and metrics files, and GitHub's annotations and step summary.
 
     Under GitHub Actions the annotations go to stderr (the runner reads commands
     there too), so a JSON or SARIF document on stdout stays parseable. A run
@@ -147,8 +175,7 @@ def publish(report: Report, output: str | None, junit_path: str | None, verbose:
         root = Path(sarif_root) if sarif_root else repository_root(Path.cwd())
         document = render(report, output, verbose, root)
         click.echo(neutralise(document, output) if _github() else document, nl=False)
-    if junit_path:
-        _write_junit(report, junit_path)
+    write_files(report, junit_path, metrics_path)
     if _github():
         for line in annotations(report):
             click.echo(line, err=True)
@@ -281,13 +308,14 @@ class Gate(click.Group):
         name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
         output = _option(argv, "--output", "-o")
         junit_path = _option(argv, "--junit")
-        if junit_path or output in FORMATS:
+        metrics_path = _option(argv, "--metrics-file") if name == "verify" else None
+        if junit_path or metrics_path or output in FORMATS:
             with contextlib.suppress(GateError):
-                check_outputs(junit_path)
+                check_outputs(junit_path, metrics_path)
                 if junit_path:
                     Path(junit_path).unlink(missing_ok=True)
                 publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
-                        output if output in FORMATS else "text", junit_path)
+                        output if output in FORMATS else "text", junit_path, metrics_path=metrics_path)
 
 
 @click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]})
@@ -376,6 +404,9 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
                                                     "probe.image in gate.yaml); needs sh and nc.")
 @click.option("--probe-mode", type=click.Choice(["pod", "exec"]),
               help="pod: a short-lived probe pod per pair (default); exec: run the check in a caller pod.")
+@click.option("--metrics-file", "metrics_path", metavar="PATH",
+              help="Also write Prometheus gauges to PATH (replaced atomically; for a node-exporter textfile "
+                   "collector, end it in .prom).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
            namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
@@ -383,7 +414,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
            argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, probe_image: str | None,
-           probe_mode: str | None, verbose: bool) -> None:
+           probe_mode: str | None, metrics_path: str | None, verbose: bool) -> None:
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
@@ -433,10 +464,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
             say(summary_table(report).rstrip("\n"))
-        publish(report, output, junit_path, verbose, sarif_root)
+        publish(report, output, junit_path, verbose, sarif_root, metrics_path)
         return report.exit_code
 
-    _run(command, "verify", output, junit_path)
+    _run(command, "verify", output, junit_path, metrics_path)
 
 
 def parse_explain_caller(text: str) -> Caller:

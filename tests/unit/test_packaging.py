@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-DISTRIBUTION = {"yaml": "pyyaml"}  # import name -> distribution name, where they differ
+DISTRIBUTION = {"yaml": "pyyaml", "prometheus_client": "prometheus-client"}  # import name -> distribution
 
 
 def test_every_imported_third_party_module_is_a_declared_dependency() -> None:
