@@ -197,6 +197,14 @@ def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched:
     return candidates
 
 
+def _revision(workload: Object) -> bool:
+    """A ReplicaSet its controller owns (a Deployment's, a Rollout's) is a revision: its template says what the
+    pods were, its owner's what they will be. Old revisions stay, scaled to zero, with the labels a change removed:
+    counted as workloads, they would pass the incident as "scaled to zero"."""
+    return workload.get("kind") == "ReplicaSet" and any(
+        owner.get("controller") for owner in dig(workload, "metadata", "ownerReferences") or [])
+
+
 def _scaled_to_zero(service_selector_matches: list[Object]) -> bool:
     return bool(service_selector_matches) and all(
         (dig(w, "spec", "replicas") if dig(w, "spec", "replicas") is not None else 1) == 0
@@ -274,8 +282,8 @@ def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector
     namespace = ref.namespace
     pods = snapshot.of("Pod", namespace)
     matching = [p for p in pods if selector.matches(template_labels(p))]
-    workloads = [w for kind in sorted(SELECTOR_KINDS)
-                 for w in snapshot.of(kind, namespace) if selector.may_match(PodLabels.of_template(w))]
+    workloads = [w for kind in sorted(SELECTOR_KINDS) for w in snapshot.of(kind, namespace)
+                 if not _revision(w) and selector.may_match(PodLabels.of_template(w))]
     if not matching and _scaled_to_zero(workloads):
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
         return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")

@@ -346,4 +346,4 @@ def test_synthetic_check_cronjob_runs_in_the_cluster(cluster: E2ECluster, incide
     ended, code, logs = run_job(cluster, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-broken")
     assert (ended, code) == ("Failed", 1), logs
     assert "tier=backend" in logs, logs
-    assert check_gauges(written.read_text())["service/inference-api"] == 0
+    assert check_gauges(written.read_text())["service/inference-api"] == 0, logs

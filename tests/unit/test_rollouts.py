@@ -171,6 +171,25 @@ def test_snapshot_indexes_follow_every_change() -> None:
     assert snapshot.slices_of(NS, "api") == [] and snapshot.of("Pod", NS) == [owned("a", "r2")]
 
 
+def test_the_old_revision_that_still_matches_is_not_a_workload_scaled_to_zero() -> None:
+    """Found by running the synthetic check in the cluster: after the label is removed from the template, the
+    Deployment's previous ReplicaSet keeps it, scaled to zero. It is history, not an intent to have no pods."""
+    svc = service({"app": "inference-api", "tier": "backend"})
+    snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
+    snapshot.put("ReplicaSet", NS, {
+        "kind": "ReplicaSet",
+        "metadata": {"name": "inference-api-old", "namespace": NS, "uid": "r0", "ownerReferences": [
+            {"kind": "Deployment", "name": "inference-api", "uid": "d1", "controller": True}]},
+        "spec": {"replicas": 0, "template": {"metadata": {"labels": {"app": "inference-api", "tier": "backend"}}}}})
+    result = verdict(svc, snapshot)
+    assert result.state is State.FAILED and "lack tier=backend" in result.message, result.message
+    # A ReplicaSet of its own, scaled to zero on purpose, still means no endpoints are expected.
+    snapshot.put("ReplicaSet", NS, {
+        "kind": "ReplicaSet", "metadata": {"name": "batch-workers", "namespace": NS, "uid": "r9"},
+        "spec": {"replicas": 0, "template": {"metadata": {"labels": {"app": "inference-api", "tier": "backend"}}}}})
+    assert "scaled to zero (replicaset/batch-workers)" in verdict(svc, snapshot).message
+
+
 def test_selector_gap_is_not_definitive_while_something_else_may_create_the_pods() -> None:
     svc = service({"app": "widget"})
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
