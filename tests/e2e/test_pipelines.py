@@ -102,7 +102,7 @@ def test_github_workflow_run_by_act_fails_on_the_incident_and_passes_the_fix(
     # Annotations at the Service's selector and, for the fix, at the pod template's labels.
     assert "::error file=examples/incident-scenario-2/manifests/service.yaml,line=7" in log, log
     assert "::notice file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in log, log
-    assert re.search(r"Summary - .*tier=backend", log), log  # the step summary names the missing label
+    assert re.search(r"Summary - ## deploy-gate verify: .*lack tier=backend", log, re.S), log  # the step summary
     assert "deploy-gate found 1 failed check(s)" in log, log
 
     (tmp_path / "fixed").mkdir()
