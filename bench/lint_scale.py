@@ -1,18 +1,18 @@
-"""`deploy-gate lint` at scale: wall seconds and peak RSS over a generated set (no cluster).
+"""`deploy-gate lint` and `explain` at scale: wall seconds and peak RSS over a generated set (no cluster).
 
     python bench/lint_scale.py                       # 10,000 Deployments + Services, 1,000 policies, 200 pairs
     python bench/lint_scale.py --apps 2000 --namespaces 10
     python bench/lint_scale.py --configmaps 100000    # many small objects: peak RSS against the input size
 
 The set is written to a temporary directory, one file per namespace plus a
-gate.yaml with the pairs, and linted by a child process (`python -m gate lint`),
-whose peak RSS is read from getrusage. See bench/README.md.
+gate.yaml with the pairs, and linted by a child process (`python -m gate lint`);
+then the first pair is explained over the same set (`python -m gate explain`,
+which takes one pair). Each child's peak RSS is GNU time's. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -47,6 +47,14 @@ def policy(index: int, namespace: str, app: int) -> dict[str, object]:
                                   "ports": [{"port": 8080}]}]}}
 
 
+def pair_list(apps: int, pairs: int, namespaces: int) -> list[tuple[str, str]]:
+    """(caller, target) of each pair, in gate.yaml's forms: a caller and a target in the same namespace."""
+    namespace_of = [f"ns-{i % namespaces}" for i in range(apps)]
+    callers = [(p * (apps // max(pairs, 1))) % apps for p in range(pairs)]
+    return [(f"{namespace_of[c]}/deployment/app-{c}",
+             f"app-{(c + namespaces) % apps}.{namespace_of[(c + namespaces) % apps]}:80") for c in callers]
+
+
 def write_set(directory: Path, apps: int, policies: int, pairs: int, namespaces: int) -> None:
     per_namespace: dict[str, list[dict[str, object]]] = {f"ns-{n}": [] for n in range(namespaces)}
     namespace_of = [f"ns-{i % namespaces}" for i in range(apps)]
@@ -58,11 +66,8 @@ def write_set(directory: Path, apps: int, policies: int, pairs: int, namespaces:
     for namespace, objects in per_namespace.items():
         (directory / f"{namespace}.yaml").write_text(yaml.dump_all(objects, Dumper=yaml.CSafeDumper, sort_keys=False))
     lines = ["pairs:"]
-    for p in range(pairs):
-        caller = (p * (apps // max(pairs, 1))) % apps
-        target = (caller + namespaces) % apps  # same namespace
-        lines += [f"  - from: {namespace_of[caller]}/deployment/app-{caller}",
-                  f"    to: app-{target}.{namespace_of[target]}:80", "    expect: allow"]
+    for caller, target in pair_list(apps, pairs, namespaces):
+        lines += [f"  - from: {caller}", f"    to: {target}", "    expect: allow"]
     (directory / "gate.yaml").write_text("\n".join(lines) + "\n")
 
 
@@ -74,6 +79,20 @@ def write_configmaps(directory: Path, count: int) -> None:
                     "data": {f"key-{k}": f"value {i} {k} " * 3 for k in range(8)}}
                    for i in range(start, min(start + 1000, count))]
         (directory / f"configmaps-{start}.yaml").write_text(yaml.dump_all(objects, Dumper=yaml.CSafeDumper))
+
+
+def measured(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run a deploy-gate command as a child: wall seconds, its own peak RSS in MB (GNU time writes it to a
+    file of its own, so neither the command's stderr nor an earlier child's peak mixes in), its result."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as usage:
+        started = time.monotonic()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", usage.name, sys.executable, "-m", "gate", *argv],
+                              cwd=ROOT, capture_output=True, text=True)
+        wall = time.monotonic() - started
+        peak_kb = int(usage.read().split()[-1])
+    if done.returncode not in (0, 1):
+        sys.exit(f"{argv[0]} failed (exit {done.returncode}): {done.stderr.strip()}")
+    return wall, peak_kb / 1024, done
 
 
 def main() -> None:
@@ -91,22 +110,22 @@ def main() -> None:
         else:
             write_set(directory, args.apps, args.policies, args.pairs, args.namespaces)
         size = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
-        started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "gate", "lint", str(directory)], cwd=ROOT,
-                              capture_output=True, text=True)
-        wall = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if done.returncode not in (0, 1):
-        sys.exit(f"lint failed (exit {done.returncode}): {done.stderr.strip()}")
-    summary = done.stdout.strip().splitlines()[-1]
+        wall, peak_mb, done = measured(["lint", str(directory)])
+        rows = [("lint", wall, peak_mb, done.stdout.strip().splitlines()[-1])]
+        if not args.configmaps and args.pairs:
+            caller, target = pair_list(args.apps, args.pairs, args.namespaces)[0]
+            wall, peak_mb, done = measured(["explain", "--from", caller, "--to", target, "-f", str(directory)])
+            rows.append(("explain", wall, peak_mb, done.stdout.strip().splitlines()[0][:60]))
     if args.configmaps:
         print(f"{'configmaps':>10} {'input MB':>8} {'wall s':>6} {'peak RSS MB':>11} {'RSS/input':>9}  summary")
+        _, wall, peak_mb, summary = rows[0]
         print(f"{args.configmaps:>10} {size:>8.1f} {wall:>6.2f} {peak_mb:>11.0f} {peak_mb / size:>9.1f}  {summary}")
         return
-    print(f"{'deployments':>11} {'services':>8} {'policies':>8} {'pairs':>5} {'namespaces':>10} {'input MB':>8} "
-          f"{'wall s':>6} {'peak RSS MB':>11}  summary")
-    print(f"{args.apps:>11} {args.apps:>8} {args.policies:>8} {args.pairs:>5} {args.namespaces:>10} {size:>8.1f} "
-          f"{wall:>6.2f} {peak_mb:>11.0f}  {summary}")
+    print(f"{'command':<7} {'deployments':>11} {'services':>8} {'policies':>8} {'pairs':>5} {'namespaces':>10} "
+          f"{'input MB':>8} {'wall s':>6} {'peak RSS MB':>11}  summary")
+    for command, wall, peak_mb, summary in rows:
+        print(f"{command:<7} {args.apps:>11} {args.apps:>8} {args.policies:>8} {args.pairs:>5} {args.namespaces:>10} "
+              f"{size:>8.1f} {wall:>6.2f} {peak_mb:>11.0f}  {summary}")
 
 
 if __name__ == "__main__":

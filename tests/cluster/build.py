@@ -48,7 +48,7 @@ def _cache_key(module: config.GoModule) -> str:
     go_version = subprocess.run(["go", "version"], capture_output=True, text=True, check=True).stdout
     digest.update(go_version.encode())
     digest.update(_ldflags(module).encode())
-    module_dir = config.GO_DIR / module.directory
+    module_dir = module.root / module.directory
     for path in sorted(module_dir.iterdir()):
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
@@ -71,11 +71,11 @@ def build_module(module: config.GoModule, log: Callable[[str], None]) -> dict[st
         if binaries[name].exists():
             continue
         started = time.monotonic()
-        log(f"building {name} from go/{module.directory} (cold builds take minutes)")
+        log(f"building {name} from {module.root.name}/{module.directory} (cold builds take minutes)")
         partial = out_dir / f".{name}.partial"
         subprocess.run(
             ["go", "build", "-trimpath", "-ldflags", _ldflags(module), "-o", str(partial), package],
-            cwd=config.GO_DIR / module.directory,
+            cwd=module.root / module.directory,
             env=_go_env(),
             check=True,
         )

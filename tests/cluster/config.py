@@ -79,11 +79,12 @@ COREDNS_IMAGE = f"{IMAGE_REGISTRY}/coredns:{COREDNS_VERSION}"
 
 @dataclass(frozen=True)
 class GoModule:
-    """A Go module under go/ and the binaries built from it."""
+    """A Go module under go/ (or under root) and the binaries built from it."""
 
     directory: str
     packages: dict[str, str]  # binary name -> package path ("." for the module's main)
     aliases: dict[str, str] = field(default_factory=dict)  # symlink -> binary (multi-call names)
+    root: Path = GO_DIR  # another tree's module (bench/kstatus-wait) builds into the same cache
 
 
 GO_MODULES = (
