@@ -102,7 +102,7 @@ def write_chart(directory: Path, documents: list[dict]) -> Path:
     """The same Deployments and Services as a chart, one template per namespace, literally (no values: the
     chart of the next revision is written anew, so `helm upgrade` applies exactly what kubectl would)."""
     templates = directory / "templates"
-    templates.mkdir(parents=True)
+    templates.mkdir(parents=True, exist_ok=True)  # the same revision is written again for each tool
     (directory / "Chart.yaml").write_text(yaml.safe_dump(
         {"apiVersion": "v2", "name": RELEASE, "version": "0.1.0", "description": "deploy-gate's benchmark set"}))
     per_namespace: dict[str, list[dict]] = {}
@@ -254,7 +254,8 @@ class Bench:
 
     def manifests(self, n: int, namespaces: int, revision: int, broken: bool = False) -> Path:
         """The workload as one file, beside it the kstatus object list and the chart of the same objects."""
-        return write_workload(self.work / f"n{n}-r{revision}.yaml", workload(n, namespaces, revision, broken))
+        name = f"n{n}-r{revision}{'-broken' if broken else ''}.yaml"
+        return write_workload(self.work / name, workload(n, namespaces, revision, broken))
 
     def clean(self) -> None:
         names = self.admin("get", "namespaces", "-o", "name").split()
