@@ -97,8 +97,11 @@ def test_github_workflow_run_by_act_fails_on_the_incident_and_passes_the_fix(
     (tmp_path / "incident").mkdir()
     code, log = run_act(cluster, "incident-scenario-2", tmp_path / "incident")
     assert code != 0, log
-    gate_outputs = re.findall(r"::set-output:: (result|failed)=(\S+)", log)
+    gate_outputs = re.findall(r"::set-output:: (result|failed|junit-path)=(\S+)", log)
     assert ("result", "failure") in gate_outputs and ("failed", "1") in gate_outputs, log
+    assert ("junit-path", "deploy-gate-junit.xml") in gate_outputs, log
+    # Only the endpoints check failed: the pairs to a Service without endpoints are explained, not probed.
+    assert "not probed: service/inference-api has no ready endpoints" in log, log
     # Annotations at the Service's selector and, for the fix, at the pod template's labels.
     assert "::error file=examples/incident-scenario-2/manifests/service.yaml,line=7" in log, log
     assert "::notice file=examples/incident-scenario-2/manifests/inference-api.yaml,line=15" in log, log
@@ -221,7 +224,6 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
     assert "namespaces are not readable" in result.stdout
     leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
     assert leftover.strip() == ""
-
 
 
 def namespaced_rbac() -> list[dict]:
