@@ -168,7 +168,7 @@ _MMDEBSTRAP = ["mmdebstrap", "--variant=essential", "--include=python3-minimal,l
                "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
                "--dpkgopt=path-exclude=/usr/share/locale/*", "--aptopt=Acquire::Retries 3"]
 _ACCOUNT_HOOK = (f'echo "deploy-gate:x:{DEPLOY_GATE_UID}:{DEPLOY_GATE_UID}:deploy-gate:/nonexistent:/usr/sbin/nologin"'
-                 ' >> "$1/etc/passwd" && echo "deploy-gate:x:10001:" >> "$1/etc/group"')
+                 f' >> "$1/etc/passwd" && echo "deploy-gate:x:{DEPLOY_GATE_UID}:" >> "$1/etc/group"')
 
 
 def _deploy_gate_sources() -> str:
