@@ -174,6 +174,7 @@ class Verification:
         self.snapshot = Snapshot()
         self.events: queue.Queue[WatchEvent] = queue.Queue()
         self.stop = threading.Event()
+        self.watching = threading.Event()  # set once the first lists leave a check pending
         self.watchers: list[Watcher] = []
         # file:line of each touched workload's template labels and each touched Service's selector: where fixes go.
         self.locations = {item.ref: item.manifest.location(*(
@@ -319,7 +320,7 @@ class Verification:
         started = time.monotonic()
         wanted = watched_resources(self.cluster, self.touched, self.checks)
         for resource, namespace in sorted(wanted, key=lambda w: (w[0].kind, w[1] or "")):
-            watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop)
+            watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop, go_on=self.watching)
             self.watchers.append(watcher)
             watcher.start()
         try:
@@ -336,6 +337,7 @@ class Verification:
                 if all(c.verdict.state is not State.PENDING for c in self.checks) or \
                         self._deadline_passed(elapsed, final_deadline):
                     break
+                self.watching.set()
                 try:
                     self._apply(self.events.get(timeout=TICK))
                     while True:  # take every queued change before evaluating again

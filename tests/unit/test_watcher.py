@@ -69,7 +69,9 @@ class Script(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> None:
+def scripted_server(tmp_path: Path) -> tuple[ThreadingHTTPServer, Path]:
+    """A fresh script (its counters at zero) served on a free port, and a kubeconfig that points at it."""
+    Script.watches, Script.lists, Script.seen_versions = 0, 0, []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Script)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     kubeconfig = tmp_path / "kubeconfig"
@@ -78,6 +80,50 @@ def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> N
         "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
         "users": [{"name": "u", "user": {"token": "t"}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return server, kubeconfig
+
+
+def test_a_watcher_told_to_wait_opens_no_watch_until_told_to_go_on(tmp_path: Path) -> None:
+    """verify's first lists may decide every check: then no watch is opened at all; when they do not, the
+    watch resumes from the list's resourceVersion, so what changed in between is not missed."""
+    server, kubeconfig = scripted_server(tmp_path)
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    stop, go_on = threading.Event(), threading.Event()
+    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop, go_on=go_on)
+    watcher.start()
+    try:
+        assert events.get(timeout=10).type == "SYNCED"
+        threading.Event().wait(0.5)
+        assert (Script.watches, watcher.connections) == (0, 0)
+        go_on.set()
+        event = events.get(timeout=10)
+        assert (event.type, event.objects[0]["metadata"]["name"]) == ("ADDED", "b")
+        assert Script.seen_versions[0] == "10"
+    finally:
+        stop.set()
+        server.shutdown()
+    watcher.join(timeout=5)
+    assert not watcher.is_alive()
+
+
+def test_a_waiting_watcher_ends_when_stopped(tmp_path: Path) -> None:
+    server, kubeconfig = scripted_server(tmp_path)
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    stop = threading.Event()
+    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop, go_on=threading.Event())
+    watcher.start()
+    try:
+        assert events.get(timeout=10).type == "SYNCED"
+        stop.set()
+        watcher.join(timeout=5)
+    finally:
+        server.shutdown()
+    assert not watcher.is_alive()
+    assert Script.watches == 0
+
+
+def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> None:
+    server, kubeconfig = scripted_server(tmp_path)
     events: queue.Queue[WatchEvent] = queue.Queue()
     stop = threading.Event()
     watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
