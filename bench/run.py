@@ -39,7 +39,9 @@ from gate.kinds import BUILTIN_RESOURCES  # noqa: E402
 from tests.cluster import build, config, pki  # noqa: E402
 from tests.cluster.cluster import FAKE_NODE_ANNOTATION, Cluster  # noqa: E402
 
-TOOLS = ("deploy-gate", "kubectl-loop", "kubectl-wait", "kstatus", "helm")
+TOOLS = ("deploy-gate", "deploy-gate-fail-fast", "kubectl-loop", "kubectl-wait", "kstatus", "helm")
+# deploy-gate --fail-fast differs only when a check fails: it runs in the incident alone.
+INCIDENT_ONLY = ("deploy-gate-fail-fast",)
 SCENARIOS = ("ready", "after apply", "incident")
 DEADLINE = 600  # seconds, every tool's own deadline in "ready" and "after apply"
 # One release owns every bench Deployment and Service; kubectl applies them with the metadata helm adopts by.
@@ -350,10 +352,11 @@ class Bench:
                 deadline: int) -> tuple[list[str], dict[str, str]]:
         """The tool's command line, every one with the same deadline."""
         kubeconfig = self.kubeconfigs[tool]
-        if tool == "deploy-gate":
+        if tool.startswith("deploy-gate"):
             env = {**self.gate_env, "KUBECONFIG": str(kubeconfig), "DEPLOY_GATE_TRACE": "1"}
             return [sys.executable, "-m", "gate", "verify", "-f", str(manifests), "-o", "json",
-                    "--rollout-timeout", str(deadline), "--endpoints-timeout", str(deadline)], env
+                    "--rollout-timeout", str(deadline), "--endpoints-timeout", str(deadline),
+                    *(["--fail-fast"] if tool == "deploy-gate-fail-fast" else [])], env
         if tool == "kstatus":
             return [str(self.binaries["kstatus-wait"]), "-kubeconfig", str(kubeconfig), "-timeout", f"{deadline}s",
                     "-f", str(manifests.with_suffix(".objects"))], dict(os.environ)
@@ -462,7 +465,7 @@ def run(sizes: list[int], runs: int, tools: list[str], scenarios: list[str], inc
             if "helm" in tools:
                 bench.deploy("helm", bench.manifests(n, namespaces, revision))  # the release adopts them, untimed
             log(f"N={n}: {n} Deployments x 2 replicas and {n} Services in {namespaces} namespaces are ready")
-            for tool in tools if "ready" in scenarios else []:
+            for tool in [t for t in tools if t not in INCIDENT_ONLY] if "ready" in scenarios else []:
                 for attempt in range(runs):
                     sample = bench.measure(tool, n, namespaces, bench.manifests(n, namespaces, revision), None,
                                            must_pass=tool == "deploy-gate")
@@ -470,7 +473,7 @@ def run(sizes: list[int], runs: int, tools: list[str], scenarios: list[str], inc
                     log(f"N={n} ready {tool} run {attempt + 1}: {sample.wall:.2f} s, {sample.requests} requests")
             for scenario in [s for s in SCENARIOS[1:] if s in scenarios]:
                 incident = scenario == "incident"
-                for tool in tools:
+                for tool in [t for t in tools if incident or t not in INCIDENT_ONLY]:
                     for attempt in range(runs):
                         revision += 1  # a new pod template: every Deployment rolls out again
                         manifests = bench.manifests(n, namespaces, revision, broken=incident)

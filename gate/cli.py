@@ -400,6 +400,8 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
               help="Deadline for ready endpoints, from the start of the gate (default 60).")
 @click.option("--wait-full-timeout", is_flag=True, default=None,
               help="Wait out the deadlines even when the evidence is already definitive.")
+@click.option("--fail-fast", is_flag=True, default=None,
+              help="End at the first failed check; the others are reported as not decided.")
 @click.option("--probe-image", metavar="IMAGE", help="Image of the probe pods (default busybox:1.36, or "
                                                     "probe.image in gate.yaml); needs sh and nc.")
 @click.option("--probe-mode", type=click.Choice(["pod", "exec"]),
@@ -413,7 +415,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
            apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
-           endpoints_timeout: float | None, wait_full_timeout: bool | None, probe_image: str | None,
+           endpoints_timeout: float | None, wait_full_timeout: bool | None, fail_fast: bool | None,
+           probe_image: str | None,
            probe_mode: str | None, metrics_path: str | None, verbose: bool) -> None:
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
@@ -421,8 +424,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         from gate.cluster import Cluster
         from gate.report.console import LiveProgress, summary_table
         from gate.verify.argocd import application_resources
-        from gate.verify.connectivity import probe_pairs
-        from gate.verify.engine import Deadlines, Verification, unchecked_note
+        from gate.verify.connectivity import probe_pairs, unprobed
+        from gate.verify.engine import Deadlines, Verification, fail_fast_reason, unchecked_note
 
         started = time.monotonic()
         sources = paths + files
@@ -448,6 +451,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             rollout=rollout_timeout or config.rollout_timeout,
             endpoints=endpoints_timeout or config.endpoints_timeout,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
+            fail_fast=config.fail_fast if fail_fast is None else fail_fast,
         )
         progress = LiveProgress.for_terminal(sys.stderr, os.environ)
         verification = Verification(cluster, touched, deadlines, progress)
@@ -457,9 +461,13 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
-        with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared pair(s)"):
-            findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
-                                    lambda line: say(visible(line)), without_endpoints)
+        if verification.stopped_at is not None:
+            findings += unprobed(config, fail_fast_reason(verification.stopped_at.ref))
+        else:
+            with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared "
+                                  "pair(s)"):
+                findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
+                                        lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":

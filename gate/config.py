@@ -69,6 +69,7 @@ class GateConfig:
     rollout_timeout: float = 300.0
     endpoints_timeout: float = 60.0
     wait_full_timeout: bool = False
+    fail_fast: bool = False
     probe_image: str = DEFAULT_PROBE_IMAGE
     probe_mode: str = "pod"
     probe_timeout: float = 20.0
@@ -108,6 +109,11 @@ class _Reader:
             raise self.fail(path, f"expected a positive, finite duration in seconds ('30', '30s', '2m'), "
                                   f"got {value!r}")
         return seconds
+
+    def boolean(self, value: Any, path: Path_) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {value!r}")
+        return value
 
     def string(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not value:
@@ -204,7 +210,8 @@ def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
                 expect == "allow", http, timeout, reader.where(path))
 
 
-TOP_LEVEL_FIELDS = ("rollout_timeout", "endpoints_timeout", "wait_full_timeout", "probe", "required_labels", "pairs")
+TOP_LEVEL_FIELDS = ("rollout_timeout", "endpoints_timeout", "wait_full_timeout", "fail_fast", "probe",
+                    "required_labels", "pairs")
 
 
 def load_config(path: Path | str | None) -> GateConfig:
@@ -229,9 +236,6 @@ def load_config(path: Path | str | None) -> GateConfig:
     mode = probe.get("mode", "pod")
     if mode not in PROBE_MODES:
         raise reader.fail(("probe", "mode"), f"expected one of {', '.join(PROBE_MODES)}, got {mode!r}")
-    wait_full = data.get("wait_full_timeout", False)
-    if not isinstance(wait_full, bool):
-        raise reader.fail(("wait_full_timeout",), f"expected true or false, got {wait_full!r}")
     required = data.get("required_labels", [])
     if not isinstance(required, list) or not all(isinstance(k, str) and k for k in required):
         raise reader.fail(("required_labels",), "expected a list of label keys")
@@ -245,7 +249,8 @@ def load_config(path: Path | str | None) -> GateConfig:
         if "rollout_timeout" in data else defaults.rollout_timeout,
         endpoints_timeout=reader.number(data["endpoints_timeout"], ("endpoints_timeout",))
         if "endpoints_timeout" in data else defaults.endpoints_timeout,
-        wait_full_timeout=wait_full,
+        wait_full_timeout=reader.boolean(data.get("wait_full_timeout", False), ("wait_full_timeout",)),
+        fail_fast=reader.boolean(data.get("fail_fast", False), ("fail_fast",)),
         probe_image=reader.string(probe["image"], ("probe", "image")) if "image" in probe else defaults.probe_image,
         probe_mode=mode,
         probe_timeout=reader.number(probe["timeout"], ("probe", "timeout"))

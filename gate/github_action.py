@@ -28,6 +28,8 @@ FLAG_INPUTS = {  # input name -> CLI flag taking a value
     "argocd-app": "--argocd-app",
     "argocd-namespace": "--argocd-namespace",
 }
+# Inputs that are "true" or "false", each a flag of one mode.
+SWITCH_INPUTS = {"verify": ("wait-full-timeout", "fail-fast"), "lint": ("strict",)}
 VERIFY_ONLY = {"context", "kubeconfig", "endpoints-timeout", "rollout-timeout", "argocd-app", "argocd-namespace"}
 
 
@@ -50,10 +52,7 @@ def build_argv() -> list[str]:
         value = _input(name)
         if value and (mode == "verify" or name not in VERIFY_ONLY):
             argv += [flag, value]
-    if mode == "verify" and _input("wait-full-timeout").lower() == "true":
-        argv.append("--wait-full-timeout")
-    if mode == "lint" and _input("strict").lower() == "true":
-        argv.append("--strict")
+    argv += [f"--{name}" for name in SWITCH_INPUTS[mode] if _input(name).lower() == "true"]
     argv += ["--junit", _input("junit-path") or "deploy-gate-junit.xml"]
     return argv
 

@@ -90,6 +90,11 @@ def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severit
                    severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
+def unprobed(config: GateConfig, reason: str) -> list[Finding]:
+    """A finding per declared pair left unprobed, and why: a report lists every pair it was asked about."""
+    return [_finding(pair, Outcome.NOT_CHECKABLE, f"not probed: {reason}", 0.0) for pair in config.pairs]
+
+
 def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
                 log: Callable[[str], None] = lambda line: None,
                 without_endpoints: frozenset[tuple[str | None, str]] = frozenset()) -> list[Finding]:

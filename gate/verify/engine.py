@@ -71,6 +71,7 @@ class Deadlines:
     rollout: float = 300.0
     endpoints: float = 60.0
     wait_full: bool = False
+    fail_fast: bool = False  # end at the first failed check; the undecided ones are reported as not decided
 
 
 Progress = Callable[[Check, float], None]
@@ -80,6 +81,11 @@ def _location(manifest: Manifest | None, *path: str | int) -> tuple[Location, ..
     if manifest is None:
         return ()
     return (Location(manifest.file, manifest.line_of(*path)),)
+
+
+def fail_fast_reason(failed: ObjectRef) -> str:
+    """Why a check was left undecided: one wording for the checks and the pairs."""
+    return f"--fail-fast ended the run at the first failure ({failed})"
 
 
 def unchecked_note(touched: list[Touched]) -> str | None:
@@ -196,6 +202,7 @@ class Verification:
         # pending rollouts on every batch of events took a whole core while the rollouts ran.
         self.changed_refs: set[ObjectRef] = set()
         self.changed_namespaces: set[str | None] = set()
+        self.stopped_at: Check | None = None  # the failure that ended the run early (fail_fast)
 
     def _apply(self, event: WatchEvent) -> None:
         if event.type == "ERROR":
@@ -337,6 +344,10 @@ class Verification:
                 if all(c.verdict.state is not State.PENDING for c in self.checks) or \
                         self._deadline_passed(elapsed, final_deadline):
                     break
+                if self.deadlines.fail_fast:
+                    self.stopped_at = next((c for c in self.checks if c.verdict.state is State.FAILED), None)
+                    if self.stopped_at is not None:
+                        break
                 self.watching.set()
                 try:
                     self._apply(self.events.get(timeout=TICK))
@@ -359,6 +370,9 @@ class Verification:
         verdict = check.verdict
         outcome = verdict.state.outcome
         message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
+        if verdict.state is State.PENDING and self.stopped_at is not None:
+            outcome = Outcome.NOT_CHECKABLE
+            message = f"not decided: {fail_fast_reason(self.stopped_at.ref)}; last seen: {verdict.message}"
         if check.phase == "rollouts" and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events + tuple(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gate.verify.probe import RUN_LABEL
 from tests.cluster import config as harness
 from tests.e2e.conftest import E2ECluster
 from tests.e2e.helpers import (
@@ -74,6 +75,39 @@ def test_missing_image_fails_before_the_deadline_with_the_reason(cluster: E2EClu
     assert result.returncode == 1
     assert elapsed < 60
     assert "ErrImageNeverPull" in result.stdout and "deployment/ghost did not roll out" in result.stdout
+
+
+def test_fail_fast_ends_at_the_first_failure_and_reports_the_rest_as_not_decided(
+        cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
+    """A Service nobody matches fails at once; a rollout that takes a minute is left undecided, not waited for,
+    and the declared pair is not probed (so no probe pod is ever created)."""
+    slow = deployment("slow")
+    slow["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["true"]}, "initialDelaySeconds": 60, "periodSeconds": 1}
+    objects = [slow, deployment("api"), service("api", {"app": "api", "tier": "backend"})]
+    config = tmp_path / "gate.yaml"
+    config.write_text("pairs:\n  - from: deployment/slow\n    to: api:80\n")
+    junit = tmp_path / "r.xml"
+    result, elapsed = apply_and_verify(cluster, namespace, tmp_path, objects, "--fail-fast", "--config", str(config),
+                                       "--rollout-timeout", "120", "--junit", str(junit), "-o", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert elapsed < 40, f"took {elapsed:.1f} s: it waited for the slow rollout"
+    available = cluster.kubectl("-n", namespace, "get", "deployment", "slow", "-o",
+                                "jsonpath={.status.availableReplicas}").stdout
+    assert available in ("", "0"), "the slow rollout finished first: this run proves nothing"
+    findings = {(f["phase"], f["object"]["name"]): f for f in json.loads(result.stdout)["findings"]}
+    assert findings[("endpoints", "api")]["outcome"] == "failed"
+    assert "tier=backend" in findings[("endpoints", "api")]["message"]
+    reason = "--fail-fast ended the run at the first failure (service/api)"
+    undecided = findings[("rollouts", "slow")]
+    assert undecided["outcome"] == "not-checkable"
+    assert undecided["message"].startswith(f"not decided: {reason}; last seen: "), undecided["message"]
+    pair = next(f for (phase, _), f in findings.items() if phase == "connectivity")
+    assert (pair["outcome"], pair["message"]) == ("not-checkable", f"not probed: {reason}")
+    cases = {case.get("name"): case for case in ET.parse(junit).iter("testcase")}
+    assert cases["slow rolled out"].find("skipped") is not None
+    assert cases["api has ready endpoints"].find("failure") is not None
+    assert cluster.kubectl("get", "pods", "-A", "-l", RUN_LABEL, "-o", "name").stdout.strip() == ""
 
 
 def test_crash_loop_fails_with_the_reason(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ def test_full_config(tmp_path: Path) -> None:
 rollout_timeout: 2m
 endpoints_timeout: 45s
 wait_full_timeout: true
+fail_fast: true
 required_labels: [app, tier]
 probe: {image: my/busybox:1, mode: exec, timeout: 10}
 pairs:
@@ -33,10 +34,11 @@ pairs:
     timeout: 5
 """))
     assert (config.rollout_timeout, config.endpoints_timeout, config.wait_full_timeout) == (120, 45, True)
+    assert config.fail_fast
     assert (config.probe_image, config.probe_mode, config.probe_timeout) == ("my/busybox:1", "exec", 10)
     first, second = config.pairs
     assert first.caller == Caller("shop", ("Deployment", "api")) and first.target == Target("db", "data", 5432)
-    assert not first.expect_allow and first.location == f"{tmp_path / 'gate.yaml'}:7"
+    assert not first.expect_allow and first.location == f"{tmp_path / 'gate.yaml'}:8"
     assert second.caller == Caller("shop", None, {"app": "web"}) and second.target == Target("api", None, "http")
     assert second.http_path == "/healthz" and second.timeout == 5
 
@@ -44,6 +46,7 @@ pairs:
 def test_defaults_without_a_file() -> None:
     config = load_config(None)
     assert config.endpoints_timeout == 60 and config.probe_image == "busybox:1.36" and config.pairs == ()
+    assert not config.fail_fast and not config.wait_full_timeout
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -51,6 +54,7 @@ def test_defaults_without_a_file() -> None:
     ("endpoints_timeout: soon\n", r"gate.yaml:1: endpoints_timeout: expected a positive, finite duration"),
     ("endpoints_timeout: -1\n", r"gate.yaml:1: endpoints_timeout: expected a positive, finite duration"),
     ("wait_full_timeout: maybe\n", r"gate.yaml:1: wait_full_timeout: expected true or false"),
+    ("fail_fast: 1\n", r"gate.yaml:1: fail_fast: expected true or false, got 1"),
     ("probe: {mode: ssh}\n", r"gate.yaml:1: probe.mode: expected one of pod, exec"),
     ("probe: {imag: x}\n", r"gate.yaml:1: probe.imag: unknown field \(did you mean 'image'\?\)"),
     ("pairs:\n- from: deployment/a\n  to: b:80\n  expect: allow-ish\n", r"gate.yaml:4: pairs\[0\].expect: expected"),

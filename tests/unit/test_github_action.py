@@ -17,16 +17,18 @@ from tests.unit.test_outputs import UNREACHABLE
 
 def test_inputs_become_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"MODE": "verify", "MANIFESTS": "a/\nb.yaml\n", "NAMESPACE": "shop",
-                        "ENDPOINTS_TIMEOUT": "90", "WAIT_FULL_TIMEOUT": "true", "JUNIT_PATH": "out.xml",
+                        "ENDPOINTS_TIMEOUT": "90", "WAIT_FULL_TIMEOUT": "true", "FAIL_FAST": "true",
+                        "JUNIT_PATH": "out.xml",
                         "CONFIG": "gate.yaml; rm -rf /"}.items():
         monkeypatch.setenv(f"INPUT_{name}", value)
     assert build_argv() == ["verify", "-f", "a/", "-f", "b.yaml", "--namespace", "shop", "--config",
                             "gate.yaml; rm -rf /", "--endpoints-timeout", "90", "--wait-full-timeout",
-                            "--junit", "out.xml"]
+                            "--fail-fast", "--junit", "out.xml"]
 
 
 def test_lint_mode_drops_cluster_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"MODE": "lint", "MANIFESTS": "m/", "CONTEXT": "prod", "STRICT": "true"}.items():
+    for name, value in {"MODE": "lint", "MANIFESTS": "m/", "CONTEXT": "prod", "STRICT": "true",
+                        "FAIL_FAST": "true"}.items():
         monkeypatch.setenv(f"INPUT_{name}", value)
     assert build_argv() == ["lint", "-f", "m/", "--strict", "--junit", "deploy-gate-junit.xml"]
 
