@@ -336,7 +336,9 @@ class Verification:
             last_full = -TICK
             while True:
                 elapsed = time.monotonic() - started
-                every_check = elapsed - last_full >= TICK
+                # Past the last deadline every check is judged once more: one not re-evaluated since would
+                # otherwise be reported undecided while its deadline has passed.
+                every_check = elapsed - last_full >= TICK or elapsed > final_deadline
                 self._evaluate(elapsed, every_check)
                 self.changed_refs.clear()
                 self.changed_namespaces.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gate.objects import ObjectRef
-from gate.verify.checks import Check, Context, State, endpoints_verdict, evaluate, rollout_verdict
+from gate.verify.checks import Check, Context, State, endpoints_verdict, evaluate, rollout_verdict, settled_namespaces
 from gate.verify.engine import at_deadline
 from gate.verify.snapshot import Snapshot
 
@@ -84,6 +84,19 @@ def test_incident_selector_gap_is_definitive_once_the_templates_are_observed() -
     assert verdict(svc, snapshot, settled=False).state is State.PENDING
     assert verdict(svc, snapshot, wait_full=True).state is State.PENDING
     assert verdict(svc, snapshot, wait_full=True, timed_out=True).state is State.FAILED
+
+
+def test_a_namespace_is_settled_once_its_touched_workloads_exist_observed_or_not() -> None:
+    """The live template decides what pods will come; a controller still behind (observedGeneration 1 of 2) does
+    not delay the incident's verdict, a touched workload that does not exist yet does."""
+    snapshot = snapshot_with({"app": "inference-api"})
+    snapshot.put("Deployment", NS, {"kind": "Deployment", "metadata": {"name": "inference-api", "namespace": NS,
+                                                                       "generation": 2},
+                                    "spec": {"template": {"metadata": {"labels": {"app": "inference-api"}}}},
+                                    "status": {"observedGeneration": 1}})
+    touched = {ObjectRef("Deployment", NS, "inference-api"), SERVICE_REF}
+    assert settled_namespaces(touched, snapshot) == {NS}
+    assert settled_namespaces(touched | {ObjectRef("StatefulSet", NS, "cache")}, snapshot) == set()
 
 
 def test_pods_match_but_none_ready() -> None:
