@@ -222,12 +222,12 @@ class Bench:
         self.cluster, self.work, self.binaries = cluster, work, binaries
         self.kubectl = binaries["kubectl"]
         self.kubeconfigs = {tool: self._identity(tool) for tool in TOOLS}
-        # helm's own cache and config under the run's directory: nothing of the user's, nothing left behind.
         # deploy-gate runs from bytecode, as pip and the image install it: gate/ and its dependencies compiled
         # once, untimed (gitignored __pycache__), and with PYTHONDONTWRITEBYTECODE (set here) dropped.
         self.gate_env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "gate"),
                         sysconfig.get_paths()["purelib"]], env=self.gate_env, check=True, timeout=600)
+        # helm's own cache and config under the run's directory: nothing of the user's, nothing left behind.
         self.helm_env = {**os.environ, **{f"HELM_{kind}_HOME": str(work / "helm" / kind.lower())
                                           for kind in ("CACHE", "CONFIG", "DATA")}}
 
