@@ -205,6 +205,7 @@ class Sample:
     first_request: float | None = None  # process start to its first API request
     first_request_cpu: float | None = None  # the CPU time the process had used by then
     watches: int | None = None
+    first_failure: float | None = None  # deploy-gate: its earliest failed check's seconds (JSON report)
     verdict: str = "pass"  # pass, fail (before the deadline) or timeout
     apply: float | None = None  # seconds of the kubectl apply before the tool (helm applies inside its wall time)
 
@@ -398,6 +399,9 @@ class Bench:
                 sample.first_request_cpu = float(words[words.index("after") + 1])
             if "trace: requests=" in line:
                 sample.watches = int(line.split("watches=")[1].split()[0])
+        if tool.startswith("deploy-gate") and result.returncode == 1:
+            failed = [f["seconds"] for f in json.loads(result.stdout)["findings"] if f["outcome"] == "failed"]
+            sample.first_failure = min(failed) if failed else None
         if clock is not None and sample.verdict == "pass":
             time.sleep(0.5)  # changes still in flight when the tool ended
             sample.latency = ended - clock.last_ready
@@ -411,7 +415,8 @@ def median(values: list[float]) -> float:
 
 def table(results: Results) -> str:
     header = ("N", "scenario", "tool", "verdict", "wall s", "x gate", "with apply s", "latency s",
-              "after rollouts s", "API requests", "watches", "CPU s", "peak RSS MB", "1st request s", "its CPU s")
+              "after rollouts s", "1st failure s", "API requests", "watches", "CPU s", "peak RSS MB", "1st request s",
+              "its CPU s")
     rows = [header]
     for (n, scenario, tool), samples in sorted(results.rows.items(), key=lambda kv: (
             kv[0][0], SCENARIOS.index(kv[0][1]), TOOLS.index(kv[0][2]))):
@@ -422,12 +427,14 @@ def table(results: Results) -> str:
         firsts = [s.first_request for s in samples if s.first_request is not None]
         firsts_cpu = [s.first_request_cpu for s in samples if s.first_request_cpu is not None]
         watches = [s.watches for s in samples if s.watches is not None]
+        first_failures = [s.first_failure for s in samples if s.first_failure is not None]
         with_apply = [s.wall + s.apply for s in samples if s.apply is not None]
         verdicts = sorted({s.verdict for s in samples})
         rows.append((str(n), scenario, tool, "/".join(verdicts), f"{wall:.2f}", f"{wall / gate_wall:.1f}x",
                      f"{median(with_apply):.2f}" if with_apply else "-",
                      f"{median(latencies):.2f}" if latencies else "-",
                      f"{median(after_rollouts):.2f}" if after_rollouts else "-",
+                     f"{median(first_failures):.2f}" if first_failures else "-",
                      f"{median([s.requests for s in samples]):.0f}",
                      f"{median(watches):.0f}" if watches else "-",
                      f"{median([s.cpu for s in samples]):.1f}",

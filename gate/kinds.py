@@ -72,7 +72,9 @@ class Kind:
     selector_must_match: bool = False  # apps/v1: the API server rejects a selector missing the template
     rolls_out: bool = True  # False: exists once applied, nothing to wait for
     controller_labels: tuple[ControllerLabel, ...] = ()
-    reads: tuple[str, ...] = ()  # kinds its verify check reads besides itself
+    # Kinds its verify check reads besides itself. A passing rollout reads the object alone: the others only
+    # explain a pending or failed one (its pods' problems), so verify lists them only there.
+    reads: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -84,9 +86,10 @@ class Kind:
 
 
 _STATIC = {"rolls_out": False}
-# What an endpoints check reads: the Service, its EndpointSlices, and the pods with their owners (to name
-# the workload whose template lacks a label).
-_ENDPOINT_READS = ("Service", "EndpointSlice", "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job")
+# What an endpoints check reads: the Service and its EndpointSlices, which alone decide a pass, and the pods
+# with their owners, which explain a failure (name the workload whose template lacks a label).
+ENDPOINT_PASS_READS = ("Service", "EndpointSlice")
+_ENDPOINT_READS = (*ENDPOINT_PASS_READS, "Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job")
 _JOB_LABELS = (ControllerLabel("batch.kubernetes.io/job-name", "{name}"), ControllerLabel("job-name", "{name}"),
                ControllerLabel("batch.kubernetes.io/controller-uid"), ControllerLabel("controller-uid"),
                ControllerLabel("batch.kubernetes.io/job-completion-index", ORDINAL))

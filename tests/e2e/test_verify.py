@@ -188,6 +188,22 @@ def test_documented_read_permissions_suffice_and_each_missing_one_is_named(clust
     assert f"cannot list endpointslices.discovery.k8s.io in namespace {namespace}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
+    # Pods and their owners only explain a check that has not passed: a ready run never reads them, and
+    # the first run that needs them names the missing permission.
+    without_pods = [{**r, "resources": [x for x in r["resources"] if x != "pods"]} for r in documented]
+    grant(cluster, namespace, without_pods)
+    wait_for_rbac(cluster, f"system:serviceaccount:{namespace}:gate", "list", "pods", namespace, allowed=False)
+    wait_for_rbac(cluster, f"system:serviceaccount:{namespace}:gate", "list", "endpointslices.discovery.k8s.io",
+                  namespace, allowed=True)
+    result = gate(cluster, "verify", "-f", str(manifest), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lonely = tmp_path / "lonely.yaml"
+    lonely.write_text(yaml.safe_dump(service("lonely", {"app": "nobody"})))
+    cluster.kubectl("-n", namespace, "apply", "-f", str(lonely))
+    result = gate(cluster, "verify", "-f", str(lonely), env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"cannot list pods in namespace {namespace}" in result.stderr
+
 
 def test_unreachable_cluster_is_exit_3_one_line(cluster: E2ECluster, tmp_path: Path) -> None:
     broken = yaml.safe_load(cluster.kubeconfig.read_text())

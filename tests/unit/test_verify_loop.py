@@ -8,11 +8,11 @@ from typing import Any
 
 from gate.cluster import WatchEvent
 from gate.errors import ClusterError
-from gate.kinds import BUILTIN_RESOURCES
+from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.manifests import load
 from gate.objects import ObjectRef
 from gate.verify.checks import State
-from gate.verify.engine import Deadlines, Touched, Verification, plan_checks
+from gate.verify.engine import Deadlines, Touched, Verification, plan_checks, watched_resources
 
 NS = "shop"
 
@@ -136,6 +136,47 @@ def _service_world(ready: bool) -> list[WatchEvent]:
             event("EndpointSlice", "SYNCED", endpoint_slice)]
 
 
+class BuiltinKindsOnly:
+    """resource_for as the cluster answers it for built-in kinds; verify asks nothing else while planning."""
+
+    def resource_for(self, kind: str, api_version: str, where: str = "") -> Resource:
+        return BUILTIN_RESOURCES[kind]
+
+
+def _names(watched: set[tuple[Resource, str | None]]) -> set[tuple[str, str | None]]:
+    return {(resource.kind, namespace) for resource, namespace in watched}
+
+
+def test_the_first_lists_are_what_a_pass_reads_and_the_rest_only_explains() -> None:
+    touched = [Touched(ObjectRef("Deployment", NS, "web"), "apps/v1"), Touched(ObjectRef("Service", NS, "web"), "v1"),
+               Touched(ObjectRef("StatefulSet", "db", "pg"), "apps/v1")]
+    deciding, explaining = watched_resources(BuiltinKindsOnly(), touched, plan_checks(touched))  # type: ignore[arg-type]
+    assert _names(deciding) == {("Deployment", NS), ("Service", NS), ("EndpointSlice", NS), ("StatefulSet", "db")}
+    assert _names(explaining) == {("Pod", NS), ("ReplicaSet", NS), ("StatefulSet", NS), ("DaemonSet", NS),
+                                  ("Job", NS), ("Pod", "db")}
+
+
+def test_a_check_that_has_not_passed_lists_what_explains_it_before_its_verdict_counts() -> None:
+    touched = [Touched(ObjectRef("Service", NS, "web"), "v1")]
+    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60))  # type: ignore[arg-type]
+    service, pod, endpoint_slice = _service_world(ready=False)
+    verification._apply(service)
+    verification._apply(endpoint_slice)
+    verification.unexplained[NS] = {(BUILTIN_RESOURCES["Pod"], NS)}
+    listed: list[set[tuple[str, str | None]]] = []
+
+    def watch(wanted: set[tuple[Resource, str | None]]) -> None:
+        listed.append(_names(wanted))
+        verification._apply(pod)
+
+    verification._watch = watch  # type: ignore[method-assign]
+    verification._evaluate(1.0, every_check=True)
+    assert listed == [{("Pod", NS)}]
+    assert verification.checks[0].verdict.message == "service/web: 1 pod(s) match app=web but none is Ready"
+    verification._evaluate(2.0, every_check=True)  # listed once
+    assert listed == [{("Pod", NS)}]
+
+
 def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> None:
     touched = [Touched(ObjectRef("Service", NS, "web"), "v1")]
     verification = Verification(NoEvents(), touched, Deadlines(endpoints=60))  # type: ignore[arg-type]
@@ -158,7 +199,7 @@ def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> N
     assert states(verification) == {"web": State.PENDING}
     for synced in _service_world(ready=True):  # readiness that passed during the outage arrives
         verification._apply(synced)
-    verification._evaluate(63.0, every_check=False)
+    verification._evaluate(63.0, every_check=True)  # a relist marks nothing changed: the next tick decides
     assert states(verification) == {"web": State.PASSED}
     [finding] = [verification._finding(check) for check in verification.checks]
     assert any(line.startswith("decided after an API server outage: the API server was unreachable for")
