@@ -184,6 +184,11 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
     kubeconfig = kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
     env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
     configs = {"pod": hook_config(tmp_path, "pod"), "exec": hook_config(tmp_path, "exec")}
+    lonely = tmp_path / "lonely.yaml"  # a Service no pod will ever match
+    lonely.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Service",
+                                      "metadata": {"name": "lonely", "namespace": NAMESPACE},
+                                      "spec": {"selector": {"app": "nobody"}, "ports": [{"port": 80}]}}))
+    cluster.kubectl("apply", "-f", str(lonely))
 
     def run(mode: str = "pod") -> subprocess.CompletedProcess[str]:
         return gate(cluster, "verify", "--argocd-app", "inference-platform", "--config", str(configs[mode]),
@@ -208,14 +213,19 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
         mode = "exec" if resource == "pods/exec" else "pod"
         result = run(mode)
         name = f"{resource}.{group}" if group else resource
-        if resource == "events":
-            # Events are evidence for failures only: a passing run needs none.
+        denied = rf"cannot ({'|'.join(verbs)}) {re.escape(name)} in namespace"
+        if resource in ("events", "replicasets"):
+            # Evidence and explanations of failures only: a passing run needs neither.
             assert result.returncode == 0, result.stderr
         else:
             assert result.returncode == 3, f"without {name} {verbs}: {result.stdout}{result.stderr}"
-            assert re.search(rf"cannot ({'|'.join(verbs)}) {re.escape(name)} in namespace", result.stderr), \
-                result.stderr
+            assert re.search(denied, result.stderr), result.stderr
+        if resource == "replicasets":  # the first check that does not pass lists them, to name the workload
+            failing = gate(cluster, "verify", "-f", str(lonely), "--endpoints-timeout", "5", env=env)
+            assert failing.returncode == 3, failing.stdout + failing.stderr
+            assert re.search(denied, failing.stderr), failing.stderr
         cluster.kubectl("apply", "-f", "-", input_text=json.dumps(owner))
+    cluster.kubectl("delete", "-f", str(lonely))
     # Without namespaces, the report says what the evaluator could not see.
     cluster.kubectl("delete", "clusterrolebinding", "deploy-gate-read-namespaces-video-analytics")
     wait_for_rbac(cluster, HOOK_ACCOUNT, "list", "namespaces", None, allowed=False)
