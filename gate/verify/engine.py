@@ -292,26 +292,33 @@ class Verification:
                 self.progress(check, elapsed)
 
     def _verdicts(self, checks: list[Check], elapsed: float) -> list[Verdict]:
-        """The pure checks' verdicts; asks the cluster for custom resources only when a verdict depends on them."""
+        """The pure checks' verdicts. Asks the cluster for more only when a verdict depends on it: the kinds that
+        explain a check that has not passed, then the custom resources that may still create a Service's pods."""
         now = datetime.now(UTC)
         verdicts = evaluate(checks, self.snapshot, self._context(elapsed), now)
         unexplained = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
                        if v.state is not State.PASSED and c.ref.namespace in self.unexplained}
         if unexplained:
             self._watch(set().union(*(self.unexplained.pop(namespace) for namespace in unexplained)))
-            verdicts = evaluate(checks, self.snapshot, self._context(elapsed), now)
+            self._judge_again(checks, verdicts, elapsed, now,
+                              lambda c, v: v.state is not State.PASSED and c.ref.namespace in unexplained)
         asking = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
                   if v.needs_pod_sources and c.ref.namespace is not None}
-        if not asking:
-            return verdicts
-        for namespace in sorted(asking, key=str):
-            self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
-            self.looked_up.add(namespace)
-        again = [i for i, c in enumerate(checks) if verdicts[i].needs_pod_sources and c.ref.namespace in asking]
+        if asking:
+            for namespace in sorted(asking, key=str):
+                self.pod_sources[namespace] += tuple(self.cluster.custom_resources(namespace))
+                self.looked_up.add(namespace)
+            self._judge_again(checks, verdicts, elapsed, now,
+                              lambda c, v: v.needs_pod_sources and c.ref.namespace in asking)
+        return verdicts
+
+    def _judge_again(self, checks: list[Check], verdicts: list[Verdict], elapsed: float, now: datetime,
+                     which: Callable[[Check, Verdict], bool]) -> None:
+        """Replace, in place, the verdicts `which` picks: those the cluster was just asked more for."""
+        again = [i for i, (check, verdict) in enumerate(zip(checks, verdicts, strict=True)) if which(check, verdict)]
         for i, verdict in zip(again, evaluate([checks[i] for i in again], self.snapshot, self._context(elapsed), now),
                               strict=True):
             verdicts[i] = verdict
-        return verdicts
 
     def _context(self, elapsed: float) -> Context:
         endpoints_timed_out = elapsed >= self.deadlines.endpoints  # no look-up once the deadline passed

@@ -12,7 +12,7 @@ from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.manifests import load
 from gate.objects import ObjectRef
 from gate.verify.checks import State
-from gate.verify.engine import Deadlines, Touched, Verification, plan_checks, watched_resources
+from gate.verify.engine import Deadlines, Touched, Verification, Watched, plan_checks, watched_resources
 
 NS = "shop"
 
@@ -143,7 +143,7 @@ class BuiltinKindsOnly:
         return BUILTIN_RESOURCES[kind]
 
 
-def _names(watched: set[tuple[Resource, str | None]]) -> set[tuple[str, str | None]]:
+def _names(watched: set[Watched]) -> set[tuple[str, str | None]]:
     return {(resource.kind, namespace) for resource, namespace in watched}
 
 
@@ -165,7 +165,7 @@ def test_a_check_that_has_not_passed_lists_what_explains_it_before_its_verdict_c
     verification.unexplained[NS] = {(BUILTIN_RESOURCES["Pod"], NS)}
     listed: list[set[tuple[str, str | None]]] = []
 
-    def watch(wanted: set[tuple[Resource, str | None]]) -> None:
+    def watch(wanted: set[Watched]) -> None:
         listed.append(_names(wanted))
         verification._apply(pod)
 
