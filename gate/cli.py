@@ -67,6 +67,9 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
     serving the last run's gauges while this one runs.
     """
     signal.signal(signal.SIGTERM, _terminate)
+    # As kubectl and helm do: a step started in the background of a non-interactive shell inherits SIGINT
+    # ignored, and the pipeline's cancel (GitHub Actions sends SIGINT first) must still end it with a report.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     try:
         check_outputs(junit_path, metrics_path)

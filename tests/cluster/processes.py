@@ -29,11 +29,21 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie is not running; it only waits for its parent to reap it.
+    # A zombie is not running; it only waits for its parent to reap it. Every thread counts: after SIGKILL the
+    # leader of a Go daemon is a zombie while its other threads still exit, holding its files and ports.
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
         return False
+    return any(_task_state(task) not in ("Z", "X", None) for task in tasks)
+
+
+def _task_state(task: Path) -> str | None:
+    """One thread's state letter (R, S, Z, ...); None once it is gone."""
+    try:
+        return (task / "stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
 
 
 def running_pid(name: str) -> int | None:

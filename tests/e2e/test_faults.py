@@ -111,9 +111,12 @@ def test_a_signal_during_the_rollouts_is_exit_130_with_a_report(harness: E2EClus
     manifest = _never_ready(namespace, tmp_path)
     harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
     junit = tmp_path / "junit.xml"
-    process = subprocess.Popen([sys.executable, "-m", "gate", "verify", "-f", str(manifest), "-n", namespace,
-                                "--junit", str(junit)], cwd=ROOT, env=harness.env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    # Started as a non-interactive shell starts a background command (`deploy-gate ... &`): with SIGINT ignored,
+    # which must not keep a cancelled pipeline's SIGINT from interrupting it.
+    ignoring_sigint = ["sh", "-c", "trap '' INT; exec \"$@\"", "sh"]
+    process = subprocess.Popen([*ignoring_sigint, sys.executable, "-m", "gate", "verify", "-f", str(manifest),
+                                "-n", namespace, "--junit", str(junit)], cwd=ROOT, env=harness.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)
     sent = time.monotonic()
     process.send_signal(sent_signal)
@@ -203,11 +206,20 @@ def test_twenty_verifies_at_once(harness: E2ECluster, namespace: str, tmp_path: 
     results = [(p.wait(timeout=300), p.communicate()) for p in processes]
     assert [code for code, _ in results] == [0] * 20, [out for code, out in results if code]
     requests = {int(match) for _, (_, err) in results for match in re.findall(r"trace: requests=(\d+)", err)}
-    alone = gate(harness, "verify", "-f", str(paths[0]), "-n", namespace, env=env)
-    [by_itself] = map(int, re.findall(r"trace: requests=(\d+)", alone.stderr))
+    # Alone, the two runs a process can be: one whose first lists pass (it reads no pod), and one whose rollout has
+    # not passed yet (it lists and watches pods and owners as well to explain it).
+    passing = gate(harness, "verify", "-f", str(paths[0]), "-n", namespace, env=env)
+    stuck = _never_ready(namespace, tmp_path)
+    harness.kubectl("-n", namespace, "apply", "-f", str(stuck))
+    explaining = gate(harness, "verify", "-f", str(stuck), "-n", namespace, "--rollout-timeout", "5",
+                      "--endpoints-timeout", "5", env=env)
+    assert explaining.returncode == 1, explaining.stdout + explaining.stderr
+    [by_itself] = map(int, re.findall(r"trace: requests=(\d+)", passing.stderr))
+    [explaining_alone] = map(int, re.findall(r"trace: requests=(\d+)", explaining.stderr))
+    assert by_itself < explaining_alone
     # One list+watch per kind whatever else runs: the count does not grow with the neighbours (a watch that
     # happens to finish its first stream early may add one renewal).
-    assert max(requests) <= by_itself + 1, (requests, by_itself)
+    assert max(requests) <= explaining_alone + 1, (requests, by_itself, explaining_alone)
 
 
 def test_rbac_revoked_while_watching_is_exit_3_naming_the_permission(harness: E2ECluster, namespace: str,
