@@ -133,14 +133,15 @@ class Cluster:
             self.log("cluster already running; reusing it")
             self.ensure_fake_nodes(fake_nodes)
             return config.ADMIN_KUBECONFIG
+        if config.STATE_DIR.exists() or leftovers():
+            # A partial cluster, or one whose processes died with their session: its etcd data,
+            # mounts and rules must not leak into the new one. Taken down first, since the ports its
+            # surviving daemons hold would read as someone else's below.
+            self.log("a previous cluster left state behind; taking it down first")
+            self.down()
         if clash := foreign():
             raise ClusterError(f"refusing to start: {clash}; this harness runs only on a machine without another "
                                "Kubernetes node")
-        if config.STATE_DIR.exists() or leftovers():
-            # A partial cluster, or one whose processes died with their session: its etcd data,
-            # mounts and rules must not leak into the new one.
-            self.log("a previous cluster left state behind; taking it down first")
-            self.down()
         started = time.monotonic()
         node.prepare_host()
         pki.create_pki()
