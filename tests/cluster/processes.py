@@ -25,10 +25,6 @@ def log_file(name: str) -> Path:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
     # A zombie is not running; it only waits for its parent to reap it. Every thread counts: after SIGKILL the
     # leader of a Go daemon is a zombie while its other threads still exit, holding its files and ports.
     try:

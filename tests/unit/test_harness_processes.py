@@ -16,8 +16,8 @@ LEADER_GONE_FIRST = ("import ctypes, threading, time\n"
                      "ctypes.CDLL(None).pthread_exit(None)\n")
 
 
-def _state(pid: int) -> str:
-    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+def _state(pid: int) -> str | None:
+    return processes._task_state(Path(f"/proc/{pid}"))  # the leader's own /proc entry reads like a task's
 
 
 def test_a_zombie_leader_with_a_running_thread_is_alive_and_a_reaped_process_is_not() -> None:
