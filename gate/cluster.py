@@ -231,25 +231,12 @@ class Cluster:
                 return items, version
 
     def watch(self, resource: Resource, namespace: str | None, resource_version: str,
-              timeout_seconds: int = WATCH_SECONDS) -> Iterator[dict[str, Any]]:
-        """Watch events ({type, object}) from resource_version until the server closes the stream."""
+              timeout_seconds: int = WATCH_SECONDS) -> WatchStream:
+        """Open a watch from resource_version; its events come until the server closes the stream."""
         query = [("watch", "true"), ("allowWatchBookmarks", "true"), ("resourceVersion", resource_version),
                  ("timeoutSeconds", timeout_seconds)]
-        response = self.request("GET", resource.path(namespace), query, stream=True, verb="watch",
-                                resource=resource, namespace=namespace, timeout=(5, timeout_seconds + 10))
-        buffer = b""
-        try:
-            for chunk in response.stream(4096, decode_content=True):
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    if line.strip():
-                        event = json.loads(line)
-                        if isinstance(event.get("object"), dict):
-                            without_bookkeeping(event["object"])
-                        yield event
-        finally:
-            response.release_conn()
+        return WatchStream(self.request("GET", resource.path(namespace), query, stream=True, verb="watch",
+                                        resource=resource, namespace=namespace, timeout=(5, timeout_seconds + 10)))
 
     def events_for(self, namespace: str, name: str, kind: str = "Pod", limit: int = 3) -> list[str]:
         """The last Warning events of one object, newest last ('Reason: message')."""
@@ -311,6 +298,33 @@ class Cluster:
                 raise
 
 
+class WatchStream:
+    """The events ({type, object}) of one open watch request, and a way to end it from another thread."""
+
+    def __init__(self, response: urllib3.HTTPResponse) -> None:
+        self.response = response
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        buffer = b""
+        try:
+            for chunk in self.response.stream(4096, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        event = json.loads(line)
+                        if isinstance(event.get("object"), dict):
+                            without_bookkeeping(event["object"])
+                        yield event
+        finally:
+            self.response.release_conn()
+
+    def interrupt(self) -> None:
+        """Shut the stream's socket for reading: a thread blocked on it wakes at once, not at the server's timeout."""
+        with contextlib.suppress(OSError, RuntimeError, ValueError):  # already released, closed or never sent
+            self.response.shutdown()
+
+
 @dataclass(frozen=True)
 class WatchEvent:
     """What a watcher reports: a synced snapshot, one change, or a failure."""
@@ -342,6 +356,7 @@ class Watcher(threading.Thread):
         self.connections = 0  # watch requests opened (the benchmark counts them)
         self.retries = 0  # consecutive failed attempts; reset by any successful watch
         self.synced = False  # until the first list succeeds, a failure is the answer, not a blip
+        self.stream: WatchStream | None = None  # the open watch, which end_watchers interrupts
 
     def _expired(self) -> None:
         """410 Gone: the resourceVersion is older than the server keeps; the next pass lists afresh."""
@@ -385,7 +400,10 @@ class Watcher(threading.Thread):
                 if not self._may_go_on():
                     continue  # stopped
                 self.connections += 1
-                for event in self.cluster.watch(self.resource, self.namespace, version):
+                self.stream = self.cluster.watch(self.resource, self.namespace, version)
+                if self.stop_event.is_set():  # stopped while it opened: end_watchers may not have seen it
+                    self.stream.interrupt()
+                for event in self.stream:
                     if self.stop_event.is_set():
                         return
                     kind, obj = event.get("type"), event.get("object") or {}
@@ -430,3 +448,22 @@ class Watcher(threading.Thread):
                         f"lost the API server at {self.cluster.server} while watching {self.resource.name}")))
                     return
 
+
+def end_watchers(watchers: list[Watcher], within: float = 2.0) -> None:
+    """Stop the watchers and wait (at most `within` seconds in all) until their threads have ended.
+
+    A thread still using OpenSSL while the process exits races OpenSSL's exit-time cleanup,
+    which can abort the process ("double free or corruption", openssl/openssl#17469) after
+    its verdict was printed. So no watcher outlives the run: each one waiting to watch is
+    woken, and each open stream is interrupted rather than left to the server's timeout.
+    """
+    for watcher in watchers:
+        watcher.stop_event.set()
+        if watcher.go_on is not None:
+            watcher.go_on.set()  # wakes _may_go_on, which then sees the stop
+        if watcher.stream is not None:
+            watcher.stream.interrupt()
+    deadline = time.monotonic() + within
+    for watcher in watchers:
+        if watcher.is_alive():
+            watcher.join(max(deadline - time.monotonic(), 0))

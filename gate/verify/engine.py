@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent
+from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
 from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
@@ -389,10 +389,12 @@ class Verification:
                 except queue.Empty:
                     pass
         finally:
-            self.stop.set()
+            decided = time.time()
+            end_watchers(self.watchers)
             if TRACE:
                 print(f"deploy-gate: trace: requests={self.cluster.requests} watches={self.watch_connections} "
-                      f"watchers={len(self.watchers)} verdict at {time.time():.6f}", file=sys.stderr, flush=True)
+                      f"watchers={len(self.watchers)} running={sum(w.is_alive() for w in self.watchers)} "
+                      f"verdict at {decided:.6f}", file=sys.stderr, flush=True)
         return [self._finding(check) for check in self.checks]
 
     @property

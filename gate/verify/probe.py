@@ -25,7 +25,7 @@ from enum import StrEnum
 from kubernetes import client as k8s_client
 from kubernetes.stream import stream
 
-from gate.cluster import Cluster, Watcher, WatchEvent
+from gate.cluster import Cluster, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError, PermissionDenied
 from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import Object, dig
@@ -263,7 +263,7 @@ class ProbePods:
                                                            f"no result within {deadline_seconds:.0f} s"))
             return results
         finally:
-            stop.set()
+            end_watchers(watchers)
             self.cleanup()
 
     def cleanup(self) -> None:

@@ -220,6 +220,10 @@ def test_twenty_verifies_at_once(harness: E2ECluster, namespace: str, tmp_path: 
     # One list+watch per kind whatever else runs: the count does not grow with the neighbours (a watch that
     # happens to finish its first stream early may add one renewal).
     assert max(requests) <= explaining_alone + 1, (requests, by_itself, explaining_alone)
+    # Every watcher, waiting or streaming, had ended when the verdict was out (see end_watchers).
+    running = [re.findall(r"trace: .* running=(\d+)", err) for err in
+               [err for _, (_, err) in results] + [passing.stderr, explaining.stderr]]
+    assert running == [["0"]] * 22, running
 
 
 def test_rbac_revoked_while_watching_is_exit_3_naming_the_permission(harness: E2ECluster, namespace: str,
@@ -234,9 +238,13 @@ def test_rbac_revoked_while_watching_is_exit_3_naming_the_permission(harness: E2
     revoke.start()
     started = time.monotonic()
     result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "300",
-                  "--endpoints-timeout", "300", env={**harness.env(), "KUBECONFIG": str(kubeconfig)})
+                  "--endpoints-timeout", "300",
+                  env={**harness.env(), "KUBECONFIG": str(kubeconfig), "DEPLOY_GATE_TRACE": "1"})
     revoke.join()
     assert result.returncode == 3, result.stdout + result.stderr
+    # The other watchers, refused at their renewals or still streaming, had ended before the process exited: one
+    # still in OpenSSL then aborted it ("double free or corruption", exit -6) after the error line below.
+    assert re.findall(r"trace: .* running=(\d+)", result.stderr) == ["0"], result.stderr
     # An open watch outlives the revocation; the next request (the watch's renewal, within a minute) is refused.
     assert time.monotonic() - started < 120
     line = result.stderr.strip().splitlines()[-1]  # after the progress lines, the one error line

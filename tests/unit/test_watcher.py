@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -16,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from gate.cluster import Cluster, Watcher, WatchEvent
+from gate.cluster import Cluster, Watcher, WatchEvent, end_watchers
 from gate.kinds import BUILTIN_RESOURCES
 
 
@@ -69,10 +70,25 @@ class Script(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def scripted_server(tmp_path: Path) -> tuple[ThreadingHTTPServer, Path]:
+class Silent(Script):
+    """Lists as Script does; every watch sends its headers, then nothing for a minute (a quiet namespace)."""
+
+    def do_GET(self) -> None:
+        if "watch" not in parse_qs(urlparse(self.path).query):
+            super().do_GET()
+            return
+        type(self).watches += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.flush()
+        threading.Event().wait(60)
+
+
+def scripted_server(tmp_path: Path, script: type[Script] = Script) -> tuple[ThreadingHTTPServer, Path]:
     """A fresh script (its counters at zero) served on a free port, and a kubeconfig that points at it."""
-    Script.watches, Script.lists, Script.seen_versions = 0, 0, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Script)
+    script.watches, script.lists, script.seen_versions = 0, 0, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), script)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump({
@@ -137,3 +153,26 @@ def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> N
     assert seen == [("SYNCED", ["a"]), ("ADDED", ["b"]), ("SYNCED", ["a", "b", "c"]), ("MODIFIED", ["c"])]
     # after the drop it resumed from the last resourceVersion it had seen; after 410 from the new list's
     assert Script.seen_versions[:3] == ["10", "11", "20"]
+
+
+def test_ending_a_watcher_interrupts_its_open_stream(tmp_path: Path) -> None:
+    """A watch may wait a minute for its next event. The run must not exit while the thread still reads it
+    (see end_watchers), nor wait that minute: the stream is interrupted and the thread ends at once."""
+    server, kubeconfig = scripted_server(tmp_path, Silent)
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    stop = threading.Event()
+    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
+    watcher.start()
+    try:
+        assert events.get(timeout=10).type == "SYNCED"
+        while Silent.watches == 0:
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.2)  # the watcher is now blocked reading the silent stream
+        assert watcher.is_alive()
+        started = time.monotonic()
+        end_watchers([watcher], within=10)
+        ended_after = time.monotonic() - started
+    finally:
+        server.shutdown()
+    assert not watcher.is_alive()
+    assert ended_after < 1, ended_after
