@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -303,6 +304,8 @@ class WatchStream:
 
     def __init__(self, response: urllib3.HTTPResponse) -> None:
         self.response = response
+        connection = response.connection
+        self._socket = connection.sock if connection is not None else None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         buffer = b""
@@ -320,9 +323,16 @@ class WatchStream:
             self.response.release_conn()
 
     def interrupt(self) -> None:
-        """Shut the stream's socket for reading: a thread blocked on it wakes at once, not at the server's timeout."""
-        with contextlib.suppress(OSError, RuntimeError, ValueError):  # already released, closed or never sent
-            self.response.shutdown()
+        """Shut the stream's socket for reading: a thread blocked on it wakes at once, not at the server's timeout.
+
+        The socket, not the response: urllib3's HTTPResponse.shutdown also drops TLS from the
+        socket object, and a connection released to the pool meanwhile would then carry the next
+        request, token included, in clear. The read fails, so urllib3 closes that connection.
+        """
+        if self.response.connection is None or not isinstance(self._socket, socket.socket):
+            return  # released (its socket may serve another request now), or a proxy's TLS-in-TLS
+        with contextlib.suppress(OSError):  # the server closed it already
+            socket.socket.shutdown(self._socket, socket.SHUT_RD)
 
 
 @dataclass(frozen=True)
@@ -437,7 +447,7 @@ class Watcher(threading.Thread):
                     return
                 # The API server is unreachable: say so once (verdicts wait while blind), then retry
                 # with a fresh list, which is both the state missed meanwhile and proof it is back.
-                if self.retries == 0:
+                if self.retries == 0 and not self.stop_event.is_set():  # not end_watchers' interrupt
                     self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
                 version = None
                 if self.stop_event.wait(backoff):
@@ -454,8 +464,9 @@ def end_watchers(watchers: list[Watcher], within: float = 2.0) -> None:
 
     A thread still using OpenSSL while the process exits races OpenSSL's exit-time cleanup,
     which can abort the process ("double free or corruption", openssl/openssl#17469) after
-    its verdict was printed. So no watcher outlives the run: each one waiting to watch is
-    woken, and each open stream is interrupted rather than left to the server's timeout.
+    its verdict was printed. So the run ends its watchers before it returns: each one waiting
+    to watch is woken, and each open stream is interrupted rather than left to the server's
+    timeout. Only a request the server has not answered yet can outlast the bound.
     """
     for watcher in watchers:
         watcher.stop_event.set()

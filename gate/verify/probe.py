@@ -263,8 +263,10 @@ class ProbePods:
                                                            f"no result within {deadline_seconds:.0f} s"))
             return results
         finally:
-            end_watchers(watchers)
-            self.cleanup()
+            try:
+                end_watchers(watchers)
+            finally:  # a signal during the wait must not keep the pods
+                self.cleanup()
 
     def cleanup(self) -> None:
         """Delete every probe pod of this run (called on every exit path, signals included).

@@ -71,7 +71,11 @@ class Script(BaseHTTPRequestHandler):
 
 
 class Silent(Script):
-    """Lists as Script does; every watch sends its headers, then nothing for a minute (a quiet namespace)."""
+    """Lists as Script does; every watch answers as the API server does (HTTP/1.1, chunked, the connection
+    kept), then sends nothing until released (a quiet namespace)."""
+
+    protocol_version = "HTTP/1.1"
+    released = threading.Event()
 
     def do_GET(self) -> None:
         if "watch" not in parse_qs(urlparse(self.path).query):
@@ -80,9 +84,10 @@ class Silent(Script):
         type(self).watches += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
-        threading.Event().wait(60)
+        self.released.wait(60)
 
 
 def scripted_server(tmp_path: Path, script: type[Script] = Script) -> tuple[ThreadingHTTPServer, Path]:
@@ -165,14 +170,17 @@ def test_ending_a_watcher_interrupts_its_open_stream(tmp_path: Path) -> None:
     watcher.start()
     try:
         assert events.get(timeout=10).type == "SYNCED"
-        while Silent.watches == 0:
+        opened = time.monotonic()
+        while Silent.watches == 0 and time.monotonic() - opened < 10:
             threading.Event().wait(0.01)
         threading.Event().wait(0.2)  # the watcher is now blocked reading the silent stream
-        assert watcher.is_alive()
+        assert watcher.is_alive() and watcher.stream is not None
         started = time.monotonic()
         end_watchers([watcher], within=10)
         ended_after = time.monotonic() - started
     finally:
+        Silent.released.set()
         server.shutdown()
     assert not watcher.is_alive()
     assert ended_after < 1, ended_after
+    assert events.empty()  # an interrupt is no outage: nothing reported after the stop
