@@ -342,10 +342,17 @@ def _fake_node(index: int) -> dict[str, object]:
     }
 
 
+def _cgroup_tree(root: Path) -> list[Path]:
+    """root and every cgroup below it, deepest first. A pod's cgroups vanish while the tree is read (its
+    containers end): os.walk skips a directory that went away, and the callers skip its files."""
+    return [Path(directory) for directory, _, _ in os.walk(root, topdown=False)]
+
+
 def _pids_in_cgroup_tree(root: Path) -> set[int]:
     pids: set[int] = set()
-    for procs in root.rglob("cgroup.procs"):
-        pids.update(int(line) for line in procs.read_text().split())
+    for directory in _cgroup_tree(root):
+        with contextlib.suppress(FileNotFoundError):
+            pids.update(int(line) for line in (directory / "cgroup.procs").read_text().split())
     return pids
 
 
@@ -369,9 +376,9 @@ def _kill_pod_processes() -> None:
 
 def _remove_pod_cgroups() -> None:
     for root in _pod_cgroup_roots():
-        for directory in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            directory.rmdir()
-        root.rmdir()
+        for directory in _cgroup_tree(root):  # root itself last
+            with contextlib.suppress(FileNotFoundError):
+                directory.rmdir()
 
 
 def _shim_pids() -> list[int]:

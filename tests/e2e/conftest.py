@@ -71,6 +71,7 @@ def namespace(cluster: E2ECluster) -> Iterator[str]:
     name = f"dg-e2e-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     cluster.kubectl("label", "namespace", name, f"{CLEANUP_LABEL}=true")
+    wait_for_default_service_account(cluster, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
@@ -80,6 +81,13 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = 60, interval
         polling2.poll(check, step=interval, timeout=timeout)
     except polling2.TimeoutException as timed_out:
         raise AssertionError(f"timed out after {timeout} s waiting for {what}") from timed_out
+
+
+def wait_for_default_service_account(cluster: E2ECluster, name: str) -> None:
+    """Until the controller manager has made it, the API server refuses every pod of a new namespace, and the
+    ReplicaSet controller's retries back off for minutes (seen after the fault tests' API server restarts)."""
+    wait_for(f"the default ServiceAccount of {name}", lambda: cluster.kubectl(
+        "-n", name, "get", "serviceaccount", "default", check=False).returncode == 0, timeout=60, interval=0.2)
 
 
 def delete_namespace_and_wait(cluster: E2ECluster, name: str, timeout: float = 120) -> None:
@@ -95,7 +103,9 @@ def apply_example(cluster: E2ECluster, example: str) -> None:
 
 @pytest.fixture
 def incident_namespace(cluster: E2ECluster) -> Iterator[str]:
-    """A clean video-analytics namespace for the examples, removed afterwards."""
+    """A clean video-analytics namespace for the examples (made as their manifests make it), removed afterwards."""
     delete_namespace_and_wait(cluster, INCIDENT_NAMESPACE)
+    cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2" / "manifests" / "00-namespace.yaml"))
+    wait_for_default_service_account(cluster, INCIDENT_NAMESPACE)
     yield INCIDENT_NAMESPACE
     delete_namespace_and_wait(cluster, INCIDENT_NAMESPACE)
