@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gate.escape import shell_command
 from gate.kinds import CONTROLLER_LABEL_KEYS, KINDS, SELECTOR_KINDS, ControllerLabel
-from gate.labels import IDENTITY_LABELS, PodLabels, Requirement, Selector, describe_gap, near_miss
+from gate.labels import IDENTITY_LABELS, PodLabels, Requirement, Selector, describe_gap, near_miss, no_command_for
 from gate.objects import (
     Object,
     ObjectRef,
@@ -130,16 +131,18 @@ class SelectorGap:
         operations = [{"op": "add", "path": json_pointer((*self.candidate.labels_path, key)), "value": value}
                       for key, value in labels.items()]
         where = f" at {self.candidate.labels_location}" if self.candidate.labels_location else ""
-        return [kubectl_patch(workload, operations),
-                f"or in the manifest{where}, under {'.'.join(self.candidate.labels_path)}: "
-                + ", ".join(f"{key}: {value}" for key, value in labels.items())]
+        edit = f"in the manifest{where}, under {'.'.join(self.candidate.labels_path)}: " + \
+            ", ".join(f"{key}: {value}" for key, value in labels.items())
+        return _command_or_edit(kubectl_patch(workload, operations), edit, labels)
 
     def _reselect_fix(self, selector: dict[str, str]) -> list[str]:
         where = f" at {self.selector_location}" if self.selector_location else ""
-        return [kubectl_patch(self.service, [{"op": "replace", "path": "/spec/selector", "value": selector}]),
-                f"or in the manifest{where}, set spec.selector to "
-                + ", ".join(f"{key}: {value}" for key, value in selector.items())
-                + f" (the labels {self.candidate.workload}'s pods carry)"]
+        edit = f"in the manifest{where}, set spec.selector to " + \
+            ", ".join(f"{key}: {value}" for key, value in selector.items()) + \
+            f" (the labels {self.candidate.workload}'s pods carry)"
+        return _command_or_edit(
+            kubectl_patch(self.service, [{"op": "replace", "path": "/spec/selector", "value": selector}]), edit,
+            selector)
 
 
 def _near_value(requirement: Requirement, labels: dict[str, str]) -> bool:
@@ -155,10 +158,16 @@ def json_pointer(path: tuple[str | int, ...]) -> str:
 
 
 def kubectl_patch(ref: ObjectRef, operations: list[dict[str, object]]) -> str:
-    """The one-line `kubectl patch --type=json` that applies operations to ref."""
-    namespace = f" -n {ref.namespace}" if ref.namespace else ""
+    """The one-line `kubectl patch --type=json` that applies operations to ref, every word shell-quoted."""
+    namespace = ("-n", ref.namespace) if ref.namespace else ()
     patch = json.dumps(operations, separators=(",", ":"))
-    return f"kubectl patch {ref.kind.lower()} {ref.name}{namespace} --type=json -p='{patch}'"
+    return shell_command("kubectl", "patch", ref.kind.lower(), ref.name, *namespace, "--type=json", f"-p={patch}")
+
+
+def _command_or_edit(command: str, edit: str, labels: dict[str, str]) -> list[str]:
+    """The command and the manifest edit; neither where a label is one the API server would reject."""
+    reason = no_command_for(labels)
+    return [reason] if reason else [command, f"or {edit}"]
 
 
 def ready_endpoints(endpoint_slice: Object) -> int:

@@ -8,6 +8,8 @@ hidden link). `visible` is the one escaping every text medium builds on.
 
 from __future__ import annotations
 
+import re
+import shlex
 import unicodedata
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
@@ -35,3 +37,21 @@ def visible(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return "".join(char if _shown(char) else _escape(char) for char in text)
+
+
+_OPTION = re.compile(r"(--?[A-Za-z][-A-Za-z]*=)(.*)", re.S)
+
+
+def shell_command(*words: str) -> str:
+    """One command line that a POSIX shell reads back as exactly `words`: each quoted as it needs.
+
+    A printed fix is pasted into a shell, and its values come from manifests someone else
+    wrote: `x'; touch f; echo '` must stay one argument, not end the quote and run a command.
+    `--flag=value` keeps its familiar shape (`-p='[...]'`): the shell joins the two parts.
+    """
+    return " ".join(_shell_word(word) for word in words)
+
+
+def _shell_word(word: str) -> str:
+    option = _OPTION.fullmatch(word)
+    return option[1] + shlex.quote(option[2]) if option else shlex.quote(word)

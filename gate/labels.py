@@ -11,6 +11,7 @@ from typing import Any
 
 from gate.kinds import ControllerLabel
 from gate.objects import Object, controller_labels, template_labels
+from gate.schema import DNS_SUBDOMAIN, LABEL_NAME
 
 # Labels that name an application, best first: a match on one of them is evidence that a
 # workload was meant to back a Service, and the peer a NetworkPolicy fix should admit.
@@ -158,3 +159,26 @@ def _edits(a: str, b: str) -> int:
 
 def format_labels(labels: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+
+def valid_label(key: str, value: str) -> bool:
+    """The API server would accept this label (k8s.io/apimachinery validation: qualified name, label value).
+
+    A fix proposes labels it read from manifests; one the API server rejects is no fix, and a
+    value such as `x'; touch f` is not printed inside a command at all.
+    """
+    prefix, _, name = key.rpartition("/")
+    key_ok = bool(LABEL_NAME.fullmatch(name)) and len(name) <= 63 and \
+        (not key.count("/") or (bool(DNS_SUBDOMAIN.fullmatch(prefix)) and len(prefix) <= 253)) and key.count("/") <= 1
+    return key_ok and (value == "" or (bool(LABEL_NAME.fullmatch(value)) and len(value) <= 63))
+
+
+def no_command_for(labels: dict[str, str]) -> str | None:
+    """Why a fix gives no command, when a label it would write is one the API server rejects; else None.
+
+    Such a value (a space, a quote, `$(...)`) can only be a mistake where it is written: a
+    command carrying it would fail at best, so none is printed.
+    """
+    invalid = [f"{key}={value}" for key, value in labels.items() if not valid_label(key, value)]
+    return f"correct {', '.join(invalid)} where it is written: the API server rejects it as a label, " \
+        "so no command is given" if invalid else None

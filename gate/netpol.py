@@ -20,7 +20,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gate.labels import IDENTITY_LABELS, Selector, format_labels
+from gate.escape import shell_command
+from gate.labels import IDENTITY_LABELS, Selector, format_labels, no_command_for
 from gate.objects import Object, dig, port_number
 
 INGRESS, EGRESS = "Ingress", "Egress"
@@ -274,8 +275,9 @@ def _patch(policy: Policy, direction: str, connection: Connection, other: PodSid
             operation = {"op": "add", "path": f"/spec/{key}/-", "value": new_rule}
         else:
             operation = {"op": "add", "path": f"/spec/{key}", "value": [new_rule]}
-    patch = json.dumps([operation], separators=(",", ":"))
-    return f"kubectl patch networkpolicy {policy.name} -n {policy.namespace} --type=json -p='{patch}'"
+    return no_command_for(_identity_labels(other)) or shell_command(
+        "kubectl", "patch", "networkpolicy", policy.name, "-n", policy.namespace, "--type=json",
+        "-p=" + json.dumps([operation], separators=(",", ":")))
 
 
 def _new_policy(direction: str, connection: Connection, subject: PodSide, other: PodSide) -> str:
@@ -293,7 +295,10 @@ def _new_policy(direction: str, connection: Connection, subject: PodSide, other:
               "spec": {"podSelector": {"matchLabels": subject_labels}, "policyTypes": [direction],
                        key: [{peer_key: [_peer(subject.namespace, other)],
                               "ports": [{"port": connection.port, "protocol": connection.protocol}]}]}}
-    return f"echo '{json.dumps(policy, separators=(',', ':'))}' | kubectl apply -f -"
+    return no_command_for({**subject_labels, **other_labels}) or (
+        shell_command("printf", "%s\\n", json.dumps(policy, separators=(",", ":"))) + " | " +
+        shell_command("kubectl", "apply", "-f", "-"))
+
 
 
 def _most_specific(policies: list[Policy]) -> Policy | None:

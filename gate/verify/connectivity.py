@@ -14,6 +14,7 @@ from gate.cluster import Cluster
 from gate.config import GateConfig, Pair
 from gate.endpoints import ready_endpoints
 from gate.errors import ClusterError, PermissionDenied
+from gate.escape import shell_command
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
@@ -149,11 +150,16 @@ def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
         evidence += ((item.assumption,) if item.assumption else ())
         caller = str(pair.caller) if pair.caller.workload else f"<a pod with {pair.caller}>"
         target = targets[name]
-        evidence += (f"reproduce: kubectl -n {item.namespace} exec {caller} -- sh -c "
-                     f"'nc -w 3 {target.host} {target.port} </dev/null'",)
+        evidence += ("reproduce: " + reproduce_command(item.namespace, caller, target.host, target.port),)
         findings[name] = _finding(pair, combined.outcome, combined.message, time.monotonic() - started,
                                   combined.severity, evidence, combined.fix, item.namespace)
     return [findings[p.name] for p in config.pairs]
+
+
+def reproduce_command(namespace: str, caller: str, host: str, port: int) -> str:
+    """The probe as one command to paste: `kubectl exec` into the caller, nc to the target (each word quoted)."""
+    probe = shell_command("nc", "-w", "3", host, str(port)) + " </dev/null"
+    return shell_command("kubectl", "-n", namespace, "exec", caller, "--", "sh", "-c", probe)
 
 
 def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]],

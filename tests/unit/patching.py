@@ -1,4 +1,5 @@
-"""Apply the `kubectl patch ... --type=json` fixes deploy-gate suggests to a set of objects, as the API server would.
+"""Apply the fixes deploy-gate prints (`kubectl patch --type=json`, or a new object piped to `kubectl apply -f -`)
+to a set of objects, as a shell and the API server would.
 
 Tests use it to prove a fix fixes: apply it, lint again, and see the finding gone with no new one.
 """
@@ -7,11 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import shlex
 from typing import Any
-
-PATCH = re.compile(r"kubectl patch (?P<kind>\S+) (?P<name>\S+)(?: -n (?P<namespace>\S+))? --type=json -p=(?P<ops>'.*')")
 
 
 def _steps(pointer: str) -> list[str]:
@@ -37,19 +35,38 @@ def apply_json_patch(obj: dict[str, Any], operations: list[dict[str, Any]]) -> d
     return result
 
 
+def _words(command: str) -> list[list[str]]:
+    """The command's pipeline as the shell reads it: the words of each stage."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="|")
+    lexer.whitespace_split = True
+    stages: list[list[str]] = [[]]
+    for token in lexer:
+        if token == "|":
+            stages.append([])
+        else:
+            stages[-1].append(token)
+    return stages
+
+
 def apply_fix(objects: list[dict[str, Any]], command: str) -> list[dict[str, Any]]:
-    """The set after `command` (one `kubectl patch` line); the patched object must exist."""
-    match = PATCH.fullmatch(command.strip())
-    assert match, f"not a kubectl JSON patch: {command}"
-    operations = json.loads(shlex.split(match["ops"])[0])
+    """The set after `command`: a patch of an object that must exist, or a new object `kubectl apply -f -` reads."""
+    stages = _words(command)
+    if len(stages) == 2:
+        assert stages[0][:2] == ["printf", "%s\\n"] and stages[1] == ["kubectl", "apply", "-f", "-"], command
+        return [*objects, json.loads(stages[0][2])]
+    [words] = stages
+    assert words[:2] == ["kubectl", "patch"] and "--type=json" in words, f"not a kubectl JSON patch: {command}"
+    kind, name = words[2:4]
+    namespace = words[words.index("-n") + 1] if "-n" in words else None
+    operations = json.loads(next(word for word in words if word.startswith("-p="))[3:])
     patched, found = [], False
     for obj in objects:
         meta = obj.get("metadata") or {}
-        if obj["kind"].lower() == match["kind"] and meta.get("name") == match["name"] and \
-                (match["namespace"] is None or meta.get("namespace", "default") == match["namespace"]):
+        if obj["kind"].lower() == kind and meta.get("name") == name and \
+                (namespace is None or meta.get("namespace", "default") == namespace):
             patched.append(apply_json_patch(obj, operations))
             found = True
         else:
             patched.append(obj)
-    assert found, f"the fix patches {match['kind']}/{match['name']}, which is not in the set"
+    assert found, f"the fix patches {kind}/{name}, which is not in the set"
     return patched

@@ -8,9 +8,6 @@ every workload to every Service port may differ from the healthy app's only by t
 
 from __future__ import annotations
 
-import json
-import re
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,14 +104,6 @@ def pair_errors(objects: list[dict[str, Any]], tmp_path: Path) -> list[Finding]:
     return [f for f in findings if f.rule == "caller-pair" and f.is_error]
 
 
-def apply(objects: list[dict[str, Any]], fix: str) -> list[dict[str, Any]]:
-    """A patch of an existing object, or a new object piped to `kubectl apply -f -`."""
-    created = re.fullmatch(r"echo (?P<doc>'.*') \| kubectl apply -f -", fix)
-    if created:
-        return [*objects, json.loads(shlex.split(created["doc"])[0])]
-    return apply_fix(objects, fix)
-
-
 def drop_peer(name: str, caller: str) -> Callable[[list[dict[str, Any]]], None]:
     def fault(objects: list[dict[str, Any]]) -> None:
         rule = find(objects, "NetworkPolicy", f"{name}-ingress")["spec"]["ingress"][0]
@@ -177,7 +166,7 @@ def test_each_policy_fault_gets_a_fix_that_opens_only_the_broken_pair(tmp_path: 
     fixed = broken
     for finding in failures:
         assert not finding.fix[0].startswith("kubectl patch networkpolicy deny-all"), finding.fix
-        fixed = apply(fixed, finding.fix[0])
+        fixed = apply_fix(fixed, finding.fix[0])
     assert pair_errors(fixed, tmp_path) == []
     opened = reachability(fixed, tmp_path)
     assert opened <= healthy, f"the fix opened {opened - healthy}"
@@ -187,7 +176,7 @@ def test_only_a_baseline_isolating_the_target_gets_a_new_scoped_policy(tmp_path:
     broken = shop()
     delete_policy("payment")(broken)
     [finding] = pair_errors(broken, tmp_path)
-    created = json.loads(shlex.split(finding.fix[0].removeprefix("echo ").rsplit(" | ", 1)[0])[0])
+    [created] = [obj for obj in apply_fix(broken, finding.fix[0]) if obj not in broken]
     assert created["spec"]["podSelector"] == {"matchLabels": {"app": "payment"}}
     assert created["spec"]["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"app": "checkout"}}}],
                                            "ports": [{"port": 50051, "protocol": "TCP"}]}]
