@@ -21,11 +21,12 @@ from typing import Any
 
 import urllib3
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 from kubernetes.config import incluster_config
 
-from gate.errors import ClusterError, ConfigError, ManifestError, PermissionDenied
+from gate.errors import ClusterError, ConfigError, GateError, ManifestError, PermissionDenied
+from gate.escape import conceal, scrubbed
 from gate.kinds import BUILTIN_RESOURCES, Resource, is_builtin, may_create_pods
+from gate.kubeconfig import load as load_kubeconfig
 from gate.objects import Object, dig
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
@@ -109,20 +110,19 @@ class Cluster:
                 except OSError:
                     pass
             else:
-                k8s_config.load_kube_config(config_file=self.source.files, context=context,
-                                            client_configuration=configuration)
-                contexts, active = k8s_config.list_kube_config_contexts(config_file=self.source.files)
-                if context:
-                    active = next((c for c in contexts if c["name"] == context), active)
-                self.namespace = (active.get("context") or {}).get("namespace") or "default"
+                self.namespace = load_kubeconfig(self.source.files, context, configuration)
+        except GateError:
+            raise
         except Exception as error:  # the client's loader raises anything (YAMLError, KeyError) on a broken file
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ConfigError(f"cannot load the cluster configuration from {self.source.name}: {reason}") from error
         if not configuration.host or "://" not in configuration.host:
             raise ConfigError(f"cannot load the cluster configuration from {self.source.name}: the context names "
                               f"no https:// server, got {configuration.host!r}")
+        for credential in configuration.api_key.values():  # "Bearer <token>": the token is never printed
+            conceal(credential.rpartition(" ")[2])
         configuration.retries = False
-        self.server = configuration.host
+        self.server = scrubbed(configuration.host)  # how messages name it: no userinfo, no query string
         self.api = k8s_client.ApiClient(configuration)
         # Plain requests wait for one of the pool's kept connections rather than open more: a new TLS
         # connection costs 5 ms of CPU, a reused one 0.6 ms, and verify lists dozens of kinds at once.

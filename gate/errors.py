@@ -6,7 +6,7 @@ error, 3 could not verify (cluster unreachable, authentication, RBAC).
 
 from __future__ import annotations
 
-from gate.escape import visible
+from gate.escape import scrubbed, visible
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -18,13 +18,14 @@ class GateError(Exception):
     """An error the user can fix; its message is the whole explanation, on one line.
 
     Messages quote input (names, values, file names): control characters in
-    them are shown escaped, so a message is one line whatever it quotes.
+    them are shown escaped, so a message is one line whatever it quotes, and
+    credentials are taken out, so no message carries one into a log.
     """
 
     exit_code = EXIT_USAGE
 
     def __init__(self, message: str = "") -> None:
-        super().__init__(visible(message))
+        super().__init__(visible(scrubbed(message)))
 
 
 class UsageError(GateError):

@@ -1,4 +1,4 @@
-"""Render input-derived text on one line with its control characters shown.
+"""Render input-derived text on one line with its control characters shown; keep credentials out of it.
 
 Label values, names and file names come from manifests someone else wrote. Printed
 raw, a newline starts a new log line (a forged `::error::` workflow command in
@@ -55,3 +55,39 @@ def shell_command(*words: str) -> str:
 def _shell_word(word: str) -> str:
     option = _OPTION.fullmatch(word)
     return option[1] + shlex.quote(option[2]) if option else shlex.quote(word)
+
+
+# Credentials the run holds (a token, a password, key data): never printed, whatever message quotes them.
+_SECRETS: set[str] = set()
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s'\"\\]+")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"]+@")
+_QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#'\"]*)\?[^\s#'\"]*")
+# `token=…` (a query or an environment) and `"token": "…"` (JSON); a bare `token: …` is also how a
+# message names a field, so that form is left alone.
+_ASSIGNED = re.compile(r"(?i)((?:access_|id_|refresh_)?token|password|passwd|secret|api[_-]?key)"
+                       r"(=|[\"']\s*:\s*[\"'])[^\s\"',;&]+")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
+REDACTED = "<redacted>"
+
+
+def conceal(secret: str) -> None:
+    """Remember a credential this run holds, so that no message ever shows it (as a CI log's masks do)."""
+    secret = secret.strip()
+    if len(secret) >= 4:  # shorter ones would redact ordinary words
+        _SECRETS.add(secret)
+
+
+def scrubbed(text: str) -> str:
+    """text without credentials: the ones the run holds, Authorization values, `token=`/`password:`
+    values, URL userinfo and query strings (`?access_token=`), and private keys.
+
+    Error text quotes what libraries say (`Invalid header value b'Bearer …'`), servers and
+    plugins say, and URLs from a kubeconfig: any of them may carry a credential into a CI log.
+    """
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _PRIVATE_KEY.sub(REDACTED, text)
+    text = _AUTHORIZATION.sub(rf"\1\2{REDACTED}", text)
+    text = _ASSIGNED.sub(rf"\1\2{REDACTED}", text)
+    text = _USERINFO.sub(rf"\1{REDACTED}@", text)
+    return _QUERY.sub(rf"\1?{REDACTED}", text)
