@@ -149,6 +149,15 @@ def test_action_fails_clearly_on_an_old_python(tmp_path: Path) -> None:
                                     "interpreter is 3.10.")
 
 
+def test_an_interpreter_printing_lines_adds_no_output(tmp_path: Path) -> None:
+    odd = tmp_path / "python3"
+    odd.write_text("#!/bin/sh\n[ \"$1\" = -c ] && case \"$2\" in *print*) printf '3.12\\nwheels=/evil\\n';; esac\n")
+    odd.chmod(0o755)
+    result = run_step("Check Python and name the wheelhouse", {"PYTHON": str(odd)}, tmp_path)
+    assert result.returncode == 1 and "did not print its version as MAJOR.MINOR" in result.stdout
+    assert not (tmp_path / "output").exists()
+
+
 def test_action_installs_once_per_job(tmp_path: Path) -> None:
     result = run_step("Check Python and name the wheelhouse", {"PYTHON": sys.executable}, tmp_path)
     assert result.returncode == 0, result.stderr
