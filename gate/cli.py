@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,16 @@ from gate.lint import lint as run_lint
 from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_text
 from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
+from gate.outputs import (
+    OutputError,
+    append_text,
+    cannot_write,
+    check_distinct,
+    check_output,
+    remove_stale,
+    replace_file,
+    write_stdout,
+)
 from gate.pairs import Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
@@ -57,14 +67,16 @@ def say(text: str) -> None:
 
 
 def _run(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None,
-         metrics_path: str | None = None) -> None:
+         metrics_path: str | None = None, inputs: Iterable[str] = ()) -> None:
     """Run a command; map errors to one line on stderr and the exit code.
 
     Every exit leaves a report of this run: a stale JUnit file is removed first,
     and a run that ends without a verdict (2, 3, 130) still writes the JUnit file,
     the metrics file and, in a machine format, its document on stdout, each saying why.
     The metrics file is replaced, not removed first: a textfile collector keeps
-    serving the last run's gauges while this one runs.
+    serving the last run's gauges while this one runs. `inputs` are the paths the
+    run reads: no report may replace one. A report that could not be written
+    (exit 3) is not written again: the others already hold the verdict.
     """
     signal.signal(signal.SIGTERM, _terminate)
     # As kubectl and helm do: a step started in the background of a non-interactive shell inherits SIGINT
@@ -72,17 +84,21 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     try:
-        check_outputs(junit_path, metrics_path)
+        check_outputs(junit_path, metrics_path, inputs)
     except GateError as error:  # nowhere to leave a report: say why and stop
         say(f"deploy-gate: error: {visible(str(error))}")
         if metrics_path:  # the JUnit file may be the one at fault; an alert still learns of the exit
             with contextlib.suppress(GateError):
+                check_output(metrics_path, "--metrics-file", inputs, make_parent=False)
                 write_files(Report.unfinished(name, error.exit_code, visible(str(error))), None, metrics_path)
         sys.exit(error.exit_code)
     try:
         if junit_path:
-            Path(junit_path).unlink(missing_ok=True)
+            remove_stale(junit_path)
         sys.exit(command())
+    except OutputError as error:
+        say(f"deploy-gate: error: {visible(str(error))}")
+        sys.exit(error.exit_code)
     except GateError as error:
         code, message = error.exit_code, visible(str(error))
         say(f"deploy-gate: error: {message}")
@@ -104,55 +120,46 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
     sys.exit(code)
 
 
-def check_outputs(junit_path: str | None, metrics_path: str | None = None) -> None:
-    """Fail before any work when a file the run must write cannot be written (not after printing PASSED).
+def check_outputs(junit_path: str | None, metrics_path: str | None = None, inputs: Iterable[str] = ()) -> None:
+    """Fail before any work when a file the run must write cannot be written (not after printing PASSED),
+    or must not be: an input, a directory, a device or a FIFO (gate/outputs.py).
 
     A missing parent of the JUnit file is created, as before; GitHub creates the
     step summary's directory, and a textfile collector's directory is a mount, so a
-    missing one there means a wrong variable or volume. The metrics file is replaced
-    by a rename: its directory must be writable, whatever the file's own mode.
+    missing one there means a wrong variable or volume.
     """
-    outputs = [(junit_path, "--junit", True), (metrics_path, "--metrics-file", False)]
+    outputs = [(junit_path, "--junit", True, False), (metrics_path, "--metrics-file", False, False)]
     if _github():
-        outputs.append((os.environ.get("GITHUB_STEP_SUMMARY") or None, "GITHUB_STEP_SUMMARY", False))
-    for path, what, make_parent in outputs:
-        if path is None:
-            continue
-        target = Path(path)
-        if target.is_dir():
-            raise UsageError(f"{what} {path}: is a directory; give a file path")
-        parent = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
-        if parent != target.parent and not make_parent:
-            raise UsageError(f"{what} {path}: directory {target.parent} does not exist")
-        if not parent.is_dir():
-            raise UsageError(f"{what} {path}: {parent} is not a directory")
-        if not os.access(target if target.exists() and path != metrics_path else parent, os.W_OK):
-            raise UsageError(f"{what} {path}: not writable")
+        outputs.append((os.environ.get("GITHUB_STEP_SUMMARY") or None, "GITHUB_STEP_SUMMARY", False, True))
+    given = [(path, what, make_parent, appended) for path, what, make_parent, appended in outputs if path]
+    inputs = list(inputs)
+    for path, what, make_parent, appended in given:
+        check_output(path, what, inputs, make_parent, appended)
+    check_distinct((path, what) for path, what, _, _ in given)
 
 
 def _write_junit(report: Report, junit_path: str) -> None:
-    Path(junit_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(junit_path).write_text(render(report, "junit"), encoding="utf-8")
+    replace_file(junit_path, render(report, "junit").encode("utf-8"), make_parent=True)
 
 
 def _write_metrics(report: Report, metrics_path: str) -> None:
     """Through a temporary file and a rename, so a textfile collector never reads half a file."""
-    from prometheus_client import write_to_textfile
+    from prometheus_client import generate_latest
 
     from gate.report.metrics import registry
 
-    write_to_textfile(metrics_path, registry(report, time.time()))
+    replace_file(metrics_path, generate_latest(registry(report, time.time())))
 
 
 def write_files(report: Report, junit_path: str | None, metrics_path: str | None) -> None:
-    """Each report file asked for, even when another cannot be written; then the first failure, as exit 2."""
+    """Each report file asked for, even when another cannot be written; then the first failure, as exit 3."""
     failures = []
     writers = (("--junit", junit_path, _write_junit), ("--metrics-file", metrics_path, _write_metrics))
     for option, path, write in ((o, p, w) for o, p, w in writers if p):
         try:
             write(report, path)
         except OSError as error:
-            failures.append(UsageError(f"{option} {path}: cannot write: {error.strerror or error}"))
+            failures.append(cannot_write(option, path, error))
     if failures:
         raise failures[0]
 
@@ -165,27 +172,44 @@ def repository_root(start: Path) -> Path:
     return start
 
 
-def publish(report: Report, output: str | None, junit_path: str | None, verbose: bool = False,
-            sarif_root: str | None = None, metrics_path: str | None = None) -> None:
+def publish(report: Report, output: str, junit_path: str | None, verbose: bool = False,
+            sarif_root: str | None = None, metrics_path: str | None = None, document: str | None = None) -> None:
     """Render the report to stdout, the JUnit and metrics files, and GitHub's annotations and step summary.
 
     Under GitHub Actions the annotations go to stderr (the runner reads commands
     there too), so a JSON or SARIF document on stdout stays parseable. A run
-    without a verdict has said why on stderr already: in text, stdout stays empty. `output` None: the
-    command printed its own document.
+    without a verdict has said why on stderr already: in text, stdout stays empty. `document`: the command's
+    own rendering in `output`. Every output is attempted even when one fails; then the first failure.
     """
-    if output is not None and (report.error is None or output != "text"):
+    failures: list[GateError] = []
+    if document is None and (report.error is None or output != "text"):
         root = Path(sarif_root) if sarif_root else repository_root(Path.cwd())
         document = render(report, output, verbose, root)
-        click.echo(neutralise(document, output) if _github() else document, nl=False)
-    write_files(report, junit_path, metrics_path)
+    if document is not None:
+        with _collect(failures):
+            write_stdout(neutralise(document, output) if _github() else document)
+    with _collect(failures):
+        write_files(report, junit_path, metrics_path)
     if _github():
         for line in annotations(report):
             click.echo(line, err=True)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
-            with open(summary_file, "a", encoding="utf-8") as summary:
-                summary.write(summary_markdown(report))
+            try:
+                append_text(summary_file, summary_markdown(report))
+            except OSError as error:
+                failures.append(cannot_write("GITHUB_STEP_SUMMARY", summary_file, error))
+    if failures:
+        raise failures[0]
+
+
+@contextlib.contextmanager
+def _collect(failures: list[GateError]) -> Iterator[None]:
+    """Note an output's failure and go on to the next output."""
+    try:
+        yield
+    except GateError as error:
+        failures.append(error)
 
 
 def check_namespace(manifests: ManifestSet, namespace: str | None) -> None:
@@ -287,6 +311,17 @@ def _option(argv: list[str], long: str, short: str | None = None) -> str | None:
     return value
 
 
+def _argv_paths(argv: list[str], *outputs: str | None) -> list[str]:
+    """Every word of a command line click could not parse that may name an input (`-fPATH`, `--config=PATH`
+    included), less one occurrence of each output path: when the options are unknown, all of them are guarded."""
+    words = [part for arg in argv for part in (arg, arg.partition("=")[2], arg[2:] if arg[:1] == "-" else "")
+             if part]
+    for output in outputs:
+        if output in words:
+            words.remove(output)
+    return words
+
+
 class Gate(click.Group):
     """The command group. Click rejects a bad option before any command runs; that exit 2 leaves reports too."""
 
@@ -314,9 +349,9 @@ class Gate(click.Group):
         metrics_path = _option(argv, "--metrics-file") if name == "verify" else None
         if junit_path or metrics_path or output in FORMATS:
             with contextlib.suppress(GateError):
-                check_outputs(junit_path, metrics_path)
+                check_outputs(junit_path, metrics_path, _argv_paths(argv, junit_path, metrics_path))
                 if junit_path:
-                    Path(junit_path).unlink(missing_ok=True)
+                    remove_stale(junit_path)
                 publish(Report.unfinished(name, error.exit_code, visible(error.format_message())),
                         output if output in FORMATS else "text", junit_path, metrics_path=metrics_path)
 
@@ -347,7 +382,7 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
         publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
-    _run(command, "lint", output, junit_path)
+    _run(command, "lint", output, junit_path, inputs=(*paths, *files, *kustomize, config_path or ""))
 
 
 def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | ManifestSet | None:
@@ -478,7 +513,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         publish(report, output, junit_path, verbose, sarif_root, metrics_path)
         return report.exit_code
 
-    _run(command, "verify", output, junit_path, metrics_path)
+    _run(command, "verify", output, junit_path, metrics_path,
+         (*paths, *files, *kustomize, config_path or "", apply_output or "", kubeconfig or ""))
 
 
 def parse_explain_caller(text: str) -> Caller:
@@ -554,13 +590,12 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         # A Service without endpoints connects nobody, whatever the policies say about its intended pods.
         allowed = bool(verdicts) and not resolved.assumption and all(v.allowed for _, v in verdicts)
         report = Report("explain", explanation_findings(resolved, verdicts), 0 if allowed else 1)
-        if output in ("text", "json"):  # explain's own shape: every backend's verdict, explanation and fixes
-            explanation = render_explanation(resolved, verdicts, allowed, output)
-            click.echo(neutralise(explanation, output) if _github() else explanation, nl=False)
-        publish(report, None if output in ("text", "json") else output, junit_path)
+        # explain's own shape in text and json: every backend's verdict, explanation and fixes
+        own = render_explanation(resolved, verdicts, allowed, output) if output in ("text", "json") else None
+        publish(report, output, junit_path, document=own)
         return report.exit_code
 
-    _run(command, "explain", output, junit_path)
+    _run(command, "explain", output, junit_path, inputs=(*files, *kustomize, kubeconfig or ""))
 
 
 def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]]

@@ -3,12 +3,16 @@
 action.yml passes every input through `env:`, never interpolated into `run:`,
 so no input can inject shell. This module turns them into argv, runs the gate
 (whose reporters write the annotations and step summary), and writes the
-outputs `result`, `failed` and `junit-path` to $GITHUB_OUTPUT.
+outputs `result`, `failed` and `junit-path` to $GITHUB_OUTPUT, each in the
+`name<<DELIMITER` form with a random delimiter, so no value (a junit-path
+holding a newline) can add an output of its own.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -58,12 +62,32 @@ def build_argv() -> list[str]:
 
 
 def failed_checks(junit: Path) -> int:
-    """Failed testcases in this run's report (deploy-gate removes a stale one before it starts)."""
+    """Failed testcases in a report."""
     try:
         root = ET.parse(junit).getroot()
     except (OSError, ET.ParseError):
         return 0
     return sum(1 for case in root.iter("testcase") if case.find("failure") is not None)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """Which file path names now: deploy-gate writes a report by renaming a new file over it."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_mtime_ns) if stat.S_ISREG(status.st_mode) else None
+
+
+def output_lines(outputs: dict[str, str]) -> str:
+    """$GITHUB_OUTPUT lines, each value between delimiters it does not contain (GitHub's multiline form)."""
+    lines = []
+    for name, value in outputs.items():
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        while delimiter in value:  # 128 random bits: only a value that guessed them could hold them
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        lines += [f"{name}<<{delimiter}", value, delimiter]
+    return "".join(f"{line}\n" for line in lines)
 
 
 def main() -> int:
@@ -73,13 +97,17 @@ def main() -> int:
         print(annotations(Report.unfinished("action", EXIT_USAGE, str(error)))[0], file=sys.stderr)
         return EXIT_USAGE
     junit = Path(argv[argv.index("--junit") + 1])
-    junit.unlink(missing_ok=True)  # deploy-gate replaces it too; this holds even if it could not start
+    # Never removed here: the path may be one deploy-gate refuses (an input, a device). A report counts only
+    # if this run wrote it, so a stale one is not read even when deploy-gate could not start.
+    before = _identity(junit)
     code = subprocess.run([sys.executable, "-m", "gate", *argv], check=False).returncode
     result = {EXIT_OK: "success", EXIT_FAILED: "failure"}.get(code, "error")
+    written = _identity(junit)
+    failed = failed_checks(junit) if written is not None and written != before else 0
     outputs = os.environ.get("GITHUB_OUTPUT")
     if outputs:
-        with open(outputs, "a", encoding="utf-8") as out:
-            out.write(f"result={result}\nfailed={failed_checks(junit)}\njunit-path={junit}\n")
+        with open(outputs, "a", encoding="utf-8", errors="surrogateescape") as out:
+            out.write(output_lines({"result": result, "failed": str(failed), "junit-path": str(junit)}))
     return code
 
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from gate.errors import EXIT_UNVERIFIABLE, EXIT_USAGE
+from gate.escape import visible
 from gate.findings import Finding, Outcome
 
 EXIT_INTERRUPTED = 130
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.
 ERROR_KINDS = {EXIT_USAGE: "usage-error", EXIT_UNVERIFIABLE: "could-not-verify", EXIT_INTERRUPTED: "interrupted"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_text(text: str) -> str:
+    """text UTF-8 can encode: a lone surrogate is written as its escape (`\\udcff`), as text and JUnit show it.
+
+    A file name holding a byte that is not UTF-8 reaches Python as a lone surrogate
+    (os.fsdecode). UTF-8 cannot encode it, and JSON could carry it only as an
+    unpaired `\\udcff` escape that strict parsers refuse.
+    """
+    return _SURROGATE.sub(lambda match: visible(match.group()), text)
 
 
 @dataclass(frozen=True)

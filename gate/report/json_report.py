@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from gate.findings import Finding
-from gate.report.base import Report
+from gate.report.base import Report, unicode_text
 
 SCHEMA_VERSION = 1
 
@@ -30,10 +30,26 @@ def finding_dict(finding: Finding) -> dict[str, object]:
     }
 
 
+def _unicode(value: object) -> object:
+    """value with every string in it valid Unicode (unicode_text), so the document is UTF-8 and I-JSON."""
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unicode(item) for item in value]
+    return value
+
+
+def dumps(value: object) -> str:
+    """A JSON document as deploy-gate prints it: indented, every string valid Unicode, a final newline."""
+    return json.dumps(_unicode(value), indent=2) + "\n"
+
+
 def document(command: str, result: str, exit_code: int, **fields: object) -> str:
     """Every JSON document deploy-gate prints: its schema version, the command, the result and the exit code first."""
-    return json.dumps({"schema_version": SCHEMA_VERSION, "command": command, "result": result,
-                       "exit_code": exit_code, **fields}, indent=2) + "\n"
+    return dumps({"schema_version": SCHEMA_VERSION, "command": command, "result": result, "exit_code": exit_code,
+                  **fields})
 
 
 def render(report: Report) -> str:

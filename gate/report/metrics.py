@@ -11,29 +11,20 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from gate.escape import visible
 from gate.findings import Finding
-from gate.report.base import Report
+from gate.report.base import Report, unicode_text
 
 LABELS = ("check", "object", "namespace")
 # Worst first: a check reported twice for one object (the same labels) shows its worst outcome.
 OUTCOMES = ("failed", "warning", "not-checkable", "passed")
 
 
-def label(text: str) -> str:
-    """A label value: the exposition format escapes `\\`, `"` and newline; a lone surrogate, not UTF-8, is escaped."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return visible(text)
-    return text
-
-
 def check_labels(finding: Finding) -> tuple[str, ...]:
     """check (the phase), object (`service/web`; a pair by its name) and namespace ("" when cluster-scoped)."""
     subject = finding.subject
     name = subject.name if subject.kind == "Pair" else str(subject)
-    return tuple(label(value) for value in (finding.phase, name, subject.namespace or ""))
+    # The exposition format escapes `\\`, `"` and newline; a lone surrogate, not UTF-8, is escaped here.
+    return tuple(unicode_text(value) for value in (finding.phase, name, subject.namespace or ""))
 
 
 def outcome(finding: Finding) -> str:

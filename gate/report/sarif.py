@@ -14,7 +14,6 @@ across runs by rule, object and check, never by counts or pod names that change.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from gate import __version__
 from gate.escape import visible
 from gate.findings import Finding, Location, Outcome
 from gate.report.base import Report
+from gate.report.json_report import dumps
 from gate.rules import CATALOG
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -39,8 +39,8 @@ def sarif_text(text: str) -> str:
 
 def _artifact(location: Location, root: Path) -> dict[str, str]:
     path = Path(os.path.abspath(location.file))
-    if path.is_relative_to(root):
-        return {"uri": quote(path.relative_to(root).as_posix(), safe="/"), "uriBaseId": SRCROOT}
+    if path.is_relative_to(root):  # the file name's bytes, percent-encoded: exact even when they are not UTF-8
+        return {"uri": quote(os.fsencode(path.relative_to(root).as_posix()), safe="/"), "uriBaseId": SRCROOT}
     return {"uri": path.as_uri()}
 
 
@@ -116,4 +116,4 @@ def render(report: Report, root: Path | None = None) -> str:
             "results": [_result(f, rule_index, report.strict, root) for f in reported],
         }],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return dumps(document)
