@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from gate.status.pods import pod_problems
 from gate.verify.argocd import application_resources
 from gate.verify.checks import State
 from gate.verify.engine import Deadlines, Touched, Verification
+from gate.verify.probe import RUN_LABEL, ProbePods, ProbeTarget
 from gate.verify.snapshot import Snapshot
 
 NS = "shop"
@@ -494,3 +496,73 @@ def test_python_json_nan_and_infinity_literals_are_rejected_where_an_integer_is_
     objects["Deployment"]["status"].update(status)
     assert "status.replicas: expected an integer (0 or more), got inf" in cannot_verify(objects, WEB)
 
+
+
+# --- Probe pods: deploy-gate's own, read back from the cluster ---------------------------------------------------
+
+class ProbeCluster:
+    """Creates probe pods and lists them; each watch stream ends when interrupted (end_watchers)."""
+
+    server = "https://127.0.0.1:1"
+
+    def __init__(self, listed: list[Any], created: Any = None) -> None:
+        self.listed, self.created = listed, created
+        self.deleted: list[str] = []
+        self.selectors: list[str | None] = []
+
+    def list(self, resource: Resource, namespace: str | None, label_selector: str | None = None) -> tuple[list, str]:
+        self.selectors.append(label_selector)
+        return copy.deepcopy(self.listed), "1"
+
+    def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> Any:
+        return self.created if self.created is not None else {**body, "metadata": {**body["metadata"], "name": "p1"}}
+
+    def delete(self, resource: Resource, namespace: str, name: str) -> None:
+        self.deleted.append(name)
+
+    def watch(self, resource: Resource, namespace: str | None, version: str) -> Any:
+        return EndlessStream()
+
+
+class EndlessStream:
+    def __init__(self) -> None:
+        self.ended = threading.Event()
+
+    def __iter__(self) -> Any:
+        self.ended.wait(5)
+        return iter(())
+
+    def interrupt(self) -> None:
+        self.ended.set()
+
+
+def probe_pod_listed(**metadata: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "deploy-gate-probe-x", "namespace": NS,
+                                                            "creationTimestamp": "2026-11-26T11:00:00Z", **metadata},
+            "status": {"phase": "Running"}}
+
+
+def test_a_stale_probe_sweep_refuses_a_malformed_pod_and_reads_a_well_formed_one() -> None:
+    cluster = ProbeCluster([probe_pod_listed(creationTimestamp="yesterday")])
+    with pytest.raises(MalformedObject, match=r"pod/deploy-gate-probe-x in namespace shop: "
+                                              r"metadata\.creationTimestamp"):
+        ProbePods(cluster, "busybox").remove_stale({NS})  # type: ignore[arg-type]
+    cluster = ProbeCluster([probe_pod_listed(creationTimestamp="2020-01-01T00:00:00Z")])
+    assert ProbePods(cluster, "busybox").remove_stale({NS}) == 1  # type: ignore[arg-type]
+    assert cluster.deleted == ["deploy-gate-probe-x"]
+
+
+@pytest.mark.parametrize(("listed", "created", "field"), [
+    ([], {"kind": "Pod", "metadata": {"name": ["p1"], "namespace": NS}}, "pod/? in namespace shop: metadata.name"),
+    ([probe_pod_listed(name="p1", labels={"app": "web"})
+      | {"status": {"containerStatuses": [{"name": "probe", "state": {"terminated": {"message": 5}}}]}}],
+     None, "pod/p1 in namespace shop: status.containerStatuses[0].state.terminated.message"),
+])
+def test_a_malformed_probe_pod_cannot_be_verified_and_is_still_deleted(listed: list[Any], created: Any,
+                                                                      field: str) -> None:
+    cluster = ProbeCluster(listed, created)
+    target = ProbeTarget("web -> api", NS, {"app": "web"}, "api.shop.svc", 80, None, 5.0)
+    with pytest.raises(MalformedObject) as raised:
+        (probes := ProbePods(cluster, "busybox")).run([target], 10.0)  # type: ignore[arg-type]
+    assert field in str(raised.value)
+    assert cluster.deleted or cluster.selectors[-1] == f"{RUN_LABEL}={probes.run_id}"  # swept whatever the answer
