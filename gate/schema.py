@@ -5,7 +5,9 @@ quietly turned them into strings would pass what can never be applied. So every
 field a check reads is declared here once, in a small schema per kind, and a
 manifest that breaks it is one error naming the field path and the bad value,
 as the API server's validation would (k8s.io/apimachinery/pkg/util/validation).
-Objects from the live cluster are already validated and skip this.
+Objects from the live cluster are held to the same schemas plus the status
+fields the checks read (`validate_live`, at the end): JSON from the network is
+input like any other.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
+from gate.errors import ClusterError
 from gate.kinds import KINDS, SELECTOR_KINDS
+from gate.objects import dig
 
 FieldPath = tuple[str | int, ...]
 TextOf = Callable[[FieldPath], str | None]  # the value as written in the file, when it was a scalar
@@ -421,3 +426,131 @@ def duration(value: Any) -> float | None:
     else:
         return None
     return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+# --- Live objects ----------------------------------------------------------------------------------------------
+# The API server validates what it stores, but what reaches deploy-gate is JSON from whatever answers at the
+# server's address: a proxy, an aggregated API server, a webhook's mutation, a compromised endpoint. A check that
+# read `readyReplicas: "x"` would crash or, worse, decide on nonsense; so every field of a live object that a check
+# reads is held to the API's type here too, and a live object that breaks it is a check that cannot be made.
+
+
+class MalformedObject(ClusterError):
+    """A live object breaks the API's type of a field a check reads: it could not be verified (exit 3)."""
+
+
+def rfc3339(value: Any) -> datetime | None:
+    """A time as the API writes it ('2026-01-31T12:00:00Z', MicroTime with a fraction), or None (naive times too:
+    they cannot be compared with now)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class Timestamp(Spec):
+    what: str = "an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)"
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if rfc3339(value) is None:
+            raise self.wrong(value, path, text_of)
+
+
+@dataclass(frozen=True)
+class Bool(Spec):
+    what: str = "true or false"
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, bool):
+            raise self.wrong(value, path, text_of)
+
+
+COUNT = Int("an integer (0 or more)")  # int32 counts: replicas, ready pods, restarts
+GENERATION = Int("an integer (0 or more)", 0, 2 ** 63 - 1)  # int64
+CONDITIONS = ListOf("a list of conditions", Map("a condition", fields={
+    "type": Str(), "status": Str(), "reason": Str(), "message": Str()}))
+# What every live object is read for: identity, owners, deletion, and kstatus' generic status (custom kinds too).
+LIVE_OBJECT = Map(fields={
+    "metadata": Map("object metadata", fields={
+        "name": Str(), "namespace": Str(), "uid": Str(), "generation": GENERATION, "labels": LABELS,
+        "annotations": Map("a mapping of annotations to string values", values=Str()),
+        "creationTimestamp": Timestamp(), "deletionTimestamp": Timestamp(),
+        "ownerReferences": ListOf("a list of owner references", Map("an owner reference", fields={
+            "kind": Str(), "name": Str(), "uid": Str(), "controller": Bool()}))}),
+    "status": Map("a status", fields={"observedGeneration": GENERATION, "conditions": CONDITIONS}),
+})
+
+
+def _counts(*names: str) -> dict[str, Spec]:
+    return dict.fromkeys(names, COUNT)
+
+
+def _live(spec: dict[str, Spec], status: dict[str, Spec]) -> list[Spec]:
+    return [Map(fields={"spec": Map("a spec", fields=spec), "status": Map("a status", fields=status)})]
+
+
+UPDATE_STRATEGY = Map("an update strategy", fields={
+    "type": Str(), "rollingUpdate": Map("a rolling update", fields={"partition": COUNT})})
+CONTAINER_STATE = Map("a container state", fields={
+    "waiting": Map("a waiting state", fields={"reason": Str(), "message": Str()}),
+    "running": Map("a running state"),
+    "terminated": Map("a terminated state", fields={
+        "reason": Str(), "message": Str(), "exitCode": Int("an exit code (an integer)", -2 ** 31)})})
+CONTAINER_STATUSES = ListOf("a list of container statuses", Map("a container status", fields={
+    "name": Str(), "ready": Bool(), "restartCount": COUNT, "state": CONTAINER_STATE, "lastState": CONTAINER_STATE}))
+# The status (and spec) fields each kind's check reads (gate/status, gate/verify). By kind alone, as the
+# readers dispatch (gate.status.kinds.RULES) and as KIND_SCHEMAS are applied to manifests.
+LIVE_KIND_SCHEMAS: dict[str, list[Spec]] = {
+    "Deployment": _live({"replicas": COUNT, "paused": Bool()},
+                                  _counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
+    "StatefulSet": _live({"replicas": COUNT, "updateStrategy": UPDATE_STRATEGY}, {
+        **_counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
+        "updateRevision": Str(), "currentRevision": Str()}),
+    "DaemonSet": _live({"updateStrategy": UPDATE_STRATEGY}, _counts(
+        "desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable", "numberReady")),
+    "ReplicaSet": _live({"replicas": COUNT}, _counts("replicas", "readyReplicas", "availableReplicas")),
+    "ReplicationController": _live({"replicas": COUNT}, _counts("replicas", "readyReplicas")),
+    "Job": _live({"completions": COUNT, "suspend": Bool()}, _counts("succeeded", "active", "failed")),
+    "Pod": _live({}, {"phase": Str(), "reason": Str(), "message": Str(), "startTime": Timestamp(),
+                            "containerStatuses": CONTAINER_STATUSES, "initContainerStatuses": CONTAINER_STATUSES}),
+    "EndpointSlice": [Map(fields={
+        "endpoints": ListOf("a list of endpoints", Map("an endpoint", fields={"conditions": Map(
+            "endpoint conditions", fields={"ready": Bool(), "serving": Bool(), "terminating": Bool()})})),
+        "ports": ListOf("a list of ports", Map("an endpoint port", fields={
+            "name": Str(), "port": PORT_NUMBER, "protocol": PROTOCOL}))})],
+    "Event": [Map(fields={
+        "type": Str(), "reason": Str(), "message": Str(), "count": COUNT, "lastTimestamp": Timestamp(),
+        "eventTime": Timestamp(), "involvedObject": Map("an object reference", fields={
+            "kind": Str(), "name": Str()})})],
+}
+# An Argo CD Application, for the touched set of --argocd-app (gate/verify/argocd.py).
+ARGOCD_APPLICATION = Map(fields={"status": Map("a status", fields={"resources": ListOf(
+    "a list of resources", Map("a resource", fields=dict.fromkeys(
+        ("group", "version", "kind", "namespace", "name"), Str())))})})
+
+
+def validate_live(obj: Any, kind: str, *more: Spec) -> None:
+    """Raise MalformedObject, naming object and field, unless obj is a `kind` (as asked of the API server) whose
+    every field a check reads has the API's type: the kind's manifest schema, its live fields, and `more`."""
+    try:
+        if not isinstance(obj, dict):
+            raise Invalid((), f"expected an object, got {describe(obj, None)}")
+        IDENTITY.check(obj, (), lambda _: None)
+        if obj.get("kind", kind) != kind:
+            raise Invalid(("kind",), f"expected {kind} (the kind asked for), got {describe(obj['kind'], None)}")
+        for spec in (LIVE_OBJECT, *KIND_SCHEMAS.get(kind, ()), *LIVE_KIND_SCHEMAS.get(kind, ()), *more):
+            spec.check(obj, (), lambda _: None)
+    except Invalid as invalid:
+        raise MalformedObject(f"malformed object from the API server: {_live_name(obj, kind)}: "
+                              f"{dotted(invalid.path) or 'the object'}: {invalid.message}") from None
+
+
+def _live_name(obj: Any, kind: str) -> str:
+    """'deployment/web in namespace shop', as far as the object says it."""
+    name, namespace = dig(obj, "metadata", "name"), dig(obj, "metadata", "namespace")
+    text = f"{kind.lower()}/{name if isinstance(name, str) else '?'}"
+    return text + (f" in namespace {namespace}" if isinstance(namespace, str) and namespace else "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gate.objects import Object, dig
+from gate.schema import rfc3339
 from gate.status.result import condition
 
 # Seconds a reason must persist (since the pod started) before it counts as final.
@@ -45,14 +46,8 @@ class PodProblem:
         return f"{where}: {self.reason}" + (f": {self.message}" if self.message else "")
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _age(pod: Object, now: datetime) -> float:
-    started = parse_time(dig(pod, "status", "startTime")) or parse_time(dig(pod, "metadata", "creationTimestamp"))
+    started = rfc3339(dig(pod, "status", "startTime")) or rfc3339(dig(pod, "metadata", "creationTimestamp"))
     return (now - started).total_seconds() if started else 0.0
 
 
@@ -68,12 +63,12 @@ def pod_problems(pod: Object, now: datetime) -> list[PodProblem]:
     problems = []
     scheduled = condition(pod, "PodScheduled")
     if scheduled and scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
-        problems.append(PodProblem(name, None, "Unschedulable", scheduled.get("message", ""),
+        problems.append(PodProblem(name, None, "Unschedulable", scheduled.get("message") or "",
                                    age >= GRACE_SECONDS["Unschedulable"]))
     for status in _container_statuses(pod):
         container = status.get("name")
         waiting = dig(status, "state", "waiting") or {}
-        reason, message = waiting.get("reason"), waiting.get("message", "")
+        reason, message = waiting.get("reason"), waiting.get("message") or ""
         if reason in GRACE_SECONDS:
             final = age >= GRACE_SECONDS[reason] or (reason == "ErrImagePull" and bool(IMAGE_MISSING.search(message)))
             if reason == "CrashLoopBackOff":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from gate.cluster import Cluster, Resource
 from gate.errors import ClusterError, ManifestError, UsageError
 from gate.objects import ObjectRef, dig
+from gate.schema import ARGOCD_APPLICATION, validate_live
 from gate.verify.engine import Touched
 
 APPLICATIONS = Resource("Application", "argoproj.io", "v1alpha1", "applications")
@@ -23,6 +24,7 @@ def application_resources(cluster: Cluster, name: str, namespace: str) -> list[T
     application = cluster.get(APPLICATIONS, namespace, name)
     if application is None:
         raise UsageError(f"--argocd-app: no Application {name!r} in namespace {namespace}")
+    validate_live(application, APPLICATIONS.kind, ARGOCD_APPLICATION)
     touched = []
     for entry in dig(application, "status", "resources") or []:
         group, version, kind = entry.get("group") or "", entry.get("version") or "v1", entry.get("kind") or ""

@@ -18,6 +18,7 @@ from gate.findings import Location, Outcome
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, Selector, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
+from gate.schema import MalformedObject
 from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 from gate.verify.snapshot import SERVICE_NAME_LABEL, Snapshot, owner_chain
@@ -134,15 +135,22 @@ def workload_pods(workload: Object, snapshot: Snapshot, current_only: bool = Tru
 
 
 def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed_out: bool) -> Verdict:
-    """Current passes; Failed, or solid pod evidence, fails at once; the deadline fails the rest."""
+    """Current passes; Failed, or solid pod evidence, fails at once; the deadline fails the rest.
+
+    The pods are evidence only: when one is malformed, the workload's own status still decides, and says so.
+    """
     result: Result = compute(obj)
     if result.status is Status.CURRENT:
         return Verdict(State.PASSED, result.message)
     problems: list[PodProblem] = []
+    unread: tuple[str, ...] = ()
     if obj is not None and is_workload(obj):
-        problems = [p for pod in workload_pods(obj, snapshot) for p in pod_problems(pod, now)]
+        try:
+            problems = [p for pod in workload_pods(obj, snapshot) for p in pod_problems(pod, now)]
+        except MalformedObject as malformed:
+            unread = (f"pods not read: {malformed}",)
     final = [p for p in problems if p.final]
-    evidence = tuple(str(p) for p in problems)
+    evidence = tuple(str(p) for p in problems) + unread
     pods = tuple(dict.fromkeys(p.pod for p in problems))
     if result.status is Status.FAILED:
         return Verdict(State.FAILED, result.message, evidence, pods_to_explain=pods)

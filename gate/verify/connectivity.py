@@ -19,9 +19,10 @@ from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
 from gate.netpol import PolicyVerdict
-from gate.objects import ObjectRef, dig
+from gate.objects import Object, ObjectRef, dig
 from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
 from gate.rules import caller_pair
+from gate.schema import validate_live
 from gate.status import is_true
 from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
@@ -32,21 +33,30 @@ FOREIGN_POLICY_GROUPS = {"policy.networking.k8s.io": "AdminNetworkPolicy", "cili
 
 
 def live_inventory(cluster: Cluster, namespaces: set[str], default_namespace: str) -> tuple[Inventory, list[str]]:
-    """The objects pair evaluation reads, from the cluster; notes for what could not be read."""
+    """The objects pair evaluation reads, from the cluster; notes for what could not be read.
+
+    A malformed object is MalformedObject (exit 3): the explanation would rest on it.
+    """
     objects = []
     for namespace in sorted(namespaces):
         for kind in PAIR_READS:
-            items, _ = cluster.list(BUILTIN_RESOURCES[kind], namespace)
-            objects += items
+            objects += _valid(kind, cluster.list(BUILTIN_RESOURCES[kind], namespace)[0])
     inventory = Inventory(objects, default_namespace)
     notes = []
     try:
-        for item in cluster.list(BUILTIN_RESOURCES["Namespace"], None)[0]:
+        for item in _valid("Namespace", cluster.list(BUILTIN_RESOURCES["Namespace"], None)[0]):
             labels = dig(item, "metadata", "labels") or {}
             inventory.namespace_labels[dig(item, "metadata", "name")] = {str(k): str(v) for k, v in labels.items()}
     except PermissionDenied:
         notes.append("namespaces are not readable: namespaceSelector peers match namespace names only")
     return inventory, notes
+
+
+def _valid(kind: str, items: list[Object]) -> list[Object]:
+    """Listed objects of a kind, each checked for the API's types (gate.schema.validate_live) before any read."""
+    for item in items:
+        validate_live(item, kind)
+    return items
 
 
 def foreign_policies(cluster: Cluster) -> str | None:
@@ -70,7 +80,7 @@ def _caller_pod(cluster: Cluster, resolved: ResolvedPair) -> str | None:
     """A Running, Ready pod of the caller, for exec mode."""
     selector = ",".join(f"{k}={v}" for k, v in sorted(resolved.caller.labels.items()))
     pods, _ = cluster.list(BUILTIN_RESOURCES["Pod"], resolved.namespace, label_selector=selector)
-    for pod in pods:
+    for pod in _valid("Pod", pods):
         is_probe = dig(pod, "metadata", "labels", PROBE_LABEL) is not None
         if dig(pod, "status", "phase") == "Running" and is_true(pod, "Ready") and not is_probe:
             return dig(pod, "metadata", "name")
@@ -82,7 +92,7 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
     name = dig(resolved.service, "metadata", "name")
     slices, _ = cluster.list(BUILTIN_RESOURCES["EndpointSlice"], namespace,
                              label_selector=f"kubernetes.io/service-name={name}")
-    return any(ready_endpoints(s) for s in slices)
+    return any(ready_endpoints(s) for s in _valid("EndpointSlice", slices))
 
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,

@@ -29,6 +29,7 @@ from gate.cluster import Cluster, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError, PermissionDenied
 from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import Object, dig
+from gate.schema import rfc3339, validate_live
 
 PROBE_LABEL = "deploy-gate.io/probe"
 RUN_LABEL = "deploy-gate.io/run"
@@ -218,7 +219,8 @@ class ProbePods:
         for namespace in sorted(namespaces):
             pods, _ = self.cluster.list(PODS, namespace, label_selector=f"{PROBE_LABEL}=true")
             for pod in pods:
-                created = datetime.fromisoformat(dig(pod, "metadata", "creationTimestamp").replace("Z", "+00:00"))
+                validate_live(pod, PODS.kind)
+                created = rfc3339(dig(pod, "metadata", "creationTimestamp")) or now
                 finished = dig(pod, "status", "phase") in ("Succeeded", "Failed")
                 if finished or (now - created).total_seconds() > STALE_AFTER_SECONDS:
                     self.cluster.delete(PODS, namespace, dig(pod, "metadata", "name"))
@@ -241,6 +243,7 @@ class ProbePods:
             for target in targets:
                 self.namespaces.add(target.namespace)
                 pod = self.cluster.create(PODS, target.namespace, probe_pod(target, self.image, self.run_id))
+                validate_live(pod, PODS.kind)
                 name = dig(pod, "metadata", "name")
                 with self._lock:
                     self.created.append((target.namespace, name))
@@ -255,6 +258,7 @@ class ProbePods:
                     assert event.error is not None
                     raise event.error
                 for pod in event.objects:
+                    validate_live(pod, PODS.kind)
                     key = keys.get(dig(pod, "metadata", "name") or "")
                     if key and key not in results and (result := _result_of(pod)) is not None:
                         results[key] = result
