@@ -22,8 +22,8 @@ import click
 
 from gate import __version__
 from gate.config import Caller, GateConfig, Pair, Target, caller_from_text, load_config, target_from_text
-from gate.errors import EXIT_UNVERIFIABLE, GateError, ManifestError, UsageError
-from gate.escape import visible
+from gate.errors import EXIT_UNVERIFIABLE, GateError, ManifestError, OutputError, UsageError
+from gate.escape import scrubbed, visible
 from gate.findings import Finding, Outcome, exit_code
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
@@ -32,7 +32,6 @@ from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_te
 from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
 from gate.outputs import (
-    OutputError,
     append_text,
     cannot_write,
     check_distinct,
@@ -110,7 +109,7 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
             import traceback
 
             traceback.print_exc()
-        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(str(error))}"
+        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(scrubbed(str(error)))}"
         say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
     try:
         publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path,

@@ -46,6 +46,12 @@ class ClusterError(GateError):
     exit_code = EXIT_UNVERIFIABLE
 
 
+class OutputError(GateError):
+    """A report could not be written after the run's work: the verdict did not reach its reader."""
+
+    exit_code = EXIT_UNVERIFIABLE
+
+
 class PermissionDenied(ClusterError):
     """RBAC forbids a request deploy-gate needs; the message names verb, resource and namespace."""
 

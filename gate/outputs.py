@@ -27,15 +27,8 @@ from pathlib import Path
 
 import click
 
-from gate.errors import EXIT_UNVERIFIABLE, GateError, UsageError
+from gate.errors import OutputError, UsageError
 from gate.manifests import MANIFEST_SUFFIXES, STDIN
-
-
-class OutputError(GateError):
-    """A report could not be written after the run's work: the verdict did not reach its reader."""
-
-    exit_code = EXIT_UNVERIFIABLE
-
 
 _KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISSOCK, "a socket"))
