@@ -83,7 +83,7 @@ def test_unreadable_config(tmp_path: Path) -> None:
     ("shop/api", None, Caller("shop", ("*", "api"))),
     ("api", None, Caller(None, ("*", "api"))),
     ("/deploy/api", Caller(None, ("Deployment", "api")), Caller("", ("Deployment", "api"))),
-    ("deploy/a/b/c", Caller(None, ("Deployment", "a/b/c")), None),
+    ("deploy/a/b/c", None, None),
     ("shop/service/api", None, None),
     ("", None, None),
 ])
