@@ -574,7 +574,9 @@ def _kubernetes_like(data: Any) -> bool:
     return not isinstance(version, str) or is_builtin(version) or "." in api_group(version)
 
 
-_OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:""", re.M | re.S)
+# A file that means to hold Kubernetes objects: apiVersion and kind keys, at the start of YAML lines or in JSON.
+_OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:"""
+                          r"""|"apiVersion"\s*:.*"kind"\s*:|"kind"\s*:.*"apiVersion"\s*:""", re.M | re.S)
 
 
 def _directory_files(directory: Path) -> list[Path]:
