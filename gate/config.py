@@ -16,7 +16,17 @@ import yaml
 from gate.errors import ConfigError, ManifestError
 from gate.kinds import WORKLOAD_KINDS, kind_named
 from gate.manifests import Path_, node_line, parse_documents, read_text
-from gate.schema import duration, port_of
+from gate.schema import (
+    LABEL_VALUE,
+    NAMESPACE_NAME,
+    SERVICE_NAME,
+    SUBDOMAIN_NAME,
+    Invalid,
+    LabelKey,
+    Spec,
+    duration,
+    port_of,
+)
 
 DEFAULT_PROBE_IMAGE = "busybox:1.36"
 PROBE_MODES = ("pod", "exec")
@@ -131,8 +141,7 @@ def caller_from_text(text: str, any_kind: bool = False) -> Caller | None:
 
     any_kind (explain only): also NAMESPACE/NAME and NAME, a workload of any kind with that name.
     """
-    # gate.yaml has always read KIND/NAME with more slashes as a name that contains them (then not in the set).
-    parts = text.split("/") if any_kind or text.count("/") <= 2 else text.split("/", 1)
+    parts = text.split("/")
     kind = workload_kind(parts[-2]) if len(parts) in (2, 3) else None
     if kind and (parts[-1] or any_kind):
         namespace = parts[0] if len(parts) == 3 else None
@@ -153,9 +162,26 @@ def target_from_text(text: str, slash_namespace: bool = False) -> Target | None:
     namespace, slash, name = service.rpartition("/") if slash_namespace else ("", "", service)
     if not slash:
         name, _, namespace = service.partition(".")
+        # The DNS name a pod would use: web.shop.svc or web.shop.svc.cluster.local is web in shop.
+        short, dot, domain = namespace.partition(".")
+        if dot and (domain == "svc" or domain.startswith("svc.")):
+            namespace = short
     # An invalid port stays text, for the caller to name in its message (port_of: 1-65535, ASCII digits only).
     number_or_name = port_of(port)
     return Target(name, namespace or None, port if number_or_name is None else number_or_name)
+
+
+def _valid(spec: Spec, value: Any, reader: _Reader, path: Path_) -> Any:
+    """value, if spec (the API server's rule for such a name) accepts it; else the error at path."""
+    try:
+        spec.check(value, (), lambda _: None)
+    except Invalid as invalid:
+        raise reader.fail(path, invalid.message) from None
+    return value
+
+
+def _namespace(value: Any, reader: _Reader, path: Path_) -> str:
+    return str(_valid(NAMESPACE_NAME, reader.string(value, path), reader, path))
 
 
 def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
@@ -164,12 +190,19 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
         if caller is None:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
                                     f"got {value!r}")
+        if caller.namespace is not None:
+            _namespace(caller.namespace, reader, path)
+        _valid(SUBDOMAIN_NAME, caller.workload[1] if caller.workload else "", reader, path)
         return caller
     data = reader.mapping(value, path)
     reader.check_keys(data, path, ("namespace", "labels", "workload"))
+    namespace = _namespace(data["namespace"], reader, (*path, "namespace")) if "namespace" in data else None
     if "workload" in data:
         workload = parse_caller(reader.string(data["workload"], (*path, "workload")), reader, (*path, "workload"))
-        return Caller(data.get("namespace") or workload.namespace, workload.workload)
+        if namespace and workload.namespace and namespace != workload.namespace:
+            raise reader.fail((*path, "namespace"), f"{namespace!r} contradicts the workload's namespace "
+                                                    f"{workload.namespace!r}")
+        return Caller(namespace or workload.namespace, workload.workload)
     labels = reader.mapping(data.get("labels"), (*path, "labels"))
     if not labels:
         raise reader.fail((*path, "labels"), "a caller by labels needs at least one label")
@@ -177,9 +210,8 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
         if not isinstance(key, str) or not isinstance(label, str):
             raise reader.fail((*path, "labels", str(key)), f"expected string label keys and values, got "
                                                           f"{key!r}: {label!r}")
-    namespace = data.get("namespace")
-    if namespace is not None:
-        reader.string(namespace, (*path, "namespace"))
+        _valid(LabelKey(), key, reader, (*path, "labels", key))
+        _valid(LABEL_VALUE, label, reader, (*path, "labels", key))
     return Caller(namespace, None, dict(labels))
 
 
@@ -190,7 +222,23 @@ def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
         raise reader.fail(path, f"expected SERVICE[.NAMESPACE]:PORT (e.g. inference-api:8080), got {text!r}")
     if port_of(str(target.port)) is None:
         raise reader.fail(path, f"expected a port number (1-65535) or a port name after ':', got {target.port!r}")
+    _valid(SERVICE_NAME, target.service, reader, path)
+    if target.namespace is not None:
+        _valid(NAMESPACE_NAME, target.namespace, reader, path)
     return target
+
+
+def _check_duplicates(pairs: tuple[Pair, ...], reader: _Reader) -> None:
+    """The same caller and target twice: a copy, or two contradicting expectations; either is a mistake."""
+    seen: dict[tuple[str, str | None, str], int] = {}
+    for index, pair in enumerate(pairs):
+        key = (str(pair.caller), pair.caller.namespace, str(pair.target))
+        if key in seen:
+            first = pairs[seen[key]]
+            what = "repeats" if first.expect_allow == pair.expect_allow else "contradicts"
+            raise reader.fail(("pairs", index), f"{pair.caller} -> {pair.target} {what} pairs[{seen[key]}] "
+                                                f"({first.location}); declare each pair once")
+        seen[key] = index
 
 
 def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
@@ -239,10 +287,14 @@ def load_config(path: Path | str | None) -> GateConfig:
     required = data.get("required_labels", [])
     if not isinstance(required, list) or not all(isinstance(k, str) and k for k in required):
         raise reader.fail(("required_labels",), "expected a list of label keys")
+    for index, key in enumerate(required):
+        _valid(LabelKey(), key, reader, ("required_labels", index))
     pairs = data.get("pairs", [])
     if not isinstance(pairs, list):
         raise reader.fail(("pairs",), "expected a list of pairs")
     defaults = GateConfig()
+    parsed = tuple(_parse_pair(p, reader, ("pairs", i)) for i, p in enumerate(pairs))
+    _check_duplicates(parsed, reader)
     return GateConfig(
         file=file,
         rollout_timeout=reader.number(data["rollout_timeout"], ("rollout_timeout",))
@@ -256,5 +308,5 @@ def load_config(path: Path | str | None) -> GateConfig:
         probe_timeout=reader.number(probe["timeout"], ("probe", "timeout"))
         if "timeout" in probe else defaults.probe_timeout,
         required_labels=tuple(required),
-        pairs=tuple(_parse_pair(p, reader, ("pairs", i)) for i, p in enumerate(pairs)),
+        pairs=parsed,
     )

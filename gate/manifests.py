@@ -6,9 +6,12 @@ Every object keeps its file and the line of every field, so a finding can say
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Hashable, Iterable, Iterator
@@ -19,17 +22,24 @@ from typing import Any
 import yaml
 
 from gate import schema
-from gate.errors import ManifestError
+from gate.errors import ManifestError, UsageError
 from gate.kinds import api_group, is_builtin, kind_named, unknown_kind_problem
 from gate.objects import Object, ObjectRef, ref_of
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CONFIG_FILE_NAME = "gate.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-# An alias may repeat what it names (a merge key, a shared list), but a document may not expand
-# to more than this many times the nodes it writes: 9 levels of 9 references is 387 million.
+# An alias may repeat what it names (a merge key, a shared list), but a document may not expand to more
+# than this many times what it writes, counted in nodes plus scalar characters: 9 levels of 9 references
+# is 387 million nodes, and one 100 kB string aliased 200 times is 20 million characters.
 ALIAS_EXPANSION = 10
-ALIAS_EXPANSION_FLOOR = 10_000
+ALIAS_EXPANSION_FLOOR = 100_000
+# The largest input file read (bytes). Memory is at most ~70 times it (many tiny objects; 16 MiB: ~1.1 GB),
+# and the largest public install bundles are a few MiB. The variable raises or lowers it.
+MAX_FILE_BYTES_VARIABLE = "DEPLOY_GATE_MAX_FILE_BYTES"
+DEFAULT_MAX_FILE_BYTES = 16 * 2 ** 20
+# Directories deeper than this below a given PATH are refused: no manifest tree is, and the walk stays bounded.
+MAX_DIRECTORY_DEPTH = 100
 # Payloads no check reads, dropped once an object is validated: most of a set of many small
 # ConfigMaps' memory, and secrets are better not held at all.
 PAYLOADS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
@@ -153,7 +163,51 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{name}" for name in ("str", "map", "seq"))
+_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (f"tag:yaml.org,2002:{name}" for name in
+                                          ("int", "float", "bool", "null", "timestamp"))
 _MERGE = "tag:yaml.org,2002:merge"
+
+# How kubectl's decoder (sigs.k8s.io/yaml over its go-yaml v2 fork, resolve.go) reads a plain scalar, which
+# is not PyYAML's YAML 1.1: `y`/`n` are booleans too, `0o17` and `1e3` are numbers, `2:14:20` (base 60) is
+# text, a timestamp stays its text, and a number too large for 64 bits (or a float) is text.
+_GO_WORDS: dict[str, tuple[str, Any]] = {
+    **{word: (_BOOL, True) for word in ["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]},
+    **{word: (_BOOL, False) for word in ["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"]},
+    **{word: (_NULL, None) for word in ("", "~", "null", "Null", "NULL")},
+    **{word: (_FLOAT, math.nan) for word in (".nan", ".NaN", ".NAN")},
+    **{word: (_FLOAT, math.inf) for word in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
+    **{word: (_FLOAT, -math.inf) for word in ("-.inf", "-.Inf", "-.INF")},
+    "<<": (_MERGE, "<<"),
+}
+_GO_HINTED = frozenset("+-0123456789.")  # resolve.go's table: only these first characters can start a number
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_GO_INT = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+_GO_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?"
+                           r"([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?")
+_INT64, _UINT64 = 2 ** 63, 2 ** 64
+
+
+def _go_number(text: str) -> tuple[str, Any] | None:
+    """(tag, value) of a plain scalar go-yaml v2 reads as a number (Go's ParseInt/ParseUint base 0, then
+    ParseFloat), or None: it is text. Never int() of more digits than 64 bits can hold."""
+    if text in _GO_WORDS:
+        return _GO_WORDS[text]
+    if not text or text[0] not in _GO_HINTED:
+        return None
+    plain = text.replace("_", "")
+    if text[0] != "." and len(plain) <= 70 and _GO_INT.fullmatch(plain):
+        digits = plain.lstrip("+-")
+        base = {"x": 16, "o": 8, "b": 2}.get(digits[1:2].lower(), 8) if digits[:1] == "0" and len(digits) > 1 \
+            else 10
+        value = int(digits[2:] if base != 8 or digits[1:2] in "oO" else digits, base) if base != 10 else int(digits)
+        value = -value if plain[0] == "-" else value
+        if -_INT64 <= value < _UINT64:
+            return _INT, value
+    if _GO_FLOAT.fullmatch(plain if text[0] != "." else text):
+        value = float(plain)
+        if math.isfinite(value):  # JSON, which kubectl sends, has one number type: 80.0 is the port 80
+            return (_INT, int(value)) if value.is_integer() and abs(value) < 1e21 else (_FLOAT, value)
+    return None
 
 
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -169,20 +223,50 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         self._tags: dict[tuple[type, str, bool], str] = {}
 
     def resolve(self, kind: type, value: str | None, implicit: Any) -> str:
-        """A scalar's implicit tag, cached: without path resolvers it depends only on its text.
+        """A scalar's implicit tag as kubectl's decoder gives it (see `_go_number`), cached by its text.
 
-        Manifests repeat the same keys and values thousands of times, and the
-        resolver's regular expressions were a third of the parse time.
+        Manifests repeat the same keys and values thousands of times. A quoted
+        scalar is a string; a plain one is a number, boolean or null only as go-yaml reads it.
         """
-        if kind is not yaml.ScalarNode or value is None:
+        if kind is not yaml.ScalarNode or value is None or not implicit[0]:
             return super().resolve(kind, value, implicit)
-        key = (kind, value, implicit[0])
-        tag = self._tags.get(key)
+        tag = self._tags.get(value)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
+            resolved = _go_number(value)
+            tag = resolved[0] if resolved else _STR
             if len(value) <= 64:
-                self._tags[key] = tag
+                self._tags[value] = tag
         return tag
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Any node, once its explicit tag is known to fit it: `!!map [a]` or `!!seq x` is an error, not a crash."""
+        expected = _COLLECTION_TAGS.get(node.tag)
+        if expected is not None and node.__class__ is not expected:
+            raise yaml.constructor.ConstructorError(None, None, f"tag !!{node.tag.rsplit(':', 1)[-1]} does not "
+                                                    f"fit a {_NODE_NAMES[node.__class__]}", node.start_mark)
+        return super().construct_object(node, deep=deep)
+
+    def construct_go_scalar(self, node: yaml.Node) -> Any:
+        """An explicitly tagged `!!int`, `!!float`, `!!bool`, `!!null` or `!!timestamp` scalar, as go-yaml v2
+        decodes it: the text must read as that type (an integer may stand for a float), else it is an error."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(None, None, f"tag !!{node.tag.rsplit(':', 1)[-1]} needs a "
+                                                    f"scalar, found a {_NODE_NAMES[node.__class__]}", node.start_mark)
+        if node.tag == _TIMESTAMP and _GO_TIMESTAMP.fullmatch(node.value):
+            return node.value  # kubectl keeps a timestamp as its text
+        tag, value = _go_number(node.value) or (_STR, node.value)
+        if tag == node.tag:
+            return value
+        if node.tag == _FLOAT and tag == _INT:
+            return value  # `!!float 3` is the JSON number 3
+        shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        raise yaml.constructor.ConstructorError(None, None, f"cannot read {shown!r} as !!"
+                                                f"{node.tag.rsplit(':', 1)[-1]}", node.start_mark)
+
+    def refuse_tag(self, node: yaml.Node) -> Any:
+        raise yaml.constructor.ConstructorError(None, None, f"tag !!{node.tag.rsplit(':', 1)[-1]} is not part of "
+                                                "Kubernetes YAML (kubectl reads no sets, ordered maps or pairs)",
+                                                node.start_mark)
 
     def construct_document(self, node: yaml.Node) -> Any:
         return self._construct_plain(node)
@@ -226,8 +310,12 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-# YAML 1.1's value key `=` (in widely used CRDs as `- =`) is the plain string "=", as in Kubernetes' decoder.
-_StrictLoader.add_constructor("tag:yaml.org,2002:value", _StrictLoader.construct_yaml_str)
+_COLLECTION_TAGS = {_MAP: yaml.MappingNode, _SEQ: yaml.SequenceNode}
+_NODE_NAMES = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list", yaml.ScalarNode: "scalar"}
+for _tag in (_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
+    _StrictLoader.add_constructor(_tag, _StrictLoader.construct_go_scalar)
+for _tag in ("set", "omap", "pairs"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StrictLoader.refuse_tag)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -239,16 +327,21 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def _check_aliases(root: yaml.Node, file: str) -> None:
     """Reject a document that aliases its own ancestor, or expands far beyond what it writes.
 
-    Sizes are counted per distinct node (each once), so the count itself never expands.
+    A node's size is one plus, for a scalar, its characters: an alias of a long string
+    costs what the string costs wherever it is printed. Sizes are counted per distinct
+    node (each once), so the count itself never expands.
     """
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    written = 0
     while stack:
         node, done = stack.pop()
         if done:
             on_path.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[id(node)] = 1 + (len(node.value) if node.__class__ is yaml.ScalarNode else
+                                   sum(sizes[id(child)] for child in _children(node)))
+            written += 1 + (len(node.value) if node.__class__ is yaml.ScalarNode else 0)
             continue
         if id(node) in sizes:
             continue
@@ -260,10 +353,11 @@ def _check_aliases(root: yaml.Node, file: str) -> None:
                                     f"it; a Kubernetes object cannot be recursive")
             if id(child) not in sizes:
                 stack.append((child, False))
-    expanded, written = sizes[id(root)], len(sizes)
+    expanded = sizes[id(root)]
     if expanded > max(ALIAS_EXPANSION * written, ALIAS_EXPANSION_FLOOR):
         raise ManifestError(f"{file}:{root.start_mark.line + 1}: YAML aliases expand this document to {expanded:,} "
-                            f"nodes from {written:,} written (more than {ALIAS_EXPANSION}x): refusing an alias bomb")
+                            f"nodes and characters from {written:,} written (more than {ALIAS_EXPANSION}x): "
+                            f"refusing an alias bomb")
 
 
 def _yaml_problem(error: yaml.YAMLError, text: str, file: str) -> ManifestError:
@@ -302,6 +396,40 @@ def parse_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
     finally:
         loader.dispose()
     return documents
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def check_json(text: str, file: str) -> None:
+    """A .json file is strict JSON: no comments, trailing commas, single quotes, NaN, duplicate keys, and one
+    value (several objects go in a List). YAML then reads it for the lines, as JSON is YAML."""
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+    try:
+        _, end = decoder.raw_decode(text, len(text) - len(text.lstrip()))
+    except json.JSONDecodeError as error:
+        raise ManifestError(f"{file}:{error.lineno}: invalid JSON: {error.msg} (column {error.colno})") from None
+    except (ValueError, RecursionError) as error:
+        raise ManifestError(f"{file}: invalid JSON: {error}") from None
+    if text[end:].strip():
+        line = text.count("\n", 0, end + len(text[end:]) - len(text[end:].lstrip())) + 1
+        raise ManifestError(f"{file}:{line}: invalid JSON: more than one value in the file; put several "
+                            f"objects in a List")
+
+
+def file_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
+    """parse_documents for a manifest file, a .json one held to strict JSON first."""
+    if file.endswith(".json"):
+        check_json(text, file)
+    return parse_documents(text, file)
 
 
 def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterable[Manifest]:
@@ -376,18 +504,55 @@ def _crd_kinds(manifests: list[Manifest]) -> set[tuple[str, str]]:
     return kinds
 
 
-def read_text(path: Path | str) -> str:
-    """A file's text ('-': stdin); one ManifestError when it is missing, a directory, or not UTF-8 text."""
-    name = "<stdin>" if str(path) == STDIN else str(path)
-    stdin = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, so binary input is an error, not a crash
+def max_file_bytes() -> int:
+    """The size limit on one input file: DEFAULT_MAX_FILE_BYTES, or $DEPLOY_GATE_MAX_FILE_BYTES."""
+    value = os.environ.get(MAX_FILE_BYTES_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_MAX_FILE_BYTES
+    if not value.isascii() or not value.isdigit() or int(value[:20]) == 0:
+        raise UsageError(f"{MAX_FILE_BYTES_VARIABLE}={value[:40]!r}: expected a positive number of bytes")
+    return int(value[:20])
+
+
+def _read_regular(path: Path, name: str, limit: int) -> bytes:
+    """At most limit + 1 bytes of a regular file. A FIFO, a device (/dev/zero) or a socket is refused before it
+    is read: it may never end, or block forever; without O_NONBLOCK, opening a FIFO would already block."""
     try:
-        data = stdin.read() if str(path) == STDIN else Path(path).read_bytes()
-        if isinstance(data, str):
-            return data
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
-        raise ManifestError(f"{name}: no such file or directory") from None
+        dangling = " (a symbolic link to a missing file)" if os.path.islink(path) else ""
+        raise ManifestError(f"{name}: no such file or directory{dangling}") from None
     except OSError as error:
-        raise ManifestError(f"{name}: cannot read: {error.strerror or error}") from error
+        raise ManifestError(f"{name}: cannot read: {error.strerror or error}") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise ManifestError(f"{name}: cannot read: it is a directory")
+        raise ManifestError(f"{name}: not a regular file (a FIFO, device or socket); to read a stream, "
+                            f"pipe it to '-' (stdin)")
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            return file.read(limit + 1)
+        except OSError as error:
+            raise ManifestError(f"{name}: cannot read: {error.strerror or error}") from None
+
+
+def read_text(path: Path | str) -> str:
+    """A file's text ('-': stdin); one ManifestError when it is missing, a directory, not a regular file, larger
+    than the limit (`max_file_bytes`), or not UTF-8 text."""
+    name = "<stdin>" if str(path) == STDIN else str(path)
+    limit = max_file_bytes()
+    if str(path) == STDIN:
+        stdin = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, so binary input is an error, not a crash
+        data = stdin.read(limit + 1)
+    else:
+        data = _read_regular(Path(path), name, limit)
+    if len(data) > limit:
+        raise ManifestError(f"{name}: larger than {limit:,} bytes, the limit on an input file; set "
+                            f"{MAX_FILE_BYTES_VARIABLE} to raise it")
+    if isinstance(data, str):
+        return data
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -409,29 +574,52 @@ def _kubernetes_like(data: Any) -> bool:
     return not isinstance(version, str) or is_builtin(version) or "." in api_group(version)
 
 
-_OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:""", re.M | re.S)
+# A file that means to hold Kubernetes objects: apiVersion and kind keys, at the start of YAML lines or in JSON.
+_OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:"""
+                          r"""|"apiVersion"\s*:.*"kind"\s*:|"kind"\s*:.*"apiVersion"\s*:""", re.M | re.S)
 
 
 def _directory_files(directory: Path) -> list[Path]:
-    """The manifest files below directory, sorted; an unreadable directory or a kustomization is an error."""
-    def unreadable(error: OSError) -> None:
-        raise ManifestError(f"{error.filename}: cannot read the directory: {error.strerror}")
-
+    """The manifest files below directory, sorted, walked without recursion (any depth up to
+    MAX_DIRECTORY_DEPTH). An unreadable directory, a kustomization, or a `*.yaml` entry that is no readable
+    file (a dangling or looping symbolic link, a FIFO) is an error: `kubectl apply -f DIR` fails on it too."""
     files = []
-    for root, _, names in os.walk(directory, onerror=unreadable):
-        here = Path(root)
-        if kustomization := next((n for n in names if n in KUSTOMIZATION_FILES), None):
+    pending = [(directory, 0)]
+    while pending:
+        here, depth = pending.pop()
+        try:
+            with os.scandir(here) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError as error:
+            raise ManifestError(f"{here}: cannot read the directory: {error.strerror or error}") from None
+        if kustomization := next((e.name for e in entries if e.name in KUSTOMIZATION_FILES), None):
             raise ManifestError(f"{here / kustomization}: {here} is a kustomization; render it with -k {here} "
                                 f"(a PATH is read as plain manifests)")
-        files += [here / n for n in names if Path(n).suffix in MANIFEST_SUFFIXES and (here / n).is_file()]
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 > MAX_DIRECTORY_DEPTH:
+                    raise ManifestError(f"{entry.path}: more than {MAX_DIRECTORY_DEPTH} directories deep below "
+                                        f"{directory}; give a shallower PATH")
+                pending.append((Path(entry.path), depth + 1))
+            elif Path(entry.name).suffix in MANIFEST_SUFFIXES and not _is_directory(entry):
+                files.append(Path(entry.path))
     return sorted(p for p in files if p != directory / CONFIG_FILE_NAME)
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    """A symbolic link to a directory named `x.yaml` is not followed (as kubectl's walk); any other entry is
+    read, so that a broken one is an error."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int, yaml.Node]]:
     """A walked file's documents; a file of another tool (values, dashboards, JSON with comments) is skipped."""
     text = read_text(file)
     try:
-        documents = parse_documents(text, str(file))
+        documents = file_documents(text, str(file))
     except ManifestError as error:
         if _OBJECT_KEYS.search(text):
             raise
@@ -449,6 +637,14 @@ def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSe
     return _load(list(paths), list(kustomize_dirs))
 
 
+def _is_directory_path(path: Path) -> bool:
+    """Path.is_dir, with a path the system cannot even look up (too long, a loop) left for read_text to name."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
     """Read every path (file, directory, or '-' for stdin) and kustomization; validate the objects.
 
@@ -459,18 +655,20 @@ def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
     """
     result = ManifestSet()
     for raw in paths:
+        if not raw:
+            raise ManifestError("'': an empty PATH; give a file, a directory or '-' (kubectl too refuses it)")
         path = Path(raw)
-        if raw != STDIN and path.is_dir():
+        if raw != STDIN and _is_directory_path(path):
             config = path / CONFIG_FILE_NAME
             files = _directory_files(path)
-            if config.is_file() and result.config_file is None:
-                result.config_file = config
+            if os.path.lexists(config) and result.config_file is None:
+                result.config_file = config  # whatever it is: load_config says why a FIFO or a dangling link is not
             for file in files:
                 for data, line, node in _directory_documents(file, result):
                     result.manifests.extend(_objects(data, line, node, str(file)))
             continue
         name = "<stdin>" if raw == STDIN else raw
-        for data, line, node in parse_documents(read_text(raw), name):
+        for data, line, node in file_documents(read_text(raw), name):
             result.manifests.extend(_objects(data, line, node, name))
     for directory in kustomize_dirs:
         result.manifests.extend(_kustomize(directory))
@@ -495,8 +693,10 @@ def _kustomize(directory: str) -> list[Manifest]:
             for m in _objects(data, line, node, name)]
 
 
-# `kubectl apply -o name` (deployment.apps/web) or its default output (deployment.apps/web configured).
-_APPLIED = re.compile(r"([a-z0-9.-]+)/(\S+)(?: (?:created|configured|unchanged|serverside-applied))?")
+# `kubectl apply -o name` (deployment.apps/web) or its default output (deployment.apps/web configured);
+# with --prune, `deployment.apps/old pruned` for each object it deleted.
+_APPLIED = re.compile(r"([a-z0-9.-]+)/(\S+)(?: (created|configured|unchanged|serverside-applied|pruned))?")
+PRUNED = "pruned"
 _APPLY_ERRORS = ("Error from server", "error:", "Error:")
 
 
@@ -505,6 +705,7 @@ def parse_apply_output(text: str, name: str) -> list[tuple[str, str]] | Manifest
 
     `-o name` carries no namespace: the caller supplies the run's, as kubectl used it.
     An apply that printed an error failed, and a run with no object has nothing to verify.
+    A pruned object (`--prune`) was deleted: it is no part of the touched set.
     """
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("Warning:")]
     errors = [line for line in lines if line.startswith(_APPLY_ERRORS)]
@@ -515,7 +716,11 @@ def parse_apply_output(text: str, name: str) -> list[tuple[str, str]] | Manifest
         raise ManifestError(f"{name}: the apply was a dry run; nothing was applied to verify")
     applied = [_APPLIED.fullmatch(line) for line in lines]
     if lines and all(applied):
-        return [(kind_named(m.group(1)) or m.group(1).split(".", 1)[0], m.group(2)) for m in applied if m]
+        touched = [(kind_named(m.group(1)) or m.group(1).split(".", 1)[0], m.group(2)) for m in applied
+                   if m and m.group(3) != PRUNED]
+        if not touched:
+            raise ManifestError(f"nothing to verify: the apply only pruned objects ({name})")
+        return touched
     result = ManifestSet()
     for data, line, node in parse_documents(text, name):
         result.manifests.extend(_objects(data, line, node, name))

@@ -313,11 +313,17 @@ POLICY_PORTS = ListOf("a list of ports", Map("a policy port", rule=_end_port, fi
     "port": PORT, "endPort": PORT_NUMBER, "protocol": PROTOCOL}))
 
 
+NAMESPACE_NAME = Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)
+SERVICE_NAME = Str("a Service name (a DNS-1035 label: a-z 0-9 -, starting with a letter)", DNS_1035_LABEL, 63)
+# Label values, where deploy-gate's own input (gate.yaml) names them; in manifests the API server polices them.
+LABEL_VALUE = Str("a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)",
+                  re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"), 63)
+
+
 def _metadata(name: Spec) -> Map:
     """An object whose metadata.name has the given form."""
     return Map(fields={"metadata": Map("object metadata", fields={
-        "name": name, "generateName": Str(), "labels": LABELS,
-        "namespace": Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)})})
+        "name": name, "generateName": Str(), "labels": LABELS, "namespace": NAMESPACE_NAME})})
 
 
 OBJECT_METADATA = _metadata(Str())
@@ -378,15 +384,27 @@ HPA = Map("a HorizontalPodAutoscaler spec", fields={"scaleTargetRef": Map(
 # The schema of each kind whose fields deploy-gate reads; other kinds get OBJECT_METADATA only.
 KIND_SCHEMAS: dict[str, list[Spec]] = {
     **{name: _workload(name, kind.template) for name, kind in KINDS.items() if kind.template is not None},
-    "Service": [_metadata(Str("a Service name (a DNS-1035 label: a-z 0-9 -, starting with a letter)",
-                              DNS_1035_LABEL, 63)), Map(fields={"spec": SERVICE})],
+    "Service": [_metadata(SERVICE_NAME), Map(fields={"spec": SERVICE})],
     "NetworkPolicy": [_metadata(SUBDOMAIN_NAME), Map(fields={"spec": NETWORK_POLICY})],
-    "Namespace": [_metadata(Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63))],
+    "Namespace": [_metadata(NAMESPACE_NAME)],
     "CustomResourceDefinition": [OBJECT_METADATA, Map(fields={"spec": CRD})],
     "Ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
     "HTTPRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
     "GRPCRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
     "HorizontalPodAutoscaler": [OBJECT_METADATA, Map(fields={"spec": HPA})],
+    "PodDisruptionBudget": [OBJECT_METADATA, _nested(("spec", "selector"), LABEL_SELECTOR)],
+}
+# Monitors select by a LabelSelector, and look in `any` or the `matchNames` namespaces (prometheus-operator).
+MONITOR = [OBJECT_METADATA, Map(fields={"spec": Map("a monitor spec", fields={
+    "selector": LABEL_SELECTOR,
+    "namespaceSelector": Map("a namespace selector (any, matchNames)", closed=True, fields={
+        "any": Enum("true or false", (True, False)),
+        "matchNames": ListOf("a list of namespace names", NAMESPACE_NAME)})})})]
+# Custom kinds whose fields the checks read, by (API group, kind): another group's `Rollout` is not Argo's.
+CUSTOM_SCHEMAS: dict[tuple[str, str], list[Spec]] = {
+    ("argoproj.io", "Rollout"): _workload("Deployment", ("spec", "template")),
+    ("monitoring.coreos.com", "ServiceMonitor"): MONITOR,
+    ("monitoring.coreos.com", "PodMonitor"): MONITOR,
 }
 IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
                        "kind": Str("a kind name string (e.g. Service)"),
@@ -396,7 +414,8 @@ IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
 def check(obj: dict[str, Any], text_of: TextOf = lambda _: None) -> None:
     """Raise Invalid for the first field of obj that its kind's schema rejects."""
     IDENTITY.check(obj, (), text_of)
-    for spec in KIND_SCHEMAS.get(obj["kind"], [OBJECT_METADATA]):
+    custom = CUSTOM_SCHEMAS.get((obj["apiVersion"].rpartition("/")[0], obj["kind"]))
+    for spec in custom or KIND_SCHEMAS.get(obj["kind"], [OBJECT_METADATA]):
         spec.check(obj, (), text_of)
 
 

@@ -83,7 +83,7 @@ def test_unreadable_config(tmp_path: Path) -> None:
     ("shop/api", None, Caller("shop", ("*", "api"))),
     ("api", None, Caller(None, ("*", "api"))),
     ("/deploy/api", Caller(None, ("Deployment", "api")), Caller("", ("Deployment", "api"))),
-    ("deploy/a/b/c", Caller(None, ("Deployment", "a/b/c")), None),
+    ("deploy/a/b/c", None, None),
     ("shop/service/api", None, None),
     ("", None, None),
 ])
@@ -103,3 +103,55 @@ def test_one_target_grammar_for_gate_yaml_and_explain(text: str, in_gate_yaml: T
                                                       in_explain: Target | None) -> None:
     assert target_from_text(text) == in_gate_yaml
     assert target_from_text(text, slash_namespace=True) == in_explain
+
+
+PAIR_TO = "pairs:\n- from: deployment/web\n  to: {TO}\n"
+PAIR_FROM = "pairs:\n- from: {FROM}\n  to: api:80\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (PAIR_TO.replace("{TO}", ".shop:80"), r"gate.yaml:3: pairs\[0\].to: expected a Service name .*got ''"),
+    (PAIR_TO.replace("{TO}", "WEB.shop:80"), r"gate.yaml:3: pairs\[0\].to: expected a Service name .*got 'WEB'"),
+    (PAIR_TO.replace("{TO}", "web.Bad_NS:80"), r"gate.yaml:3: pairs\[0\].to: expected a namespace name .*'Bad_NS'"),
+    (PAIR_TO.replace("{TO}", "web.a.b:80"), r"pairs\[0\].to: expected a namespace name .*got 'a.b'"),
+    (PAIR_FROM.replace("{FROM}", "deployment/web/extra/x"), r"gate.yaml:2: pairs\[0\].from: expected KIND/NAME"),
+    (PAIR_FROM.replace("{FROM}", "deployment/Web"), r"gate.yaml:2: pairs\[0\].from: expected a name \(a DNS subdomain"),
+    (PAIR_FROM.replace("{FROM}", "Shop/deployment/web"), r"pairs\[0\].from: expected a namespace name .*'Shop'"),
+    (PAIR_FROM.replace("{FROM}", "{namespace: 5, labels: {app: web}}"),
+     r"gate.yaml:2: pairs\[0\].from.namespace: expected a non-empty string, got 5"),
+    (PAIR_FROM.replace("{FROM}", "{namespace: [a], labels: {app: web}}"),
+     r"pairs\[0\].from.namespace: expected a non-empty string, got \['a'\]"),
+    (PAIR_FROM.replace("{FROM}", "{namespace: shop_1, labels: {app: web}}"),
+     r"pairs\[0\].from.namespace: expected a namespace name"),
+    (PAIR_FROM.replace("{FROM}", "{workload: deployment/web, namespace: Shop}"),
+     r"pairs\[0\].from.namespace: expected a namespace name"),
+    (PAIR_FROM.replace("{FROM}", "{workload: shop/deployment/web, namespace: other}"),
+     r"pairs\[0\].from.namespace: 'other' contradicts the workload's namespace 'shop'"),
+    (PAIR_FROM.replace("{FROM}", "{labels: {'bad key!': web}}"),
+     r"pairs\[0\].from.labels.bad key!: expected a label key"),
+    (PAIR_FROM.replace("{FROM}", "{labels: {app: 'not a value'}}"),
+     r"pairs\[0\].from.labels.app: expected a label value"),
+    ("pairs:\n- from: deployment/web\n  to: api:80\n- from: deployment/web\n  to: api:80\n",
+     r"gate.yaml:4: pairs\[1\]: deployment/web -> api:80 repeats pairs\[0\] \(.*gate.yaml:2\)"),
+    ("pairs:\n- from: deployment/web\n  to: api:80\n- from: deployment/web\n  to: api:80\n  expect: deny\n",
+     r"gate.yaml:4: pairs\[1\]: deployment/web -> api:80 contradicts pairs\[0\]"),
+    ("required_labels: ['bad key!']\n", r"gate.yaml:1: required_labels\[0\]: expected a label key"),
+    ("required_labels: [app, 'x/'] \n", r"required_labels\[1\]: expected a label key"),
+])
+def test_names_are_validated_as_the_api_server_would(tmp_path: Path, text: str, message: str) -> None:
+    """A name the API server would refuse can match nothing: an error at its line (exit 2), never a silent miss."""
+    with pytest.raises(ConfigError, match=message) as error:
+        load_config(config_file(tmp_path, text))
+    assert "\n" not in str(error.value) and error.value.exit_code == 2
+
+
+@pytest.mark.parametrize("to", ["api.shop.svc:80", "api.shop.svc.cluster.local:80", "api.shop.svc.example.org:80"])
+def test_a_target_written_as_a_cluster_dns_name_is_normalised(tmp_path: Path, to: str) -> None:
+    [pair] = load_config(config_file(tmp_path, PAIR_TO.replace("{TO}", to))).pairs
+    assert pair.target == Target("api", "shop", 80)
+
+
+def test_the_same_caller_to_two_targets_is_not_a_duplicate(tmp_path: Path) -> None:
+    config = load_config(config_file(tmp_path, PAIR_TO.replace("{TO}", "api:80") + "- from: deployment/web\n"
+                                                                                  "  to: api.other:80\n"))
+    assert len(config.pairs) == 2

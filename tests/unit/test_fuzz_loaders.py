@@ -8,10 +8,12 @@ crashing. Nothing else may escape.
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +31,10 @@ VALUES = st.sampled_from([
     "2", "yes", "null", "~", "-1", "0", "65536", "99999", "1e400", ".nan", ".inf", "'8080'", "PORT", "${PORT}",
     "'{{ .Values.x }}'", "[1, 2]", "{a: b}", "[]", "{}", "=", "&a x", "*a", "!!binary aGk=", "2026-11-27", "'a b'",
     "'\\x1b[2K'", '"a\\nb"', "http", "web.shop:80", "deployment/x", "'²'", "|\n  text", "''", "[{}]", "[[8080]]",
+    # kubectl's scalar resolution and explicit tags (go-yaml v2): booleans, number forms, wrong or foreign tags
+    "y", "N", "0o17", "0x1F90", "2:14:20", "1e3", "8080.0", "08", "!!int abc", "!!bool maybe", "!!timestamp 0x1F",
+    '!!float ""', "!!map [a]", "!!seq a", "!!set", "!!omap [a: 1]", "!!int " + "9" * 5000, "9" * 5000,
+    "web.shop.svc.cluster.local:80", "deployment/web/extra/x", "'bad key!'",
 ])
 KEYS = st.sampled_from(["matchLabels", "matchExpressions", "podSelector", "ports", "port", "targetPort", "selector",
                         "labels", "containers", "template", "items", "kind", "apiVersion", "name", "namespace",
@@ -110,6 +116,26 @@ def test_manifest_loader_mutated_manifests(tmp_path: Path, index: int, data: st.
         (tmp_path / f"{number}.yaml").write_text(data.draw(mutated([text])) if number == index else text)
     config = load_config(SCENARIO / "gate.yaml")
     bounded(load_and_lint, tmp_path, config)
+
+
+@st.composite
+def json_like(draw: st.DrawFn) -> str:
+    """A manifest as JSON, then spoiled the ways people write JSON by hand: trailing commas, comments,
+    single quotes, NaN, a duplicate key, a second value."""
+    text = json.dumps(yaml.safe_load(draw(st.sampled_from(MANIFESTS))), indent=draw(st.sampled_from([None, 2])))
+    spoil = draw(st.sampled_from(["", "}", ",", "# note\n", "'", "NaN", '"kind": "x", ', "\n{}"]))
+    at = draw(st.integers(0, len(text)))
+    return text[:at] + spoil + text[at:]
+
+
+@FUZZ
+@given(text=json_like())
+def test_json_manifests_are_strict_json(tmp_path: Path, text: str) -> None:
+    """A .json file is accepted only as strict JSON (Python's json alone would take NaN)."""
+    path = tmp_path / "fuzz.json"
+    path.write_text(text, encoding="utf-8")
+    if bounded(load, [str(path)]) is not None:
+        json.loads(text, parse_constant=lambda constant: pytest.fail(f"accepted {constant}"))
 
 
 @FUZZ

@@ -9,7 +9,9 @@ offline, before connecting, and say "cannot reach" (exit 3) for good input.
 
 from __future__ import annotations
 
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,17 @@ APP = fill(DEPLOYMENT) + "---\n" + fill(SERVICE, PORT="80")
 CASES: list[Any] = []
 
 
-def case(ident: str, files: dict[str, str | bytes], args: tuple[str, ...], code: int, first: str,
+@dataclass(frozen=True)
+class Symlink:
+    """A file entry that is a symbolic link to target ({d} is tmp_path)."""
+
+    target: str
+
+
+FIFO = object()  # a file entry that is a named pipe
+
+
+def case(ident: str, files: dict[str, Any], args: tuple[str, ...], code: int, first: str,
          stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> None:
     CASES.append(pytest.param(files, args, code, first, stdin, env or {}, id=ident))
 
@@ -154,6 +166,10 @@ case("apply-names-ok", {}, APPLY, 3, "cannot reach the API server", stdin="deplo
 case("apply-default-output-ok", {}, APPLY, 3, "cannot reach the API server",
      stdin="deployment.apps/web created\nservice/web unchanged\n")
 case("apply-yaml-ok", {}, APPLY, 3, "cannot reach the API server", stdin=APP)
+case("apply-prune-ok", {}, APPLY, 3, "cannot reach the API server",
+     stdin="deployment.apps/web configured\nservice/old pruned\n")
+case("apply-only-pruned", {}, APPLY, 2, "nothing to verify: the apply only pruned objects",
+     stdin="service/old pruned\nconfigmap/stale pruned\n")
 case("apply-and-manifest-stdin", {}, ("verify", "-", "--from-apply-output", "-", *UNREACHABLE), 2,
      "only once", stdin="")
 
@@ -496,8 +512,6 @@ for ident, text, first in [
     ("unhashable-key", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {[a]: b}\n", "invalid YAML"),
     ("binary-tag-name", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: !!binary aGk=}\n",
      r"metadata\.name: expected a string"),
-    ("timestamp-label", fill(DEPLOYMENT, TEMPLATE="{app: web, day: 2026-11-27}"),
-     r"labels\.day: expected a string, got 2026-11-27"),
 ]:
     lint_and_verify(ident, text, first)
 lint("latin1-bytes", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n".encode("latin-1"), 2,
@@ -515,6 +529,133 @@ case("missing-file", {}, ("lint", "{d}/nope.yaml"), 2, r"nope\.yaml: no such fil
 case("file-name-injection", {"a\nb.yaml": "apiVersion: v1\nkind: [\n"}, ("lint", "{d}"), 2,
      r"a\\nb\.yaml:\d+: invalid YAML")
 
+# --- scalars as kubectl's decoder reads them (go-yaml v2), explicit tags --------------------------------
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    x: {VALUE}\n"
+for ident, tagged, message in [("int-abc", "!!int abc", "cannot read 'abc' as !!int"),
+                               ("bool-maybe", "!!bool maybe", "cannot read 'maybe' as !!bool"),
+                               ("timestamp-hex", "!!timestamp 0x1F", "cannot read '0x1F' as !!timestamp"),
+                               ("float-empty", '!!float ""', "cannot read '' as !!float"),
+                               ("map-on-list", "!!map [a]", "tag !!map does not fit a list"),
+                               ("seq-on-scalar", "!!seq a", "tag !!seq does not fit a scalar"),
+                               ("int-on-mapping", "!!int {a: 1}", "tag !!int needs a scalar"),
+                               ("set", "!!set {a: null}", "tag !!set is not part of Kubernetes YAML"),
+                               ("set-empty", "!!set", "tag !!set is not part of Kubernetes YAML"),
+                               ("omap", "!!omap [a: 1]", "tag !!omap"),
+                               ("huge-int", "!!int " + "1" * 5000, r"cannot read '1{37}\.\.\.' as !!int")]:
+    lint_and_verify(f"tag-{ident}", CONFIGMAP.replace("{VALUE}", tagged), rf"m\.yaml:6: invalid YAML: {message}")
+for ident, value in [("timestamp", "!!timestamp 2026-11-27"), ("float-of-int", "!!float 3"), ("hex", "!!int 0x1F")]:
+    lint(f"tag-{ident}-ok", CONFIGMAP.replace("{VALUE}", value), 0, "PASSED")
+# Over 4,300 digits (Python's int-string limit): go-yaml reads a number too large for 64 bits as text.
+lint("huge-int-annotation-is-text", CONFIGMAP.replace("{VALUE}", "1" * 5000), 0, "PASSED")
+lint("huge-int-port", fill(DEPLOYMENT, PORT="1" * 5000), 2, r"containerPort: expected a port number \(1-65535\), "
+                                                              r"got '1{77}\.\.\.'")
+lint("huge-float-port", fill(DEPLOYMENT, PORT="1" * 400 + ".5"), 2, "containerPort: expected a port number")
+for ident, port, code, first in [("base-60", "2:14:20", 2, r"containerPort: expected a port number .*got '2:14:20'"),
+                                 ("octal-0o", "0o17620", 0, "PASSED"), ("hex", "0x1F90", 0, "PASSED"),
+                                 ("whole-float", "8080.0", 0, "PASSED"), ("exponent", "8.08e3", 0, "PASSED"),
+                                 ("y", "y", 2, "containerPort: expected a port number .*got y"),
+                                 ("inf", ".inf", 2, r"containerPort: expected a port number .*got \.inf")]:
+    lint(f"container-port-{ident}", fill(DEPLOYMENT, PORT=port), code, first)
+lint("label-y-is-a-boolean", fill(DEPLOYMENT, TEMPLATE="{app: web, canary: y}"), 2,
+     r"labels\.canary: expected a string, got y \(quote it")
+lint("label-timestamp-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, day: 2026-11-27}"), 0, "PASSED")
+lint("label-base-60-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, at: 2:14:20}"), 0, "PASSED")
+
+# --- strict JSON for .json files ------------------------------------------------------------------
+JSON_OBJECT = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}REST}'
+for ident, rest, message in [("trailing-comma", ",", r"a\.json:1: invalid JSON"),
+                             ("comment", ',\n# note\n"data": {}', r"a\.json:2: invalid JSON"),
+                             ("single-quotes", ", 'data': {}", r"a\.json:1: invalid JSON"),
+                             ("nan", ', "data": {"x": NaN}', "invalid JSON: NaN is not JSON"),
+                             ("duplicate-key", ', "kind": "Secret"', "invalid JSON: duplicate key 'kind'"),
+                             ("two-values", "}\n{", r"a\.json:2: invalid JSON: more than one value")]:
+    case(f"json-{ident}", {"a.json": JSON_OBJECT.replace("REST", rest)}, ("lint", "{d}/a.json"), 2, message)
+    case(f"dir-json-{ident}", {"app.yaml": APP, "a.json": JSON_OBJECT.replace("REST", rest)}, ("lint", "{d}"), 2,
+         message)
+case("json-strict-ok", {"a.json": JSON_OBJECT.replace("REST", ', "data": {"x": "1"}')}, ("lint", "{d}/a.json"), 0,
+     "PASSED")
+
+# --- input size, file types and paths -------------------------------------------------------------
+SMALL = {"DEPLOY_GATE_MAX_FILE_BYTES": "100"}
+case("file-over-limit", {"m.yaml": APP}, ("lint", "{d}/m.yaml"), 2,
+     r"m\.yaml: larger than 100 bytes, the limit on an input file; set DEPLOY_GATE_MAX_FILE_BYTES", env=SMALL)
+case("stdin-over-limit", {}, ("lint", "-"), 2, r"<stdin>: larger than 100 bytes", stdin=APP, env=SMALL)
+case("config-over-limit", {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                           "gate.yaml": "pairs: []\n" * 20}, ("lint", "{d}/cm.yaml", "--config", "{d}/gate.yaml"), 2,
+     r"gate\.yaml: larger than 100 bytes", env=SMALL)
+case("apply-output-over-limit", {}, ("verify", "--from-apply-output", "-", *UNREACHABLE), 2,
+     r"<stdin>: larger than 100 bytes", stdin="deployment.apps/web\n" * 10, env=SMALL)
+case("limit-not-a-number", {"m.yaml": APP}, ("lint", "{d}/m.yaml"), 2,
+     "DEPLOY_GATE_MAX_FILE_BYTES='lots': expected a positive number", env={"DEPLOY_GATE_MAX_FILE_BYTES": "lots"})
+case("limit-raised", {"m.yaml": APP}, ("lint", "{d}/m.yaml"), 0, "PASSED",
+     env={"DEPLOY_GATE_MAX_FILE_BYTES": "100000"})
+case("dev-zero", {}, ("lint", "/dev/zero"), 2, r"/dev/zero: not a regular file .*pipe it to '-'")
+case("fifo", {"p.yaml": FIFO}, ("lint", "{d}/p.yaml"), 2, r"p\.yaml: not a regular file")
+case("dir-fifo", {"app.yaml": APP, "p.yaml": FIFO}, ("lint", "{d}"), 2, r"p\.yaml: not a regular file")
+case("apply-output-fifo", {"out": FIFO}, ("verify", "--from-apply-output", "{d}/out", *UNREACHABLE), 2,
+     "not a regular file")
+case("config-dev-zero", {"app.yaml": APP}, ("lint", "{d}/app.yaml", "--config", "/dev/zero"), 2,
+     "not a regular file")
+case("empty-path", {}, ("lint", ""), 2, "'': an empty PATH")
+case("empty-path-f", {"app.yaml": APP}, ("lint", "{d}/app.yaml", "-f", ""), 2, "'': an empty PATH")
+case("verify-empty-path", {}, ("verify", "", *UNREACHABLE), 2, "'': an empty PATH")
+case("name-too-long", {}, ("lint", "{d}/" + "a" * 300 + ".yaml"), 2, "cannot read: File name too long")
+case("dir-101-levels", {"/".join(["d"] * 101) + "/x.yaml": CONFIGMAP.replace("{VALUE}", "b")}, ("lint", "{d}"), 2,
+     r"more than 100 directories deep below")
+case("dir-100-levels-ok", {"/".join(["d"] * 100) + "/x.yaml": CONFIGMAP.replace("{VALUE}", "b")}, ("lint", "{d}"), 0,
+     "PASSED")
+case("dir-dangling-symlink", {"app.yaml": APP, "old.yaml": Symlink("{d}/gone.yaml")}, ("lint", "{d}"), 2,
+     r"old\.yaml: no such file or directory \(a symbolic link to a missing file\)")
+case("dir-looping-symlink", {"app.yaml": APP, "loop.yaml": Symlink("loop.yaml")}, ("lint", "{d}"), 2,
+     r"loop\.yaml: cannot read: Too many levels of symbolic links")
+case("dir-symlink-to-directory-not-followed", {"app.yaml": APP, "real/x.yaml": APP.replace("web", "other"),
+                                               "link.yaml": Symlink("{d}/real")}, ("lint", "{d}/app.yaml"), 0,
+     "PASSED")
+case("dir-config-dangling-symlink", {"app.yaml": APP, "gate.yaml": Symlink("{d}/missing.yaml")}, ("lint", "{d}"), 2,
+     r"gate\.yaml: no such file or directory \(a symbolic link")
+case("dir-config-fifo", {"app.yaml": APP, "gate.yaml": FIFO}, ("lint", "{d}"), 2, r"gate\.yaml: not a regular file")
+case("dir-config-directory", {"app.yaml": APP, "gate.yaml/x": ""}, ("lint", "{d}"), 2,
+     r"gate\.yaml: cannot read: it is a directory")
+STRING_BOMB = "big: &s " + "x" * 100_000 + "\napiVersion: v1\nkind: List\nitems:\n" + "".join(
+    f"- {{apiVersion: v1, kind: Service, metadata: {{name: s{i}}}, spec: {{selector: {{app: *s}}}}}}\n"
+    for i in range(200))
+lint("alias-string-bomb", STRING_BOMB, 2, r"m\.yaml:1: YAML aliases expand this document to [\d,]+ nodes and "
+                                          r"characters .*alias bomb")
+lint("alias-shared-labels-ok", fill(DEPLOYMENT, LABELS="&l {app: web}", MATCH="*l", TEMPLATE="*l"), 0, "PASSED")
+
+# --- selectors of PodDisruptionBudgets and monitors; Argo Rollouts ----------------------------------
+PDB = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p, namespace: shop}\nspec: "
+MONITOR = "apiVersion: monitoring.coreos.com/v1\nkind: KIND\nmetadata: {name: m, namespace: shop}\nspec: "
+ROLLOUT = fill(DEPLOYMENT).replace("apiVersion: apps/v1\nkind: Deployment", "apiVersion: argoproj.io/v1alpha1\n"
+                                                                            "kind: Rollout")
+for ident, text, first in [
+    ("pdb-selector-string", PDB + "{selector: app=web}\n", r"spec\.selector: expected a label selector"),
+    ("pdb-match-labels-list", PDB + "{selector: {matchLabels: [app]}}\n",
+     r"spec\.selector\.matchLabels: expected a mapping"),
+    ("pdb-label-int", PDB + "{selector: {matchLabels: {app: 1}}}\n", r"matchLabels\.app: expected a string, got 1"),
+    ("servicemonitor-selector-list", MONITOR.replace("KIND", "ServiceMonitor") + "{selector: [a]}\n",
+     r"spec\.selector: expected a label selector"),
+    ("servicemonitor-namespaces-string", MONITOR.replace("KIND", "ServiceMonitor") + "{selector: {}, "
+                                                                                    "namespaceSelector: shop}\n",
+     r"spec\.namespaceSelector: expected a namespace selector"),
+    ("servicemonitor-match-names-string", MONITOR.replace("KIND", "ServiceMonitor") + "{namespaceSelector: "
+                                                                                     "{matchNames: shop}}\n",
+     r"namespaceSelector\.matchNames: expected a list"),
+    ("podmonitor-selector-string", MONITOR.replace("KIND", "PodMonitor") + "{selector: app=web}\n",
+     r"spec\.selector: expected a label selector"),
+    ("rollout-template-label-int", ROLLOUT.replace("labels: {app: web}\n    spec", "labels: {app: 2}\n    spec"),
+     r"spec\.template\.metadata\.labels\.app: expected a string, got 2"),
+    ("rollout-container-port-quoted", fill(DEPLOYMENT, PORT='"8080"').replace(
+        "apiVersion: apps/v1\nkind: Deployment", "apiVersion: argoproj.io/v1alpha1\nkind: Rollout"),
+     r"containers\[0\]\.ports\[0\]\.containerPort: expected a port number"),
+    ("rollout-selector-string", ROLLOUT.replace("selector:\n    matchLabels: {app: web}", "selector: app=web"),
+     r"spec\.selector: expected a label selector"),
+]:
+    lint_and_verify(ident, text, first)
+lint("rollout-valid", ROLLOUT, 0, "PASSED")
+lint("other-groups-rollout-is-free-form", ROLLOUT.replace("argoproj.io", "example.com").replace(
+    "labels: {app: web}\n    spec", "labels: {app: 2}\n    spec"), 0, "PASSED")
+
 # --- directories: other tools' files, kustomizations ----------------------------------------------
 SKAFFOLD = "apiVersion: skaffold/v4beta6\nkind: Config\nbuild: {artifacts: [{image: web}]}\n"
 for ident, name, text in [("skaffold", "skaffold.yaml", SKAFFOLD),
@@ -526,8 +667,9 @@ for ident, name, text in [("skaffold", "skaffold.yaml", SKAFFOLD),
                           ("broken-non-k8s", "notes/x.yaml", "a: [\n")]:
     case(f"dir-skips-{ident}", {"app.yaml": APP, name: text}, ("lint", "{d}"), 0, "PASSED")
     if ident in ("skaffold", "json-with-comments", "helm-values", "chart-yaml"):
-        case(f"named-{ident}-fails", {name: text}, ("lint", "{d}/" + name), 2, r"missing|invalid YAML|unknown kind|"
-                                                                                   "not a Kubernetes|has no metadata")
+        case(f"named-{ident}-fails", {name: text}, ("lint", "{d}/" + name), 2, r"missing|invalid YAML|invalid JSON|"
+                                                                                   "unknown kind|not a Kubernetes|"
+                                                                                   "has no metadata")
 case("dir-broken-k8s-fails", {"app.yaml": APP, "bad.yaml": "apiVersion: v1\nkind: Service\nmetadata: [\n"},
      ("lint", "{d}"), 2, r"bad\.yaml:\d+: invalid YAML")
 case("dir-bad-type-fails", {"app.yaml": APP, "svc.yaml": fill(SERVICE, PORT="-1")}, ("lint", "{d}"), 2,
@@ -662,13 +804,17 @@ case("kubeconfig-unknown-context", {"app.yaml": APP}, (*VERIFY, "--context", "no
 
 
 @pytest.mark.parametrize(("files", "args", "code", "first", "stdin", "env"), CASES)
-def test_hostile_input(tmp_path: Path, files: dict[str, str | bytes], args: tuple[str, ...], code: int, first: str,
+def test_hostile_input(tmp_path: Path, files: dict[str, Any], args: tuple[str, ...], code: int, first: str,
                        stdin: str | bytes | None, env: dict[str, str]) -> None:
     (tmp_path / "kubeconfig").write_text(KUBECONFIG)
     for name, content in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if isinstance(content, Symlink):
+            path.symlink_to(content.target.replace("{d}", str(tmp_path)))
+        elif content is FIFO:
+            os.mkfifo(path)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")

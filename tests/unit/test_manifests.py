@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from gate.errors import ManifestError
-from gate.manifests import load, parse_apply_output
+from gate.manifests import load, parse_apply_output, parse_documents
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -70,10 +71,13 @@ data:
 
 
 def test_fast_constructor_matches_pyyaml_safe_load(tmp_path: Path) -> None:
-    """Plain maps/lists/strings take the fast path; every other tag and merge keys the general one."""
+    """Plain maps/lists/strings take the fast path; every other tag and merge keys the general one.
+
+    Where kubectl's decoder differs from PyYAML (a timestamp stays text), the text is expected.
+    """
     path = write(tmp_path, "odd.yaml", ODD_YAML)
     [manifest] = load([str(path)]).manifests
-    expected = yaml.safe_load(ODD_YAML.replace(" =}", " '='}"))
+    expected = yaml.safe_load(ODD_YAML.replace(" =}", " '='}").replace("2026-11-26", "'2026-11-26'"))
     assert manifest.obj == expected
     assert manifest.obj["metadata"]["annotations"]["eq"] == "="
     assert manifest.obj["metadata"]["annotations"][True] is False
@@ -173,14 +177,17 @@ def test_kustomize_without_kubectl_is_a_clear_error(tmp_path: Path, monkeypatch:
 
 
 def test_unreadable_directory_in_a_walk_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As root the permission cannot be taken away; os.walk reports it through onerror, as it would."""
+    """As root the permission cannot be taken away; os.scandir raises what it would raise."""
     write(tmp_path, "web.yaml", DEPLOYMENT)
+    (tmp_path / "secret").mkdir()
+    scandir = os.scandir
 
-    def walk(top: str, onerror: Callable[[OSError], None]) -> Iterator[tuple[str, list[str], list[str]]]:
-        yield str(top), ["secret"], ["web.yaml"]
-        onerror(PermissionError(13, "Permission denied", str(Path(top) / "secret")))
+    def guarded(path: str | os.PathLike[str]) -> Any:
+        if Path(path).name == "secret":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
 
-    monkeypatch.setattr("gate.manifests.os.walk", walk)
+    monkeypatch.setattr("gate.manifests.os.scandir", guarded)
     with pytest.raises(ManifestError, match=r"secret: cannot read the directory: Permission denied"):
         load([str(tmp_path)])
 
@@ -189,3 +196,41 @@ def test_configmap_and_secret_payloads_are_not_kept(tmp_path: Path) -> None:
     path = write(tmp_path, "c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n---\n"
                                      "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: hunter2}\n")
     assert [sorted(m.obj) for m in load([str(path)]).manifests] == [["apiVersion", "kind", "metadata"]] * 2
+
+
+def test_a_directory_1100_levels_deep_is_one_error_not_a_recursion_error(tmp_path: Path) -> None:
+    """os.walk recursed once per level (RecursionError, an internal error); the walk is iterative and bounded."""
+    deep = tmp_path
+    try:
+        for _ in range(1100):
+            deep = deep / "d"
+            deep.mkdir()
+        write(deep, "x.yaml", DEPLOYMENT)
+        with pytest.raises(ManifestError, match=r"more than 100 directories deep below"):
+            load([str(tmp_path)])
+    finally:  # bottom-up, here: pytest's own clean-up of old temporary directories recurses and would fail on it
+        while deep != tmp_path:
+            for child in deep.iterdir():
+                child.unlink()
+            deep.rmdir()
+            deep = deep.parent
+
+
+def test_apply_output_with_prune_leaves_pruned_objects_out() -> None:
+    """`kubectl apply --prune` deleted the pruned object: it is not part of the touched set."""
+    refs = parse_apply_output("deployment.apps/web configured\nservice/old pruned\nconfigmap/cfg unchanged\n", "out")
+    assert refs == [("Deployment", "web"), ("ConfigMap", "cfg")]
+
+
+@pytest.mark.parametrize(("scalar", "value"), [
+    ("y", True), ("N", False), ("on", True), ("off", False), ("~", None), ("", None), ("0o17", 15), ("017", 15),
+    ("0x1F", 31), ("0b101", 5), ("-0b101", -5), ("1_000", 1000), ("+12", 12), ("1e3", 1000), ("80.0", 80),
+    ("08", 8), ("2.5", 2.5), (".5", 0.5), ("2:14:20", "2:14:20"), ("2026-11-27", "2026-11-27"), ("=", "="),
+    ("1" * 20, 11111111111111111111), ("9" * 20, 10 ** 20), ("9" * 25, 1e25), ("1" * 400, "1" * 400),
+    ("0x" + "f" * 17, "0x" + "f" * 17),
+    ("yes please", "yes please"), ("'y'", "y"), ("18446744073709551615", 18446744073709551615),
+])
+def test_plain_scalars_are_read_as_kubectl_reads_them(scalar: str, value: object) -> None:
+    """sigs.k8s.io/yaml's go-yaml v2 resolution (resolve.go), not PyYAML's YAML 1.1."""
+    [(data, _, _)] = parse_documents(f"x: {scalar}\n", "s.yaml")
+    assert data["x"] == value and type(data["x"]) is type(value)
