@@ -252,6 +252,13 @@ def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path:
     return manifests, load_config(config_path or manifests.config_file)
 
 
+def config_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    """--config '': an empty name is a mistake (an unset variable), not a request for the default gate.yaml."""
+    if value == "":
+        raise click.BadParameter("expected a file name, got ''", param=parameter)
+    return value
+
+
 def namespace_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
     """-n: a namespace name (a DNS label), as the API server requires."""
     if value is not None and not (DNS_LABEL.fullmatch(value) and len(value) <= 63):
@@ -276,7 +283,7 @@ manifest_options = [
                  help="Manifest file, directory (recursive) or '-' for stdin. Repeatable."),
     click.option("-k", "--kustomize", multiple=True, metavar="DIR",
                  help="Kustomization directory (kubectl kustomize)."),
-    click.option("--config", "config_path", metavar="FILE",
+    click.option("--config", "config_path", metavar="FILE", callback=config_option,
                  help="gate.yaml (default: gate.yaml at a directory's root)."),
     click.option("-n", "--namespace", metavar="NS", callback=namespace_option,
                  help="Namespace for objects that name none."),

@@ -13,10 +13,11 @@ from gate.endpoints import closest_gap, service_selector, template_candidates
 from gate.findings import Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
-from gate.labels import IDENTITY_LABELS
+from gate.labels import IDENTITY_LABELS, near_miss
 from gate.netpol import Connection, ContainerPort, PodSide, PolicyVerdict, evaluate
 from gate.objects import (
     Object,
+    ObjectRef,
     containers,
     dig,
     pod_template,
@@ -58,8 +59,23 @@ def _pod_ports(pod_or_template: Object) -> tuple[ContainerPort, ...]:
                  if isinstance(p, dict) and (number := port_number(p.get("containerPort"))) is not None)
 
 
-def _unique(found: list[Object], what: str) -> Object:
+class NearMiss(Unresolvable):
+    """The name is not in the set, but one a typo away is: a mistake in gate.yaml, not an object elsewhere."""
+
+
+def _typo_of(written: str, meant: str) -> bool:
+    """A near miss, or two adjacent letters swapped (`wbe` for `web`: too short for near_miss to judge)."""
+    swapped = [i for i in range(len(written)) if len(written) == len(meant) and written[i] != meant[i]]
+    return near_miss(written, meant) or (len(swapped) == 2 and swapped[1] == swapped[0] + 1 and
+                                         written[swapped[0]] == meant[swapped[1]] and
+                                         written[swapped[1]] == meant[swapped[0]])
+
+
+def _unique(found: list[Object], what: str, near: list[ObjectRef] | None = None) -> Object:
+    """The one object found; else why not, naming the first of `near` (objects of the set a typo away)."""
     if not found:
+        if near:
+            raise NearMiss(f"{what} is not in the set (did you mean {near[0]}?)")
         raise Unresolvable(f"{what} is not in the set")
     if len(found) > 1:
         raise Unresolvable(f"{what} exists in several namespaces; name the namespace")
@@ -71,7 +87,9 @@ def resolve_caller(caller: Caller, inventory: Inventory) -> PodSide:
         kind, name = caller.workload
         kinds = sorted(WORKLOAD_KINDS) if kind == ANY_WORKLOAD else [kind]
         found = [w for k in kinds for w in inventory.find(k, name, caller.namespace)]
-        workload = _unique(found, f"{kind.lower()}/{name}" if kind != ANY_WORKLOAD else f"workload {name}")
+        near = [ref for w in inventory.workloads(caller.namespace) if kind in (ANY_WORKLOAD, w.get("kind"))
+                and _typo_of(name, (ref := inventory.ref(w)).name)]
+        workload = _unique(found, f"{kind.lower()}/{name}" if kind != ANY_WORKLOAD else f"workload {name}", near)
         template = pod_template(workload) or {}
         return PodSide(inventory.ref(workload).namespace or inventory.default_namespace,
                         template_labels(workload), str(inventory.ref(workload)), ports=_pod_ports(template))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from gate.config import GateConfig, Pair
+from gate.errors import ConfigError
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
-from gate.pairs import Unresolvable, deciding, resolve, static_verdicts
+from gate.pairs import NearMiss, Unresolvable, deciding, resolve, static_verdicts
 from gate.rules.base import LINT
 
 ID = "caller-pair"
@@ -32,6 +33,8 @@ def pair_finding(pair: Pair, inventory: Inventory) -> Finding:
     locations = Location.parse(pair.location)
     try:
         resolved = resolve(pair, inventory)
+    except NearMiss as why:  # a typo in gate.yaml, not an object that may live in the cluster
+        raise ConfigError(f"{pair.location}: {pair.name}: {why}") from why
     except Unresolvable as why:
         return Finding(LINT, ID, subject, pair.name, Outcome.NOT_CHECKABLE, f"{pair.name}: {why}",
                        locations=locations)

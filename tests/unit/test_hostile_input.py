@@ -598,6 +598,8 @@ case("config-dev-zero", {"app.yaml": APP}, ("lint", "{d}/app.yaml", "--config", 
      "not a regular file")
 case("empty-path", {}, ("lint", ""), 2, "'': an empty PATH")
 case("empty-path-f", {"app.yaml": APP}, ("lint", "{d}/app.yaml", "-f", ""), 2, "'': an empty PATH")
+case("empty-config", {"app.yaml": APP}, ("lint", "{d}/app.yaml", "--config", ""), 2,
+     "Invalid value for .--config.: expected a file name")
 case("verify-empty-path", {}, ("verify", "", *UNREACHABLE), 2, "'': an empty PATH")
 case("name-too-long", {}, ("lint", "{d}/" + "a" * 300 + ".yaml"), 2, "cannot read: File name too long")
 case("dir-101-levels", {"/".join(["d"] * 101) + "/x.yaml": CONFIGMAP.replace("{VALUE}", "b")}, ("lint", "{d}"), 2,

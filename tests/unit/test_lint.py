@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from gate.cli import main
 from gate.config import GateConfig, load_config
 from gate.findings import Outcome, Severity
 from gate.inventory import Inventory
@@ -204,3 +206,21 @@ def test_pair_with_unknown_caller_is_not_checkable(tmp_path: Path) -> None:
     config = _pair_config(tmp_path, "pairs:\n- from: deployment/elsewhere\n  to: inference-api:8080\n")
     [finding] = only(lint(Inventory.from_manifests(result.manifests), config), "caller-pair")
     assert finding.outcome is Outcome.NOT_CHECKABLE and "deployment/elsewhere is not in the set" in finding.message
+
+
+@pytest.mark.parametrize(("written", "meant"), [("web-frontnd", "web-frontend"), ("wbe", "web")])
+def test_a_caller_a_typo_away_from_one_in_the_set_is_a_gate_yaml_error(tmp_path: Path, written: str,
+                                                                        meant: str) -> None:
+    """Not 'not checkable' (it might live in the cluster): a near miss of a workload in the set is a typo."""
+    objects = [workload("Deployment", meant, {"app": meant}), workload("Deployment", "api", {"app": "api"}),
+               {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+                "spec": {"selector": {"app": "api"}, "ports": [{"port": 8080}]}}]
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump_all(objects))
+    (tmp_path / "gate.yaml").write_text(f"pairs:\n- from: deployment/{written}\n  to: api.shop:8080\n")
+    result = CliRunner().invoke(main, ["lint", str(tmp_path)])
+    assert result.exit_code == 2
+    pair = f"deployment/{written} -> api.shop:8080 allow"
+    assert result.stderr == (f"deploy-gate: error: {tmp_path / 'gate.yaml'}:2: {pair}: "
+                             f"deployment/{written} is not in the set (did you mean deployment/{meant}?)\n")
+    (tmp_path / "gate.yaml").write_text("pairs:\n- from: deployment/elsewhere\n  to: api.shop:8080\n")
+    assert CliRunner().invoke(main, ["lint", str(tmp_path)]).exit_code == 0  # may live in the cluster
