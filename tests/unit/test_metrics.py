@@ -1,17 +1,13 @@
 """`verify --metrics-file`: Prometheus gauges parsed back with prometheus_client's own parser, written on every
-exit, and the example's alerts checked and unit-tested with promtool (built from the Go module proxy)."""
+exit (promtool's checks of the same files: tests/tools/test_promtool.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
-from prometheus_client import generate_latest, write_to_textfile
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gate.cli import main
@@ -156,47 +152,3 @@ def test_an_unwritable_metrics_file_is_a_usage_error_before_any_work(tmp_path: P
     assert f"--metrics-file {tmp_path / 'missing' / 'g.prom'}: directory {tmp_path / 'missing'} does not exist" \
         in result.stderr
     assert not (tmp_path / "missing").exists()
-
-
-@pytest.fixture(scope="module")
-def promtool() -> Path:
-    if shutil.which("go") is None:
-        pytest.skip("promtool is built from the Go module proxy (tests/cluster/build.py) and `go` is not installed")
-    from tests.cluster import build
-
-    return build.binary("promtool")
-
-
-def promtool_run(promtool: Path, *args: str, cwd: Path, stdin: Path | None = None) -> str:
-    """promtool's output, after asserting it succeeded; stdin is a file's bytes (a text read would turn CR to LF)."""
-    with open(stdin or os.devnull, "rb") as data:
-        result = subprocess.run([str(promtool), *args], cwd=cwd, stdin=data, capture_output=True, text=True,
-                                timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout + result.stderr
-
-
-@pytest.fixture
-def rule_files(tmp_path: Path) -> Path:
-    """The PrometheusRule's groups as a rule file, and the test file beside it (it names the file)."""
-    rule = yaml.safe_load((SYNTHETIC / "prometheus-rules.yaml").read_text())
-    (tmp_path / "prometheus-rules.groups.yaml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    shutil.copy(SYNTHETIC / "prometheus-rules.test.yaml", tmp_path)
-    return tmp_path
-
-
-def test_promtool_checks_the_rules(promtool: Path, rule_files: Path) -> None:
-    assert "SUCCESS: 4 rules found" in promtool_run(promtool, "check", "rules", "prometheus-rules.groups.yaml",
-                                                    cwd=rule_files)
-
-
-def test_promtool_unit_tests_of_the_alerts_pass(promtool: Path, rule_files: Path) -> None:
-    assert "SUCCESS" in promtool_run(promtool, "test", "rules", "prometheus-rules.test.yaml", cwd=rule_files)
-
-
-def test_promtool_accepts_the_metrics(promtool: Path, tmp_path: Path) -> None:
-    hostile = Report("verify", (finding("endpoints", ObjectRef("Service", "shop", 'a"\\\n\x1b\r}'),
-                                        Outcome.FAILED),), 1)
-    for report in (VERIFY, hostile, Report.unfinished("verify", 3, "cannot reach the API server")):
-        write_to_textfile(str(tmp_path / "gate.prom"), registry(report, FINISHED))
-        promtool_run(promtool, "check", "metrics", cwd=tmp_path, stdin=tmp_path / "gate.prom")
