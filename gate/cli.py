@@ -273,8 +273,8 @@ def seconds_option(_context: click.Context, parameter: click.Parameter, value: s
         return None
     seconds = duration(value)
     if seconds is None:
-        raise click.BadParameter(f"expected a positive, finite number of seconds ('30', '30s', '2m'), got {value!r}",
-                                 param=parameter)
+        raise click.BadParameter(f"expected a positive duration: seconds or a Go duration ('30', '30s', '2m', "
+                                 f"'5m0s', '1m30s'), got {value!r}", param=parameter)
     return seconds
 
 
@@ -328,10 +328,21 @@ def _argv_paths(argv: list[str], *outputs: str | None) -> list[str]:
     return words
 
 
+def kubectl_forms(args: list[str]) -> list[str]:
+    """`-o=json`, `-n=shop`, `-f=dir` as kubectl (pflag) reads them: the short option's value after '='.
+
+    Click would read `=json` as the value. Words after `--` are positional and left alone.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    return [f"{arg[:2]}{arg[3:]}" if position < end and len(arg) > 3 and arg[0] == "-" and arg[1].isalpha()
+            and arg[2] == "=" else arg for position, arg in enumerate(args)]
+
+
 class Gate(click.Group):
     """The command group. Click rejects a bad option before any command runs; that exit 2 leaves reports too."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = kubectl_forms(args)
         ctx.meta["argv"] = list(args)
         try:
             return super().parse_args(ctx, args)
@@ -362,10 +373,24 @@ class Gate(click.Group):
                         output if output in FORMATS else "text", junit_path, metrics_path=metrics_path)
 
 
-@click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Gate, context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="deploy-gate")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Tell the pipeline the truth about the cluster after `kubectl apply`."""
+    if ctx.invoked_subcommand is None:  # as kubectl and helm: the help, on stdout, and success
+        click.echo(ctx.get_help())
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script (as `kubectl completion SHELL`): source it from your shell's rc file."""
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # one of the shells click ships
+    click.echo(complete(main, {}, "deploy-gate", "_DEPLOY_GATE_COMPLETE").source())
 
 
 @main.command()

@@ -214,7 +214,10 @@ def load(files: str, context: str | None, configuration: Any) -> str:
     for path in files.split(os.pathsep):
         if path and os.path.exists(os.path.expanduser(path)):
             check_file(os.path.expanduser(path))
-    loader = _Loader(config_dict=KubeConfigMerger(files).config, active_context=context, config_base_path=None)
+    merged = KubeConfigMerger(files).config
+    if merged is None:  # Cluster names the source: "cannot load … from --kubeconfig F: no such file"
+        raise FileNotFoundError("no such file")
+    loader = _Loader(config_dict=merged, active_context=context, config_base_path=None)
     key_data = loader._user.safe_get("client-key-data") if loader._user else None
     if isinstance(key_data, str):
         conceal(key_data)

@@ -429,18 +429,26 @@ def port_of(text: str) -> int | str | None:
     return text if IANA_SVC_NAME.fullmatch(text) and len(text) <= 15 else None
 
 
+_DURATION_PART = r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"
+_GO_DURATION = re.compile(rf"(?:{_DURATION_PART})+")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
 def duration(value: Any) -> float | None:
-    """Seconds from a number or '30', '30s', '2m', '1h', '500ms'; None unless finite and positive."""
+    """Seconds from a number of seconds ('30') or a Go duration as kubectl and helm take it ('30s', '2m',
+    '5m0s', '1h2m3.5s', '500ms'); None unless finite and positive."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip()
-        unit = next((u for u in ("ms", "s", "m", "h") if text.endswith(u)), "")
         try:
-            seconds = float(text[: len(text) - len(unit)]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}[unit]
-        except (ValueError, OverflowError):
+            if _GO_DURATION.fullmatch(text):
+                seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in re.findall(_DURATION_PART, text))
+            else:
+                seconds = float(text) if re.fullmatch(r"\d+\.?\d*|\.\d+", text) else math.nan
+        except OverflowError:
             return None
     else:
         return None

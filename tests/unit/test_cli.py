@@ -108,3 +108,52 @@ def test_commands_without_a_cluster_do_not_import_the_kubernetes_client(args: li
     result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False,
                             cwd=Path(__file__).parents[2])
     assert result.stderr.splitlines()[-1] == "False False"
+
+
+@pytest.mark.parametrize("args", [
+    ["lint", "-o=json", "-n=video-analytics", f"-f={EXAMPLES / 'incident-scenario-2'}"],
+    ["lint", "-ojson", "-nvideo-analytics", f"-f{EXAMPLES / 'incident-scenario-2'}"],
+    ["lint", "--output=json", "--namespace=video-analytics", f"--filename={EXAMPLES / 'incident-scenario-2'}"],
+])
+def test_kubectls_flag_forms_are_understood(args: list[str]) -> None:
+    code, out, err = run(*args)
+    assert (code, err) == (1, "") and json.loads(out)["command"] == "lint"
+
+
+def test_a_word_after_double_dash_is_not_a_flag(tmp_path: Path) -> None:
+    code, _, err = run("lint", "--", "-o=json")
+    assert code == 2 and "-o=json" in err  # a path of that name, which does not exist
+
+
+@pytest.mark.parametrize(("given", "seconds"), [("5m0s", 300), ("1m30s", 90), ("1h2m3.5s", 3723.5), ("90", 90),
+                                                ("500ms", 0.5), ("2m", 120)])
+def test_durations_are_go_durations_or_seconds(given: str, seconds: float) -> None:
+    from gate.schema import duration
+
+    assert duration(given) == seconds
+
+
+@pytest.mark.parametrize("given", ["5x", "1m 30s", "-5s", "0s", "1e3", "inf", "nan", ""])
+def test_a_duration_flag_refuses_what_go_would_and_zero(given: str) -> None:
+    code, _, err = run("verify", str(EXAMPLES / "incident-scenario-2"), f"--rollout-timeout={given}")
+    assert code == 2 and "expected a positive duration: seconds or a Go duration" in err
+
+
+def test_no_command_prints_the_help_on_stdout_and_succeeds() -> None:
+    code, out, err = run()
+    assert (code, err) == (0, "") and "Commands:" in out and "completion" in out
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_a_script_whose_engine_completes_commands_and_options(shell: str) -> None:
+    code, script, _ = run("completion", shell)
+    assert code == 0 and "_DEPLOY_GATE_COMPLETE" in script
+    # bash and zsh pass the index of the word being completed, fish the word itself
+    engine = {"COMP_WORDS": "deploy-gate li", "COMP_CWORD": "li" if shell == "fish" else "1",
+              "_DEPLOY_GATE_COMPLETE": f"{shell}_complete"}
+    result = CliRunner().invoke(main, [], prog_name="deploy-gate", env=engine)
+    assert "lint" in result.stdout
+    if shell == "bash":  # the script itself, sourced by bash, registers its function for the command
+        defined = subprocess.run(["bash", "-c", f"{script}\ncomplete -p deploy-gate"], capture_output=True,
+                                 text=True, check=True).stdout
+        assert "_deploy_gate_completion" in defined
