@@ -154,7 +154,7 @@ def test_memory_stays_bounded_by_the_response_limits(tmp_path: Path, misbehaviou
         run = verify(server, tmp_path, deadline=30)
     assert run.exit_code == 3, run.stderr
     assert named in error_line(run)
-    assert run.peak_rss_mb < 400, run.peak_rss_mb
+    assert run.peak_rss_mb < 250, run.peak_rss_mb
 
 
 def test_a_response_limit_can_be_set_and_a_bad_one_is_a_usage_error(tmp_path: Path) -> None:
