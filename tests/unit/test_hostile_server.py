@@ -39,16 +39,21 @@ class Run:
 
 def verify(server: HostileApiServer, tmp_path: Path, *objects: dict, deadline: float = DEADLINE,
            env: dict[str, str] | None = None) -> Run:
-    """`deploy-gate verify` of `objects` against the server, in a process of its own, waited for with wait4."""
+    """`deploy-gate verify` of `objects` against the server."""
     manifest = tmp_path / "set.yaml"
     manifest.write_text(yaml.safe_dump_all(objects or [deployment()]))
+    return deploy_gate(server, tmp_path, ["verify", "-f", str(manifest), "--rollout-timeout", str(deadline),
+                                          "--endpoints-timeout", str(deadline)], env)
+
+
+def deploy_gate(server: HostileApiServer, tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> Run:
+    """deploy-gate with `args` against the server, in a process of its own, waited for with wait4."""
     environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **(env or {})}
     stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
     started = time.monotonic()
     with stdout.open("w") as out, stderr.open("w") as err:
-        process = subprocess.Popen([sys.executable, "-m", "gate", "verify", "-f", str(manifest), "--kubeconfig",
-                                    str(server.kubeconfig(tmp_path / "kubeconfig")), "--rollout-timeout",
-                                    str(deadline), "--endpoints-timeout", str(deadline)],
+        process = subprocess.Popen([sys.executable, "-m", "gate", *args, "--kubeconfig",
+                                    str(server.kubeconfig(tmp_path / "kubeconfig"))],
                                    stdout=out, stderr=err, cwd=ROOT, env=environment)
     killer = threading.Timer(60, process.kill)  # a hang fails the test instead of blocking the suite
     killer.start()
@@ -113,6 +118,16 @@ def test_a_list_whose_continue_tokens_never_end_stops_at_the_page_limit(tmp_path
     assert run.exit_code == 3, run.stderr
     assert "still not complete after DEPLOY_GATE_MAX_LIST_PAGES=20 pages" in error_line(run)
     assert server.requests[DEPLOYMENTS] == 20
+
+
+def test_explain_live_against_continue_tokens_that_never_end_stops_at_the_page_limit(tmp_path: Path) -> None:
+    """explain --live has no deadline: it once sent 444 requests in 20 s and never returned."""
+    with HostileApiServer("endless-continue") as server:
+        run = deploy_gate(server, tmp_path, ["explain", "--live", "--from", "shop/web", "--to", "shop/web:80"],
+                          env={"DEPLOY_GATE_MAX_LIST_PAGES": "50"})
+    assert run.exit_code == 3, run.stdout + run.stderr
+    assert "still not complete after DEPLOY_GATE_MAX_LIST_PAGES=50 pages" in error_line(run)
+    assert sum(server.requests.values()) == 50
 
 
 @pytest.mark.parametrize(("misbehaviour", "named"), [
