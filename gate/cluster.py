@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import queue
+import random
 import socket
 import sys
 import threading
@@ -31,7 +32,24 @@ from gate.objects import Object, dig
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
-REQUEST_TIMEOUT = (5, 30)  # connect, read (non-watch requests)
+REQUEST_TIMEOUT = (5, 30)  # connect, read (per recv: a drip-fed answer never trips it; REQUEST_SECONDS does)
+REQUEST_SECONDS = 60.0  # the most one request may take in all, body included, when the run sets no deadline
+STORAGE_CHECK_SECONDS = 5.0  # confirm_storage: /readyz and the quorum reads together
+# What one answer may hold (docs/reliability.md, "Limits"); each can be set in the environment variable named.
+# A 1.5 GB list once took 4.3 GB of memory: parsed JSON takes several times the bytes it came in, and tiny
+# objects ('{},') up to twenty times, hence the separate cap on objects ('{' counted before parsing).
+RESPONSE_LIMITS = {
+    "DEPLOY_GATE_MAX_RESPONSE_BYTES": 64 * 1024 * 1024,  # one answer's body, or one watch event
+    "DEPLOY_GATE_MAX_RESPONSE_OBJECTS": 1_000_000,  # JSON objects in one answer (a page of 500 pods: ~200,000)
+    "DEPLOY_GATE_MAX_LIST_ITEMS": 50_000,  # items of one list, all its pages together
+    "DEPLOY_GATE_MAX_LIST_PAGES": 1_000,  # pages of one list (`continue` tokens followed)
+}
+LIST_PAGE = 500  # items asked per page
+# client-go's reflector backoff (wait.NewExponentialBackoffManager(800ms, 30s, 2min, 2.0, 1.0)): each wait is
+# d to 2d, d doubling from 0.8 s to 30 s. Taken before a relist after 410 Gone and after a watch that ended at once.
+BACKOFF_INITIAL, BACKOFF_CAP = 0.8, 30.0
+MIN_WATCH_SECONDS = 1.0  # a watch that ends sooner without an event is a failure (client-go: "very short watch")
+TROUBLE_AFTER = 2  # failures in a row before a watcher counts as not following the server
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -48,6 +66,31 @@ def without_bookkeeping(obj: Object) -> Object:
         if isinstance(annotations, dict):
             annotations.pop(LAST_APPLIED, None)
     return obj
+
+
+def limit(name: str) -> int:
+    """A limit of RESPONSE_LIMITS, or the positive whole number its environment variable sets instead."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return RESPONSE_LIMITS[name]
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ConfigError(f"{name}={value!r}: expected a positive whole number")
+    return int(value)
+
+
+def _describe(verb: str, resource: Resource | None, namespace: str | None, path: str) -> str:
+    """'list deployments in namespace shop', or 'GET /apis/example.com/v1': what a request was for."""
+    if resource is None:
+        return f"{verb} {path}"
+    return f"{verb} {resource.name}" + (f" in namespace {namespace}" if namespace else "")
+
+
+class LimitExceeded(ClusterError):
+    """An answer past a bound: the run's deadline, the size of a response, or the length of a list."""
+
+
+class DeadlinePassed(LimitExceeded):
+    """The run's deadline (Cluster.bound) came before the answer did."""
 
 
 class ApiStatusError(ClusterError):
@@ -132,10 +175,32 @@ class Cluster:
 
     # --- requests --------------------------------------------------------------------------
 
+    deadline: float | None = None  # time.monotonic() by which every request must have ended; None: REQUEST_SECONDS
+
+    def bound(self, deadline: float | None) -> None:
+        """Bound every request from now on by `deadline` (time.monotonic()), or only by REQUEST_SECONDS (None)."""
+        self.deadline = deadline
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
     def request(self, method: str, path: str, query: list[tuple[str, Any]] | None = None, body: Any = None,
-                stream: bool = False, timeout: Any = REQUEST_TIMEOUT, verb: str | None = None,
-                resource: Resource | None = None, namespace: str | None = None) -> Any:
-        """Send one request; return parsed JSON (or the raw response when stream=True)."""
+                stream: bool = False, timeout: tuple[float, float] = REQUEST_TIMEOUT, verb: str | None = None,
+                resource: Resource | None = None, namespace: str | None = None, what: str | None = None,
+                within: float = REQUEST_SECONDS, parse: bool = True) -> Any:
+        """Send one request; return parsed JSON (raw bytes with parse=False, the open response with stream=True).
+
+        The whole request, headers and body, ends within `within` seconds and by the deadline, whichever is
+        first (LimitExceeded otherwise); a stream's deadline covers connecting only.
+        """
+        what = what or _describe(verb or method, resource, namespace, path)
+        own = time.monotonic() + within
+        until = own if self.deadline is None or own <= self.deadline else self.deadline
+        by = f"within {within:.0f} s" if until == own else "before the run's deadline"
+        late = LimitExceeded if until == own else DeadlinePassed
+        left = until - time.monotonic()
+        if left <= 0:
+            raise late(f"could not verify: {what}: no time left {by}")
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -145,31 +210,116 @@ class Cluster:
         if self.requests == 1 and TRACE:
             print(f"deploy-gate: trace: first API request at {time.time():.6f} after {time.process_time():.3f} s "
                   "of CPU", file=sys.stderr, flush=True)
+        # Per recv, the read timeout alone would let a drip-fed answer outlast any deadline: it is capped by the
+        # time left here, and _read_body checks the time between chunks. A watch's stream may stay silent longer.
+        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))
         with contextlib.nullcontext() if stream else self._kept_connections:
             try:
-                response = self.api.call_api(*serialized[:4], _request_timeout=timeout)
+                response = self.api.call_api(*serialized[:4], _request_timeout=timeouts).response
             except (urllib3.exceptions.HTTPError, OSError) as error:
+                if time.monotonic() >= until:
+                    raise late(f"could not verify: {what}: no answer from {self.server} {by}") from error
                 reason = getattr(error, "reason", None) or error
                 raise ClusterError(f"cannot reach the API server at {self.server}: {reason}") from error
             if response.status >= 400:
-                self._raise_for(response, verb or method.lower(), resource, namespace)
+                self._raise_for(response, self._read_body(response, until, what, by, late), verb or method.lower(),
+                                resource, namespace)
             if stream:
-                return response.response
-            data = response.read()
+                return response
+            data = self._read_body(response, until, what, by, late)
+        if not parse:
+            return bytes(data)
+        objects, most = data.count(b"{"), limit("DEPLOY_GATE_MAX_RESPONSE_OBJECTS")
+        if objects > most:
+            raise LimitExceeded(f"could not verify: {what}: the answer holds {objects} JSON objects, more than "
+                                f"DEPLOY_GATE_MAX_RESPONSE_OBJECTS={most}")
         return json.loads(data) if data else None
 
-    def _raise_for(self, response: Any, verb: str, resource: Resource | None, namespace: str | None) -> None:
+    def _read_body(self, response: urllib3.HTTPResponse, until: float, what: str, by: str,
+                   late: type[LimitExceeded]) -> bytearray:
+        """The body, read in chunks until `until` and up to DEPLOY_GATE_MAX_RESPONSE_BYTES; LimitExceeded past either.
+
+        Each recv waits at most the time left, so a body sent a byte every few seconds ends at the deadline.
+        A body left unread closes its connection: the pool never hands out one with an answer pending.
+        """
+        most = limit("DEPLOY_GATE_MAX_RESPONSE_BYTES")
+        too_large = f"could not verify: {what}: the answer is larger than DEPLOY_GATE_MAX_RESPONSE_BYTES={most}"
+        declared = response.headers.get("Content-Length", "")
+        body = bytearray()
         try:
-            status = json.loads(response.read() or b"{}")
-        except ValueError:
-            status = {}
-        message = status.get("message") or response.reason
+            if declared.isascii() and declared.isdigit() and int(declared) > most:
+                raise LimitExceeded(too_large)
+            while True:
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise late(f"could not verify: {what}: no complete answer from {self.server} {by} "
+                                        f"({len(body)} bytes received)")
+                sock = response.connection.sock if response.connection is not None else None
+                if isinstance(sock, socket.socket):
+                    sock.settimeout(left)
+                try:
+                    chunk = response.read1(65536)
+                except (urllib3.exceptions.HTTPError, OSError) as error:
+                    if time.monotonic() < until:
+                        raise ClusterError(f"cannot reach the API server at {self.server}: {error}") from error
+                    continue  # the time ran out during the recv: said above
+                if not chunk:
+                    return body
+                body += chunk
+                if len(body) > most:
+                    raise LimitExceeded(too_large)
+        except ClusterError:
+            response.close()  # closes its connection too
+            response.release_conn()
+            raise
+
+    def _raise_for(self, response: urllib3.HTTPResponse, body: bytes, verb: str, resource: Resource | None,
+                   namespace: str | None) -> None:
+        try:
+            status = json.loads(body or b"{}")
+        except ValueError:  # plain text: /readyz lists its failed checks as "[-]etcd failed: reason withheld"
+            status = {"message": "; ".join(line for line in body.decode("utf-8", "replace").splitlines()
+                                           if line.startswith("[-]"))}
+        message = (status.get("message") if isinstance(status, dict) else None) or response.reason
         if response.status == 401:
             raise ClusterError(f"authentication to {self.server} failed (401): check the kubeconfig's credentials")
         if response.status == 403:
             raise PermissionDenied(verb, resource.name if resource else "the resource", namespace)
         raise ApiStatusError(response.status, f"{verb} {resource.name if resource else ''} failed "
                                               f"({response.status}): {message}")
+
+    def confirm_storage(self, paths: list[str], within: float = STORAGE_CHECK_SECONDS) -> None:
+        """Prove the API server reads its storage now: /readyz, then a quorum read of each object path.
+
+        A verdict at a deadline is judged on what the watches delivered last. With etcd stopped the API
+        server stays up and its watches stay open, silent: that state may be minutes old. A read without
+        resourceVersion is served from etcd by quorum, never from the watch cache. /readyz is open to
+        every authenticated user by default; a server that refuses it (403, 404) leaves the reads to decide.
+        """
+        until = time.monotonic() + within
+        failure = None
+        try:
+            self.request("GET", "/readyz", what="GET /readyz", within=within, parse=False)
+        except ApiStatusError as error:
+            if error.status not in (403, 404):
+                failure = f"/readyz: {error}"
+        except PermissionDenied:
+            pass
+        except ClusterError as error:
+            failure = f"/readyz: {error}"
+        for path in paths if failure is None else ():
+            try:
+                self.request("GET", path, verb="get", what=f"GET {path}", within=until - time.monotonic())
+            except ApiStatusError as error:
+                if error.status != 404:
+                    failure = str(error)
+                    break
+            except ClusterError as error:
+                failure = str(error)
+                break
+        if failure is not None:
+            failure = failure.removeprefix("could not verify: ")
+            raise ClusterError(f"could not verify: the API server's storage is unavailable ({failure})")
 
     # --- kinds -----------------------------------------------------------------------------
 
@@ -209,11 +359,17 @@ class Cluster:
 
     def list(self, resource: Resource, namespace: str | None, label_selector: str | None = None,
              field_selector: str | None = None) -> tuple[list[Object], str]:
-        """Every object (following `continue` pages) and the list's resourceVersion."""
+        """Every object (following `continue` pages) and the list's resourceVersion.
+
+        Bounded: at most DEPLOY_GATE_MAX_LIST_PAGES pages and DEPLOY_GATE_MAX_LIST_ITEMS items (LimitExceeded),
+        so a server whose `continue` tokens never end, or that answers millions of items, ends the run.
+        """
         items: list[Object] = []
         token, version = None, ""
-        while True:
-            query: list[tuple[str, Any]] = [("limit", 500)]
+        most_pages, most_items = limit("DEPLOY_GATE_MAX_LIST_PAGES"), limit("DEPLOY_GATE_MAX_LIST_ITEMS")
+        what = _describe("list", resource, namespace, "")
+        for pages in range(1, most_pages + 1):
+            query: list[tuple[str, Any]] = [("limit", LIST_PAGE)]
             if label_selector:
                 query.append(("labelSelector", label_selector))
             if field_selector:
@@ -221,8 +377,13 @@ class Cluster:
             if token:
                 query.append(("continue", token))
             page = self.request("GET", resource.path(namespace), query, verb="list", resource=resource,
-                                namespace=namespace)
-            for item in page.get("items") or []:
+                                namespace=namespace, what=what if pages == 1 else
+                                f"{what} (page {pages}, {len(items)} items so far)")
+            found = page.get("items") or []
+            if len(items) + len(found) > most_items:
+                raise LimitExceeded(f"could not verify: {what}: more than DEPLOY_GATE_MAX_LIST_ITEMS={most_items} "
+                                    f"items (page {pages})")
+            for item in found:
                 item.setdefault("kind", resource.kind)  # list items omit kind and apiVersion
                 item.setdefault("apiVersion", resource.api_version)
                 items.append(without_bookkeeping(item))
@@ -230,14 +391,18 @@ class Cluster:
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items, version
+        raise LimitExceeded(f"could not verify: {what}: still not complete after DEPLOY_GATE_MAX_LIST_PAGES="
+                            f"{most_pages} pages ({len(items)} items; its `continue` tokens did not end)")
 
     def watch(self, resource: Resource, namespace: str | None, resource_version: str,
               timeout_seconds: int = WATCH_SECONDS) -> WatchStream:
         """Open a watch from resource_version; its events come until the server closes the stream."""
         query = [("watch", "true"), ("allowWatchBookmarks", "true"), ("resourceVersion", resource_version),
                  ("timeoutSeconds", timeout_seconds)]
-        return WatchStream(self.request("GET", resource.path(namespace), query, stream=True, verb="watch",
-                                        resource=resource, namespace=namespace, timeout=(5, timeout_seconds + 10)))
+        response = self.request("GET", resource.path(namespace), query, stream=True, verb="watch",
+                                resource=resource, namespace=namespace, timeout=(5, timeout_seconds + 10))
+        return WatchStream(response, _describe("watch", resource, namespace, ""),
+                           limit("DEPLOY_GATE_MAX_RESPONSE_BYTES"))
 
     def events_for(self, namespace: str, name: str, kind: str = "Pod", limit: int = 3) -> list[str]:
         """The last Warning events of one object, newest last ('Reason: message')."""
@@ -302,18 +467,26 @@ class Cluster:
 class WatchStream:
     """The events ({type, object}) of one open watch request, and a way to end it from another thread."""
 
-    def __init__(self, response: urllib3.HTTPResponse) -> None:
-        self.response = response
+    def __init__(self, response: urllib3.HTTPResponse, what: str = "watch",
+                 most: int = RESPONSE_LIMITS["DEPLOY_GATE_MAX_RESPONSE_BYTES"]) -> None:
+        self.response, self.what, self.most = response, what, most
         connection = response.connection
         self._socket = connection.sock if connection is not None else None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        buffer = b""
+        buffer = bytearray()
         try:
             for chunk in self.response.stream(4096, decode_content=True):
                 buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
+                if b"\n" not in chunk:
+                    if len(buffer) > self.most:
+                        self.response.close()  # unread data: the connection must not serve another request
+                        raise LimitExceeded(f"could not verify: {self.what}: an event larger than "
+                                            f"DEPLOY_GATE_MAX_RESPONSE_BYTES={self.most}")
+                    continue
+                *lines, rest = buffer.split(b"\n")
+                buffer = bytearray(rest)
+                for line in lines:
                     if line.strip():
                         event = json.loads(line)
                         if isinstance(event.get("object"), dict):
@@ -335,6 +508,25 @@ class WatchStream:
             socket.socket.shutdown(self._socket, socket.SHUT_RD)
 
 
+class Backoff:
+    """Waits between retries that double from `initial` up to `cap`, each stretched by up to `jitter` times itself.
+
+    Jitter spreads the retries of many watchers (and many runs) instead of sending them in step.
+    """
+
+    def __init__(self, initial: float = BACKOFF_INITIAL, cap: float = BACKOFF_CAP, jitter: float = 1.0) -> None:
+        self.initial, self.cap, self.jitter = initial, cap, jitter
+        self.current = initial
+
+    def next(self) -> float:
+        wait = self.current * (1 + self.jitter * random.random())
+        self.current = min(self.current * 2, self.cap)
+        return wait
+
+    def reset(self) -> None:
+        self.current = self.initial
+
+
 @dataclass(frozen=True)
 class WatchEvent:
     """What a watcher reports: a synced snapshot, one change, or a failure."""
@@ -350,9 +542,13 @@ class Watcher(threading.Thread):
     """list + watch of one kind in one namespace, feeding a queue until stopped.
 
     Relists on 410 Gone (the resourceVersion expired) and re-watches when a
-    stream ends. When a request fails (the API server is unreachable) it reports
+    stream ends. A relist after 410, and a watch after one that ended at once
+    without an event, first wait a Backoff as client-go's reflector does: a server
+    answering every request at once is asked at most every 0.8 to 1.6 s, then
+    less often. When a request fails (the API server is unreachable) it reports
     DISCONNECTED once and retries with backoff, relisting (SYNCED) once the server
-    answers. A permission or authentication error is reported once and ends it.
+    answers. A permission or authentication error, or an answer past a limit
+    (LimitExceeded), is reported once and ends it.
     """
 
     def __init__(self, cluster: Cluster, resource: Resource, namespace: str | None,
@@ -367,12 +563,23 @@ class Watcher(threading.Thread):
         self.retries = 0  # consecutive failed attempts; reset by any successful watch
         self.synced = False  # until the first list succeeds, a failure is the answer, not a blip
         self.stream: WatchStream | None = None  # the open watch, which end_watchers interrupts
+        self.backoff = Backoff()  # before a relist after 410 Gone, and after a watch that ended at once
+        self.failures = 0  # such misbehaviours in a row; reset by a watch that delivered or lasted
+        self.failure = ""  # the last one, in words
 
-    def _expired(self) -> None:
-        """410 Gone: the resourceVersion is older than the server keeps; the next pass lists afresh."""
+    @property
+    def trouble(self) -> str | None:
+        """Why this watcher does not follow the server (TROUBLE_AFTER failures in a row), or None."""
+        if self.failures < TROUBLE_AFTER:
+            return None
+        return f"{self.failure} ({self.failures} times in a row)"
+
+    def _misbehaved(self, failure: str) -> bool:
+        """Count a failure and wait the backoff before the next attempt; True if stopped meanwhile."""
+        self.failures, self.failure = self.failures + 1, failure
         if TRACE:
-            print(f"deploy-gate: trace: {self.resource.name} in {self.namespace}: 410 Gone, relisting",
-                  file=sys.stderr, flush=True)
+            print(f"deploy-gate: trace: {failure}", file=sys.stderr, flush=True)
+        return self.stop_event.wait(self.backoff.next())
 
     def _relist(self) -> str:
         items, version = self.cluster.list(self.resource, self.namespace, self.label_selector)
@@ -400,8 +607,43 @@ class Watcher(threading.Thread):
                 self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
                     f"watching {self.resource.name} failed: {type(error).__name__}: {error}")))
 
+    def _follow(self, version: str) -> str | None:
+        """One watch from `version`: its events go on the queue. The version to resume from, None to relist."""
+        self.connections += 1
+        opened, delivered = time.monotonic(), 0
+        self.stream = self.cluster.watch(self.resource, self.namespace, version)
+        if self.stop_event.is_set():  # stopped while it opened: end_watchers may not have seen it
+            self.stream.interrupt()
+        expired = False
+        for event in self.stream:
+            if self.stop_event.is_set():
+                return version
+            kind, obj = event.get("type"), event.get("object") or {}
+            if kind == "ERROR":
+                if obj.get("code") == 410:  # expired: start again from a fresh list
+                    expired = True
+                    break
+                raise ApiStatusError(int(obj.get("code") or 500), f"watch {self.resource.name}: {obj.get('message')}")
+            delivered += 1
+            version = (obj.get("metadata") or {}).get("resourceVersion", version)
+            if kind == "BOOKMARK":
+                continue
+            obj.setdefault("kind", self.resource.kind)
+            obj.setdefault("apiVersion", self.resource.api_version)
+            self.events.put(WatchEvent(self.resource, self.namespace, kind, (obj,)))
+        self.retries = 0
+        healthy = delivered > 0 or time.monotonic() - opened >= MIN_WATCH_SECONDS
+        if healthy:
+            self.backoff.reset()
+            self.failures = 0
+        if (expired or not healthy) and not self.stop_event.is_set():
+            what = _describe("watch", self.resource, self.namespace, "").removeprefix("watch ")
+            self._misbehaved(f"the watch of {what} answered 410 Gone (resourceVersion expired)" if expired
+                             else f"the watch of {what} ended at once without an event")
+        return None if expired else version
+
     def _watch(self) -> None:
-        backoff = 0.2
+        unreachable = Backoff(0.2, 5.0, jitter=0.0)  # short: a server back from an outage is relisted soon
         version: str | None = None
         while not self.stop_event.is_set():
             try:
@@ -409,35 +651,27 @@ class Watcher(threading.Thread):
                     version = self._relist()
                 if not self._may_go_on():
                     continue  # stopped
-                self.connections += 1
-                self.stream = self.cluster.watch(self.resource, self.namespace, version)
-                if self.stop_event.is_set():  # stopped while it opened: end_watchers may not have seen it
-                    self.stream.interrupt()
-                for event in self.stream:
-                    if self.stop_event.is_set():
-                        return
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":
-                        if obj.get("code") == 410:  # expired: start again from a fresh list
-                            version = self._expired()
-                            break
-                        raise ApiStatusError(int(obj.get("code") or 500),
-                                             f"watch {self.resource.name}: {obj.get('message')}")
-                    version = (obj.get("metadata") or {}).get("resourceVersion", version)
-                    if kind == "BOOKMARK":
-                        continue
-                    obj.setdefault("kind", self.resource.kind)
-                    obj.setdefault("apiVersion", self.resource.api_version)
-                    self.events.put(WatchEvent(self.resource, self.namespace, kind, (obj,)))
-                backoff, self.retries = 0.2, 0
+                version = self._follow(version)
+                if version is None:
+                    self._expired()
+                else:
+                    unreachable.reset()
             except ApiStatusError as error:
                 if error.status == 410:
-                    version = self._expired()
+                    version = None
+                    self._expired()
+                    what = _describe("list", self.resource, self.namespace, "").removeprefix("list ")
+                    self._misbehaved(f"the API server answered 410 Gone to the list of {what}")
                     continue
                 self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
                 return
-            except (PermissionDenied, ManifestError) as error:
-                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+            except DeadlinePassed as error:  # the run decides by its own clock what a deadline means
+                if not self.synced and not self.stop_event.is_set():
+                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+                return
+            except (PermissionDenied, ManifestError, ConfigError, LimitExceeded) as error:
+                if not self.stop_event.is_set():
+                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
                 return
             except (ClusterError, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
                 if not self.synced:
@@ -450,13 +684,19 @@ class Watcher(threading.Thread):
                 if self.retries == 0 and not self.stop_event.is_set():  # not end_watchers' interrupt
                     self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
                 version = None
-                if self.stop_event.wait(backoff):
+                if self.stop_event.wait(unreachable.next()):
                     return
-                backoff, self.retries = min(backoff * 2, 5.0), self.retries + 1
+                self.retries += 1
                 if self.retries > 30:
                     self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
                         f"lost the API server at {self.cluster.server} while watching {self.resource.name}")))
                     return
+
+    def _expired(self) -> None:
+        """410 Gone: the resourceVersion is older than the server keeps; the next pass lists afresh."""
+        if TRACE:
+            print(f"deploy-gate: trace: {self.resource.name} in {self.namespace}: 410 Gone, relisting",
+                  file=sys.stderr, flush=True)
 
 
 def end_watchers(watchers: list[Watcher], within: float = 2.0) -> None:

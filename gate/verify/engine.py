@@ -36,6 +36,12 @@ RECONNECT_GRACE = 10.0
 # outage past the node monitor grace period the node controller also marks pods NotReady for a while.
 # Passes need no wait: they are read from fresh state. Measurements: docs/reliability.md.
 RESYNC_GRACE = 90.0
+# Past the last deadline, how long the final judgement may still ask the cluster: the kinds that explain a failure,
+# its pods' events, and the storage check (STORAGE_CHECK_SECONDS) before a deadline failure counts.
+OVERTIME = 10.0
+# How much later than the cluster's requests the initial sync gives up: a watcher's own error, which names
+# the request that ran out of time, arrives first.
+SYNC_SLACK = 0.5
 TICK = 1.0  # re-evaluate at least this often: grace windows and deadlines pass without events
 
 Watched = tuple[Resource, str | None]  # one kind in one namespace (None: cluster-scoped), listed and watched
@@ -214,6 +220,10 @@ class Verification:
         self.changed_refs: set[ObjectRef] = set()
         self.changed_namespaces: set[str | None] = set()
         self.stopped_at: Check | None = None  # the failure that ended the run early (fail_fast)
+        self.api_versions = {item.ref: item.api_version for item in touched}
+        self.started = time.monotonic()  # set again when run() starts
+        self.judging_from: float | None = None  # when the loop first ran past the last deadline
+        self.confirmed: set[str] = set()  # phases whose deadline failures the storage check has let stand
 
     def _apply(self, event: WatchEvent) -> None:
         if event.type == "ERROR":
@@ -259,14 +269,23 @@ class Verification:
     def _sync(self, started: float, wanted: set[Watched]) -> None:
         synced: set[tuple[str, str | None]] = set()
         while len(synced) < len(wanted):
+            wait = SYNC_TIMEOUT - (time.monotonic() - started)
+            left = self.cluster.time_left()
+            by_deadline = left is not None and left + SYNC_SLACK < wait
             try:
-                event = self.events.get(timeout=max(SYNC_TIMEOUT - (time.monotonic() - started), 0.01))
+                event = self.events.get(timeout=max(left + SYNC_SLACK if by_deadline else wait, 0.01))
             except queue.Empty as empty:
-                raise ClusterError(f"the API server at {self.cluster.server} did not answer the initial lists "
-                                   f"within {SYNC_TIMEOUT:.0f} s") from empty
+                troubles = "".join(f": {trouble}" for trouble in self._troubles()[:1])
+                by = "before the deadline" if by_deadline else f"within {SYNC_TIMEOUT:.0f} s"
+                raise ClusterError(f"could not verify: the API server at {self.cluster.server} did not answer the "
+                                   f"initial lists {by}{troubles}") from empty
             self._apply(event)
             if event.type == "SYNCED":
                 synced.add((event.resource.kind, event.namespace))
+
+    def _troubles(self) -> list[str]:
+        """Why watchers do not follow the server (watches ending at once, 410 Gone again and again)."""
+        return sorted({trouble for watcher in self.watchers if (trouble := watcher.trouble)})
 
     def _evaluate(self, elapsed: float, every_check: bool) -> None:
         """Decide the pending checks: all of them, or only those the changes since the last call can affect."""
@@ -283,6 +302,8 @@ class Verification:
                 at_deadline(computed, endpoints_timed_out, self.deadlines.wait_full)
             if verdict.state is not State.PENDING and self._holding(verdict):
                 verdict = replace(verdict, state=State.PENDING)
+            elif verdict.state is State.FAILED and elapsed >= self._deadline_of(check):
+                self._confirm(check.phase)
             changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
             if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
@@ -327,6 +348,45 @@ class Verification:
             for namespace in self.endpoints_checks for sources in (self.pod_sources[namespace],)},
             rollout_timed_out=elapsed >= self.deadlines.rollout)
 
+    def _confirm(self, phase: str) -> None:
+        """Before a deadline makes failures final: every watch follows the server, and the server reads its storage.
+
+        With etcd stopped the API server stays up and its watches stay open but silent, so the snapshot may
+        be the state of minutes ago; a server whose watches end at once, or expire at once, delivers no
+        change either. Either way the deadline would blame the deploy for the cluster: exit 3 instead.
+        One quorum read per kind and namespace judged, and /readyz, within STORAGE_CHECK_SECONDS.
+        """
+        if phase in self.confirmed:
+            return
+        if troubles := self._troubles():
+            more = f" (and {len(troubles) - 1} more watch(es) failing)" if len(troubles) > 1 else ""
+            raise ClusterError(f"could not verify: {troubles[0]}{more}")
+        judged = {(check.ref.kind, check.ref.namespace): check for check in reversed(self.checks)
+                  if check.phase == phase}
+        self.cluster.confirm_storage(sorted(self._resource_of(check).path(check.ref.namespace, check.ref.name)
+                                            for check in judged.values()))
+        self.confirmed.add(phase)
+
+    def _resource_of(self, check: Check) -> Resource:
+        """The checked object's kind: a Service for endpoints checks (touched or a backend), else touched."""
+        if check.phase == "endpoints":
+            return BUILTIN_RESOURCES["Service"]
+        return self.cluster.resource_for(check.ref.kind, self.api_versions[check.ref], str(check.ref))
+
+    def _bound_requests(self, elapsed: float, final_deadline: float) -> None:
+        """Bound the cluster's requests by the time the run may still take: its last deadline, then OVERTIME
+        for the final judgement, or the grace an outage gets (RECONNECT_GRACE while blind, RESYNC_GRACE after)."""
+        until = final_deadline
+        if elapsed > final_deadline:
+            self.judging_from = elapsed if self.judging_from is None else self.judging_from
+            until = self.judging_from + OVERTIME
+        if self.blind:
+            pending = [self._deadline_of(c) for c in self.checks if c.verdict.state is State.PENDING]
+            until = max([until, *(deadline + RECONNECT_GRACE + OVERTIME for deadline in pending)])
+        elif self.outages and self.outages[-1].ended is not None:
+            until = max(until, self.outages[-1].ended - self.started + RESYNC_GRACE + OVERTIME)
+        self.cluster.bound(self.started + until)
+
     def _holding(self, verdict: Verdict) -> bool:
         """Whether a verdict must wait: no verdict from a blind watch, no failure from a stale relist."""
         if self.blind:
@@ -359,16 +419,20 @@ class Verification:
         return self.deadlines.rollout if check.phase == "rollouts" else self.deadlines.endpoints
 
     def run(self) -> list[Finding]:
-        started = time.monotonic()
-        deciding, explaining = watched_resources(self.cluster, self.touched, self.checks)
-        for watched in explaining:
-            self.unexplained[watched[1]].add(watched)
+        """The findings, once every check is decided or the deadlines passed; every request bounded by them."""
+        self.started = started = time.monotonic()
+        final_deadline = max(self.deadlines.rollout, self.deadlines.endpoints)
+        unbounded = self.cluster.deadline
+        self.cluster.bound(started + final_deadline)
         try:
+            deciding, explaining = watched_resources(self.cluster, self.touched, self.checks)
+            for watched in explaining:
+                self.unexplained[watched[1]].add(watched)
             self._watch(deciding)
-            final_deadline = max(self.deadlines.rollout, self.deadlines.endpoints)
             last_full = -TICK
             while True:
                 elapsed = time.monotonic() - started
+                self._bound_requests(elapsed, final_deadline)
                 # Past the last deadline every check is judged once more: one not re-evaluated since would
                 # otherwise be reported undecided while its deadline has passed.
                 every_check = elapsed - last_full >= TICK or elapsed > final_deadline
@@ -391,6 +455,7 @@ class Verification:
         finally:
             decided = time.time()
             end_watchers(self.watchers)
+            self.cluster.bound(unbounded)  # the probes that follow have deadlines of their own
             if TRACE:
                 print(f"deploy-gate: trace: requests={self.cluster.requests} watches={self.watch_connections} "
                       f"watchers={len(self.watchers)} running={sum(w.is_alive() for w in self.watchers)} "

@@ -7,7 +7,9 @@ faulted, so these tests skip against a cluster given by KUBECONFIG.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -22,6 +24,7 @@ import pytest
 import yaml
 
 from gate.verify.probe import PROBE_LABEL
+from tests.cluster import processes
 from tests.e2e.conftest import E2ECluster, wait_for
 from tests.e2e.helpers import ROOT, deployment, gate, grant, kubeconfig_for, service
 
@@ -290,3 +293,65 @@ def test_kubelet_stopped_mid_wait_fails_at_the_deadline_on_what_the_api_server_h
         harness.harness.restart("kubelet")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "deployment/nodeless did not roll out: timed out: Ready: 0/1" in result.stdout
+
+
+@contextlib.contextmanager
+def _etcd_frozen(harness: E2ECluster, start_after: float, seconds: float) -> Iterator[None]:
+    """SIGSTOP the harness's etcd `start_after` seconds from now, SIGCONT it `seconds` later (or when the block
+    ends, whichever is first). The API server stays up, its watches open and silent: only storage is gone."""
+    pid = processes.running_pid("etcd")
+    assert pid is not None, "the harness's etcd does not run"
+    released = threading.Event()
+
+    def freeze() -> None:
+        if released.wait(start_after):
+            return
+        os.kill(pid, signal.SIGSTOP)
+        released.wait(seconds)
+        os.kill(pid, signal.SIGCONT)
+
+    thread = threading.Thread(target=freeze, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        released.set()
+        thread.join()
+        os.kill(pid, signal.SIGCONT)
+        wait_for("the API server", lambda: harness.kubectl("get", "--raw", "/readyz", check=False).stdout == "ok",
+                 timeout=60)
+
+
+def _stuck(namespace: str, tmp_path: Path) -> Path:
+    """A Deployment whose pod never turns Ready: its rollout fails at the deadline, whatever else happens."""
+    stuck = deployment("stuck")
+    stuck["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["false"]}, "periodSeconds": 1}
+    path = tmp_path / "stuck.yaml"
+    path.write_text(yaml.safe_dump(stuck))
+    return path
+
+
+def test_etcd_frozen_across_the_deadline_is_exit_3_not_a_failed_rollout(harness: E2ECluster, namespace: str,
+                                                                        tmp_path: Path) -> None:
+    """The snapshot at the deadline is the state of second 2: judging it would blame the deploy for the outage."""
+    manifest = _stuck(namespace, tmp_path)
+    harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+    with _etcd_frozen(harness, start_after=2, seconds=60):
+        started = time.monotonic()
+        result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "15")
+        seconds = time.monotonic() - started
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "deploy-gate: error: could not verify: the API server's storage is unavailable (" in result.stderr
+    assert "did not roll out" not in result.stdout
+    assert seconds <= 15 + 5 + 3, seconds  # the deadline, the storage check's 5 s, the process's start
+
+
+def test_etcd_frozen_briefly_before_the_deadline_leaves_the_right_verdict(harness: E2ECluster, namespace: str,
+                                                                          tmp_path: Path) -> None:
+    manifest = _stuck(namespace, tmp_path)
+    harness.kubectl("-n", namespace, "apply", "-f", str(manifest))
+    with _etcd_frozen(harness, start_after=2, seconds=6):
+        result = gate(harness, "verify", "-f", str(manifest), "-n", namespace, "--rollout-timeout", "20")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "deployment/stuck did not roll out: timed out: Ready: 0/1" in result.stdout

@@ -42,10 +42,20 @@ def crash_looping_pod(name: str) -> dict[str, Any]:
 
 
 class NoEvents:
-    """The one cluster call a failing check makes (its pods' Warning events); nothing else is requested."""
+    """The cluster calls a failing check makes: its pods' Warning events (none here) and, before a deadline failure
+    counts, the storage check (which fails with `storage_error`); nothing else is requested."""
+
+    def __init__(self, storage_error: ClusterError | None = None) -> None:
+        self.storage_error = storage_error
+        self.storage_checks: list[list[str]] = []
 
     def events_for(self, namespace: str, name: str) -> list[str]:
         return []
+
+    def confirm_storage(self, paths: list[str]) -> None:
+        self.storage_checks.append(paths)
+        if self.storage_error is not None:
+            raise self.storage_error
 
 
 def event(kind: str, type_: str, *objects: dict[str, Any]) -> WatchEvent:
@@ -218,3 +228,53 @@ def test_a_failure_stands_once_the_relisted_state_has_had_its_grace() -> None:
     verification.outages[-1].ended -= 91  # the controllers have had their time to catch up
     verification._evaluate(72.0, every_check=True)
     assert states(verification) == {"web": State.FAILED}
+
+
+def _timed_out_service(cluster: NoEvents) -> Verification:
+    """A Service whose pod never turned Ready, evaluated past its 60 s deadline."""
+    verification = Verification(cluster, [Touched(ObjectRef("Service", NS, "web"), "v1")],  # type: ignore[arg-type]
+                                Deadlines(endpoints=60))
+    for synced in _service_world(ready=False):
+        verification._apply(synced)
+    return verification
+
+
+def test_a_deadline_failure_counts_once_the_storage_answers_a_quorum_read() -> None:
+    cluster = NoEvents()
+    verification = _timed_out_service(cluster)
+    verification._evaluate(30.0, every_check=True)  # a failure before the deadline is pending, not checked
+    assert (states(verification), cluster.storage_checks) == ({"web": State.PENDING}, [])
+    verification._evaluate(61.0, every_check=True)
+    assert states(verification) == {"web": State.FAILED}
+    assert cluster.storage_checks == [["/api/v1/namespaces/shop/services/web"]]
+
+
+def test_no_deadline_failure_from_a_storage_that_does_not_answer() -> None:
+    """etcd frozen: the API server answers from its watch cache and its watches stay open, silent. The snapshot
+    may be minutes old, so the deadline must not blame the deploy: exit 3, saying why."""
+    stopped = ClusterError("could not verify: the API server's storage is unavailable (/readyz: 500)")
+    verification = _timed_out_service(NoEvents(stopped))
+    try:
+        verification._evaluate(61.0, every_check=True)
+        raise AssertionError("expected ClusterError")
+    except ClusterError as error:
+        assert error is stopped
+    assert states(verification) == {"web": State.PENDING}
+
+
+class FailingWatcher:
+    """A watcher whose watches end at once, again and again."""
+
+    trouble = "the watch of pods in namespace shop ended at once without an event (3 times in a row)"
+
+
+def test_no_deadline_failure_from_watches_that_follow_nothing() -> None:
+    cluster = NoEvents()
+    verification = _timed_out_service(cluster)
+    verification.watchers = [FailingWatcher()]  # type: ignore[list-item]
+    try:
+        verification._evaluate(61.0, every_check=True)
+        raise AssertionError("expected ClusterError")
+    except ClusterError as error:
+        assert str(error) == f"could not verify: {FailingWatcher.trouble}"
+    assert cluster.storage_checks == []
