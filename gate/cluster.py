@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -29,6 +29,7 @@ from gate.escape import conceal, scrubbed
 from gate.kinds import BUILTIN_RESOURCES, Resource, is_builtin, may_create_pods
 from gate.kubeconfig import load as load_kubeconfig
 from gate.objects import Object, dig
+from gate.status.events import warning_lines
 
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
@@ -91,6 +92,22 @@ class LimitExceeded(ClusterError):
 
 class DeadlinePassed(LimitExceeded):
     """The run's deadline (Cluster.bound) came before the answer did."""
+
+
+class MalformedAnswer(ClusterError):
+    """The API server's answer is not the JSON it must be: the run cannot verify, and says so in one line."""
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+def parse_json(data: bytes | bytearray, what: str) -> Any:
+    """JSON as the API server must send it: Python's own extensions (NaN, Infinity) refused."""
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise MalformedAnswer(f"could not verify: {what}: malformed JSON ({error})") from error
 
 
 class ApiStatusError(ClusterError):
@@ -233,7 +250,7 @@ class Cluster:
         if objects > most:
             raise LimitExceeded(f"could not verify: {what}: the answer holds {objects} JSON objects, more than "
                                 f"DEPLOY_GATE_MAX_RESPONSE_OBJECTS={most}")
-        return json.loads(data) if data else None
+        return parse_json(data, f"{what} from {self.server}") if data else None
 
     def _read_body(self, response: urllib3.HTTPResponse, until: float, what: str, by: str,
                    late: type[LimitExceeded]) -> bytearray:
@@ -384,9 +401,11 @@ class Cluster:
                 raise LimitExceeded(f"could not verify: {what}: more than DEPLOY_GATE_MAX_LIST_ITEMS={most_items} "
                                     f"items (page {pages})")
             for item in found:
-                item.setdefault("kind", resource.kind)  # list items omit kind and apiVersion
-                item.setdefault("apiVersion", resource.api_version)
-                items.append(without_bookkeeping(item))
+                if isinstance(item, dict):  # anything else is held as malformed by the snapshot, naming it
+                    item.setdefault("kind", resource.kind)  # list items omit kind and apiVersion
+                    item.setdefault("apiVersion", resource.api_version)
+                    without_bookkeeping(item)
+                items.append(item)
             version = (page.get("metadata") or {}).get("resourceVersion", "")
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -414,9 +433,7 @@ class Cluster:
             return [f"(Warning events not shown: grant list on events in namespace {namespace})"]
         except ClusterError:
             return []
-        events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-        return [f"{e.get('reason')}: {e.get('message', '').strip()}" +
-                (f" (x{e['count']})" if (e.get("count") or 1) > 1 else "") for e in events[-limit:]]
+        return warning_lines(events, limit)
 
     def custom_resources(self, namespace: str, most: int = 3) -> list[str]:
         """Up to `most` custom resources in a namespace ('widget/foo') whose operators may create pods.
@@ -488,7 +505,9 @@ class WatchStream:
                 buffer = bytearray(rest)
                 for line in lines:
                     if line.strip():
-                        event = json.loads(line)
+                        event = parse_json(line, self.what)
+                        if not isinstance(event, dict):
+                            raise MalformedAnswer(f"{self.what}: a watch event that is not a JSON object")
                         if isinstance(event.get("object"), dict):
                             without_bookkeeping(event["object"])
                         yield event
@@ -669,7 +688,7 @@ class Watcher(threading.Thread):
                 if not self.synced and not self.stop_event.is_set():
                     self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
                 return
-            except (PermissionDenied, ManifestError, ConfigError, LimitExceeded) as error:
+            except (PermissionDenied, ManifestError, ConfigError, LimitExceeded, MalformedAnswer) as error:
                 if not self.stop_event.is_set():
                     self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
                 return

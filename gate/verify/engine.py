@@ -171,7 +171,7 @@ def _drop_template_spec(obj: Object) -> None:
     run holds thousands of ReplicaSets (ten old ones per Deployment by default),
     and the template spec is half of each (figures: bench/README.md).
     """
-    template = pod_template(obj) if obj.get("kind") != "Pod" else None
+    template = pod_template(obj) if isinstance(obj, dict) and obj.get("kind") != "Pod" else None
     if template is not None:
         template.pop("spec", None)
 
@@ -247,10 +247,12 @@ class Verification:
             self.snapshot.replace_all(kind, namespace, event.objects)
             return
         for obj in event.objects:
-            name = dig(obj, "metadata", "name") or ""
+            name = dig(obj, "metadata", "name")
+            name = name if isinstance(name, str) else ""  # the snapshot holds a malformed one, naming it
             self.changed_refs.add(ObjectRef(kind, namespace, name))
+            owners = owner_chain(obj, namespace, self.snapshot) if isinstance(obj, dict) else []
             self.changed_refs.update(ObjectRef(owner.get("kind", ""), namespace, dig(owner, "metadata", "name") or "")
-                                     for owner in owner_chain(obj, namespace, self.snapshot))
+                                     for owner in owners)
             self.changed_namespaces.add(namespace)
             if event.type == "DELETED":
                 self.snapshot.remove(kind, namespace, name)

@@ -28,7 +28,8 @@ DEPLOYMENT = {"metadata": {"name": "web", "namespace": NAMESPACE, "uid": "d-web"
                        "template": {"metadata": {"labels": {"app": "web"}}}},
               "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 0}}
 MISBEHAVIOURS = ("drip-discovery", "drip-list", "endless-continue", "watch-ends-at-once", "watch-410", "list-410",
-                 "endless-body", "many-items", "many-objects", "frozen-storage", "frozen-storage-readyz-ok")
+                 "endless-body", "many-items", "many-objects", "frozen-storage", "frozen-storage-readyz-ok",
+                 "junk-list", "nan-list", "item-not-object", "junk-watch", "watch-event-not-object")
 
 
 class HostileApiServer(ThreadingHTTPServer):
@@ -131,6 +132,13 @@ class _Handler(BaseHTTPRequestHandler):
             page["items"] = [{"metadata": {"name": f"p{pages}-{i}", "namespace": NAMESPACE}} for i in range(10_000)]
             page["metadata"]["continue"] = str(pages + 1) if pages < 300 else ""
             self._send(json.dumps(page).encode())
+        elif how == "junk-list":
+            self._send(b'{"kind": "List", "items": [}')
+        elif how == "nan-list":  # Python's json would read it; the API server never writes it
+            self._send(json.dumps(page).replace('"readyReplicas": 0', '"readyReplicas": NaN').encode())
+        elif how == "item-not-object":
+            page["items"] = [*items, 5] if items else []
+            self._send(json.dumps(page).encode())
         elif how == "many-objects":  # 30 MB of empty objects in one page: 10 million of them
             self._send(b'{"kind": "List", "metadata": {}, "items": [' + b"{}," * 10_000_000 + b"{}]}")
         else:
@@ -139,6 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _watch(self, how: str) -> None:
         if how == "watch-ends-at-once":
             self._send(b"")
+        elif how in ("junk-watch", "watch-event-not-object"):
+            self._send(b"{not json\n" if how == "junk-watch" else b"5\n")
         elif how == "watch-410":
             self._send(json.dumps({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired",
                                                                "message": "too old resource version"}}).encode()

@@ -203,3 +203,26 @@ def test_no_deadline_failure_from_a_storage_that_does_not_answer(tmp_path: Path,
     assert f"could not verify: the API server's storage is unavailable {named}" in error_line(run)
     assert "did not roll out" not in run.stdout
     assert run.seconds <= seconds + 1.0, run.seconds
+
+
+@pytest.mark.parametrize(("misbehaviour", "named"), [
+    ("junk-list", "malformed JSON"), ("nan-list", "malformed JSON (NaN is not JSON (RFC 8259))"),
+    ("junk-watch", "malformed JSON"), ("watch-event-not-object", "a watch event that is not a JSON object"),
+])
+def test_an_answer_that_is_not_the_json_the_api_server_writes_is_exit_3(tmp_path: Path, misbehaviour: str,
+                                                                        named: str) -> None:
+    with HostileApiServer(misbehaviour) as server:
+        run = verify(server, tmp_path)
+    assert run.exit_code == 3, run.stderr
+    line = error_line(run)
+    assert named in line and "internal error" not in line, line
+    assert run.seconds <= DEADLINE + ALLOWED_PAST_DEADLINE, run.seconds
+
+
+def test_a_list_item_that_is_not_an_object_stops_no_check_that_does_not_read_it(tmp_path: Path) -> None:
+    """The snapshot holds the junk item as malformed (a check listing that kind would be exit 3 naming it); the
+    Deployment read by name is judged as it is: not ready by the deadline."""
+    with HostileApiServer("item-not-object") as server:
+        run = verify(server, tmp_path)
+    assert run.exit_code == 1 and "internal error" not in run.stderr, run.stderr
+    assert "timed out: Ready: 0/1" in run.stdout
