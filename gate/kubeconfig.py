@@ -25,21 +25,10 @@ from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from gate.errors import ClusterError, ConfigError
 from gate.escape import conceal
-from gate.schema import DNS_LABEL, FieldPath, Invalid, ListOf, Map, Spec, Str, TextOf, dotted
+from gate.schema import DNS_LABEL, Bool, FieldPath, Invalid, ListOf, Map, Spec, Str, TextOf, dotted
 
 EXEC_SECONDS = 60  # an exec plugin that has not answered by then will not (kubectl waits forever; a gate must not)
 REMOVED_PROVIDERS = {"gcp": "gke-gcloud-auth-plugin", "azure": "kubelogin"}  # removed in client-go 1.26
-
-
-@dataclass(frozen=True)
-class Bool(Spec):
-    """A YAML boolean: client-go refuses `"false"` (cannot unmarshal string into bool), and so does this."""
-
-    what: str = "a boolean (true or false, unquoted)"
-
-    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
-        if not isinstance(value, bool):
-            raise self.wrong(value, path, text_of)
 
 
 @dataclass(frozen=True)
@@ -62,11 +51,13 @@ def _named(entry: str, spec: Map) -> ListOf:
 
 
 _STRINGS = ListOf("a list of strings", Str())
+# client-go refuses `"false"` (cannot unmarshal string into bool), and so does this: the Python client took it as true
+STRICT_BOOL = Bool("a boolean (true or false, unquoted)")
 CLUSTER = Map("a cluster", {
-    "server": Str(), "tls-server-name": Str(), "insecure-skip-tls-verify": Bool(), "certificate-authority": Str(),
-    "certificate-authority-data": Str(), "proxy-url": Str(), "disable-compression": Bool()})
+    "server": Str(), "tls-server-name": Str(), "insecure-skip-tls-verify": STRICT_BOOL, "certificate-authority": Str(),
+    "certificate-authority-data": Str(), "proxy-url": Str(), "disable-compression": STRICT_BOOL})
 EXEC = Map("an exec plugin", {
-    "command": Str(), "args": _STRINGS, "apiVersion": Str(), "installHint": Str(), "provideClusterInfo": Bool(),
+    "command": Str(), "args": _STRINGS, "apiVersion": Str(), "installHint": Str(), "provideClusterInfo": STRICT_BOOL,
     "interactiveMode": Str(), "env": ListOf("a list of name/value pairs", Map("an environment variable", {
         "name": Str(), "value": Secret()}))})
 USER = Map("a user", {

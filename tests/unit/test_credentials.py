@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,56 +19,23 @@ from click.testing import CliRunner
 from gate import kubeconfig as kubeconfig_module
 from gate.cli import main
 from gate.escape import conceal, scrubbed
+from tests.testing.api_server import RecordingApiServer
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "incident-scenario-2"
 
 
-class RecordingServer(ThreadingHTTPServer):
-    """Records each request's Authorization header; `reflect` answers 500 quoting every header, else an empty list."""
-
-    def __init__(self, reflect: bool) -> None:
-        self.authorizations: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.authorizations.append(self.headers.get("Authorization"))
-                if reflect:
-                    status, body = 500, {"kind": "Status", "message": f"{self.path} {dict(self.headers)}"}
-                else:
-                    status, body = 200, {"kind": "List", "items": [], "metadata": {"resourceVersion": "1"}}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-def _serve(reflect: bool) -> Iterator[RecordingServer]:
-    server = RecordingServer(reflect)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def _serve(reflect: bool) -> Iterator[RecordingApiServer]:
+    with RecordingApiServer(reflect) as server:
+        yield server
 
 
 @pytest.fixture
-def hostile() -> Iterator[RecordingServer]:
+def hostile() -> Iterator[RecordingApiServer]:
     yield from _serve(reflect=True)
 
 
 @pytest.fixture
-def anonymous() -> Iterator[RecordingServer]:
+def anonymous() -> Iterator[RecordingApiServer]:
     """A server that answers anyone, so that a run that went on without credentials would pass."""
     yield from _serve(reflect=False)
 
@@ -124,7 +89,7 @@ def credential_cases(tmp_path: Path, server: str) -> dict[str, tuple[str, Path]]
 
 
 def test_no_credential_reaches_any_output_even_when_the_server_repeats_it(
-        tmp_path: Path, hostile: RecordingServer) -> None:
+        tmp_path: Path, hostile: RecordingApiServer) -> None:
     for field, (secret, config) in credential_cases(tmp_path, hostile.url).items():
         code, written = verify(tmp_path, config, "-o", "json")
         assert code == 3, (field, written)
@@ -135,7 +100,7 @@ def test_no_credential_reaches_any_output_even_when_the_server_repeats_it(
         assert sent not in written, field
 
 
-def test_a_token_is_trimmed_as_client_go_trims_it(tmp_path: Path, anonymous: RecordingServer) -> None:
+def test_a_token_is_trimmed_as_client_go_trims_it(tmp_path: Path, anonymous: RecordingApiServer) -> None:
     cases = credential_cases(tmp_path, anonymous.url)
     for field in ("token", "tokenFile"):
         secret, config = cases[field]
@@ -155,7 +120,7 @@ def test_a_server_url_is_printed_without_userinfo_or_query(tmp_path: Path, serve
 
 
 @pytest.mark.parametrize("value", ['"false"', '"no"', '"true"', "0", '""'])
-def test_insecure_skip_tls_verify_must_be_a_boolean(tmp_path: Path, anonymous: RecordingServer, value: str) -> None:
+def test_insecure_skip_tls_verify_must_be_a_boolean(tmp_path: Path, anonymous: RecordingApiServer, value: str) -> None:
     """kubectl refuses the file (cannot unmarshal string into bool); a truthy string must not turn verification off."""
     config = tmp_path / "config"
     config.write_text(f"""\
@@ -172,7 +137,7 @@ contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
         in written
 
 
-def test_a_boolean_insecure_skip_tls_verify_loads(tmp_path: Path, anonymous: RecordingServer) -> None:
+def test_a_boolean_insecure_skip_tls_verify_loads(tmp_path: Path, anonymous: RecordingApiServer) -> None:
     config = write_kubeconfig(tmp_path / "config", anonymous.url, {"token": "t0k3n"},
                               cluster={"insecure-skip-tls-verify": False})
     verify(tmp_path, config)
@@ -183,7 +148,7 @@ def test_a_boolean_insecure_skip_tls_verify_loads(tmp_path: Path, anonymous: Rec
     ("../../../api/v1/secrets?x=", "expected a namespace name (a DNS label: a-z 0-9 -, at most 63), got "
                                    "'../../../api/v1/secrets?x='"),
     (5, "expected a string, got 5"), (["a"], "expected a string, got a list"), ("Shop", "got 'Shop'")])
-def test_the_context_namespace_is_a_dns_label(tmp_path: Path, anonymous: RecordingServer, namespace: object,
+def test_the_context_namespace_is_a_dns_label(tmp_path: Path, anonymous: RecordingApiServer, namespace: object,
                                               shown: str) -> None:
     config = write_kubeconfig(tmp_path / "config", anonymous.url, {"token": "t0k3n"}, context={"namespace": namespace})
     result = CliRunner().invoke(main, ["verify", str(EXAMPLE), "--kubeconfig", str(config)])
@@ -203,7 +168,7 @@ def test_a_credential_of_the_wrong_type_is_named_by_its_type_only(tmp_path: Path
     assert "12345" not in line and "S3CRET" not in line
 
 
-def test_a_removed_auth_provider_runs_nothing(tmp_path: Path, anonymous: RecordingServer) -> None:
+def test_a_removed_auth_provider_runs_nothing(tmp_path: Path, anonymous: RecordingApiServer) -> None:
     marker = tmp_path / "ran"
     config = write_kubeconfig(tmp_path / "config", anonymous.url, {"auth-provider": {"name": "gcp", "config": {
         "cmd-path": "touch", "cmd-args": str(marker), "token-key": "{.token}"}}})
@@ -222,7 +187,7 @@ def test_a_removed_auth_provider_runs_nothing(tmp_path: Path, anonymous: Recordi
     ("print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential', "
      "'status': {'token': 'x'}}))", "answered apiVersion"),
 ])
-def test_a_failing_exec_plugin_stops_the_run_before_any_request(tmp_path: Path, anonymous: RecordingServer,
+def test_a_failing_exec_plugin_stops_the_run_before_any_request(tmp_path: Path, anonymous: RecordingApiServer,
                                                                  body: str, said: str) -> None:
     config = write_kubeconfig(tmp_path / "config", anonymous.url, {"exec": {
         "apiVersion": EXEC_API, "command": plugin(tmp_path, body)}})
@@ -232,7 +197,7 @@ def test_a_failing_exec_plugin_stops_the_run_before_any_request(tmp_path: Path, 
     assert said in line and "\x1b" not in written and "S3CRET" not in written
 
 
-def test_a_missing_or_hanging_exec_plugin_is_exit_3(tmp_path: Path, anonymous: RecordingServer,
+def test_a_missing_or_hanging_exec_plugin_is_exit_3(tmp_path: Path, anonymous: RecordingApiServer,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     missing = write_kubeconfig(tmp_path / "missing", anonymous.url, {"exec": {
         "apiVersion": EXEC_API, "command": str(tmp_path / "no-such-plugin"), "installHint": "brew install it"}})
@@ -245,7 +210,7 @@ def test_a_missing_or_hanging_exec_plugin_is_exit_3(tmp_path: Path, anonymous: R
     assert code == 3 and "did not answer within 1 s" in written and not anonymous.authorizations
 
 
-def test_an_exec_plugins_token_is_sent(tmp_path: Path, anonymous: RecordingServer) -> None:
+def test_an_exec_plugins_token_is_sent(tmp_path: Path, anonymous: RecordingApiServer) -> None:
     secret, config = credential_cases(tmp_path, anonymous.url)["exec"]
     verify(tmp_path, config)
     assert anonymous.authorizations and set(anonymous.authorizations) == {f"Bearer {secret}"}

@@ -5,9 +5,7 @@ manifest's own namespace."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,46 +15,15 @@ from gate import cluster as cluster_module
 from gate.cli import main
 from gate.cluster import BUILTIN_RESOURCES, Cluster
 from gate.errors import GateError
+from tests.testing.api_server import RecordingApiServer
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
-class FakeApiServer(ThreadingHTTPServer):
-    """Answers every GET with an empty list and counts the requests it got."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests += 1
-                body = json.dumps({"kind": "List", "items": [], "metadata": {"resourceVersion": "1"}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
 @pytest.fixture
-def servers() -> Iterator[dict[str, FakeApiServer]]:
-    started = {name: FakeApiServer() for name in ("explicit", "env", "home")}
-    for server in started.values():
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield started
-    for server in started.values():
-        server.shutdown()
-        server.server_close()
+def servers() -> Iterator[dict[str, RecordingApiServer]]:
+    with RecordingApiServer() as explicit, RecordingApiServer() as env, RecordingApiServer() as home:
+        yield {"explicit": explicit, "env": env, "home": home}
 
 
 def kubeconfig(path: Path, server: str, namespace: str = "default") -> Path:
@@ -88,12 +55,12 @@ def in_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
 
 
-def reached(servers: dict[str, FakeApiServer], cluster: Cluster) -> list[str]:
+def reached(servers: dict[str, RecordingApiServer], cluster: Cluster) -> list[str]:
     cluster.list(BUILTIN_RESOURCES["Namespace"], None)
     return [name for name, server in servers.items() if server.requests]
 
 
-def test_explicit_flag_beats_kubeconfig_env_and_home(tmp_path: Path, home: Path, servers: dict[str, FakeApiServer],
+def test_explicit_flag_beats_kubeconfig_env_and_home(tmp_path: Path, home: Path, servers: dict[str, RecordingApiServer],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     kubeconfig(home / ".kube" / "config", servers["home"].url)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "env", servers["env"].url)))
@@ -102,14 +69,14 @@ def test_explicit_flag_beats_kubeconfig_env_and_home(tmp_path: Path, home: Path,
     assert reached(servers, cluster) == ["explicit"] and cluster.namespace == "shop"
 
 
-def test_kubeconfig_env_beats_home(tmp_path: Path, home: Path, servers: dict[str, FakeApiServer],
+def test_kubeconfig_env_beats_home(tmp_path: Path, home: Path, servers: dict[str, RecordingApiServer],
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     kubeconfig(home / ".kube" / "config", servers["home"].url)
     monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{kubeconfig(tmp_path / 'env', servers['env'].url)}")
     assert reached(servers, Cluster()) == ["env"]
 
 
-def test_home_config_beats_in_cluster_inside_a_pod(tmp_path: Path, home: Path, servers: dict[str, FakeApiServer],
+def test_home_config_beats_in_cluster_inside_a_pod(tmp_path: Path, home: Path, servers: dict[str, RecordingApiServer],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     in_a_pod(tmp_path, monkeypatch)
     kubeconfig(home / ".kube" / "config", servers["home"].url, "from-file")

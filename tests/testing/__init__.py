@@ -1,0 +1,1 @@
+"""Helpers the test tiers share (no test module imports another test module)."""
