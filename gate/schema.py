@@ -391,8 +391,6 @@ KIND_SCHEMAS: dict[str, list[Spec]] = {
     "Namespace": [_metadata(NAMESPACE_NAME)],
     "CustomResourceDefinition": [OBJECT_METADATA, Map(fields={"spec": CRD})],
     "Ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
-    "HTTPRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
-    "GRPCRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
     "HorizontalPodAutoscaler": [OBJECT_METADATA, Map(fields={"spec": HPA})],
     "PodDisruptionBudget": [OBJECT_METADATA, _nested(("spec", "selector"), LABEL_SELECTOR)],
 }
@@ -407,6 +405,8 @@ CUSTOM_SCHEMAS: dict[tuple[str, str], list[Spec]] = {
     ("argoproj.io", "Rollout"): _workload("Deployment", ("spec", "template")),
     ("monitoring.coreos.com", "ServiceMonitor"): MONITOR,
     ("monitoring.coreos.com", "PodMonitor"): MONITOR,
+    ("gateway.networking.k8s.io", "HTTPRoute"): [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
+    ("gateway.networking.k8s.io", "GRPCRoute"): [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
 }
 # Any other custom kind with a selector and a pod template (OpenKruise CloneSet, ...) is read as a workload
 # (gate.objects.template_path): its template is a pod template, and a selector written as a LabelSelector (a key

@@ -559,7 +559,8 @@ for ident, port, code, first in [("base-60", "2:14:20", 2, r"containerPort: expe
 lint("label-y-is-a-boolean", fill(DEPLOYMENT, TEMPLATE="{app: web, canary: y}"), 2,
      r"labels\.canary: expected a string, got y \(quote it")
 lint("label-timestamp-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, day: 2026-11-27}"), 0, "PASSED")
-lint("label-base-60-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, at: 2:14:20}"), 0, "PASSED")
+lint("label-base-60-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, at: 2:14:20}"), 2,
+     r"labels\.at: expected a label value .*got '2:14:20'")
 
 # --- strict JSON for .json files ------------------------------------------------------------------
 JSON_OBJECT = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}REST}'
@@ -652,11 +653,40 @@ for ident, text, first in [
      r"containers\[0\]\.ports\[0\]\.containerPort: expected a port number"),
     ("rollout-selector-string", ROLLOUT.replace("selector:\n    matchLabels: {app: web}", "selector: app=web"),
      r"spec\.selector: expected a label selector"),
+    ("pdb-match-labels-words", PDB + "{selector: {matchLabels: [app, web]}}\n",
+     r"spec\.selector\.matchLabels: expected a mapping"),
+    ("servicemonitor-match-label-typo", MONITOR.replace("KIND", "ServiceMonitor") + "{selector: {matchLabel: "
+                                                                                   "{app: web}}}\n",
+     r"spec\.selector\.matchLabel: unknown field"),
+    ("podmonitor-label-value-space", MONITOR.replace("KIND", "PodMonitor") + "{selector: {matchLabels: "
+                                                                             "{tier: back end}}}\n",
+     r"matchLabels\.tier: expected a label value .*got 'back end'"),
+    ("custom-workload-match-label-typo", ROLLOUT.replace("argoproj.io", "apps.kruise.io").replace(
+        "kind: Rollout", "kind: CloneSet").replace("matchLabels:", "matchLabel:"),
+     r"spec\.selector\.matchLabel: unknown field"),
+    ("service-selector-value-tilde", fill(SERVICE, PORT="80", SELECTOR="{app: back~end}"),
+     r"spec\.selector\.app: expected a label value .*got 'back~end'"),
+    ("label-value-64", fill(DEPLOYMENT, LABELS="{app: " + "a" * 64 + "}"), r"metadata\.labels\.app: expected a label"),
+    ("removed-beta-of-a-known-kind", "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i}\n",
+     r"apiVersion networking\.k8s\.io/v1beta1 is not served by Kubernetes for Ingress \(served: "
+     r"networking\.k8s\.io/v1\)"),
 ]:
     lint_and_verify(ident, text, first)
 lint("rollout-valid", ROLLOUT, 0, "PASSED")
-lint("other-groups-rollout-is-free-form", ROLLOUT.replace("argoproj.io", "example.com").replace(
-    "labels: {app: web}\n    spec", "labels: {app: 2}\n    spec"), 0, "PASSED")
+for ident, text in [
+    ("servicecidr", "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: c}\n"
+                    "spec: {cidrs: [10.96.0.0/16]}\n"),
+    ("volumeattributesclass", "apiVersion: storage.k8s.io/v1\nkind: VolumeAttributesClass\nmetadata: {name: v}\n"
+                              "driverName: ebs.csi.aws.com\n"),
+    ("projected-secret-name", POD + "{containers: [{name: c, image: x}], volumes: [{name: v, projected: "
+                                    "{sources: [{secret: {name: tls}}]}}]}\n"),
+]:
+    lint(f"valid-{ident}", text, 0, "PASSED")
+lint("other-groups-rollout-template-is-a-pod-template", ROLLOUT.replace("argoproj.io", "example.com").replace(
+    "labels: {app: web}\n    spec", "labels: {app: 2}\n    spec"), 2,
+     r"spec\.template\.metadata\.labels\.app: expected a string, got 2")
+lint("custom-workload-plain-map-selector-is-its-own", ROLLOUT.replace("argoproj.io", "example.com").replace(
+    "matchLabels: {app: web}", "app: web"), 0, "PASSED")
 
 # --- directories: other tools' files, kustomizations ----------------------------------------------
 SKAFFOLD = "apiVersion: skaffold/v4beta6\nkind: Config\nbuild: {artifacts: [{image: web}]}\n"
