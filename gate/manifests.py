@@ -574,6 +574,29 @@ def _kubernetes_like(data: Any) -> bool:
     return not isinstance(version, str) or is_builtin(version) or "." in api_group(version)
 
 
+# API groups of tools' own configuration files, never served by an API server: kind, kubeadm, the kubelet and
+# other components (`*.config.k8s.io`), audit policies, istioctl's install config (IstioOperator).
+TOOL_CONFIG_GROUPS = ("kind.x-k8s.io", "kubeadm.k8s.io", "audit.k8s.io", "install.istio.io")
+
+
+def _tool_config(data: Any) -> str | None:
+    """Why a document with apiVersion and kind is no object `kubectl apply` creates, or None when it is one.
+
+    A tool's config group, or a custom kind without metadata.name (kind's `Cluster`); a built-in kind without a
+    name stays an error, as kubectl apply fails on it.
+    """
+    version = data.get("apiVersion")
+    if not isinstance(version, str) or is_builtin(version):
+        return None
+    group = api_group(version)
+    if group in TOOL_CONFIG_GROUPS or group.endswith(".config.k8s.io"):
+        return f"{data.get('kind')} ({version}) is a tool's configuration, not a cluster object"
+    metadata = data.get("metadata")
+    named = isinstance(metadata, dict) and isinstance(metadata.get("name") or metadata.get("generateName"), str)
+    return None if named else f"{data.get('kind')} ({version}) has no metadata.name: not an object kubectl apply " \
+                              f"creates"
+
+
 # A file that means to hold Kubernetes objects: apiVersion and kind keys, at the start of YAML lines or in JSON.
 _OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:"""
                           r"""|"apiVersion"\s*:.*"kind"\s*:|"kind"\s*:.*"apiVersion"\s*:""", re.M | re.S)
@@ -628,6 +651,11 @@ def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int
     if documents and not any(_kubernetes_like(data) for data, _, _ in documents):
         result.skipped_files[str(file)] = "no Kubernetes object in it"
         return []
+    configs = [(line, why) for data, line, _ in documents if _kubernetes_like(data) and (why := _tool_config(data))]
+    if configs:
+        result.skipped_files[str(file)] = "; ".join(f"line {line}: {why}" for line, why in configs)
+        skipped = {line for line, _ in configs}
+        return [document for document in documents if document[1] not in skipped]
     return documents
 
 

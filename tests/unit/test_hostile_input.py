@@ -710,6 +710,19 @@ case("dir-kustomization", {"k/kustomization.yaml": "resources: [app.yaml]\n", "k
      2, r"is a kustomization; render it with -k .*k")
 case("dir-nested-kustomization", {"app.yaml": APP, "overlays/prod/kustomization.yaml": "resources: [../../]\n",
                                   "overlays/prod/patch.yaml": APP}, ("lint", "{d}"), 2, "render it with -k")
+for ident, name, text in [
+        ("kind-cluster", "kind.yaml", "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes: [{role: worker}]\n"),
+        ("istio-operator", "istio/install.yaml", "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\n"
+                                                 "metadata: {name: demo, namespace: istio-system}\n"),
+        ("kubeadm", "kubeadm.yaml", "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"),
+        ("kubelet", "kubelet.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"),
+        ("custom-no-name", "thing.yaml", "apiVersion: example.com/v1\nkind: Thing\nspec: {}\n")]:
+    case(f"dir-skips-{ident}-with-a-note", {"app.yaml": APP, name: text}, ("lint", "{d}"), 0,
+         rf"^note: skipped .*{name}: line 1: .*(tool's configuration|no metadata\.name)")
+case("dir-builtin-no-name-fails", {"app.yaml": APP, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata: {}\n"},
+     ("lint", "{d}"), 2, r"cm\.yaml:\d+: ConfigMap has no metadata\.name")
+case("named-kind-cluster-fails", {"kind.yaml": "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"},
+     ("lint", "{d}/kind.yaml"), 2, r"Cluster has no metadata\.name")
 case("dir-multi-doc-non-k8s", {"app.yaml": APP, "x.yaml": "a: 1\n---\nb: 2\n"}, ("lint", "{d}"), 0, "PASSED")
 
 # --- gate.yaml ------------------------------------------------------------------------------------
