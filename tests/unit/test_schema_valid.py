@@ -38,26 +38,7 @@ def _accepts(spec: schema.Spec, value: Any) -> bool:
 
 def valid(spec: schema.Spec, variant: int) -> Any:
     """A valid value for spec; variant picks among the alternatives (a port number or a name, an operator)."""
-    if isinstance(spec, schema.Map):
-        return _valid_map(spec, variant)
-    if isinstance(spec, schema.ListOf):
-        return [valid(spec.item, variant)]
-    if isinstance(spec, schema.Either):
-        return valid(spec.string if variant % 2 else spec.number, variant)
-    if isinstance(spec, schema.Enum):
-        return spec.values[variant % len(spec.values)]
-    if isinstance(spec, schema.Int):
-        return min(max(spec.low, 8080), spec.high)
-    if isinstance(spec, schema.LabelKey):
-        return ("app", "app.kubernetes.io/name")[variant % 2]
-    if isinstance(spec, schema.Cidr):
-        return ("10.0.0.0/16", "fd00::/64")[variant % 2]
-    if isinstance(spec, schema.Timestamp):
-        return "2026-01-31T12:00:00Z"
-    if isinstance(spec, schema.Bool):
-        return bool(variant % 2)
-    assert isinstance(spec, schema.Str), spec
-    return _string(spec, variant)
+    return VALUES[type(spec)](spec, variant)
 
 
 def _valid_map(spec: schema.Map, variant: int) -> dict[Any, Any]:
@@ -74,6 +55,20 @@ def _valid_map(spec: schema.Map, variant: int) -> dict[Any, Any]:
             dropped = invalid.path[0] if invalid.path else None
             assert dropped in value and dropped not in spec.required, invalid.message
             del value[dropped]
+
+
+VALUES: dict[type, Any] = {
+    schema.Map: _valid_map,
+    schema.ListOf: lambda spec, variant: [valid(spec.item, variant)],
+    schema.Either: lambda spec, variant: valid(spec.string if variant % 2 else spec.number, variant),
+    schema.Enum: lambda spec, variant: spec.values[variant % len(spec.values)],
+    schema.Int: lambda spec, _: min(max(spec.low, 8080), spec.high),
+    schema.LabelKey: lambda _, variant: ("app", "app.kubernetes.io/name")[variant % 2],
+    schema.Cidr: lambda _, variant: ("10.0.0.0/16", "fd00::/64")[variant % 2],
+    schema.Timestamp: lambda _, __: "2026-01-31T12:00:00Z",
+    schema.Bool: lambda _, variant: bool(variant % 2),
+    schema.Str: _string,
+}
 
 
 def merge(target: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +154,6 @@ def test_label_values_the_api_server_rejects_are_errors(tmp_path: Path, labels: 
         workload = _object("v1", "Service", spec={"selector": labels, "ports": [{"port": 80}]})
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(workload))
-    with pytest.raises(ManifestError, match=rf"labels?\.tier|selector.*tier|\['tier'\]") as error:
+    with pytest.raises(ManifestError, match=r"labels?\.tier|selector.*tier|\['tier'\]") as error:
         load([str(path)])
     assert "expected a label value" in str(error.value) and shown in str(error.value)

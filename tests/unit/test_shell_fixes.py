@@ -16,11 +16,11 @@ import pytest
 
 from gate.config import GateConfig
 from gate.endpoints import kubectl_patch
+from gate.errors import ManifestError
 from gate.escape import shell_command
 from gate.inventory import Inventory
 from gate.labels import Selector, no_command_for, valid_label
 from gate.lint import lint
-from gate.errors import ManifestError
 from gate.manifests import Manifest, load, parse_documents
 from gate.netpol import EGRESS, INGRESS, Connection, PodSide, Policy, evaluate
 from gate.objects import ObjectRef

@@ -51,33 +51,26 @@ def test_every_version_the_table_names_is_served_by_a_supported_minor() -> None:
     assert not stale, "\n".join(stale)
 
 
+SCALARS = {"string": "string", "types.UID": "string", "metav1.Time": "string", "metav1.MicroTime": "string",
+           "Time": "string", "MicroTime": "string", "int32": "int", "int64": "int", "int": "int", "bool": "bool",
+           "intstr.IntOrString": "intorstring"}
+
+
 def _resolve(go_type: str, package: str, module: ApiModule, meta: dict[str, list[GoField]],
              meta_strings: set[str]) -> tuple[str, Any]:
     """('list', element) / ('map', value) / ('struct', fields) / ('string' | 'int' | 'bool' | 'intorstring', None)."""
     text = go_type.lstrip("*")
-    if text.startswith("[]"):
-        return "list", text[2:]
-    if text.startswith("map["):
-        return "map", text.split("]", 1)[1]
-    if text in ("string", "types.UID", "metav1.Time", "metav1.MicroTime", "Time", "MicroTime"):
-        return "string", None
-    if text in ("int32", "int64", "int"):
-        return "int", None
-    if text == "bool":
-        return "bool", None
-    if text == "intstr.IntOrString":
-        return "intorstring", None
     name = text.rpartition(".")[2]
-    for where in (package, "core/v1"):
-        if (where, name) in module.structs:
-            return "struct", (where, module.structs[(where, name)])
-        if (where, name) in module.strings:
-            return "string", None
-    if name in meta:
-        return "struct", ("meta", meta[name])
-    if name in meta_strings:
-        return "string", None
-    return "unknown", text
+    candidates = [
+        ("list", text[2:]) if text.startswith("[]") else None,
+        ("map", text.split("]", 1)[1]) if text.startswith("map[") else None,
+        (SCALARS[text], None) if text in SCALARS else None,
+        *[("struct", (where, module.structs[(where, name)])) if (where, name) in module.structs else
+          ("string", None) if (where, name) in module.strings else None for where in (package, "core/v1")],
+        ("struct", ("meta", meta[name])) if name in meta else None,
+        ("string", None) if name in meta_strings else None,
+    ]
+    return next((found for found in candidates if found), ("unknown", text))
 
 
 def _compare(spec: schema.Spec, go_type: str, package: str, path: str, module: ApiModule,
