@@ -629,6 +629,7 @@ lint("alias-shared-labels-ok", fill(DEPLOYMENT, LABELS="&l {app: web}", MATCH="*
 # --- selectors of PodDisruptionBudgets and monitors; Argo Rollouts ----------------------------------
 PDB = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p, namespace: shop}\nspec: "
 MONITOR = "apiVersion: monitoring.coreos.com/v1\nkind: KIND\nmetadata: {name: m, namespace: shop}\nspec: "
+SERVICE_MONITOR, POD_MONITOR = (MONITOR.replace("KIND", kind) for kind in ("ServiceMonitor", "PodMonitor"))
 ROLLOUT = fill(DEPLOYMENT).replace("apiVersion: apps/v1\nkind: Deployment", "apiVersion: argoproj.io/v1alpha1\n"
                                                                             "kind: Rollout")
 for ident, text, first in [
@@ -655,11 +656,9 @@ for ident, text, first in [
      r"spec\.selector: expected a label selector"),
     ("pdb-match-labels-words", PDB + "{selector: {matchLabels: [app, web]}}\n",
      r"spec\.selector\.matchLabels: expected a mapping"),
-    ("servicemonitor-match-label-typo", MONITOR.replace("KIND", "ServiceMonitor") + "{selector: {matchLabel: "
-                                                                                   "{app: web}}}\n",
+    ("servicemonitor-match-label-typo", SERVICE_MONITOR + "{selector: {matchLabel: {app: web}}}\n",
      r"spec\.selector\.matchLabel: unknown field"),
-    ("podmonitor-label-value-space", MONITOR.replace("KIND", "PodMonitor") + "{selector: {matchLabels: "
-                                                                             "{tier: back end}}}\n",
+    ("podmonitor-label-value-space", POD_MONITOR + "{selector: {matchLabels: {tier: back end}}}\n",
      r"matchLabels\.tier: expected a label value .*got 'back end'"),
     ("custom-workload-match-label-typo", ROLLOUT.replace("argoproj.io", "apps.kruise.io").replace(
         "kind: Rollout", "kind: CloneSet").replace("matchLabels:", "matchLabel:"),

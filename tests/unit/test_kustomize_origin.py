@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from gate.cli import main
 from gate.errors import ManifestError
 from gate.manifests import ORIGIN_ANNOTATION, load
+from tests.unit.test_manifests import DEPLOYMENT
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="-k renders with kubectl kustomize")
 
@@ -29,20 +30,6 @@ spec:
   selector: {app: web, tier: backend}
   ports: [{port: 80}]
 """
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-    spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
-"""
-
-
 def write(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +53,7 @@ def test_objects_are_located_in_their_source_files_at_their_documents(overlay: P
     service, deployment = manifests["Service", "prod-web"], manifests["Deployment", "prod-web"]
     assert (service.file, service.line) == ("base/service.yaml", 5)
     assert service.location("spec", "selector") == "base/service.yaml:10"
-    assert deployment.location("spec", "template", "metadata", "labels") == "base/deployment.yaml:9"
+    assert deployment.location("spec", "template", "metadata", "labels") == "base/deployment.yaml:10"
     assert manifests["ConfigMap", "prod-first"].location() == "base/service.yaml:1"
     [generated] = [m for (_, name), m in manifests.items() if name.startswith("prod-gen-")]
     assert (generated.file, generated.line) == ("overlays/prod/kustomization.yaml", 1)
