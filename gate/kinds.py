@@ -95,6 +95,11 @@ _JOB_LABELS = (ControllerLabel("batch.kubernetes.io/job-name", "{name}"), Contro
                ControllerLabel("batch.kubernetes.io/job-completion-index", ORDINAL))
 
 
+# Beta and alpha versions that Kubernetes 1.30-1.34 serves (an alpha or beta only when the cluster enables it):
+# valid manifests there, so never "not served". Checked against k8s.io/api by tests/upstream.
+_ADMISSION_PREVIEWS = ("admissionregistration.k8s.io/v1beta1", "admissionregistration.k8s.io/v1alpha1")
+
+
 def _core(kind: str, plural: str, **facts: object) -> Kind:
     return Kind(Resource(kind, "", "v1", plural, bool(facts.pop("namespaced", True))), **facts)  # type: ignore[arg-type]
 
@@ -150,6 +155,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _in("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",), **_STATIC),
     _in("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",)),
     _in("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False, **_STATIC),
+    _in("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", namespaced=False, **_STATIC,
+        other_versions=("networking.k8s.io/v1beta1", "networking.k8s.io/v1alpha1")),
+    _in("networking.k8s.io", "v1", "IPAddress", "ipaddresses", namespaced=False, **_STATIC,
+        other_versions=("networking.k8s.io/v1beta1", "networking.k8s.io/v1alpha1")),
     _in("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", **_STATIC),
     _in("rbac.authorization.k8s.io", "v1", "Role", "roles", **_STATIC),
     _in("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", **_STATIC),
@@ -160,12 +169,19 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _in("storage.k8s.io", "v1", "CSINode", "csinodes", namespaced=False),
     _in("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities"),
     _in("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", namespaced=False),
+    _in("storage.k8s.io", "v1", "VolumeAttributesClass", "volumeattributesclasses", namespaced=False, **_STATIC,
+        other_versions=("storage.k8s.io/v1beta1", "storage.k8s.io/v1alpha1")),
     _in("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", short_names=("pc",), namespaced=False,
         **_STATIC),
     _in("coordination.k8s.io", "v1", "Lease", "leases"),
+    _in("coordination.k8s.io", "v1beta1", "LeaseCandidate", "leasecandidates", **_STATIC,
+        other_versions=("coordination.k8s.io/v1alpha2", "coordination.k8s.io/v1alpha1")),
     _in("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", namespaced=False, **_STATIC),
     _in("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", short_names=("csr",),
         namespaced=False),
+    _in("certificates.k8s.io", "v1beta1", "ClusterTrustBundle", "clustertrustbundles", namespaced=False, **_STATIC,
+        other_versions=("certificates.k8s.io/v1alpha1",)),
+    _in("certificates.k8s.io", "v1alpha1", "PodCertificateRequest", "podcertificaterequests"),
     _in("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", short_names=("crd",),
         namespaced=False),
     _in("apiregistration.k8s.io", "v1", "APIService", "apiservices", namespaced=False),
@@ -174,12 +190,17 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _in("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
         namespaced=False),
     _in("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
-        namespaced=False),
+        namespaced=False, other_versions=_ADMISSION_PREVIEWS),
     _in("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
-        "validatingadmissionpolicybindings", namespaced=False),
-    _in("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", namespaced=False),
+        "validatingadmissionpolicybindings", namespaced=False, other_versions=_ADMISSION_PREVIEWS),
+    _in("admissionregistration.k8s.io", "v1beta1", "MutatingAdmissionPolicy", "mutatingadmissionpolicies",
+        namespaced=False, other_versions=_ADMISSION_PREVIEWS[1:], **_STATIC),
+    _in("admissionregistration.k8s.io", "v1beta1", "MutatingAdmissionPolicyBinding",
+        "mutatingadmissionpolicybindings", namespaced=False, other_versions=_ADMISSION_PREVIEWS[1:], **_STATIC),
+    _in("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", namespaced=False,
+        other_versions=("flowcontrol.apiserver.k8s.io/v1beta3",)),
     _in("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations",
-        namespaced=False),
+        namespaced=False, other_versions=("flowcontrol.apiserver.k8s.io/v1beta3",)),
 )}
 # The Kubernetes (not CRD) API groups: an apiVersion in one of these that the table lacks is a typo or a
 # removed beta, never a custom resource.
@@ -261,12 +282,14 @@ def unknown_kind_problem(api_version: str, kind: str, crd_kinds: set[tuple[str, 
     crd_kinds holds (group, kind) pairs defined by CustomResourceDefinitions in the same set.
     """
     group = api_group(api_version)
-    if (group, kind) in crd_kinds or not is_builtin(api_version):
+    if (group, kind) in crd_kinds or not is_builtin(api_version) or kind_info(kind, api_version) is not None:
         return None
+    known = KINDS.get(kind)
+    if known is not None and api_group(known.resource.api_version) == group:
+        return f"apiVersion {api_version} is not served by Kubernetes for {kind} (served: " \
+               f"{', '.join(known.api_versions)})"
     served = _SERVED.get(group, [])
     if api_version in served:
-        if kind_info(kind, api_version) is not None:
-            return None
         return f"unknown kind {kind!r} for apiVersion {api_version}"
     hint = f" (served: {', '.join(served)})" if served else ""
     return f"apiVersion {api_version} is not served by Kubernetes{hint}"

@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import yaml
 from gate import schema
 from gate.errors import ManifestError, UsageError
 from gate.kinds import api_group, is_builtin, kind_named, unknown_kind_problem
-from gate.objects import Object, ObjectRef, ref_of
+from gate.objects import Object, ObjectRef, dig, ref_of
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CONFIG_FILE_NAME = "gate.yaml"
@@ -574,6 +575,29 @@ def _kubernetes_like(data: Any) -> bool:
     return not isinstance(version, str) or is_builtin(version) or "." in api_group(version)
 
 
+# API groups of tools' own configuration files, never served by an API server: kind, kubeadm, the kubelet and
+# other components (`*.config.k8s.io`), audit policies, istioctl's install config (IstioOperator).
+TOOL_CONFIG_GROUPS = ("kind.x-k8s.io", "kubeadm.k8s.io", "audit.k8s.io", "install.istio.io")
+
+
+def _tool_config(data: Any) -> str | None:
+    """Why a document with apiVersion and kind is no object `kubectl apply` creates, or None when it is one.
+
+    A tool's config group, or a custom kind without metadata.name (kind's `Cluster`); a built-in kind without a
+    name stays an error, as kubectl apply fails on it.
+    """
+    version = data.get("apiVersion")
+    if not isinstance(version, str) or is_builtin(version):
+        return None
+    group = api_group(version)
+    if group in TOOL_CONFIG_GROUPS or group.endswith(".config.k8s.io"):
+        return f"{data.get('kind')} ({version}) is a tool's configuration, not a cluster object"
+    metadata = data.get("metadata")
+    named = isinstance(metadata, dict) and isinstance(metadata.get("name") or metadata.get("generateName"), str)
+    return None if named else f"{data.get('kind')} ({version}) has no metadata.name: not an object kubectl apply " \
+                              f"creates"
+
+
 # A file that means to hold Kubernetes objects: apiVersion and kind keys, at the start of YAML lines or in JSON.
 _OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s*:"""
                           r"""|"apiVersion"\s*:.*"kind"\s*:|"kind"\s*:.*"apiVersion"\s*:""", re.M | re.S)
@@ -628,6 +652,11 @@ def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int
     if documents and not any(_kubernetes_like(data) for data, _, _ in documents):
         result.skipped_files[str(file)] = "no Kubernetes object in it"
         return []
+    configs = [(line, why) for data, line, _ in documents if _kubernetes_like(data) and (why := _tool_config(data))]
+    if configs:
+        result.skipped_files[str(file)] = "; ".join(f"line {line}: {why}" for line, why in configs)
+        skipped = {line for line, _ in configs}
+        return [document for document in documents if document[1] not in skipped]
     return documents
 
 
@@ -680,17 +709,91 @@ def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
     return result
 
 
+# kustomize's record of where an object came from (buildMetadata: [originAnnotations]): `path` of its source
+# file, relative to the kustomization rendered, or `configuredIn` (a generator's kustomization), `repo` (remote).
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+
+
 def _kustomize(directory: str) -> list[Manifest]:
+    """Render the kustomization at directory, each object located in the file it came from.
+
+    The user's directory is rendered through a generated overlay that asks kustomize to record each object's
+    origin (kubectl kustomize has no flag for it); the annotation is removed before any rule sees the object.
+    An object from a remote base or a generator is located at the user's kustomization file.
+    """
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         raise ManifestError(f"{directory}: -k needs kubectl on PATH (it renders the kustomization)")
-    rendered = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True)
-    if rendered.returncode != 0:
-        message = rendered.stderr.strip().splitlines()[-1] if rendered.stderr.strip() else "failed"
-        raise ManifestError(f"{directory}: kubectl kustomize: {message}")
-    name = f"{directory} (kustomize)"
-    return [m for data, line, node in parse_documents(rendered.stdout, name)
-            for m in _objects(data, line, node, name)]
+    root = Path(directory).resolve()
+    kustomization = next((root / name for name in KUSTOMIZATION_FILES if (root / name).is_file()), None)
+    if not _is_directory_path(root) or kustomization is None:
+        raise ManifestError(f"{directory}: -k needs a directory holding a kustomization.yaml")
+    with tempfile.TemporaryDirectory(prefix="deploy-gate-kustomize-") as overlay:
+        relative = os.path.relpath(root, overlay)  # kustomize refuses an absolute path as a resource root
+        Path(overlay, "kustomization.yaml").write_text(json.dumps(
+            {"resources": [relative], "buildMetadata": ["originAnnotations"]}))
+        rendered = subprocess.run([kubectl, "kustomize", overlay], capture_output=True, text=True)
+        if rendered.returncode != 0:
+            message = rendered.stderr.strip().splitlines()[-1] if rendered.stderr.strip() else "failed"
+            raise ManifestError(f"{directory}: kubectl kustomize: {message.replace(relative, directory)}")
+        origins = _Origins(Path(overlay), root, directory, _shown(kustomization, root, directory))
+        return [m for data, line, node in parse_documents(rendered.stdout, f"{directory} (kustomize)")
+                for m in _objects(data, *origins.locate(data, line, node))]
+
+
+def _shown(source: Path, root: Path, directory: str) -> str:
+    """A source file as the user would write it: relative to the -k DIR they gave (`app/base/deploy.yaml`)."""
+    return os.path.normpath(os.path.join(directory, os.path.relpath(source, root)))
+
+
+@dataclass
+class _Origins:
+    """Maps a rendered object back to its source file and the line of its document there."""
+
+    overlay: Path
+    root: Path
+    directory: str
+    fallback: str  # the user's kustomization file
+    sources: dict[Path, list[tuple[Any, int, yaml.Node]]] = field(default_factory=dict)
+
+    def locate(self, data: Any, line: int, node: yaml.Node) -> tuple[int, yaml.Node | None, str]:
+        """(line, node for field lines, file) of a rendered object; the origin annotation is removed."""
+        origin = self._pop_origin(data)
+        path = origin.get("path") if isinstance(origin, dict) and not origin.get("repo") else None
+        if not isinstance(path, str):
+            return 1, None, self.fallback
+        source = (self.overlay / path).resolve()
+        found = self._document(source, data)
+        shown = _shown(source, self.root, self.directory)
+        return (found[1], found[2], shown) if found else (1, None, shown)
+
+    @staticmethod
+    def _pop_origin(data: Any) -> Any:
+        annotations = dig(data, "metadata", "annotations")
+        if not isinstance(annotations, dict) or ORIGIN_ANNOTATION not in annotations:
+            return None
+        text = annotations.pop(ORIGIN_ANNOTATION)
+        if not annotations:
+            del data["metadata"]["annotations"]
+        try:
+            return yaml.safe_load(text) if isinstance(text, str) else None
+        except yaml.YAMLError:
+            return None
+
+    def _document(self, source: Path, data: dict[str, Any]) -> tuple[Any, int, yaml.Node] | None:
+        """The source document with the object's kind and name (kustomize may prefix or suffix the name)."""
+        if source not in self.sources:
+            try:
+                self.sources[source] = parse_documents(read_text(source), str(source))
+            except ManifestError:
+                self.sources[source] = []
+        name = dig(data, "metadata", "name")
+        same_kind = [d for d in self.sources[source] if isinstance(d[0], dict) and d[0].get("kind") == data.get("kind")]
+        named = [(d, written) for d in same_kind if isinstance(written := dig(d[0], "metadata", "name"), str)
+                 and written]
+        return next((d for d, written in named if written == name), None) or \
+            next((d for d, written in named if isinstance(name, str) and written in name), None) or \
+            (same_kind[0] if len(same_kind) == 1 else None)
 
 
 # `kubectl apply -o name` (deployment.apps/web) or its default output (deployment.apps/web configured);

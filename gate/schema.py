@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from gate.errors import ClusterError
-from gate.kinds import KINDS, SELECTOR_KINDS
+from gate.kinds import KINDS, SELECTOR_KINDS, api_group, is_builtin
 from gate.objects import dig
 
 FieldPath = tuple[str | int, ...]
@@ -226,9 +226,12 @@ class LabelKey(Spec):
             raise self.wrong(value, path, text_of)
 
 
-# Values: strings, nothing more. Their syntax is the API server's to police; a value that would break
-# a log line is escaped where it is printed (gate.escape), and is a selector value like any other here.
-LABELS = Map("a mapping of label keys to string values", keys=LabelKey(), values=Str(quote_hint=True))
+# Label values as the API server takes them (validation.IsValidLabelValue): `back end` or `back~end` would be
+# rejected at apply, so a gate that read them would judge an object that can never exist, and a fix built from
+# them would propose a value the API server rejects.
+LABEL_VALUE = Str("a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)",
+                  re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"), 63, quote_hint=True)
+LABELS = Map("a mapping of label keys to string values", keys=LabelKey(), values=LABEL_VALUE)
 PORT_NUMBER = Int("a port number (1-65535)", 1, 65535)
 PORT_NAME = Str("a port name (IANA_SVC_NAME: at most 15 of a-z 0-9 -, with a letter)", IANA_SVC_NAME, 15)
 PORT = Either("a port number (1-65535) or a port name", PORT_NUMBER, PORT_NAME)
@@ -268,14 +271,16 @@ CONTAINERS = ListOf("a list of containers", Map("a container", fields={
     "envFrom": ListOf("a list of sources", Map("a variable source", fields={
         "configMapRef": _named("a ConfigMap reference"), "secretRef": _named("a Secret reference")})),
 }))
-VOLUME_SOURCES = {"configMap": _named("a ConfigMap volume"), "secret": _named("a Secret volume", "secretName"),
-                  "persistentVolumeClaim": _named("a claim volume", "claimName")}
+# A volume names its Secret by `secretName`; a projected volume's source (SecretProjection) by `name`.
 POD_SPEC = Map("a pod spec", fields={
     "containers": CONTAINERS, "initContainers": CONTAINERS, "serviceAccountName": Str(), "serviceAccount": Str(),
     "imagePullSecrets": ListOf("a list of Secret references", Map("a Secret reference", fields={"name": Str()})),
     "volumes": ListOf("a list of volumes", Map("a volume", fields={
-        **VOLUME_SOURCES, "projected": Map("a projected volume", fields={
-            "sources": ListOf("a list of sources", Map("a projected source", fields=VOLUME_SOURCES))})})),
+        "configMap": _named("a ConfigMap volume"), "secret": _named("a Secret volume", "secretName"),
+        "persistentVolumeClaim": _named("a claim volume", "claimName"),
+        "projected": Map("a projected volume", fields={"sources": ListOf("a list of sources", Map(
+            "a projected source", fields={"configMap": _named("a ConfigMap projection"),
+                                          "secret": _named("a Secret projection")}))})})),
 })
 POD_TEMPLATE = Map("a pod template", fields={
     "metadata": Map("object metadata", fields={"labels": LABELS}),
@@ -315,9 +320,6 @@ POLICY_PORTS = ListOf("a list of ports", Map("a policy port", rule=_end_port, fi
 
 NAMESPACE_NAME = Str("a namespace name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)
 SERVICE_NAME = Str("a Service name (a DNS-1035 label: a-z 0-9 -, starting with a letter)", DNS_1035_LABEL, 63)
-# Label values, where deploy-gate's own input (gate.yaml) names them; in manifests the API server polices them.
-LABEL_VALUE = Str("a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)",
-                  re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"), 63)
 
 
 def _metadata(name: Spec) -> Map:
@@ -389,8 +391,6 @@ KIND_SCHEMAS: dict[str, list[Spec]] = {
     "Namespace": [_metadata(NAMESPACE_NAME)],
     "CustomResourceDefinition": [OBJECT_METADATA, Map(fields={"spec": CRD})],
     "Ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
-    "HTTPRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
-    "GRPCRoute": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
     "HorizontalPodAutoscaler": [OBJECT_METADATA, Map(fields={"spec": HPA})],
     "PodDisruptionBudget": [OBJECT_METADATA, _nested(("spec", "selector"), LABEL_SELECTOR)],
 }
@@ -405,7 +405,25 @@ CUSTOM_SCHEMAS: dict[tuple[str, str], list[Spec]] = {
     ("argoproj.io", "Rollout"): _workload("Deployment", ("spec", "template")),
     ("monitoring.coreos.com", "ServiceMonitor"): MONITOR,
     ("monitoring.coreos.com", "PodMonitor"): MONITOR,
+    ("gateway.networking.k8s.io", "HTTPRoute"): [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
+    ("gateway.networking.k8s.io", "GRPCRoute"): [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
 }
+# Any other custom kind with a selector and a pod template (OpenKruise CloneSet, ...) is read as a workload
+# (gate.objects.template_path): its template is a pod template, and a selector written as a LabelSelector (a key
+# `match...`) is closed, so that `matchLabel:` is an error, not a selector of every pod. A plain-map selector is
+# some CRD's own shape: left be.
+CUSTOM_WORKLOAD_TEMPLATE = _nested(("spec", "template"), POD_TEMPLATE)
+CUSTOM_WORKLOAD_SELECTOR = _nested(("spec", "selector"), LABEL_SELECTOR)
+
+
+def _custom_workload_schema(obj: dict[str, Any]) -> list[Spec]:
+    selector = dig(obj, "spec", "selector")
+    if not isinstance(selector, dict) or not isinstance(dig(obj, "spec", "template"), dict):
+        return []
+    keyed = any(isinstance(key, str) and key.lower().startswith("match") for key in selector)
+    return [CUSTOM_WORKLOAD_TEMPLATE, *([CUSTOM_WORKLOAD_SELECTOR] if keyed else [])]
+
+
 IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
                        "kind": Str("a kind name string (e.g. Service)"),
                        "metadata": Map("object metadata (a mapping)")})
@@ -414,7 +432,9 @@ IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
 def check(obj: dict[str, Any], text_of: TextOf = lambda _: None) -> None:
     """Raise Invalid for the first field of obj that its kind's schema rejects."""
     IDENTITY.check(obj, (), text_of)
-    custom = CUSTOM_SCHEMAS.get((obj["apiVersion"].rpartition("/")[0], obj["kind"]))
+    custom = CUSTOM_SCHEMAS.get((api_group(obj["apiVersion"]), obj["kind"]))
+    if custom is None and not is_builtin(obj["apiVersion"]):
+        custom = [OBJECT_METADATA, *_custom_workload_schema(obj)]
     for spec in custom or KIND_SCHEMAS.get(obj["kind"], [OBJECT_METADATA]):
         spec.check(obj, (), text_of)
 
@@ -520,7 +540,8 @@ def _live(spec: dict[str, Spec], status: dict[str, Spec]) -> list[Spec]:
     return [Map(fields={"spec": Map("a spec", fields=spec), "status": Map("a status", fields=status)})]
 
 
-UPDATE_STRATEGY = Map("an update strategy", fields={
+UPDATE_STRATEGY = Map("an update strategy", fields={"type": Str()})  # a DaemonSet's has no partition
+PARTITIONED_UPDATE_STRATEGY = Map("an update strategy", fields={
     "type": Str(), "rollingUpdate": Map("a rolling update", fields={"partition": COUNT})})
 CONTAINER_STATE = Map("a container state", fields={
     "waiting": Map("a waiting state", fields={"reason": Str(), "message": Str()}),
@@ -534,7 +555,7 @@ CONTAINER_STATUSES = ListOf("a list of container statuses", Map("a container sta
 LIVE_KIND_SCHEMAS: dict[str, list[Spec]] = {
     "Deployment": _live({"replicas": COUNT, "paused": Bool()},
                                   _counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
-    "StatefulSet": _live({"replicas": COUNT, "updateStrategy": UPDATE_STRATEGY}, {
+    "StatefulSet": _live({"replicas": COUNT, "updateStrategy": PARTITIONED_UPDATE_STRATEGY}, {
         **_counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
         "updateRevision": Str(), "currentRevision": Str()}),
     "DaemonSet": _live({"updateStrategy": UPDATE_STRATEGY}, _counts(

@@ -559,7 +559,8 @@ for ident, port, code, first in [("base-60", "2:14:20", 2, r"containerPort: expe
 lint("label-y-is-a-boolean", fill(DEPLOYMENT, TEMPLATE="{app: web, canary: y}"), 2,
      r"labels\.canary: expected a string, got y \(quote it")
 lint("label-timestamp-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, day: 2026-11-27}"), 0, "PASSED")
-lint("label-base-60-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, at: 2:14:20}"), 0, "PASSED")
+lint("label-base-60-is-text", fill(DEPLOYMENT, TEMPLATE="{app: web, at: 2:14:20}"), 2,
+     r"labels\.at: expected a label value .*got '2:14:20'")
 
 # --- strict JSON for .json files ------------------------------------------------------------------
 JSON_OBJECT = '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}REST}'
@@ -628,6 +629,7 @@ lint("alias-shared-labels-ok", fill(DEPLOYMENT, LABELS="&l {app: web}", MATCH="*
 # --- selectors of PodDisruptionBudgets and monitors; Argo Rollouts ----------------------------------
 PDB = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p, namespace: shop}\nspec: "
 MONITOR = "apiVersion: monitoring.coreos.com/v1\nkind: KIND\nmetadata: {name: m, namespace: shop}\nspec: "
+SERVICE_MONITOR, POD_MONITOR = (MONITOR.replace("KIND", kind) for kind in ("ServiceMonitor", "PodMonitor"))
 ROLLOUT = fill(DEPLOYMENT).replace("apiVersion: apps/v1\nkind: Deployment", "apiVersion: argoproj.io/v1alpha1\n"
                                                                             "kind: Rollout")
 for ident, text, first in [
@@ -652,11 +654,38 @@ for ident, text, first in [
      r"containers\[0\]\.ports\[0\]\.containerPort: expected a port number"),
     ("rollout-selector-string", ROLLOUT.replace("selector:\n    matchLabels: {app: web}", "selector: app=web"),
      r"spec\.selector: expected a label selector"),
+    ("pdb-match-labels-words", PDB + "{selector: {matchLabels: [app, web]}}\n",
+     r"spec\.selector\.matchLabels: expected a mapping"),
+    ("servicemonitor-match-label-typo", SERVICE_MONITOR + "{selector: {matchLabel: {app: web}}}\n",
+     r"spec\.selector\.matchLabel: unknown field"),
+    ("podmonitor-label-value-space", POD_MONITOR + "{selector: {matchLabels: {tier: back end}}}\n",
+     r"matchLabels\.tier: expected a label value .*got 'back end'"),
+    ("custom-workload-match-label-typo", ROLLOUT.replace("argoproj.io", "apps.kruise.io").replace(
+        "kind: Rollout", "kind: CloneSet").replace("matchLabels:", "matchLabel:"),
+     r"spec\.selector\.matchLabel: unknown field"),
+    ("service-selector-value-tilde", fill(SERVICE, PORT="80", SELECTOR="{app: back~end}"),
+     r"spec\.selector\.app: expected a label value .*got 'back~end'"),
+    ("label-value-64", fill(DEPLOYMENT, LABELS="{app: " + "a" * 64 + "}"), r"metadata\.labels\.app: expected a label"),
+    ("removed-beta-of-a-known-kind", "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: i}\n",
+     r"apiVersion networking\.k8s\.io/v1beta1 is not served by Kubernetes for Ingress \(served: "
+     r"networking\.k8s\.io/v1\)"),
 ]:
     lint_and_verify(ident, text, first)
 lint("rollout-valid", ROLLOUT, 0, "PASSED")
-lint("other-groups-rollout-is-free-form", ROLLOUT.replace("argoproj.io", "example.com").replace(
-    "labels: {app: web}\n    spec", "labels: {app: 2}\n    spec"), 0, "PASSED")
+for ident, text in [
+    ("servicecidr", "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: c}\n"
+                    "spec: {cidrs: [10.96.0.0/16]}\n"),
+    ("volumeattributesclass", "apiVersion: storage.k8s.io/v1\nkind: VolumeAttributesClass\nmetadata: {name: v}\n"
+                              "driverName: ebs.csi.aws.com\n"),
+    ("projected-secret-name", POD + "{containers: [{name: c, image: x}], volumes: [{name: v, projected: "
+                                    "{sources: [{secret: {name: tls}}]}}]}\n"),
+]:
+    lint(f"valid-{ident}", text, 0, "PASSED")
+lint("other-groups-rollout-template-is-a-pod-template", ROLLOUT.replace("argoproj.io", "example.com").replace(
+    "labels: {app: web}\n    spec", "labels: {app: 2}\n    spec"), 2,
+     r"spec\.template\.metadata\.labels\.app: expected a string, got 2")
+lint("custom-workload-plain-map-selector-is-its-own", ROLLOUT.replace("argoproj.io", "example.com").replace(
+    "matchLabels: {app: web}", "app: web"), 0, "PASSED")
 
 # --- directories: other tools' files, kustomizations ----------------------------------------------
 SKAFFOLD = "apiVersion: skaffold/v4beta6\nkind: Config\nbuild: {artifacts: [{image: web}]}\n"
@@ -680,6 +709,19 @@ case("dir-kustomization", {"k/kustomization.yaml": "resources: [app.yaml]\n", "k
      2, r"is a kustomization; render it with -k .*k")
 case("dir-nested-kustomization", {"app.yaml": APP, "overlays/prod/kustomization.yaml": "resources: [../../]\n",
                                   "overlays/prod/patch.yaml": APP}, ("lint", "{d}"), 2, "render it with -k")
+for ident, name, text in [
+        ("kind-cluster", "kind.yaml", "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes: [{role: worker}]\n"),
+        ("istio-operator", "istio/install.yaml", "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\n"
+                                                 "metadata: {name: demo, namespace: istio-system}\n"),
+        ("kubeadm", "kubeadm.yaml", "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"),
+        ("kubelet", "kubelet.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"),
+        ("custom-no-name", "thing.yaml", "apiVersion: example.com/v1\nkind: Thing\nspec: {}\n")]:
+    case(f"dir-skips-{ident}-with-a-note", {"app.yaml": APP, name: text}, ("lint", "{d}"), 0,
+         rf"^note: skipped .*{name}: line 1: .*(tool's configuration|no metadata\.name)")
+case("dir-builtin-no-name-fails", {"app.yaml": APP, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata: {}\n"},
+     ("lint", "{d}"), 2, r"cm\.yaml:\d+: ConfigMap has no metadata\.name")
+case("named-kind-cluster-fails", {"kind.yaml": "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"},
+     ("lint", "{d}/kind.yaml"), 2, r"Cluster has no metadata\.name")
 case("dir-multi-doc-non-k8s", {"app.yaml": APP, "x.yaml": "a: 1\n---\nb: 2\n"}, ("lint", "{d}"), 0, "PASSED")
 
 # --- gate.yaml ------------------------------------------------------------------------------------

@@ -16,11 +16,12 @@ import pytest
 
 from gate.config import GateConfig
 from gate.endpoints import kubectl_patch
+from gate.errors import ManifestError
 from gate.escape import shell_command
 from gate.inventory import Inventory
 from gate.labels import Selector, no_command_for, valid_label
 from gate.lint import lint
-from gate.manifests import load
+from gate.manifests import Manifest, load, parse_documents
 from gate.netpol import EGRESS, INGRESS, Connection, PodSide, Policy, evaluate
 from gate.objects import ObjectRef
 from gate.verify.connectivity import reproduce_command
@@ -135,7 +136,10 @@ spec:
     metadata: {labels: {app: api}}
     spec: {containers: [{name: a, image: x, ports: [{containerPort: 8080}]}]}
 """)
-    [failed] = [f for f in lint(Inventory.from_manifests(load([str(manifest)]).manifests), GateConfig()) if f.fix]
+    with pytest.raises(ManifestError, match=r"spec\.selector\.tier: expected a label value"):
+        load([str(manifest)])  # a manifest never gets that far; a fix built from such a label still gives no command
+    unchecked = [Manifest(data, str(manifest), line) for data, line, _ in parse_documents(manifest.read_text(), "m")]
+    [failed] = [f for f in lint(Inventory.from_manifests(unchecked), GateConfig()) if f.fix]
     assert failed.fix == ("correct tier=x'; touch /tmp/pwned; echo ' where it is written: the API server rejects it "
                           "as a label, so no command is given",)
 
