@@ -33,10 +33,11 @@ HELP = (
 
 
 def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
-    """Every Service selector matches a pod template in the set; else the evident workload's gap.
+    """Every Service selector matches a pod template in the set; else the evident workloads' gap.
 
-    An error needs certainty: a workload the selector was evidently meant for (see `closest_gap`)
-    and no custom resource in the namespace that might create the pods instead.
+    An error needs certainty: workloads the selector was evidently meant for (see `closest_gap`), and
+    no custom resource in the namespace that might create the pods instead, unless a template in the
+    set is a near miss (a typo'd key or value): that is stronger evidence than a possible operator.
     """
     findings = []
     for service, ref, selector in selecting_services(inventory):
@@ -53,8 +54,8 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         candidates = template_candidates(
             ((w, inventory.template_labels_location(w)) for w in inventory.workloads(ref.namespace)), ref.namespace)
         gap = closest_gap(ref, selector, candidates, selector_at)
-        sources = inventory.pod_sources(ref.namespace)
-        if sources:
+        sources = inventory.pod_sources(ref.namespace, selector)
+        if sources and not (gap and gap.typo):
             near = f"; closest template: {gap.pods_gap}" if gap else ""
             findings.append(finding(
                 ID, ref, title, Outcome.NOT_CHECKABLE,
@@ -67,13 +68,20 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 f"{ref} selects {selector}; no workload in the set was evidently meant for it "
                 f"(its pods are deployed from elsewhere?)", locations=at))
             continue
-        evidence = []
-        if gap.candidate.labels_location:
-            evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
-                            f"{gap.candidate.labels_location}")
+        evidence = [f"pod template labels ({format_labels(c.labels)}) at {c.labels_location}"
+                    for c in gap.served if c.labels_location]
         evidence.append(f"why {gap.candidate.workload}: {gap.because}")
+        if len(gap.served) > 1:
+            others = gap.served[1:]
+            it = "them" if len(others) > 1 else "it"
+            evidence.append(f"why also {', '.join(str(c.workload) for c in others)}: "
+                            f"{'they match' if len(others) > 1 else 'it matches'} {gap.corrected()}, the selector "
+                            f"as corrected; the fix keeps {it} behind the Service")
+        if sources:
+            evidence.append(f"pods may also come from {listed(sources)}, but a template one typo away is the "
+                            "stronger evidence")
         findings.append(finding(
             ID, ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
-            locations=at + Location.parse(gap.candidate.labels_location)))
+            locations=at + tuple(loc for c in gap.served for loc in Location.parse(c.labels_location))))
     return findings
