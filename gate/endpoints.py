@@ -238,11 +238,12 @@ def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Can
                 selector_location: str | None = None) -> SelectorGap | None:
     """The workloads the selector was evidently meant for, or None when the evidence is weak.
 
-    Evidence, strongest first: a workload has the Service's name; every unmet requirement is a near
+    Evidence: a workload has the Service's name; every unmet requirement is a near
     miss of its labels (a typo'd value or key); or only one label is missing and an identity label
     (app, name, ...) matches. Sharing a `part-of` label, or an app label with another value, is no
     evidence: pods may come from elsewhere, and a relabel would send the Service's traffic to the
-    wrong app. The gap then serves every workload the corrected selector selects (see `corrected`).
+    wrong app. Among candidates, the one meeting most of the selector wins, then the one named like the
+    Service; the gap then serves every workload the corrected selector selects (see `corrected`).
     """
     candidates = list(candidates)
     best: tuple[tuple[int, int], SelectorGap] | None = None
@@ -261,7 +262,8 @@ def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Can
             because = "all but one label match"
         else:
             continue
-        rank = (int(candidate.workload.name == service.name), len(met))
+        # The selector's own labels outweigh the Service's name: `api-v2` selecting version=v1 serves v1.
+        rank = (len(met), int(candidate.workload.name == service.name))
         gap = SelectorGap(service, selector, candidate, tuple(unmet), because, selector_location)
         if best is None or rank > best[0]:
             best = (rank, gap)
