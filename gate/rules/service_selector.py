@@ -19,16 +19,23 @@ SUMMARY = (
     "Service gets no endpoints."
 )
 FIX = (
-    "Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the "
-    "manifest line), or correct the selector."
+    "Add the labels the selector asks for to the pod template of every workload it serves (the result gives the "
+    "kubectl patch and the manifest lines), or correct the selector."
 )
 HELP = (
-    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it: it "
-    'has the Service\'s name, its value is a near miss (`paymentservce` for `paymentservice`: "did you mean"),'
-    " or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) matches. The error sits"
-    " at the selector, the template labels are the second place, and the fix is a `kubectl patch` plus the "
-    "YAML line. The fix adds labels to the template only when the template still matches its own workload's "
-    "selector and no controller-set label is involved; otherwise it changes the Service's selector"
+    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it. The "
+    "evidence threshold: the workload has the Service's name; or every unmet label is one typo from its labels, a"
+    ' value (`paymentservce` for `paymentservice`) or a key (`ap:` for `app:`, `nme:` for `name:`, with the value'
+    ' agreeing): "did you mean"; or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) '
+    'matches. Sharing only a `part-of` label, or versions differing by a number (`api-v1`/`api-v2`), is no '
+    'evidence: not checkable. The candidate meeting most of the selector wins. Every workload the corrected '
+    'selector selects was evidently served too (v1, v2 and v3, stable and canary behind one Service): the fix '
+    'keeps them all. It adds the missing labels to each of their templates (one `kubectl patch` per workload, '
+    'joined by `&&`) when every template takes them safely: no controller-set label, no label the template has '
+    'with another value, no key one typo from one it has (the Service holds the typo: relabelling would copy it '
+    "into the pods and roll them out), and each template still matching its own workload's selector; otherwise it"
+    " corrects the Service's selector (one patch that selects them all). The error sits at the selector, the "
+    "templates' labels are further places, and the fix is a `kubectl patch` plus the YAML lines"
 )
 
 
