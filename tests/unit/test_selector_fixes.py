@@ -14,9 +14,11 @@ import yaml
 from click.testing import CliRunner
 
 from gate.cli import main
+from gate.endpoints import Candidate, closest_gap
 from gate.findings import Finding, Outcome
 from gate.kinds import may_create_pods
-from gate.labels import near_key
+from gate.labels import Selector, near_key
+from gate.objects import ObjectRef
 from tests.unit.patching import apply_fix
 from tests.unit.test_lint_real_world import custom, deployment, errors, lint_set, rule, service
 
@@ -224,3 +226,20 @@ def test_a_gateway_may_back_a_service_selecting_its_provisioned_pods(tmp_path: P
 ])
 def test_pod_creating_custom_kinds_by_group_and_kind(api_version: str, kind: str, creates: bool) -> None:
     assert may_create_pods(api_version, kind) is creates
+
+
+def test_verify_names_every_served_workload_with_its_running_pods() -> None:
+    """verify's live diagnosis is the same: each workload's running pods, one patch per workload."""
+    def live(name: str, version: str, running: int) -> Candidate:
+        labels = {"app": "api", "version": version, "pod-template-hash": "5f7b8c9d4"}
+        return Candidate(ObjectRef("Deployment", "shop", name), labels, ("spec", "template", "metadata", "labels"),
+                         running_pods=running, own_selector=Selector.from_map({"app": "api", "version": version}))
+
+    gap = closest_gap(ObjectRef("Service", "shop", "api"), Selector.from_map(INCIDENT),
+                      [live("api-v1", "v1", 3), live("api-v2", "v2", 1)])
+    assert gap is not None and gap.message == ("service/api selects app=api,tier=backend; pods of deployment/api-v1 "
+                                               "(3 running), deployment/api-v2 (1 running) lack tier=backend")
+    [command, edit] = gap.fix()
+    assert command.count("kubectl patch deployment") == 2 and " && " in command
+    assert edit == ("or in the manifest of deployment/api-v1, under spec.template.metadata.labels: tier: backend; "
+                    "and in the manifest of deployment/api-v2, under spec.template.metadata.labels: tier: backend")
