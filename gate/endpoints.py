@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gate.escape import shell_command
 from gate.kinds import CONTROLLER_LABEL_KEYS, KINDS, SELECTOR_KINDS, ControllerLabel
-from gate.labels import IDENTITY_LABELS, PodLabels, Requirement, Selector, describe_gap, near_miss, no_command_for
+from gate.labels import (
+    IDENTITY_LABELS,
+    PodLabels,
+    Requirement,
+    Selector,
+    describe_gap,
+    near_label,
+    no_command_for,
+)
 from gate.objects import (
     Object,
     ObjectRef,
@@ -51,7 +59,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SelectorGap:
-    """The workload a selector was evidently meant for, what its pods lack, and the safe fix."""
+    """The workloads a selector was evidently meant for, what their pods lack, and the safe fix.
+
+    `candidate` is the evidence (the workload named like the Service, or a near miss); `served` is every
+    workload the selector evidently serves: those its corrected form selects (v1, v2 and the canary
+    behind one Service), the candidate first. A fix keeps all of them behind the Service.
+    """
 
     service: ObjectRef
     selector: Selector
@@ -59,97 +72,134 @@ class SelectorGap:
     unmet: tuple[Requirement, ...]
     because: str  # the evidence that the candidate was meant: "same name as the Service", ...
     selector_location: str | None = None  # file:line of the Service's selector, when from a manifest
+    served: tuple[Candidate, ...] = ()
+
+    @property
+    def typo(self) -> bool:
+        """Every unmet requirement is one typo away from the candidate's labels (a near-miss template)."""
+        return all(near_label(requirement, self.candidate.labels) for requirement in self.unmet)
 
     @property
     def pods_gap(self) -> str:
-        """'pods of deployment/x (3 running) lack tier=backend'."""
-        pods = f"pods of {self.candidate.workload}"
-        if self.candidate.running_pods is not None:
-            pods += f" ({self.candidate.running_pods} running)"
+        """'pods of deployment/x (3 running) lack tier=backend', one clause per distinct gap."""
+        by_gap: dict[str, list[Candidate]] = {}
+        for candidate in self.served or (self.candidate,):
+            by_gap.setdefault(self._gaps(candidate), []).append(candidate)
+        return "; ".join("pods of " + ", ".join(_named(c) for c in candidates) + f" {gap}"
+                         for gap, candidates in by_gap.items())
+
+    def _gaps(self, candidate: Candidate) -> str:
         gaps = []
-        for requirement in self.unmet:
-            gap = describe_gap(requirement, self.candidate.labels)
-            if requirement.key in CONTROLLER_LABEL_KEYS and requirement.key not in self.candidate.labels:
-                gap += f" (a controller adds {requirement.key}; {self.candidate.workload.kind}'s does not)"
-            elif self._near_value(requirement):
-                gap += f" (did you mean {requirement.key}={self.candidate.labels[requirement.key]}?)"
+        for requirement in self.selector.unmet_by(candidate.pods):
+            gap = describe_gap(requirement, candidate.labels)
+            near = near_label(requirement, candidate.labels)
+            if requirement.key in CONTROLLER_LABEL_KEYS and requirement.key not in candidate.labels:
+                gap += f" (a controller adds {requirement.key}; {candidate.workload.kind}'s does not)"
+            elif near:
+                gap += f" (did you mean {near[0]}={near[1]}?)"
             gaps.append(gap)
-        return f"{pods} " + "; ".join(gaps)
+        return "; ".join(gaps)
 
     @property
     def message(self) -> str:
         return f"{self.service} selects {self.selector}; {self.pods_gap}"
 
-    def _near_value(self, requirement: Requirement) -> bool:
-        return _near_value(requirement, self.candidate.labels)
+    def corrected(self) -> Selector:
+        """The selector with each unmet requirement corrected to the candidate's label, or dropped.
 
-    def _relabel(self) -> dict[str, str] | None:
-        """The labels to set on the template, or None when relabelling is not a safe fix.
+        A typo'd key or value becomes the label it was one typo from; a value the candidate has otherwise
+        becomes the candidate's; a label it lacks (or any other operator) goes. What this selects is what
+        the Service evidently served: every workload matching the rest of the selector.
+        """
+        requirements = []
+        for requirement in self.selector.requirements:
+            if requirement not in self.unmet:
+                requirements.append(requirement)
+                continue
+            near = near_label(requirement, self.candidate.labels)
+            key = near[0] if near else requirement.key
+            if requirement.operator == "In" and key in self.candidate.labels:
+                requirements.append(Requirement(key, "In", (self.candidate.labels[key],)))
+        return Selector(tuple(requirements))
+
+    def _relabel(self, candidate: Candidate) -> dict[str, str] | None:
+        """The labels to set on one template, or None when relabelling it is not a safe fix.
 
         Unsafe: a label a controller sets, a requirement with no single value, a value the template
-        already has otherwise (then the Service is the likelier typo), or a change that makes the
+        already has otherwise or a key one typo from one it has (then the Service is the likelier typo:
+        relabelling would copy the typo into the pods and roll them out), or a change that makes the
         template stop matching its own workload's selector (the API server would reject it).
         """
         wanted = {}
-        for requirement in self.unmet:
+        for requirement in self.selector.unmet_by(candidate.pods):
             if requirement.operator != "In" or len(requirement.values) != 1 or \
-                    requirement.key in CONTROLLER_LABEL_KEYS or requirement.key in self.candidate.labels:
+                    requirement.key in CONTROLLER_LABEL_KEYS or requirement.key in candidate.labels or \
+                    near_label(requirement, candidate.labels):
                 return None
             wanted[requirement.key] = requirement.values[0]
-        own = self.candidate.own_selector
-        if own is not None and not own.matches({**self.candidate.labels, **wanted}):
+        own = candidate.own_selector
+        if not wanted or (own is not None and not own.matches({**candidate.labels, **wanted})):
             return None
         return wanted
 
-    def _reselect(self) -> dict[str, str] | None:
-        """The selector the Service should have to select the candidate's pods, or None."""
-        current = self.selector.as_map()
-        if current is None:
-            return None
-        unmet = {r.key for r in self.unmet}
-        fixed = {key: self.candidate.labels[key] for key in current if key in unmet and key in self.candidate.labels}
-        return {key: fixed.get(key, value) for key, value in current.items() if key not in unmet or key in fixed}
+    def _relabels(self) -> list[tuple[Candidate, dict[str, str]]] | None:
+        """The labels for every served template, or None unless each of them can safely take its own."""
+        relabels = []
+        for candidate in self.served or (self.candidate,):
+            wanted = self._relabel(candidate)
+            if wanted is None:
+                return None
+            relabels.append((candidate, wanted))
+        return relabels
 
     @property
     def fix_location(self) -> str | None:
-        """file:line where the fix goes: the template's labels, or the Service's selector."""
-        return self.candidate.labels_location if self._relabel() else self.selector_location
+        """file:line where the fix goes: the (first) template's labels, or the Service's selector."""
+        return self.candidate.labels_location if self._relabels() else self.selector_location
 
     def fix(self) -> list[str]:
-        """The kubectl patch and the YAML lines: relabel the template when that is safe, else reselect."""
-        relabel = self._relabel()
-        if relabel:
-            return self._relabel_fix(relabel)
-        reselect = self._reselect()
+        """The kubectl patch and the YAML lines: relabel every served template when that is safe, else reselect.
+
+        Relabelling only some of them (or reselecting to one) would pass lint while the others silently
+        left the Service; the corrected selector selects them all by construction.
+        """
+        relabels = self._relabels()
+        if relabels:
+            return self._relabel_fix(relabels)
+        reselect = self.corrected().as_map()
         if reselect:
             return self._reselect_fix(reselect)
         return [f"make the pod template labels of {self.candidate.workload} satisfy {self.selector}, "
                 f"or change the selector of {self.service}"]
 
-    def _relabel_fix(self, labels: dict[str, str]) -> list[str]:
-        workload = self.candidate.workload
-        operations = [{"op": "add", "path": json_pointer((*self.candidate.labels_path, key)), "value": value}
-                      for key, value in labels.items()]
-        where = f" at {self.candidate.labels_location}" if self.candidate.labels_location else ""
-        edit = f"in the manifest{where}, under {'.'.join(self.candidate.labels_path)}: " + \
-            ", ".join(f"{key}: {value}" for key, value in labels.items())
-        return _command_or_edit(kubectl_patch(workload, operations), edit, labels)
+    def _relabel_fix(self, relabels: list[tuple[Candidate, dict[str, str]]]) -> list[str]:
+        commands, edits, written = [], [], {}
+        for candidate, labels in relabels:
+            operations = [{"op": "add", "path": json_pointer((*candidate.labels_path, key)), "value": value}
+                          for key, value in labels.items()]
+            commands.append(kubectl_patch(candidate.workload, operations))
+            where = f" at {candidate.labels_location}" if candidate.labels_location else \
+                f" of {candidate.workload}" if len(relabels) > 1 else ""
+            edits.append(f"in the manifest{where}, under {'.'.join(candidate.labels_path)}: " +
+                         ", ".join(f"{key}: {value}" for key, value in labels.items()))
+            written.update(labels)
+        return _command_or_edit(" && ".join(commands), "; and ".join(edits), written)
 
     def _reselect_fix(self, selector: dict[str, str]) -> list[str]:
         where = f" at {self.selector_location}" if self.selector_location else ""
+        pods = ", ".join(str(c.workload) for c in self.served or (self.candidate,))
         edit = f"in the manifest{where}, set spec.selector to " + \
             ", ".join(f"{key}: {value}" for key, value in selector.items()) + \
-            f" (the labels {self.candidate.workload}'s pods carry)"
+            f" (the labels {pods} {'carry' if len(self.served) > 1 else 'carries'})"
         return _command_or_edit(
             kubectl_patch(self.service, [{"op": "replace", "path": "/spec/selector", "value": selector}]), edit,
             selector)
 
 
-def _near_value(requirement: Requirement, labels: dict[str, str]) -> bool:
-    """The labels have the requirement's key with a value one typo away from the one it asks for."""
-    value = labels.get(requirement.key)
-    return requirement.operator == "In" and value is not None and \
-        any(near_miss(written, value) for written in requirement.values)
+def _named(candidate: Candidate) -> str:
+    """'deployment/x', with how many pods it runs when live."""
+    running = f" ({candidate.running_pods} running)" if candidate.running_pods is not None else ""
+    return f"{candidate.workload}{running}"
 
 
 def json_pointer(path: tuple[str | int, ...]) -> str:
@@ -186,33 +236,44 @@ def service_selector(service: Object) -> Selector | None:
 
 def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Candidate],
                 selector_location: str | None = None) -> SelectorGap | None:
-    """The candidate the selector was evidently meant for, or None when the evidence is weak.
+    """The workloads the selector was evidently meant for, or None when the evidence is weak.
 
-    Evidence, strongest first: the workload has the Service's name; every unmet value is a near
-    miss of the template's (a typo); or only one label is missing and an identity label (app, name,
-    ...) matches. Sharing a `part-of` label, or an app label with another value, is no evidence:
-    pods may come from elsewhere, and a relabel would send the Service's traffic to the wrong app.
+    Evidence: a workload has the Service's name; every unmet requirement is a near
+    miss of its labels (a typo'd value or key); or only one label is missing and an identity label
+    (app, name, ...) matches. Sharing a `part-of` label, or an app label with another value, is no
+    evidence: pods may come from elsewhere, and a relabel would send the Service's traffic to the
+    wrong app. Among candidates, the one meeting most of the selector wins, then the one named like the
+    Service; the gap then serves every workload the corrected selector selects (see `corrected`).
     """
+    candidates = list(candidates)
     best: tuple[tuple[int, int], SelectorGap] | None = None
     for candidate in candidates:
         unmet = selector.unmet_by(candidate.pods)
         if not unmet:
             continue
         met = [r for r in selector.requirements if r not in unmet]
-        near = [r for r in unmet if _near_value(r, candidate.labels)]
+        near = [near_label(r, candidate.labels) for r in unmet]
         if candidate.workload.name == service.name:
             because = "same name as the Service"
-        elif len(near) == len(unmet):
-            because = "a near-miss value"
+        elif all(near):
+            because = "a near-miss key" if any(n and n[0] != r.key for n, r in zip(near, unmet, strict=True)) \
+                else "a near-miss value"
         elif len(unmet) == 1 and unmet[0].key not in candidate.labels and any(r.key in IDENTITY_LABELS for r in met):
             because = "all but one label match"
         else:
             continue
-        rank = (int(candidate.workload.name == service.name), len(met))
+        # The selector's own labels outweigh the Service's name: `api-v2` selecting version=v1 serves v1.
+        rank = (len(met), int(candidate.workload.name == service.name))
         gap = SelectorGap(service, selector, candidate, tuple(unmet), because, selector_location)
         if best is None or rank > best[0]:
             best = (rank, gap)
-    return best[1] if best else None
+    if best is None:
+        return None
+    gap = best[1]
+    corrected = gap.corrected()
+    others = [c for c in candidates if c is not gap.candidate and not corrected.is_empty and
+              corrected.may_match(c.pods)]
+    return replace(gap, served=(gap.candidate, *others))
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gate.kinds import CONTROLLER_LABEL_KEYS, may_create_pods
+from gate.kinds import CONTROLLER_LABEL_KEYS, PROVISIONED_PODS, api_group, may_create_pods, may_create_pods_with
 from gate.labels import PodLabels, Selector
 from gate.manifests import Manifest
 from gate.netpol import Policy
-from gate.objects import Object, ObjectRef, is_workload, ref_of, template_labels_path
+from gate.objects import Object, ObjectRef, dig, is_workload, ref_of, template_labels_path
 
 
 @dataclass
@@ -110,9 +110,25 @@ class Inventory:
         """The names of the set's objects of one kind in one namespace, in the set's order."""
         return list(self.index.names.get((kind, namespace), ()))
 
-    def pod_sources(self, namespace: str | None) -> list[ObjectRef]:
-        """Custom resources of the namespace whose operators may create pods no template here shows."""
-        return [self.ref(obj) for obj in self.index.pod_sources.get(namespace, ())]
+    def pod_sources(self, namespace: str | None, selector: Selector | None = None) -> list[ObjectRef]:
+        """Custom resources of the namespace whose operators may create pods no template here shows.
+
+        With a selector: only those whose pods could carry a label it asks for (a Gateway's provisioned pods
+        carry its implementation's labels, not an application's).
+        """
+        sources = self.index.pod_sources.get(namespace, ())
+        if selector is not None:
+            keys = {requirement.key for requirement in selector.requirements}
+            sources = [obj for obj in sources if may_create_pods_with(
+                str(obj.get("apiVersion", "")), str(obj.get("kind", "")), keys, copied_label_keys(obj))]
+        return [self.ref(obj) for obj in sources]
+
+
+def copied_label_keys(obj: Object) -> set[str]:
+    """The label keys a custom resource asks the pods provisioned for it to carry (see `ProvisionedPods`)."""
+    provisioned = PROVISIONED_PODS.get((api_group(str(obj.get("apiVersion", ""))), str(obj.get("kind", ""))))
+    fields = provisioned.copied if provisioned else ()
+    return {str(key) for path in fields if isinstance(labels := dig(obj, *path), dict) for key in labels}
 
 
 class _Index:

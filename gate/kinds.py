@@ -214,20 +214,6 @@ SELECTOR_KINDS = frozenset(name for name, k in KINDS.items() if k.selector_must_
 # the Services and the policies.
 PAIR_READS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "NetworkPolicy")
 CONTROLLER_LABEL_KEYS = frozenset(label.key for k in KINDS.values() for label in k.controller_labels)
-# Custom kinds known not to create pods: their presence in a namespace leaves a Service's selector checkable.
-NO_POD_CUSTOM_KINDS = frozenset({
-    ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PodMonitor"),
-    ("monitoring.coreos.com", "PrometheusRule"), ("monitoring.coreos.com", "Probe"),
-    ("gateway.networking.k8s.io", "HTTPRoute"), ("gateway.networking.k8s.io", "GRPCRoute"),
-    ("gateway.networking.k8s.io", "TCPRoute"), ("gateway.networking.k8s.io", "TLSRoute"),
-    ("gateway.networking.k8s.io", "UDPRoute"), ("gateway.networking.k8s.io", "ReferenceGrant"),
-    ("cert-manager.io", "Certificate"), ("cert-manager.io", "Issuer"),
-    ("networking.istio.io", "VirtualService"), ("networking.istio.io", "DestinationRule"),
-    ("security.istio.io", "AuthorizationPolicy"), ("security.istio.io", "PeerAuthentication"),
-    ("external-secrets.io", "ExternalSecret"), ("bitnami.com", "SealedSecret"),
-    ("keda.sh", "ScaledObject"), ("autoscaling.k8s.io", "VerticalPodAutoscaler"),
-    ("argoproj.io", "Application"), ("argoproj.io", "AppProject"),
-})
 # How a kind may be written where a person names one: `deployment`, `deploy`, `Deployment`.
 _ALIASES = {alias: name for name, k in KINDS.items() for alias in (name.lower(), k.resource.plural, *k.short_names)}
 
@@ -271,9 +257,79 @@ def rolls_out(kind: str) -> bool:
     return found is None or found.rolls_out
 
 
+# --- Custom resources that may create pods ---------------------------------------------------------------
+# A custom resource whose operator may create pods (an operator's Prometheus, Kafka, ...) makes a Service that
+# selects nothing in the set not checkable: its pods may come from there. Only what is known to create no pod
+# a Service could be meant to select is listed, by API group AND kind; an unknown custom kind may create pods.
+#
+# Groups none of whose kinds creates pods: Istio's networking (its `Gateway` configures gateway pods deployed
+# otherwise), security and telemetry config; cert-manager's certificates, issuers and ACME orders. The ACME
+# HTTP-01 solver pods cert-manager runs for a challenge are selected only by the solver Service it creates
+# itself, never by one in a manifest set.
+NO_POD_GROUPS = frozenset({
+    "networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io",
+    "cert-manager.io", "acme.cert-manager.io",
+})
+# Single kinds of groups that also hold pod-creating kinds (monitoring.coreos.com's Prometheus and Alertmanager
+# create StatefulSets; KEDA's ScaledJob creates Jobs).
+NO_POD_CUSTOM_KINDS = frozenset({
+    ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PodMonitor"),
+    ("monitoring.coreos.com", "PrometheusRule"), ("monitoring.coreos.com", "Probe"),
+    ("monitoring.coreos.com", "AlertmanagerConfig"), ("monitoring.coreos.com", "ScrapeConfig"),
+    ("gateway.networking.k8s.io", "HTTPRoute"), ("gateway.networking.k8s.io", "GRPCRoute"),
+    ("gateway.networking.k8s.io", "TCPRoute"), ("gateway.networking.k8s.io", "TLSRoute"),
+    ("gateway.networking.k8s.io", "UDPRoute"), ("gateway.networking.k8s.io", "ReferenceGrant"),
+    ("gateway.networking.k8s.io", "GatewayClass"), ("gateway.networking.k8s.io", "BackendTLSPolicy"),
+    ("gateway.networking.k8s.io", "ListenerSet"),
+    ("external-secrets.io", "ExternalSecret"), ("external-secrets.io", "SecretStore"),
+    ("external-secrets.io", "ClusterExternalSecret"), ("external-secrets.io", "PushSecret"),
+    ("bitnami.com", "SealedSecret"),
+    ("keda.sh", "ScaledObject"), ("keda.sh", "TriggerAuthentication"),
+    ("autoscaling.k8s.io", "VerticalPodAutoscaler"),
+    ("argoproj.io", "Application"), ("argoproj.io", "AppProject"),
+})
+
+
+@dataclass(frozen=True)
+class ProvisionedPods:
+    """Pods a controller provisions for a custom resource, known by the label keys they can carry.
+
+    A selector that asks for none of these keys cannot be meant for them, so the resource leaves it checkable.
+    """
+
+    key_prefixes: tuple[str, ...]  # label keys its controllers set: `gateway.networking.k8s.io/gateway-name`, ...
+    copied: tuple[tuple[str, ...], ...]  # where in the resource are labels copied onto the pods
+
+
+# A Gateway API `Gateway` may get pods: Istio (gateways and ambient waypoints), Envoy Gateway, NGINX Gateway Fabric
+# provision a Deployment for it (GEP-1762). Those pods carry the implementation's labels
+# (`gateway.networking.k8s.io/gateway-name`, `istio.io/...`, `gateway.istio.io/...`, `gateway.envoyproxy.io/...`)
+# and the labels the Gateway asks for: `spec.infrastructure.labels` (GEP-1867) and, with Istio, its own metadata
+# labels. Counting every Gateway as a possible source would make every unmatched selector of a namespace with a
+# waypoint not checkable, the incident's missing `tier: backend` included; so a Gateway is a source only for a
+# selector that asks for one of those keys.
+PROVISIONED_PODS: dict[tuple[str, str], ProvisionedPods] = {
+    ("gateway.networking.k8s.io", "Gateway"): ProvisionedPods(
+        ("gateway.networking.k8s.io/", "istio.io/", "gateway.istio.io/", "gateway.envoyproxy.io/"),
+        (("metadata", "labels"), ("spec", "infrastructure", "labels"))),
+}
+
+
 def may_create_pods(api_version: str, kind: str) -> bool:
     """A custom resource whose operator may create pods (anything not known to create none)."""
-    return not is_builtin(api_version) and (api_group(api_version), kind) not in NO_POD_CUSTOM_KINDS
+    group = api_group(api_version)
+    return not is_builtin(api_version) and group not in NO_POD_GROUPS and (group, kind) not in NO_POD_CUSTOM_KINDS
+
+
+def may_create_pods_with(api_version: str, kind: str, keys: set[str], copied: set[str]) -> bool:
+    """Whether a custom resource may create pods carrying one of the label keys a selector asks for.
+
+    copied: the label keys the resource itself asks its pods to carry (see `ProvisionedPods.copied`).
+    """
+    if not may_create_pods(api_version, kind):
+        return False
+    provisioned = PROVISIONED_PODS.get((api_group(api_version), kind))
+    return provisioned is None or any(key.startswith(provisioned.key_prefixes) or key in copied for key in keys)
 
 
 def unknown_kind_problem(api_version: str, kind: str, crd_kinds: set[tuple[str, str]]) -> str | None:

@@ -146,6 +146,37 @@ def near_miss(written: str, meant: str) -> bool:
     return _edits(written, meant) <= 2
 
 
+def near_key(written: str, meant: str) -> bool:
+    """A likely typo of a label key: one edit apart (two for keys of 8 characters or more), not a version.
+
+    `ap`/`app` and `nme`/`name` are typos; keys are short and few, so the bar is higher than for
+    values, and a caller asks for the value under the key to agree as well (see `near_label`).
+    """
+    if written == meant or len(meant) < 3:
+        return False
+    if "".join(c for c in written if not c.isdigit()) == "".join(c for c in meant if not c.isdigit()):
+        return False
+    return _edits(written, meant) <= (1 if min(len(written), len(meant)) < 8 else 2)
+
+
+def near_label(requirement: Requirement, labels: dict[str, str]) -> tuple[str, str] | None:
+    """The label (key, value) a requirement evidently meant, one typo away from it; else None.
+
+    A value typo keeps the key (`app=paymentservce` for `app=paymentservice`); a key typo keeps the
+    value, or nearly (`ap=api` for `app=api`). Only a single-value equality can be a typo.
+    """
+    if requirement.operator != "In" or len(requirement.values) != 1:
+        return None
+    [written] = requirement.values
+    if requirement.key in labels:
+        value = labels[requirement.key]
+        return (requirement.key, value) if near_miss(written, value) else None
+    for key, value in labels.items():
+        if near_key(requirement.key, key) and (value == written or near_miss(written, value)):
+            return key, value
+    return None
+
+
 def _edits(a: str, b: str) -> int:
     """Levenshtein distance (label values are at most 63 characters)."""
     previous = list(range(len(b) + 1))

@@ -19,24 +19,32 @@ SUMMARY = (
     "Service gets no endpoints."
 )
 FIX = (
-    "Add the labels the selector asks for to the pod template (the result gives the kubectl patch and the "
-    "manifest line), or correct the selector."
+    "Add the labels the selector asks for to the pod template of every workload it serves (the result gives the "
+    "kubectl patch and the manifest lines), or correct the selector."
 )
 HELP = (
-    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it: it "
-    'has the Service\'s name, its value is a near miss (`paymentservce` for `paymentservice`: "did you mean"),'
-    " or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) matches. The error sits"
-    " at the selector, the template labels are the second place, and the fix is a `kubectl patch` plus the "
-    "YAML line. The fix adds labels to the template only when the template still matches its own workload's "
-    "selector and no controller-set label is involved; otherwise it changes the Service's selector"
+    "a Service's selector matches no pod template in the set, and a workload was evidently meant for it. The "
+    "evidence threshold: the workload has the Service's name; or every unmet label is one typo from its labels, a"
+    ' value (`paymentservce` for `paymentservice`) or a key (`ap:` for `app:`, `nme:` for `name:`, with the value'
+    ' agreeing): "did you mean"; or one label is missing while an app label (`app`, `app.kubernetes.io/name`, …) '
+    'matches. Sharing only a `part-of` label, or versions differing by a number (`api-v1`/`api-v2`), is no '
+    'evidence: not checkable. The candidate meeting most of the selector wins. Every workload the corrected '
+    'selector selects was evidently served too (v1, v2 and v3, stable and canary behind one Service): the fix '
+    'keeps them all. It adds the missing labels to each of their templates (one `kubectl patch` per workload, '
+    'joined by `&&`) when every template takes them safely: no controller-set label, no label the template has '
+    'with another value, no key one typo from one it has (the Service holds the typo: relabelling would copy it '
+    "into the pods and roll them out), and each template still matching its own workload's selector; otherwise it"
+    " corrects the Service's selector (one patch that selects them all). The error sits at the selector, the "
+    "templates' labels are further places, and the fix is a `kubectl patch` plus the YAML lines"
 )
 
 
 def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
-    """Every Service selector matches a pod template in the set; else the evident workload's gap.
+    """Every Service selector matches a pod template in the set; else the evident workloads' gap.
 
-    An error needs certainty: a workload the selector was evidently meant for (see `closest_gap`)
-    and no custom resource in the namespace that might create the pods instead.
+    An error needs certainty: workloads the selector was evidently meant for (see `closest_gap`), and
+    no custom resource in the namespace that might create the pods instead, unless a template in the
+    set is a near miss (a typo'd key or value): that is stronger evidence than a possible operator.
     """
     findings = []
     for service, ref, selector in selecting_services(inventory):
@@ -53,8 +61,8 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         candidates = template_candidates(
             ((w, inventory.template_labels_location(w)) for w in inventory.workloads(ref.namespace)), ref.namespace)
         gap = closest_gap(ref, selector, candidates, selector_at)
-        sources = inventory.pod_sources(ref.namespace)
-        if sources:
+        sources = inventory.pod_sources(ref.namespace, selector)
+        if sources and not (gap and gap.typo):
             near = f"; closest template: {gap.pods_gap}" if gap else ""
             findings.append(finding(
                 ID, ref, title, Outcome.NOT_CHECKABLE,
@@ -67,13 +75,20 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 f"{ref} selects {selector}; no workload in the set was evidently meant for it "
                 f"(its pods are deployed from elsewhere?)", locations=at))
             continue
-        evidence = []
-        if gap.candidate.labels_location:
-            evidence.append(f"pod template labels ({format_labels(gap.candidate.labels)}) at "
-                            f"{gap.candidate.labels_location}")
+        evidence = [f"pod template labels ({format_labels(c.labels)}) at {c.labels_location}"
+                    for c in gap.served if c.labels_location]
         evidence.append(f"why {gap.candidate.workload}: {gap.because}")
+        if len(gap.served) > 1:
+            others = gap.served[1:]
+            it = "them" if len(others) > 1 else "it"
+            evidence.append(f"why also {', '.join(str(c.workload) for c in others)}: "
+                            f"{'they match' if len(others) > 1 else 'it matches'} {gap.corrected()}, the selector "
+                            f"as corrected; the fix keeps {it} behind the Service")
+        if sources:
+            evidence.append(f"pods may also come from {listed(sources)}, but a template one typo away is the "
+                            "stronger evidence")
         findings.append(finding(
             ID, ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
-            locations=at + Location.parse(gap.candidate.labels_location)))
+            locations=at + tuple(loc for c in gap.served for loc in Location.parse(c.labels_location))))
     return findings

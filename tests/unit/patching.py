@@ -35,22 +35,31 @@ def apply_json_patch(obj: dict[str, Any], operations: list[dict[str, Any]]) -> d
     return result
 
 
-def _words(command: str) -> list[list[str]]:
-    """The command's pipeline as the shell reads it: the words of each stage."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars="|")
+def _commands(command: str) -> list[list[list[str]]]:
+    """The command line as the shell reads it: `&&`-joined commands, each a pipeline of stages' words."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars="|&")
     lexer.whitespace_split = True
-    stages: list[list[str]] = [[]]
+    commands: list[list[list[str]]] = [[[]]]
     for token in lexer:
-        if token == "|":
-            stages.append([])
+        if token == "&&":
+            commands.append([[]])
+        elif token == "|":
+            commands[-1].append([])
         else:
-            stages[-1].append(token)
-    return stages
+            assert token.strip("|&"), f"not a pipeline or a `&&` list: {command}"
+            commands[-1][-1].append(token)
+    return commands
 
 
 def apply_fix(objects: list[dict[str, Any]], command: str) -> list[dict[str, Any]]:
-    """The set after `command`: a patch of an object that must exist, or a new object `kubectl apply -f -` reads."""
-    stages = _words(command)
+    """The set after `command`: patches of objects that must exist, or a new object `kubectl apply -f -` reads."""
+    for stages in _commands(command):
+        objects = _apply_one(objects, stages)
+    return objects
+
+
+def _apply_one(objects: list[dict[str, Any]], stages: list[list[str]]) -> list[dict[str, Any]]:
+    command = " | ".join(" ".join(words) for words in stages)
     if len(stages) == 2:
         assert stages[0][:2] == ["printf", "%s\\n"] and stages[1] == ["kubectl", "apply", "-f", "-"], command
         return [*objects, json.loads(stages[0][2])]
