@@ -243,7 +243,7 @@ class PortGap:
     other_protocol: str | None = None  # a port of that name exists, but for this protocol
     written: bool = True  # targetPort is in the manifest (else the Service port stands for it)
     protocol: str = "TCP"
-    named_by: str | None = None  # where else the pods name the number: "env PORT of container app", ...
+    named_by: str | None = None  # who else names the number: "env PORT of container app names it", ...
     meant: tuple[Object, ...] = ()  # the declared ports it was evidently meant to be (likely_wrong)
     near: bool = False  # meant because a near miss, not because the targetPort is the Service port
 
@@ -269,7 +269,7 @@ class PortGap:
                     f"nothing else in its pod template names {self.target}; its pods are likely not listening on "
                     f"{self.target}")
         if self.named_by:
-            why = f"{self.named_by} names it"
+            why = self.named_by
         elif not any(text.endswith(f"/{self.protocol}") for text in self.declared):
             why = f"it declares no {self.protocol} port"
         else:
@@ -326,15 +326,15 @@ def _naming(container: Object, number: int) -> str | None:
     where = f"container {container.get('name')}"
     for env in container.get("env") or []:
         if isinstance(env, dict) and mention.search(str(env.get("value") or "")):
-            return f"env {env.get('name')} of {where}"
-    for field in ("args", "command"):
+            return f"env {env.get('name')} of {where} names it"
+    for field, verb in (("args", "name"), ("command", "names")):
         words = container.get(field)
         if isinstance(words, list) and any(mention.search(str(word)) for word in words):
-            return f"the {field} of {where}"
+            return f"the {field} of {where} {verb} it"
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         if any(port_number(dig(container, probe, handler, "port")) == number
                for handler in ("httpGet", "tcpSocket", "grpc")):
-            return f"the {probe} of {where}"
+            return f"the {probe} of {where} names it"
     return None
 
 
@@ -345,14 +345,14 @@ def _named_elsewhere(number: int, protocol: str, pod_or_template: Object,
     for container in containers(pod_or_template):
         for port in container.get("ports") or []:
             if isinstance(port, dict) and port_number(port.get("containerPort")) == number:
-                return f"container {container.get('name')}, which declares it for {port.get('protocol', 'TCP')}"
+                return f"container {container.get('name')} declares it for {port.get('protocol', 'TCP')}"
         found = _naming(container, number)
         if found:
             return found
     for name, template in siblings:
         if any(port_number(p.get("containerPort")) == number and p.get("protocol", "TCP") == protocol
                for p in container_ports(template)):
-            return f"{name}, which the Service also selects, declaring it"
+            return f"{name}, which the Service also selects, declares it"
     return None
 
 
