@@ -20,6 +20,7 @@ from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.lint import lint
 from gate.manifests import load
+from gate.pairs import resolve
 from tests.unit.patching import apply_fix
 
 NS = "apps"
@@ -287,3 +288,16 @@ def test_lint_pair_through_an_undeclared_port_is_judged_with_the_note(tmp_path: 
     assert pair.evidence[-1] == ("note: targetPort 3000 of port http (3000/TCP) is undeclared by deployment/web (env "
                                  "PORT of container web names it); only live traffic can say whether the app listens "
                                  "there")
+
+
+def test_verify_gets_the_same_note_from_the_resolved_pair(tmp_path: Path) -> None:
+    """verify's probe adds ResolvedPair.notes to a pair's evidence: the same line lint and explain give."""
+    (tmp_path / "gate.yaml").write_text("pairs:\n- from: deployment/frontend\n  to: greeter:50051\n")
+    path = tmp_path / "set.yaml"
+    path.write_text(yaml.safe_dump_all([FRONTEND, *GRPC], sort_keys=False))
+    [pair] = load_config(tmp_path / "gate.yaml").pairs
+    resolved = resolve(pair, Inventory.from_manifests(load([str(path)]).manifests, NS))
+    assert [b.port for b in resolved.backends] == [50052]
+    assert resolved.notes == (
+        "targetPort 50052 of port grpc (50051/TCP) is likely wrong: deployment/greeter declares grpc=50051/TCP, a near "
+        "miss of 50052, and nothing else in its pod template names 50052; its pods are likely not listening on 50052",)
