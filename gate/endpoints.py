@@ -217,11 +217,15 @@ def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Can
     return best[1] if best else None
 
 
-def target_port(service_port: Object) -> int | str:
-    """The pod port a Service port sends to: its targetPort, or the port itself when that is absent, 0 or ''
-    (the API server's defaulting, SetDefaults_Service)."""
+def _defaulted(service_port: Object) -> bool:
+    """targetPort absent, 0 or '': the API server sets it to the port (SetDefaults_Service)."""
     target = service_port.get("targetPort")
-    return service_port.get("port", 0) if target in (None, "") or port_number(target) == 0 else target
+    return target in (None, "") or port_number(target) == 0
+
+
+def target_port(service_port: Object) -> int | str:
+    """The pod port a Service port sends to: its targetPort, or the port itself when that is defaulted."""
+    return service_port.get("port", 0) if _defaulted(service_port) else service_port["targetPort"]
 
 
 @dataclass(frozen=True)
@@ -380,7 +384,6 @@ def port_gap(service: Object, index: int, pod_or_template: Object,
         return PortGap(index, label, str(target), True, declared_text, other, protocol=protocol)
     if any(port_number(p.get("containerPort")) == number and p.get("protocol", "TCP") == protocol for p in declared):
         return None
-    written = port.get("targetPort") not in (None, "") and port_number(port.get("targetPort")) != 0
     named_by = _named_elsewhere(number, protocol, pod_or_template, siblings)
     meant: tuple[Object, ...] = ()
     near = False
@@ -394,7 +397,7 @@ def port_gap(service: Object, index: int, pod_or_template: Object,
             meant, near = near_misses, True
         elif number == port.get("port"):
             meant = tuple(free)
-    return PortGap(index, label, str(number), False, declared_text, written=written, protocol=protocol,
+    return PortGap(index, label, str(number), False, declared_text, written=not _defaulted(port), protocol=protocol,
                    named_by=named_by, meant=meant, near=near)
 
 
