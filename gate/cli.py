@@ -40,7 +40,7 @@ from gate.outputs import (
     replace_file,
     write_stdout,
 )
-from gate.pairs import Backend, ResolvedPair, Unresolvable, resolve, static_verdicts
+from gate.pairs import Backend, ResolvedPair, Unresolvable, pair_fixes, resolve, static_verdicts
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
@@ -643,7 +643,8 @@ def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, P
     return tuple(Finding("connectivity", caller_pair.ID, subject,
                          f"{name}: {backend.pod.name} port {backend.port}/{backend.protocol}",
                          Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
-                         evidence=tuple(verdict.explanation()), fix=tuple(verdict.fixes()))
+                         evidence=tuple(verdict.explanation()) + ((f"note: {backend.note}",) if backend.note else ()),
+                         fix=pair_fixes(backend, verdict))
                  for backend, verdict in verdicts)
 
 
@@ -661,7 +662,7 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Pol
             "no_endpoints": resolved.no_backends,
             "backends": [{"workload": b.pod.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
-                          "fixes": v.fixes()} for b, v in verdicts],
+                          "fixes": list(pair_fixes(b, v)), "note": b.note} for b, v in verdicts],
         })
     lines = []
     if not verdicts or resolved.assumption:
@@ -674,5 +675,6 @@ def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, Pol
         lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.pod.name} port "
                      f"{backend.port}/{backend.protocol}")
         lines += [f"    {line}" for line in verdict.explanation()]
-        lines += [f"    fix: {fix}" for fix in verdict.fixes()]
+        lines += [f"    note: {backend.note}"] if backend.note else []
+        lines += [f"    fix: {fix}" for fix in pair_fixes(backend, verdict)]
     return "\n".join(visible(line) for line in lines) + "\n"

@@ -9,6 +9,7 @@ The same wording serves `lint` (pod templates) and `verify` (live pods).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -27,6 +28,7 @@ from gate.objects import (
     Object,
     ObjectRef,
     container_ports,
+    containers,
     controller_labels,
     dig,
     port_number,
@@ -276,60 +278,194 @@ def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Can
     return replace(gap, served=(gap.candidate, *others))
 
 
+def _defaulted(service_port: Object) -> bool:
+    """targetPort absent, 0 or '': the API server sets it to the port (SetDefaults_Service)."""
+    target = service_port.get("targetPort")
+    return target in (None, "") or port_number(target) == 0
+
+
+def target_port(service_port: Object) -> int | str:
+    """The pod port a Service port sends to: its targetPort, or the port itself when that is defaulted."""
+    return service_port.get("port", 0) if _defaulted(service_port) else service_port["targetPort"]
+
+
 @dataclass(frozen=True)
 class PortGap:
-    """A Service port whose targetPort the backing pods do not declare."""
+    """A Service port whose targetPort the backing pods do not declare, graded by the evidence.
 
-    service_port: str  # "8080/TCP" or the port's name
+    A named targetPort that no container defines gets no endpoints: an error. A number always gets
+    endpoints (containerPort is informational), so an undeclared one is a fault only when the template
+    says where the app does listen: it declares ports of that protocol, nothing else in it names the
+    number, and the number is the Service port or a near miss of a declared port (`likely_wrong`).
+    Otherwise it is a note: only live traffic can say whether the app listens there.
+    """
+
+    index: int  # the port's position in spec.ports (the patch path)
+    service_port: str  # "8080/TCP" or "name (8080/TCP)"
     target: str
     named: bool  # a named targetPort that no container defines gets no endpoints at all
     declared: tuple[str, ...]
     other_protocol: str | None = None  # a port of that name exists, but for this protocol
+    written: bool = True  # targetPort is in the manifest (else the Service port stands for it)
+    protocol: str = "TCP"
+    named_by: str | None = None  # who else names the number: "env PORT of container app names it", ...
+    meant: tuple[Object, ...] = ()  # the declared ports it was evidently meant to be (likely_wrong)
+    near: bool = False  # meant because a near miss, not because the targetPort is the Service port
 
     @property
-    def message(self) -> str:
+    def likely_wrong(self) -> bool:
+        return bool(self.meant)
+
+    def message(self, owner: str) -> str:
+        """The one line about owner's pods (a workload, or a live pod)."""
         exposed = ", ".join(self.declared) or "no ports"
         if self.other_protocol:
-            return (f"targetPort {self.target!r} of port {self.service_port} names a container port whose protocol "
-                    f"is {self.other_protocol}, not the Service port's; endpoints for that port stay empty")
+            return (f"targetPort {self.target!r} of port {self.service_port} names a container port of {owner} "
+                    f"whose protocol is {self.other_protocol}, not the Service port's; endpoints for that port "
+                    "stay empty")
         if self.named:
-            return (f"targetPort {self.target!r} of port {self.service_port} names no container port "
-                    f"(containers declare {exposed}); endpoints for that port stay empty")
-        # Not an endpoint problem: endpoints list every ready pod, and many apps listen on ports they
-        # do not declare. It is still worth a look, since a typo here sends traffic to a closed port.
-        return (f"targetPort {self.target} of port {self.service_port} is undeclared: no container declares it "
-                f"(they declare {exposed}); it works only if the app listens there anyway")
+            return (f"targetPort {self.target!r} of port {self.service_port} names no container port of {owner} "
+                    f"(it declares {exposed}); endpoints for that port stay empty")
+        target = f"targetPort {self.target}" + ("" if self.written else " (by default: the Service port)")
+        if self.likely_wrong:
+            meant = ", ".join(_port_text(p) for p in self.meant)
+            why = f"a near miss of {self.target}" if self.near else f"not the Service port {self.target}"
+            return (f"{target} of port {self.service_port} is likely wrong: {owner} declares {meant}, {why}, and "
+                    f"nothing else in its pod template names {self.target}; its pods are likely not listening on "
+                    f"{self.target}")
+        if self.named_by:
+            why = self.named_by
+        elif not any(text.endswith(f"/{self.protocol}") for text in self.declared):
+            why = f"it declares no {self.protocol} port"
+        else:
+            why = f"it declares {exposed}; nothing else in its pod template names {self.target}"
+        return (f"{target} of port {self.service_port} is undeclared by {owner} ({why}); only live traffic can "
+                "say whether the app listens there")
 
-    def fix(self, workload: ObjectRef) -> str:
+    def fix(self, workload: ObjectRef, service: ObjectRef, ports_location: str | None = None) -> list[str]:
         if self.other_protocol:
-            return (f"make the protocol of port {self.service_port} {self.other_protocol}, or declare "
-                    f"{self.target!r} for the Service port's protocol on a container of {workload}")
+            return [f"make the protocol of port {self.service_port} {self.other_protocol}, or declare "
+                    f"{self.target!r} for the Service port's protocol on a container of {workload}"]
         if self.named:
-            return f"add a port named {self.target!r} to a container of {workload}, or set targetPort to a number"
-        return f"declare containerPort {self.target} on the container of {workload} that listens on it"
+            return [f"add a port named {self.target!r} to a container of {workload}, or set targetPort to a number"]
+        if len(self.meant) > 1:
+            return [f"set targetPort of port {self.service_port} to the port {workload} listens on: one of "
+                    + ", ".join(_port_text(p) for p in self.meant)]
+        if not self.meant:
+            return []
+        value = self.meant[0].get("name") or self.meant[0].get("containerPort")
+        path = ("spec", "ports", self.index, "targetPort")
+        command = kubectl_patch(service, [{"op": "replace" if self.written else "add", "path": json_pointer(path),
+                                           "value": value}])
+        where = f" at {ports_location}" if ports_location else ""
+        return [command, f"or in the manifest{where}, set targetPort: {value} on port {self.service_port}"]
 
 
-def port_gaps(service: Object, pod_or_template: Object) -> list[PortGap]:
-    """Service ports whose targetPort (number or name + protocol) the pod does not declare."""
+def _port_text(port: Object) -> str:
+    """'grpc=50051/TCP', or '8080/TCP' for an unnamed port."""
+    name = f"{port.get('name')}=" if port.get("name") else ""
+    return f"{name}{port.get('containerPort')}/{port.get('protocol', 'TCP')}"
+
+
+def _near_port(written: int, declared: int) -> bool:
+    """A likely typo of a port number: one apart, or one digit changed, added, dropped or two adjacent swapped."""
+    a, b = str(written), str(declared)
+    if abs(written - declared) == 1:
+        return True
+    if min(len(a), len(b)) < 2 or abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) != len(b):
+        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+        return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
+    differ = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1 and
+                                a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+
+
+def _naming(container: Object, number: int) -> str | None:
+    """Where a container names the port number besides its ports: an env value, its args or command, a probe.
+
+    Only the env variable's name is given, never its value (a URL there may hold a password).
+    """
+    mention = re.compile(rf"(?<![0-9]){number}(?![0-9])")
+    where = f"container {container.get('name')}"
+    for env in container.get("env") or []:
+        if isinstance(env, dict) and mention.search(str(env.get("value") or "")):
+            return f"env {env.get('name')} of {where} names it"
+    for field, verb in (("args", "name"), ("command", "names")):
+        words = container.get(field)
+        if isinstance(words, list) and any(mention.search(str(word)) for word in words):
+            return f"the {field} of {where} {verb} it"
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        if any(port_number(dig(container, probe, handler, "port")) == number
+               for handler in ("httpGet", "tcpSocket", "grpc")):
+            return f"the {probe} of {where} names it"
+    return None
+
+
+def _named_elsewhere(number: int, protocol: str, pod_or_template: Object,
+                     siblings: Iterable[tuple[str, Object]]) -> str | None:
+    """Who else names the number: a container of the pod (env, args, probe, a port of another protocol), or a
+    sibling (another workload the Service selects) that declares it."""
+    for container in containers(pod_or_template):
+        for port in container.get("ports") or []:
+            if isinstance(port, dict) and port_number(port.get("containerPort")) == number:
+                return f"container {container.get('name')} declares it for {port.get('protocol', 'TCP')}"
+        found = _naming(container, number)
+        if found:
+            return found
+    for name, template in siblings:
+        if any(port_number(p.get("containerPort")) == number and p.get("protocol", "TCP") == protocol
+               for p in container_ports(template)):
+            return f"{name}, which the Service also selects, declares it"
+    return None
+
+
+def port_gap(service: Object, index: int, pod_or_template: Object,
+             siblings: Iterable[tuple[str, Object]] = ()) -> PortGap | None:
+    """The gap of the Service's port at index on this pod (template), graded; None when the pod declares it.
+
+    siblings: the other workloads the Service selects (name, pod template): a number one of them
+    declares is evidently meant, so it is no evidence of a mistake here.
+    """
+    ports = dig(service, "spec", "ports") or []
+    port = ports[index]
     declared = container_ports(pod_or_template)
-    declared_text = tuple(
-        f"{p.get('name') + '=' if p.get('name') else ''}{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
-        for p in declared)
-    gaps = []
-    for port in dig(service, "spec", "ports") or []:
-        protocol = port.get("protocol", "TCP")
-        target = port.get("targetPort", port.get("port"))
-        label = f"{port.get('name')} ({port.get('port')}/{protocol})" if port.get("name") else \
-            f"{port.get('port')}/{protocol}"
-        if port_number(target) is None:
-            same_name = [p for p in declared if p.get("name") == target]
-            if not any(p.get("protocol", "TCP") == protocol for p in same_name):
-                other = str(same_name[0].get("protocol", "TCP")) if same_name else None
-                gaps.append(PortGap(label, target, True, declared_text, other))
-        elif not any(str(p.get("containerPort")) == str(target) and p.get("protocol", "TCP") == protocol
-                     for p in declared):
-            gaps.append(PortGap(label, str(target), False, declared_text))
-    return gaps
+    declared_text = tuple(_port_text(p) for p in declared)
+    protocol = port.get("protocol", "TCP")
+    target = target_port(port)
+    label = f"{port.get('name')} ({port.get('port')}/{protocol})" if port.get("name") else \
+        f"{port.get('port')}/{protocol}"
+    number = port_number(target)
+    if number is None:
+        same_name = [p for p in declared if p.get("name") == target]
+        if any(p.get("protocol", "TCP") == protocol for p in same_name):
+            return None
+        other = str(same_name[0].get("protocol", "TCP")) if same_name else None
+        return PortGap(index, label, str(target), True, declared_text, other, protocol=protocol)
+    if any(port_number(p.get("containerPort")) == number and p.get("protocol", "TCP") == protocol for p in declared):
+        return None
+    named_by = _named_elsewhere(number, protocol, pod_or_template, siblings)
+    meant: tuple[Object, ...] = ()
+    near = False
+    if named_by is None:
+        # A port another Service port already sends to is not free to take this one's traffic.
+        targeted = {target_port(other) for i, other in enumerate(ports) if i != index}
+        free = [p for p in declared if p.get("protocol", "TCP") == protocol and
+                port_number(p.get("containerPort")) not in targeted and p.get("name") not in targeted]
+        near_misses = tuple(p for p in free if _near_port(number, port_number(p.get("containerPort")) or 0))
+        if near_misses:
+            meant, near = near_misses, True
+        elif number == port.get("port"):
+            meant = tuple(free)
+    return PortGap(index, label, str(number), False, declared_text, written=not _defaulted(port), protocol=protocol,
+                   named_by=named_by, meant=meant, near=near)
+
+
+def port_gaps(service: Object, pod_or_template: Object, siblings: Iterable[tuple[str, Object]] = ()) -> list[PortGap]:
+    """Service ports whose targetPort (number or name + protocol) the pod does not declare."""
+    return [gap for index in range(len(dig(service, "spec", "ports") or []))
+            if (gap := port_gap(service, index, pod_or_template, siblings)) is not None]
 
 
 def template_candidates(workloads: Iterable[tuple[Object, str | None]], namespace: str) -> list[Candidate]:

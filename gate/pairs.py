@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.config import ANY_WORKLOAD, Caller, Pair, Target
-from gate.endpoints import closest_gap, service_selector, template_candidates
+from gate.endpoints import closest_gap, port_gap, service_selector, target_port, template_candidates
 from gate.findings import Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
@@ -37,6 +37,8 @@ class Backend:
     pod: PodSide
     port: int
     protocol: str
+    note: str | None = None  # the pods do not declare the port: whether they listen there, and how likely
+    port_fix: tuple[str, ...] = ()  # the targetPort is likely wrong: point it at the port the pods declare
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class ResolvedPair:
     @property
     def namespace(self) -> str:
         return self.caller.namespace
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The backends' notes about an undeclared targetPort, each once."""
+        return tuple(dict.fromkeys(b.note for b in self.backends if b.note))
 
 
 def _pod_ports(pod_or_template: Object) -> tuple[ContainerPort, ...]:
@@ -106,7 +113,7 @@ def _service_port(service: Object, target: Target) -> Object:
 
 
 def _target_port_on(pod_ports: tuple[ContainerPort, ...], service_port: Object) -> int | None:
-    target = service_port.get("targetPort", service_port.get("port"))
+    target = target_port(service_port)
     protocol = service_port.get("protocol", "TCP")
     number = port_number(target)
     if number is not None:
@@ -118,8 +125,9 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
     """Find the caller, the Service and the pod templates it selects (the backends).
 
     The Service's own wiring comes first, as an engineer checks it: a selector that points at another
-    application, or a targetPort no container declares, would make any policy verdict (and its fix)
-    about the wrong pods or port. Such a pair has no backends, and `no_backends` says why.
+    application, or a named targetPort no container defines, would make any policy verdict (and its fix)
+    about the wrong pods or port. Such a pair has no backends, and `no_backends` says why. An undeclared
+    numeric targetPort still has endpoints: its backend is judged, with a note on the port.
     """
     caller = resolve_caller(pair.caller, inventory)
     namespace = pair.target.namespace or caller.namespace
@@ -146,20 +154,21 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
     elif wrong := _other_application(pair.target.service, backing, workloads, inventory):
         return ResolvedPair(pair, caller, service, (), None, wrong)
     backends, skipped = [], []
-    for workload in backing:
-        ports = _pod_ports(pod_template(workload) or {})
+    index = next(i for i, p in enumerate(dig(service, "spec", "ports")) if p is service_port)
+    templates = [(str(inventory.ref(w)), pod_template(w) or {}) for w in backing]
+    for workload, (name, template) in zip(backing, templates, strict=True):
+        ports = _pod_ports(template)
         port = _target_port_on(ports, service_port)
         if port is None:
-            skipped.append(f"targetPort {service_port.get('targetPort')!r} names no container port of "
-                           f"{inventory.ref(workload)}")
+            skipped.append(f"targetPort {service_port.get('targetPort')!r} names no container port of {name}")
             continue
-        if ports and not any(p.port == port for p in ports):
-            declared = ", ".join(sorted({f"{p.port}/{p.protocol}" for p in ports}))
-            skipped.append(f"service/{pair.target.service} targets port {port}, which no container of "
-                           f"{inventory.ref(workload)} declares (it declares {declared})")
-            continue
-        pod = PodSide(namespace, template_labels(workload), str(inventory.ref(workload)), ports=ports)
-        backends.append(Backend(pod, port, str(service_port.get("protocol", "TCP"))))
+        # A number gets endpoints whether or not a container declares it: judge the policies, note the doubt.
+        gap = port_gap(service, index, template, [sibling for sibling in templates if sibling[0] != name])
+        pod = PodSide(namespace, template_labels(workload), name, ports=ports)
+        port_fix = tuple(gap.fix(inventory.ref(workload), inventory.ref(service), inventory.location(
+            service, "spec", "ports"))) if gap and gap.likely_wrong else ()
+        backends.append(Backend(pod, port, str(service_port.get("protocol", "TCP")),
+                                gap.message(name) if gap else None, port_fix))
     return ResolvedPair(pair, caller, service, tuple(backends), assumption,
                         None if backends else "; ".join(skipped))
 
@@ -187,6 +196,12 @@ def _other_application(service: str, backing: list[Object], workloads: list[Obje
 def deciding(verdicts: list[tuple[Backend, PolicyVerdict]], expect_allow: bool) -> tuple[Backend, PolicyVerdict] | None:
     """The backend's verdict that contradicts the expectation, else the first one (None: no backend)."""
     return next(((b, v) for b, v in verdicts if v.allowed != expect_allow), verdicts[0] if verdicts else None)
+
+
+def pair_fixes(backend: Backend, verdict: PolicyVerdict) -> tuple[str, ...]:
+    """The fixes for a backend's verdict: for a denial through a targetPort that is likely wrong, the targetPort's
+    (opening a port the pods likely do not listen on fixes nothing); else the policies'."""
+    return backend.port_fix if backend.port_fix and not verdict.allowed else tuple(verdict.fixes())
 
 
 def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None

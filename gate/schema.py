@@ -359,7 +359,11 @@ SERVICE = Map("a Service spec", fields={
                  ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")),
     "selector": LABELS,
     "ports": ListOf("a list of ports", Map("a Service port", required=("port",), fields={
-        "port": PORT_NUMBER, "targetPort": PORT, "nodePort": PORT_NUMBER, "protocol": PROTOCOL,
+        "port": PORT_NUMBER, "nodePort": PORT_NUMBER, "protocol": PROTOCOL,
+        # 0 and '' mean "the same as port": the API server defaults them (SetDefaults_Service), as an absent one.
+        "targetPort": Either("a port number (1-65535; 0: the Service port) or a port name",
+                             Int("a port number (0-65535)", 0, 65535),
+                             Str(PORT_NAME.what, re.compile(f"({IANA_SVC_NAME.pattern})?"), 15)),
         "name": Str("a port name (a DNS label: a-z 0-9 -)", DNS_LABEL, 63)})),
 })
 NETWORK_POLICY = Map("a NetworkPolicy spec", fields={

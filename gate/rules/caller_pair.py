@@ -8,7 +8,7 @@ from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
-from gate.pairs import NearMiss, Unresolvable, deciding, resolve, static_verdicts
+from gate.pairs import NearMiss, Unresolvable, deciding, pair_fixes, resolve, static_verdicts
 from gate.rules.base import LINT
 
 ID = "caller-pair"
@@ -21,9 +21,10 @@ HELP = (
     "peer in the most specific policy selecting the pod, on that one port (a rule of its own when the "
     "existing rule admits other ports too); never a change to a namespace-wide baseline (an empty "
     "`podSelector`, a deny-all): when only a baseline isolates the pod, the fix is a new NetworkPolicy scoped"
-    " to the pod's app label, one port, one peer. The Service is judged first: a `targetPort` no container "
-    'declares, or a selector evidently pointing at another application, makes the pair "not judged", naming '
-    "that cause instead of blaming a policy"
+    " to the pod's app label, one port, one peer. The Service is judged first: a named `targetPort` no "
+    'container defines, or a selector evidently pointing at another application, makes the pair "not judged", '
+    "naming that cause instead of blaming a policy; an undeclared numeric `targetPort` still gets the verdict, "
+    "with a note on the port (see `target-port`)"
 )
 
 
@@ -46,7 +47,8 @@ def pair_finding(pair: Pair, inventory: Inventory) -> Finding:
     backend, verdict = decided
     locations += _policy_locations(inventory, verdict, backend.pod.namespace, resolved.caller.namespace)
     to = f"{backend.pod.name} port {backend.port}/{backend.protocol}"
-    evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ())
+    evidence = tuple(verdict.explanation()) + ((resolved.assumption,) if resolved.assumption else ()) + \
+        ((f"note: {backend.note}",) if backend.note else ())
     if verdict.allowed == pair.expect_allow:
         said = "allowed" if pair.expect_allow else "denied"
         return Finding(LINT, ID, subject, pair.name, Outcome.PASSED,
@@ -54,7 +56,7 @@ def pair_finding(pair: Pair, inventory: Inventory) -> Finding:
                        evidence=evidence, locations=locations)
     if pair.expect_allow:
         message = f"{pair.caller} cannot reach {to}: {verdict.summary()}"
-        fix = tuple(verdict.fixes())
+        fix = pair_fixes(backend, verdict)
     else:
         message = f"{pair.caller} must not reach {to}, but policies allow it: {verdict.summary()}"
         fix = (f"remove the peer admitting {pair.caller} from {verdict.ingress.admitted_by.split(' ')[0]}"

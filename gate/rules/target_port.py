@@ -1,14 +1,13 @@
-"""Lint rule `target-port`: a Service targetPort that the pod templates it selects do not declare."""
+"""Lint rule `target-port`: a Service targetPort that the pod templates it selects do not declare, graded by the
+evidence that the app does not listen there."""
 
 from __future__ import annotations
 
 from gate.config import GateConfig
-from gate.endpoints import (
-    port_gaps,
-)
+from gate.endpoints import PortGap, port_gaps
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
-from gate.objects import Object, pod_template, template_path
+from gate.objects import Object, ObjectRef, pod_template, template_path
 from gate.rules.base import finding, selecting_services
 
 ID = "target-port"
@@ -19,10 +18,14 @@ SUMMARY = (
 )
 FIX = "Name the container port as the targetPort does, or point the targetPort at a port the container declares."
 HELP = (
-    "a Service's `targetPort` is not declared by the templates it selects (native sidecars, init containers "
-    "with `restartPolicy: Always`, count): a named port that no container defines, or defines for another "
-    "protocol, is an error, because that port gets no endpoints; an undeclared number is a warning "
-    '("undeclared": apps often listen on ports they do not declare)'
+    "a Service's `targetPort` (unset or `0`: the Service port) is not declared by the templates it selects "
+    "(native sidecars, init containers with `restartPolicy: Always`, count). A named port that no container "
+    "defines, or defines for another protocol, is an error: that port gets no endpoints. A number always gets "
+    "endpoints, so an undeclared one is a warning only on evidence of a mistake: the containers declare ports of "
+    "that protocol, nothing else in the template names the number, and it is the Service port or a near miss of "
+    "a declared port (`50052` for `50051`); the fix points the `targetPort` at that port. Otherwise (an env "
+    "value, args, a probe name it, or no port of that protocol is declared) it is a note, reported as not "
+    "checkable: only live traffic can say whether the app listens there"
 )
 
 
@@ -30,23 +33,33 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
     """The Service's targetPort (number, or name + protocol) is declared by the templates it selects."""
     findings = []
     for service, ref, selector in selecting_services(inventory):
-        for workload in inventory.selected(selector, ref.namespace):
+        selected = inventory.selected(selector, ref.namespace)
+        templates = [(str(inventory.ref(w)), pod_template(w) or {}) for w in selected]
+        ports_location = inventory.location(service, "spec", "ports")
+        for workload, (name, template) in zip(selected, templates, strict=True):
             workload_ref = inventory.ref(workload)
             title = f"{ref.name} targetPort exposed by {workload_ref}"
-            gaps = port_gaps(service, pod_template(workload) or {})
-            ports_at = Location.parse(inventory.location(service, "spec", "ports"))
+            gaps = port_gaps(service, template, [sibling for sibling in templates if sibling[0] != name])
             if not gaps:
-                findings.append(finding(ID, ref, title, Outcome.PASSED,
-                                         f"{workload_ref} exposes every targetPort of {ref}", locations=ports_at))
-            for gap in gaps:
-                # an undeclared number warns: apps often listen on ports they do not declare
-                severity = SEVERITY if gap.named else Severity.WARNING
-                containers_at = inventory.location(workload, *_containers_path(workload))
-                findings.append(finding(
-                    ID, ref, title, Outcome.FAILED, f"{ref}: {gap.message} of {workload_ref}",
-                    severity=severity, fix=(gap.fix(workload_ref) + (f" ({containers_at})" if containers_at else ""),),
-                    locations=ports_at + Location.parse(containers_at)))
+                findings.append(finding(ID, ref, title, Outcome.PASSED, f"{workload_ref} exposes every targetPort "
+                                        f"of {ref}", locations=Location.parse(ports_location)))
+            containers_at = inventory.location(workload, *_containers_path(workload))
+            findings += [_gap_finding(gap, ref, workload_ref, title, ports_location, containers_at) for gap in gaps]
     return findings
+
+
+def _gap_finding(gap: PortGap, service: ObjectRef, workload: ObjectRef, title: str, ports_location: str | None,
+                 containers_at: str | None) -> Finding:
+    """An error (no endpoints), a warning (likely not listening, fix the targetPort) or a note (not checkable)."""
+    message = f"{service}: {gap.message(str(workload))}"
+    locations = Location.parse(ports_location) + Location.parse(containers_at)
+    if not gap.named and not gap.likely_wrong:
+        return finding(ID, service, title, Outcome.NOT_CHECKABLE, message, locations=locations)
+    fix = gap.fix(workload, service, ports_location)
+    if gap.named:
+        fix = [line + (f" ({containers_at})" if containers_at else "") for line in fix]
+    return finding(ID, service, title, Outcome.FAILED, message, severity=SEVERITY if gap.named else Severity.WARNING,
+                   fix=tuple(fix), locations=locations)
 
 
 def _containers_path(workload: Object) -> tuple[str, ...]:

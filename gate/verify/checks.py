@@ -312,7 +312,7 @@ def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector
     named = [g for g in gaps if g.named]
     if named:
         pod_name = dig(ready_pods[0], "metadata", "name")
-        return Verdict(State.FAILED, f"{ref}: {named[0].message} (pod/{pod_name})",
+        return Verdict(State.FAILED, f"{ref}: {named[0].message(f'pod/{pod_name}')}",
                        fix=(f"name a container port {named[0].target!r} in the pod template, or set targetPort "
                             "to the container's port number",))
     names = ", ".join(p.get("name") or str(p.get("port")) for p in missing)

@@ -157,7 +157,7 @@ def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
             live_text += f"; service/{pair.target.service} has no ready endpoints (see its endpoints check)"
         combined = combine(pair, verdict, live.connected, live_text)
         evidence = tuple(verdict.explanation() if verdict else ()) + tuple(notes)
-        evidence += ((item.assumption,) if item.assumption else ())
+        evidence += ((item.assumption,) if item.assumption else ()) + tuple(f"note: {n}" for n in item.notes)
         caller = str(pair.caller) if pair.caller.workload else f"<a pod with {pair.caller}>"
         target = targets[name]
         evidence += ("reproduce: " + reproduce_command(item.namespace, caller, target.host, target.port),)

@@ -94,7 +94,7 @@ spec:
 apiVersion: v1
 kind: Service
 metadata: {name: web}
-spec: {selector: {app: web}, ports: [{port: 80, targetPort: 9090}]}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8081}]}
 """)
     assert run("lint", str(manifests))[0] == 0
     assert run("lint", str(manifests), "--strict")[0] == 1

@@ -316,7 +316,7 @@ for ident, value, message in BAD_PORTS:
     lint(f"container-port-{ident}", fill(DEPLOYMENT, PORT=value), 2,
          rf"spec\.template\.spec\.containers\[0\]\.ports\[0\]\.containerPort: (expected a port number.*)?{message}")
     lint(f"service-port-{ident}", fill(SERVICE, PORT=value), 2, rf"spec\.ports\[0\]\.port: .*{message}")
-for ident, value, message in [("zero", "0", "got 0"), ("too-big", "65536", "got 65536"),
+for ident, value, message in [("negative", "-1", "got -1"), ("too-big", "65536", "got 65536"),
                               ("quoted-number", '"8080"', "a number in quotes"), ("float", "1.5", r"got 1\.5"),
                               ("bad-name", "HTTP_PORT", "unfilled placeholder|got 'HTTP_PORT'"),
                               ("long-name", "averyveryverylongname", "got 'averyveryverylongname'"),

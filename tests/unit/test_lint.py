@@ -117,7 +117,8 @@ def test_selectorless_and_external_name_services_are_skipped(tmp_path: Path) -> 
     ("http", "TCP", Outcome.PASSED, None),
     ("grpc", "TCP", Outcome.FAILED, Severity.ERROR),
     ("http", "UDP", Outcome.FAILED, Severity.ERROR),
-    (9999, "TCP", Outcome.FAILED, Severity.WARNING),
+    (8081, "TCP", Outcome.FAILED, Severity.WARNING),  # a near miss of the declared 8080
+    (9999, "TCP", Outcome.NOT_CHECKABLE, None),  # undeclared, but nothing says the app does not listen there
 ])
 def test_target_port(tmp_path: Path, target: object, protocol: str, outcome: Outcome, severity: Severity) -> None:
     findings = run(tmp_path, [workload("Deployment", "web", {"app": "web"}),

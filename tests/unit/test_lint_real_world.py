@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gate.config import GateConfig
-from gate.findings import Finding, Outcome, Severity
+from gate.findings import Finding, Outcome
 from gate.inventory import Inventory
 from gate.lint import lint
 from gate.manifests import load
@@ -207,10 +207,10 @@ def test_versions_that_differ_by_a_number_are_not_typos(tmp_path: Path) -> None:
     assert rule(lint_set(tmp_path, objects), "service-selector")[0].outcome is Outcome.NOT_CHECKABLE
 
 
-def test_undeclared_target_port_number_is_a_warning_that_does_not_claim_no_endpoints(tmp_path: Path) -> None:
+def test_undeclared_target_port_number_is_a_note_that_does_not_claim_no_endpoints(tmp_path: Path) -> None:
     objects = [deployment("web", {"app": "web"}), service("web", {"app": "web"}, 9000)]
     [finding] = rule(lint_set(tmp_path, objects), "target-port")
-    assert finding.severity is Severity.WARNING and "undeclared" in finding.message
+    assert finding.outcome is Outcome.NOT_CHECKABLE and "undeclared" in finding.message
     assert "no endpoints" not in finding.message and "stay empty" not in finding.message
 
 

@@ -193,15 +193,20 @@ def test_pair_finding_points_at_the_deciding_policy(tmp_path: Path) -> None:
     assert "cart-ingress" in "\n".join(lines[policy_line.line - 12:policy_line.line])
 
 
-def test_service_target_port_is_judged_before_the_policy(tmp_path: Path) -> None:
+def test_a_likely_wrong_numeric_target_port_gets_the_verdict_and_the_target_port_fix(tmp_path: Path) -> None:
+    """A number gets endpoints: the pair is judged on 7071, and its fix is the targetPort, not a policy opening 7071."""
     broken = shop()
     find(broken, "Service", "cart")["spec"]["ports"][0]["targetPort"] = 7071  # the app listens on 7070
     findings = [f for f in lint(inventory(broken, tmp_path), gate_config(tmp_path)) if f.rule == "caller-pair"
                 and f.subject.name.endswith("-> cart:7070 allow")]
-    assert {f.outcome for f in findings} == {Outcome.NOT_CHECKABLE}
-    assert ("not judged: service/cart targets port 7071, which no container of deployment/cart declares "
-            "(it declares 7070/TCP)") in findings[0].message
-    assert all(f.fix == () for f in findings)
+    assert findings and {f.outcome for f in findings} == {Outcome.FAILED}
+    assert "frontend cannot reach deployment/cart port 7071/TCP: blocked: ingress: denied" in findings[0].message
+    assert ("note: targetPort 7071 of port serve (7070/TCP) is likely wrong: deployment/cart declares "
+            "serve=7070/TCP, a near miss of 7071, and nothing else in its pod template names 7071; its pods are "
+            "likely not listening on 7071") in findings[0].evidence
+    assert all(f.fix[0].startswith("kubectl patch service cart -n shop --type=json -p='[{\"op\":\"replace\","
+                                   "\"path\":\"/spec/ports/0/targetPort\",\"value\":\"serve\"}]'")
+               for f in findings)
 
 
 def test_service_selecting_another_application_is_judged_before_the_policy(tmp_path: Path) -> None:
