@@ -98,20 +98,21 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
         say(f"deploy-gate: error: {visible(str(error))}")
         sys.exit(error.exit_code)
     except GateError as error:
-        code, message = error.exit_code, visible(str(error))
+        code, message, location = error.exit_code, visible(str(error)), error.location
         say(f"deploy-gate: error: {message}")
     except KeyboardInterrupt:
-        code, message = EXIT_INTERRUPTED, "interrupted"
+        code, message, location = EXIT_INTERRUPTED, "interrupted", None
         say("deploy-gate: interrupted")
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
             import traceback
 
             traceback.print_exc()
-        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(scrubbed(str(error)))}"
+        code, message, location = (EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: "
+                                                      f"{visible(scrubbed(str(error)))}", None)
         say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
     try:
-        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path,
+        publish(Report.unfinished(name, code, message, time.monotonic() - started, location), output, junit_path,
                 metrics_path=metrics_path)
     except GateError as error:
         say(f"deploy-gate: error: {visible(str(error))}")

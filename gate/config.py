@@ -113,7 +113,7 @@ class _Reader:
 
     def fail(self, path: Path_, message: str) -> ConfigError:
         dotted = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
-        return ConfigError(f"{self.where(path)}: {dotted}: {message}")
+        return ConfigError.at(self.where(path), f"{dotted}: {message}")
 
     def check_keys(self, data: dict[str, Any], path: Path_, allowed: tuple[str, ...]) -> None:
         for key in data:
@@ -294,11 +294,11 @@ def load_config(path: Path | str | None) -> GateConfig:
     try:
         documents = parse_documents(read_text(path), file)
     except ManifestError as error:
-        raise ConfigError(str(error)) from error
+        raise ConfigError(str(error), error.location) from error
     if not documents:
         return GateConfig(file=file)
     if len(documents) > 1:
-        raise ConfigError(f"{file}:{documents[1][1]}: expected one YAML document")
+        raise ConfigError.at(f"{file}:{documents[1][1]}", "expected one YAML document")
     data, _, node = documents[0]
     reader = _Reader(file, node)
     data = reader.mapping(data, ())

@@ -39,7 +39,7 @@ def pair_finding(pair: Pair, inventory: Inventory, dns: PodSide | None = DEFAULT
     try:
         resolved = resolve(pair, inventory)
     except NearMiss as why:  # a typo in gate.yaml, not an object that may live in the cluster
-        raise ConfigError(f"{pair.location}: {pair.name}: {why}") from why
+        raise ConfigError.at(pair.location, f"{pair.name}: {why}") from why
     except Unresolvable as why:
         return Finding(LINT, ID, subject, pair.name, Outcome.NOT_CHECKABLE, f"{pair.name}: {why}",
                        locations=locations)
