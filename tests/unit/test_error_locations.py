@@ -22,17 +22,17 @@ from tests.unit.test_outputs import valid_junit
 from tests.unit.test_reports import valid_sarif
 
 SERVICE = """\
-apiVersion: v1
 kind: Service
+apiVersion: v1
 metadata:
-  name: web
   namespace: shop
+  name: web
 spec:
   ports:
-  - port: 80
+  - name: http
+    port: 80
     targetPort: 8080
-  selector:
-    app: web
+  selector: {app: web}
   type: Sideways
 """
 MESSAGE = "m.yaml:12: spec.type: expected ClusterIP, NodePort, LoadBalancer or ExternalName, got 'Sideways'"
