@@ -29,7 +29,6 @@ from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
 from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_text
-from gate.netpol import PolicyVerdict
 from gate.objects import ObjectRef
 from gate.outputs import (
     append_text,
@@ -40,7 +39,7 @@ from gate.outputs import (
     replace_file,
     write_stdout,
 )
-from gate.pairs import Backend, ResolvedPair, Unresolvable, pair_fixes, resolve, static_verdicts
+from gate.pairs import PairVerdict, ResolvedPair, Unresolvable, judge, pair_fixes, resolve
 from gate.report import FORMATS, Report, render
 from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
@@ -99,20 +98,21 @@ def _run(command: Callable[[], int], name: str, output: str = "text", junit_path
         say(f"deploy-gate: error: {visible(str(error))}")
         sys.exit(error.exit_code)
     except GateError as error:
-        code, message = error.exit_code, visible(str(error))
+        code, message, location = error.exit_code, visible(str(error)), error.location
         say(f"deploy-gate: error: {message}")
     except KeyboardInterrupt:
-        code, message = EXIT_INTERRUPTED, "interrupted"
+        code, message, location = EXIT_INTERRUPTED, "interrupted", None
         say("deploy-gate: interrupted")
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("DEPLOY_GATE_DEBUG"):
             import traceback
 
             traceback.print_exc()
-        code, message = EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: {visible(scrubbed(str(error)))}"
+        code, message, location = (EXIT_UNVERIFIABLE, f"internal error: {type(error).__name__}: "
+                                                      f"{visible(scrubbed(str(error)))}", None)
         say(f"deploy-gate: {message} (set DEPLOY_GATE_DEBUG=1 for the traceback)")
     try:
-        publish(Report.unfinished(name, code, message, time.monotonic() - started), output, junit_path,
+        publish(Report.unfinished(name, code, message, time.monotonic() - started, location), output, junit_path,
                 metrics_path=metrics_path)
     except GateError as error:
         say(f"deploy-gate: error: {visible(str(error))}")
@@ -617,64 +617,43 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
             resolved = resolve(pair, inventory)
         except Unresolvable as why:
             raise UsageError(f"cannot explain {caller_text} -> {target_text}: {why}") from why
-        verdicts = static_verdicts(resolved, inventory, incomplete)
-        # A Service without endpoints connects nobody, whatever the policies say about its intended pods.
-        allowed = bool(verdicts) and not resolved.assumption and all(v.allowed for _, v in verdicts)
-        report = Report("explain", explanation_findings(resolved, verdicts), 0 if allowed else 1)
-        # explain's own shape in text and json: every backend's verdict, explanation and fixes
-        own = render_explanation(resolved, verdicts, allowed, output) if output in ("text", "json") else None
+        verdict = judge(resolved, inventory, incomplete)  # as lint and verify judge a declared pair
+        report = Report("explain", explanation_findings(resolved, verdict), 0 if verdict.connects else 1)
+        # explain's own shape in text and json: the verdict, then every backend's explanation and fixes
+        own = render_explanation(resolved, verdict, output) if output in ("text", "json") else None
         publish(report, output, junit_path, document=own)
         return report.exit_code
 
     _run(command, "explain", output, junit_path, inputs=(*files, *kustomize, kubeconfig or ""))
 
 
-def explanation_findings(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]]
-                         ) -> tuple[Finding, ...]:
-    """One check per backend of the target port, as verify reports a declared pair; a Service without
-    endpoints is one failed check, the policies' verdict on its intended pods its evidence."""
+def explanation_findings(resolved: ResolvedPair, verdict: PairVerdict) -> tuple[Finding, ...]:
+    """One check, as verify reports a declared pair: passed when the caller connects, failed otherwise."""
     name = f"{resolved.caller.name} -> {resolved.pair.target}"
-    subject = ObjectRef("Pair", resolved.namespace, name)
-    if not verdicts or resolved.assumption:
-        return (Finding("connectivity", caller_pair.ID, subject, name, Outcome.FAILED,
-                        f"cannot connect: no endpoints: {resolved.no_backends or resolved.assumption}",
-                        evidence=tuple(f"policies would {'allow' if v.allowed else 'deny'} {b.pod.name} port "
-                                       f"{b.port}/{b.protocol}: {v.summary()}" for b, v in verdicts)),)
-    return tuple(Finding("connectivity", caller_pair.ID, subject,
-                         f"{name}: {backend.pod.name} port {backend.port}/{backend.protocol}",
-                         Outcome.PASSED if verdict.allowed else Outcome.FAILED, verdict.summary(),
-                         evidence=tuple(verdict.explanation()) + ((f"note: {backend.note}",) if backend.note else ()),
-                         fix=pair_fixes(backend, verdict))
-                 for backend, verdict in verdicts)
+    return (Finding("connectivity", caller_pair.ID, ObjectRef("Pair", resolved.namespace, name), name,
+                    Outcome.PASSED if verdict.connects else Outcome.FAILED, f"{name}: {verdict.message}",
+                    evidence=verdict.evidence, fix=verdict.fix, locations=verdict.locations),)
 
 
-def render_explanation(resolved: ResolvedPair, verdicts: list[tuple[Backend, PolicyVerdict]], allowed: bool,
-                       output: str) -> str:
+def render_explanation(resolved: ResolvedPair, verdict: PairVerdict, output: str) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
+    allowed = bool(verdict.connects)
     if output == "json":
         from gate.report.json_report import document as json_document
 
         return json_document("explain", "success" if allowed else "failure", 0 if allowed else 1, **{
             "allowed": allowed,
+            "message": verdict.message,
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},
             "target": str(target),
             "assumption": resolved.assumption,
             "no_endpoints": resolved.no_backends,
             "backends": [{"workload": b.pod.name, "port": b.port, "protocol": b.protocol,
                           "allowed": v.allowed, "summary": v.summary(), "explanation": v.explanation(),
-                          "fixes": list(pair_fixes(b, v)), "note": b.note} for b, v in verdicts],
+                          "fixes": list(pair_fixes(b, v)), "note": b.note} for b, v in verdict.verdicts],
         })
-    lines = []
-    if not verdicts or resolved.assumption:
-        lines.append(f"DENY  {caller} ({resolved.namespace}) -> {target}: cannot connect: no endpoints: "
-                     f"{resolved.no_backends or resolved.assumption}")
-    for backend, verdict in verdicts:
-        word = "ALLOW" if verdict.allowed else "DENY"
-        if resolved.assumption:
-            word = f"policies would {word}:"
-        lines.append(f"{word}  {caller} ({resolved.namespace}) -> {target}: {backend.pod.name} port "
-                     f"{backend.port}/{backend.protocol}")
-        lines += [f"    {line}" for line in verdict.explanation()]
-        lines += [f"    note: {backend.note}"] if backend.note else []
-        lines += [f"    fix: {fix}" for fix in pair_fixes(backend, verdict)]
+    word = {True: "ALLOW", False: "DENY"}.get(verdict.connects, "NOT JUDGED")
+    lines = [f"{word}  {caller} ({resolved.namespace}) -> {target}: {verdict.message}"]
+    lines += [f"    {line}" for line in verdict.evidence]
+    lines += [f"    fix: {fix}" for fix in verdict.fix]
     return "\n".join(visible(line) for line in lines) + "\n"

@@ -74,6 +74,14 @@ class Pair:
 
 
 @dataclass(frozen=True)
+class DnsPods:
+    """The cluster DNS pods an egress-isolated caller must reach (UDP 53) to resolve a Service's name."""
+
+    namespace: str = "kube-system"
+    labels: dict[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})  # CoreDNS keeps kube-dns's
+
+
+@dataclass(frozen=True)
 class GateConfig:
     file: str | None = None
     rollout_timeout: float = 300.0
@@ -85,6 +93,7 @@ class GateConfig:
     probe_timeout: float = 20.0
     required_labels: tuple[str, ...] = ()
     pairs: tuple[Pair, ...] = ()
+    dns: DnsPods = field(default_factory=DnsPods)
 
 
 def workload_kind(alias: str) -> str | None:
@@ -104,7 +113,7 @@ class _Reader:
 
     def fail(self, path: Path_, message: str) -> ConfigError:
         dotted = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
-        return ConfigError(f"{self.where(path)}: {dotted}: {message}")
+        return ConfigError.at(self.where(path), f"{dotted}: {message}")
 
     def check_keys(self, data: dict[str, Any], path: Path_, allowed: tuple[str, ...]) -> None:
         for key in data:
@@ -203,16 +212,31 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
             raise reader.fail((*path, "namespace"), f"{namespace!r} contradicts the workload's namespace "
                                                     f"{workload.namespace!r}")
         return Caller(namespace or workload.namespace, workload.workload)
-    labels = reader.mapping(data.get("labels"), (*path, "labels"))
+    return Caller(namespace, None, _labels(data.get("labels"), reader, (*path, "labels"), "a caller by labels"))
+
+
+def _labels(value: Any, reader: _Reader, path: Path_, what: str) -> dict[str, str]:
+    """A non-empty mapping of labels, each key and value as the API server accepts them."""
+    labels = reader.mapping(value, path)
     if not labels:
-        raise reader.fail((*path, "labels"), "a caller by labels needs at least one label")
+        raise reader.fail(path, f"{what} needs at least one label")
     for key, label in labels.items():
         if not isinstance(key, str) or not isinstance(label, str):
-            raise reader.fail((*path, "labels", str(key)), f"expected string label keys and values, got "
-                                                          f"{key!r}: {label!r}")
-        _valid(LabelKey(), key, reader, (*path, "labels", key))
-        _valid(LABEL_VALUE, label, reader, (*path, "labels", key))
-    return Caller(namespace, None, dict(labels))
+            raise reader.fail((*path, str(key)), f"expected string label keys and values, got {key!r}: {label!r}")
+        _valid(LabelKey(), key, reader, (*path, key))
+        _valid(LABEL_VALUE, label, reader, (*path, key))
+    return dict(labels)
+
+
+def parse_dns(value: Any, reader: _Reader) -> DnsPods:
+    """`dns: {namespace, labels}`: where the callers' lookups go; either key defaults to kube-dns's."""
+    data = reader.mapping(value, ("dns",))
+    reader.check_keys(data, ("dns",), ("namespace", "labels"))
+    default = DnsPods()
+    namespace = _namespace(data["namespace"], reader, ("dns", "namespace")) if "namespace" in data \
+        else default.namespace
+    labels = _labels(data["labels"], reader, ("dns", "labels"), "dns") if "labels" in data else default.labels
+    return DnsPods(namespace, labels)
 
 
 def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
@@ -259,7 +283,7 @@ def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
 
 
 TOP_LEVEL_FIELDS = ("rollout_timeout", "endpoints_timeout", "wait_full_timeout", "fail_fast", "probe",
-                    "required_labels", "pairs")
+                    "required_labels", "pairs", "dns")
 
 
 def load_config(path: Path | str | None) -> GateConfig:
@@ -270,11 +294,11 @@ def load_config(path: Path | str | None) -> GateConfig:
     try:
         documents = parse_documents(read_text(path), file)
     except ManifestError as error:
-        raise ConfigError(str(error)) from error
+        raise ConfigError(str(error), error.location) from error
     if not documents:
         return GateConfig(file=file)
     if len(documents) > 1:
-        raise ConfigError(f"{file}:{documents[1][1]}: expected one YAML document")
+        raise ConfigError.at(f"{file}:{documents[1][1]}", "expected one YAML document")
     data, _, node = documents[0]
     reader = _Reader(file, node)
     data = reader.mapping(data, ())
@@ -309,4 +333,5 @@ def load_config(path: Path | str | None) -> GateConfig:
         if "timeout" in probe else defaults.probe_timeout,
         required_labels=tuple(required),
         pairs=parsed,
+        dns=parse_dns(data.get("dns", {}), reader),
     )

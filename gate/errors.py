@@ -6,7 +6,12 @@ error, 3 could not verify (cluster unreachable, authentication, RBAC).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Self
+
 from gate.escape import scrubbed, visible
+
+if TYPE_CHECKING:  # gate.findings imports the exit codes from here
+    from gate.findings import Location
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -24,8 +29,16 @@ class GateError(Exception):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", location: Location | None = None) -> None:
         super().__init__(visible(scrubbed(message)))
+        self.location = location  # the input's file:line, when known: reports place the error there
+
+    @classmethod
+    def at(cls, where: str, message: str) -> Self:
+        """The error at `where` ("file:line", or a file alone): the message starts with it, the location is it."""
+        from gate.findings import Location
+
+        return cls(f"{where}: {message}", next(iter(Location.parse(where)), None))
 
 
 class UsageError(GateError):

@@ -350,15 +350,15 @@ def _check_aliases(root: yaml.Node, file: str) -> None:
         stack.append((node, True))
         for child in _children(node):
             if id(child) in on_path:
-                raise ManifestError(f"{file}:{child.start_mark.line + 1}: an alias refers to a node that contains "
-                                    f"it; a Kubernetes object cannot be recursive")
+                raise ManifestError.at(f"{file}:{child.start_mark.line + 1}", "an alias refers to a node that "
+                                       "contains it; a Kubernetes object cannot be recursive")
             if id(child) not in sizes:
                 stack.append((child, False))
     expanded = sizes[id(root)]
     if expanded > max(ALIAS_EXPANSION * written, ALIAS_EXPANSION_FLOOR):
-        raise ManifestError(f"{file}:{root.start_mark.line + 1}: YAML aliases expand this document to {expanded:,} "
-                            f"nodes and characters from {written:,} written (more than {ALIAS_EXPANSION}x): "
-                            f"refusing an alias bomb")
+        raise ManifestError.at(f"{file}:{root.start_mark.line + 1}", f"YAML aliases expand this document to "
+                               f"{expanded:,} nodes and characters from {written:,} written (more than "
+                               f"{ALIAS_EXPANSION}x): refusing an alias bomb")
 
 
 def _yaml_problem(error: yaml.YAMLError, text: str, file: str) -> ManifestError:
@@ -368,7 +368,7 @@ def _yaml_problem(error: yaml.YAMLError, text: str, file: str) -> ManifestError:
     if mark and (template := re.search(r"\{\{.*?\}\}", text.splitlines()[mark.line] if
                                        mark.line < len(text.splitlines()) else "")):
         problem = f"unrendered template {template.group(0)!r}; render it first (helm template, envsubst)"
-    return ManifestError(f"{file}{line}: invalid YAML: {problem}")
+    return ManifestError.at(f"{file}{line}", f"invalid YAML: {problem}")
 
 
 def parse_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
@@ -417,13 +417,13 @@ def check_json(text: str, file: str) -> None:
     try:
         _, end = decoder.raw_decode(text, len(text) - len(text.lstrip()))
     except json.JSONDecodeError as error:
-        raise ManifestError(f"{file}:{error.lineno}: invalid JSON: {error.msg} (column {error.colno})") from None
+        raise ManifestError.at(f"{file}:{error.lineno}", f"invalid JSON: {error.msg} (column {error.colno})") from None
     except (ValueError, RecursionError) as error:
         raise ManifestError(f"{file}: invalid JSON: {error}") from None
     if text[end:].strip():
         line = text.count("\n", 0, end + len(text[end:]) - len(text[end:].lstrip())) + 1
-        raise ManifestError(f"{file}:{line}: invalid JSON: more than one value in the file; put several "
-                            f"objects in a List")
+        raise ManifestError.at(f"{file}:{line}", "invalid JSON: more than one value in the file; put several "
+                                                     "objects in a List")
 
 
 def file_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
@@ -436,14 +436,15 @@ def file_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
 def _objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterable[Manifest]:
     """Objects of one document; `List` kinds (v1 List, *List) expand to their items."""
     if not isinstance(data, dict):
-        raise ManifestError(f"{file}:{line}: expected a Kubernetes object (a mapping), found {type(data).__name__}")
+        raise ManifestError.at(f"{file}:{line}", f"expected a Kubernetes object (a mapping), found "
+                                                f"{type(data).__name__}")
     kind = data.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and "items" in data:
         items = data["items"] if data["items"] is not None else []
         if not isinstance(items, list):
             got = schema.describe(items, None)
-            raise ManifestError(f"{file}:{node_line(node, ('items',), line)}: items: expected a list of objects, "
-                                f"got {got}")
+            raise ManifestError.at(f"{file}:{node_line(node, ('items',), line)}",
+                                   f"items: expected a list of objects, got {got}")
         for index, item in enumerate(items):
             steps = list(_walk(node, ("items", index)))
             item_line, item_node = steps[-1] if len(steps) == 2 else (line, None)
@@ -461,15 +462,15 @@ def _checked(manifest: Manifest) -> Manifest:
     obj, where = manifest.obj, f"{manifest.file}:{manifest.line}"
     for key in ("apiVersion", "kind"):
         if obj.get(key) is None or obj.get(key) == "":
-            raise ManifestError(f"{where}: missing {key}; not a Kubernetes object")
+            raise ManifestError.at(where, f"missing {key}; not a Kubernetes object")
     if manifest.node is not None:
         manifest.lines = line_tree(manifest.node) if manifest.kind not in PAYLOADS else \
             {key.value: key.start_mark.line + 1 for key, _ in getattr(manifest.node, "value", ())}
     try:
         schema.check(obj, manifest.written)
     except schema.Invalid as invalid:
-        raise ManifestError(f"{manifest.location(*invalid.path)}: {schema.dotted(invalid.path)}: "
-                            f"{invalid.message}") from None
+        raise ManifestError.at(manifest.location(*invalid.path), f"{schema.dotted(invalid.path)}: "
+                                                                 f"{invalid.message}") from None
     manifest.node = None
     for payload in PAYLOADS.get(manifest.kind, ()):
         obj.pop(payload, None)
@@ -486,10 +487,10 @@ def _check_kinds(manifests: list[Manifest]) -> None:
 def _check_kind(manifest: Manifest, crd_kinds: set[tuple[str, str]]) -> None:
     obj = manifest.obj
     if problem := unknown_kind_problem(obj["apiVersion"], obj["kind"], crd_kinds):
-        raise ManifestError(f"{manifest.location('kind')}: {problem}")
+        raise ManifestError.at(manifest.location('kind'), problem)
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     if not isinstance(metadata.get("name") or metadata.get("generateName"), str):
-        raise ManifestError(f"{manifest.location('metadata')}: {obj['kind']} has no metadata.name")
+        raise ManifestError.at(manifest.location('metadata'), f"{obj['kind']} has no metadata.name")
 
 
 def _crd_kinds(manifests: list[Manifest]) -> set[tuple[str, str]]:

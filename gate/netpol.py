@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gate.escape import shell_command
 from gate.labels import IDENTITY_LABELS, Selector, format_labels, no_command_for
@@ -118,24 +118,28 @@ class PolicyVerdict:
     allowed: bool
     ingress: DirectionVerdict
     egress: DirectionVerdict
-    dns: DirectionVerdict | None = None  # set when the caller is egress-isolated
+    dns: DirectionVerdict | None = None  # UDP 53 to the cluster DNS, set when the caller is egress-isolated
     incomplete: str | None = None  # e.g. the cluster also has policy kinds this evaluator cannot read
     notes: tuple[str, ...] = field(default=())
 
     @property
     def deciding(self) -> list[DirectionVerdict]:
-        return [d for d in (self.egress, self.ingress) if not d.allowed]
+        """The verdicts that deny: the caller's egress, the target's ingress, the caller's DNS lookup."""
+        return [d for d in (self.egress, self.ingress, self.dns) if d is not None and not d.allowed]
+
+    def _summary_of(self, direction: DirectionVerdict) -> str:
+        return ("DNS " if direction is self.dns else "") + direction.summary()
 
     def summary(self) -> str:
         if self.allowed:
             admitted = [d.summary() for d in (self.egress, self.ingress)]
             return "allowed: " + "; ".join(admitted)
-        return "blocked: " + " and ".join(d.summary() for d in self.deciding)
+        return "blocked: " + " and ".join(self._summary_of(d) for d in self.deciding)
 
     def explanation(self) -> list[str]:
         lines = [self.ingress.summary(), self.egress.summary()]
         if self.dns is not None:
-            lines.append("DNS " + self.dns.summary())
+            lines.append(self._summary_of(self.dns))
         lines += list(self.notes)
         if self.incomplete:
             lines.append(f"possibly incomplete: {self.incomplete}")
@@ -245,60 +249,100 @@ def _identity_labels(side: PodSide) -> dict[str, str]:
     return dict(side.labels)
 
 
-def _peer(policy_namespace: str, other: PodSide) -> Object:
-    """A peer admitting exactly `other`'s application: its identity label, and its namespace if another."""
-    peer: Object = {"podSelector": {"matchLabels": _identity_labels(other)}}
+def _peer(policy_namespace: str, other: PodSide, labels: dict[str, str] | None = None) -> Object:
+    """A peer admitting exactly `other`'s application (its identity label, unless `labels` are given), and its
+    namespace if another."""
+    peer: Object = {"podSelector": {"matchLabels": labels or _identity_labels(other)}}
     if other.namespace != policy_namespace:
         peer["namespaceSelector"] = {"matchLabels": {NAMESPACE_NAME_LABEL: other.namespace}}
     return peer
 
 
-def _patch(policy: Policy, direction: str, connection: Connection, other: PodSide) -> str:
-    """The smallest change to `policy` admitting `other` on this one port, and nothing more.
+def _keys(direction: str) -> tuple[str, str]:
+    return ("ingress", "from") if direction == INGRESS else ("egress", "to")
 
-    A peer joins an existing rule only when that rule's ports are exactly this port; otherwise a new
-    rule for this port alone: adding a peer to a multi-port or all-ports rule would admit more.
+
+def _join(policy: Policy, direction: str, connection: Connection, other: PodSide) -> Object | None:
+    """The operation adding `other` as a peer of an existing rule whose ports are exactly this port, or None.
+
+    A peer joins only such a rule: added to a multi-port or all-ports rule it would be admitted on more.
     """
-    key, peer_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
-    peer = _peer(policy.namespace, other)
-    rules = policy.rules(direction)
-    operation: Object | None = None
-    for index, rule in enumerate(rules):
+    key, peer_key = _keys(direction)
+    for index, rule in enumerate(policy.rules(direction)):
         ports = rule.get("ports") or []
         if rule.get(peer_key) and len(ports) == 1 and _port_matches(ports[0], connection) and \
                 ports[0].get("endPort") is None:
-            operation = {"op": "add", "path": f"/spec/{key}/{index}/{peer_key}/-", "value": peer}
-            break
-    if operation is None:
-        new_rule = {peer_key: [peer], "ports": [{"port": connection.port, "protocol": connection.protocol}]}
-        if rules:
-            operation = {"op": "add", "path": f"/spec/{key}/-", "value": new_rule}
-        else:
-            operation = {"op": "add", "path": f"/spec/{key}", "value": [new_rule]}
-    return no_command_for(_identity_labels(other)) or shell_command(
+            return {"op": "add", "path": f"/spec/{key}/{index}/{peer_key}/-", "value": _peer(policy.namespace, other)}
+    return None
+
+
+def _connection_rule(direction: str, policy_namespace: str, connection: Connection, other: PodSide) -> Object:
+    """A rule admitting `other` on this one port."""
+    return {_keys(direction)[1]: [_peer(policy_namespace, other)],
+            "ports": [{"port": connection.port, "protocol": connection.protocol}]}
+
+
+def _dns_rule(policy_namespace: str, dns: PodSide) -> Object:
+    """An egress rule to the cluster DNS pods (all their labels) on UDP and TCP 53, nothing else.
+
+    TCP too: a resolver retries over TCP when a UDP answer is truncated, and the fix should not leave that
+    lookup to fail later.
+    """
+    return {"to": [_peer(policy_namespace, dns, dns.labels)],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
+def _patch(policy: Policy, direction: str, joins: list[Object], rules: list[Object], labels: dict[str, str]) -> str:
+    """One `kubectl patch` of `policy`: the peers joining existing rules, then the new rules."""
+    key = _keys(direction)[0]
+    operations = list(joins)
+    if rules and policy.rules(direction):
+        operations += [{"op": "add", "path": f"/spec/{key}/-", "value": rule} for rule in rules]
+    elif rules:  # no rule yet: one operation creates the list (two would each replace it)
+        operations.append({"op": "add", "path": f"/spec/{key}", "value": rules})
+    return no_command_for(labels) or shell_command(
         "kubectl", "patch", "networkpolicy", policy.name, "-n", policy.namespace, "--type=json",
-        "-p=" + json.dumps([operation], separators=(",", ":")))
+        "-p=" + json.dumps(operations, separators=(",", ":")))
 
 
-def _new_policy(direction: str, connection: Connection, subject: PodSide, other: PodSide) -> str:
-    """A new NetworkPolicy for the one connection, when only namespace-wide baselines isolate the subject.
+def _new_policy(direction: str, subject: PodSide, admitted: str, rules: list[Object], labels: dict[str, str]) -> str:
+    """A new NetworkPolicy for the subject's application alone, when only namespace-wide baselines isolate it.
 
     Widening a baseline (a deny-all, an empty podSelector) would open every pod of the namespace; a
-    policy scoped to the subject's application opens one port to one peer.
+    policy scoped to the subject's application opens only the rules given.
     """
-    key, peer_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
-    subject_labels, other_labels = _identity_labels(subject), _identity_labels(other)
-    name = "-".join(["allow", *other_labels.values(), "to" if direction == INGRESS else "from",
+    subject_labels = _identity_labels(subject)
+    name = "-".join(["allow", admitted, "to" if direction == INGRESS else "from",
                      *subject_labels.values()])[:63].rstrip("-.")
     policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
               "metadata": {"name": name, "namespace": subject.namespace},
               "spec": {"podSelector": {"matchLabels": subject_labels}, "policyTypes": [direction],
-                       key: [{peer_key: [_peer(subject.namespace, other)],
-                              "ports": [{"port": connection.port, "protocol": connection.protocol}]}]}}
-    return no_command_for({**subject_labels, **other_labels}) or (
+                       _keys(direction)[0]: rules}}
+    return no_command_for({**subject_labels, **labels}) or (
         shell_command("printf", "%s\\n", json.dumps(policy, separators=(",", ":"))) + " | " +
         shell_command("kubectl", "apply", "-f", "-"))
 
+
+def _fix(isolating: list[Policy], direction: str, subject: PodSide, connection: Connection | None,
+         dns: PodSide | None = None) -> str:
+    """The smallest change admitting the connection (if given) and DNS (if given), and nothing more: in the most
+    specific policy isolating the subject, else a new policy scoped to the subject's application."""
+    other = None if connection is None else (connection.source if direction == INGRESS else connection.destination)
+    target = _most_specific(isolating)
+    joins: list[Object] = []
+    rules: list[Object] = []
+    namespace = target.namespace if target else subject.namespace
+    if connection is not None and other is not None:
+        join = _join(target, direction, connection, other) if target else None
+        joins += [join] if join else []
+        rules += [] if join else [_connection_rule(direction, namespace, connection, other)]
+    if dns is not None:
+        rules.append(_dns_rule(namespace, dns))
+    labels = {**(_identity_labels(other) if other else {}), **(dns.labels if dns else {})}
+    if target:
+        return _patch(target, direction, joins, rules, labels)
+    admitted = "-".join([*(_identity_labels(other).values() if other else ()), *(["dns"] if dns else [])])
+    return _new_policy(direction, subject, admitted, rules, labels)
 
 
 def _most_specific(policies: list[Policy]) -> Policy | None:
@@ -312,8 +356,7 @@ def evaluate_direction(policies: Iterable[Policy], direction: str, connection: C
     """Ingress: does the destination admit the source? Egress: may the source send to the destination?"""
     subject, other = ((connection.destination, connection.source) if direction == INGRESS
                       else (connection.source, connection.destination))
-    isolating = sorted((p for p in policies if direction in p.types and p.selects(subject)),
-                       key=lambda p: (p.namespace, p.name))
+    isolating = _isolating(policies, direction, subject)
     if not isolating:
         return DirectionVerdict(direction, True)
     names = tuple(p.name for p in isolating)
@@ -337,34 +380,60 @@ def evaluate_direction(policies: Iterable[Policy], direction: str, connection: C
             detail = f"no {direction.lower()} rule matches: " + " | ".join(
                 f"rule {i + 1} {why}" for i, why in enumerate(failures))
         reasons.append(f"{policy.name} selects {_selected(policy)}; {detail}")
-    target = _most_specific(isolating)
-    fix = _patch(target, direction, connection, other) if target else _new_policy(direction, connection, subject, other)
-    return DirectionVerdict(direction, False, names, None, tuple(reasons), fix,
-                            target.name if target else isolating[0].name)
+    changed = _most_specific(isolating) or isolating[0]
+    return DirectionVerdict(direction, False, names, None, tuple(reasons),
+                            _fix(isolating, direction, subject, connection), changed.name)
+
+
+def _isolating(policies: Iterable[Policy], direction: str, subject: PodSide) -> list[Policy]:
+    """The policies isolating the subject in this direction, in a stable order."""
+    return sorted((p for p in policies if direction in p.types and p.selects(subject)),
+                  key=lambda p: (p.namespace, p.name))
 
 
 def _selected(policy: Policy) -> str:
     return "every pod in its namespace" if policy.pod_selector.is_empty else f"pods {policy.pod_selector}"
 
 
-DEFAULT_DNS = PodSide("kube-system", {"k8s-app": "kube-dns"}, "cluster DNS",
-                       ports=(ContainerPort(53, "UDP", "dns"), ContainerPort(53, "TCP", "dns-tcp")))
+def dns_pods(namespace: str, labels: dict[str, str]) -> PodSide:
+    """The cluster DNS pods, as a destination of the caller's lookups (gate.yaml `dns:`)."""
+    return PodSide(namespace, dict(labels), f"cluster DNS pods {format_labels(labels)} in namespace {namespace}",
+                   ports=(ContainerPort(53, "UDP", "dns"), ContainerPort(53, "TCP", "dns-tcp")))
+
+
+DEFAULT_DNS = dns_pods("kube-system", {"k8s-app": "kube-dns"})
 
 
 def evaluate(policies: Iterable[Policy], connection: Connection, namespaces: dict[str, dict[str, str]] | None = None,
              dns: PodSide | None = DEFAULT_DNS, incomplete: str | None = None) -> PolicyVerdict:
-    """The verdict for one connection, with DNS checked when the caller is egress-isolated."""
+    """The verdict for one connection to a Service by name: the target's ingress, the caller's egress, and, when
+    the caller is egress-isolated, its lookup of the name in the cluster DNS.
+
+    What "admits DNS" means: UDP 53 to the DNS pods. glibc's and musl's resolvers ask over UDP and retry over
+    TCP only when an answer is truncated (larger than the UDP payload), so a policy admitting UDP 53 alone
+    resolves a Service's name; without it the name never resolves and the caller cannot connect. TCP 53
+    missing is a note (large answers will fail), not a denial. A fix admitting DNS admits both.
+    """
     policies = list(policies)
     namespaces = namespaces or {}
     ingress = evaluate_direction(policies, INGRESS, connection, namespaces)
     egress = evaluate_direction(policies, EGRESS, connection, namespaces)
     dns_verdict, notes = None, []
     if egress.isolated_by and dns is not None:
-        udp = evaluate_direction(policies, EGRESS, Connection(connection.source, dns, 53, "UDP"), namespaces)
-        tcp = evaluate_direction(policies, EGRESS, Connection(connection.source, dns, 53, "TCP"), namespaces)
-        dns_verdict = udp if not udp.allowed else tcp
-        if not udp.allowed:
-            notes.append(f"DNS would be blocked: the caller's egress policies do not allow UDP 53 to {dns.name}; "
-                         "names will not resolve even where the connection is allowed")
-    return PolicyVerdict(ingress.allowed and egress.allowed, ingress, egress, dns_verdict, incomplete, tuple(notes))
-
+        dns_verdict = evaluate_direction(policies, EGRESS, Connection(connection.source, dns, 53, "UDP"), namespaces)
+        if not dns_verdict.allowed:
+            notes.append(f"DNS is blocked: the caller's egress policies do not allow UDP 53 to {dns.name}; "
+                         f"the Service's name will not resolve, so the caller cannot connect")
+            # One fix for the caller's egress: the connection (if denied too) and DNS, in one command.
+            isolating = _isolating(policies, EGRESS, connection.source)
+            dns_fix = _fix(isolating, EGRESS, connection.source, None if egress.allowed else connection, dns)
+            if egress.allowed:
+                dns_verdict = replace(dns_verdict, patch=dns_fix)
+            else:
+                egress, dns_verdict = replace(egress, patch=dns_fix), replace(dns_verdict, patch=None)
+        elif not evaluate_direction(policies, EGRESS, Connection(connection.source, dns, 53, "TCP"),
+                                    namespaces).allowed:
+            notes.append(f"DNS over TCP is blocked: the caller's egress policies allow UDP 53 to {dns.name} but "
+                         "not TCP 53; ordinary lookups work, an answer too large for UDP (retried over TCP) fails")
+    allowed = ingress.allowed and egress.allowed and (dns_verdict is None or dns_verdict.allowed)
+    return PolicyVerdict(allowed, ingress, egress, dns_verdict, incomplete, tuple(notes))

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from gate.config import ANY_WORKLOAD, Caller, Pair, Target
 from gate.endpoints import closest_gap, port_gap, service_selector, target_port, template_candidates
-from gate.findings import Outcome, Severity
+from gate.findings import Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
 from gate.labels import IDENTITY_LABELS, near_miss
-from gate.netpol import Connection, ContainerPort, PodSide, PolicyVerdict, evaluate
+from gate.netpol import DEFAULT_DNS, Connection, ContainerPort, PodSide, PolicyVerdict, evaluate
 from gate.objects import (
     Object,
     ObjectRef,
@@ -48,7 +48,8 @@ class ResolvedPair:
     service: Object
     backends: tuple[Backend, ...]
     assumption: str | None = None  # set when the backends are assumed because the selector matches nothing
-    no_backends: str | None = None  # why there are none: the Service's wiring, judged before any policy
+    no_backends: str | None = None  # why the Service has no endpoints for the port, judged before any policy
+    misdirected: str | None = None  # why the Service evidently selects another application's pods
 
     @property
     def namespace(self) -> str:
@@ -139,20 +140,21 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
         raise Unresolvable(f"service/{pair.target.service} has no selector: its backends are not pods in the set")
     workloads = inventory.workloads(namespace)
     backing = inventory.selected(selector, namespace)
-    assumption = None
+    assumption = no_endpoints = None
     if not backing:
         # The selector matches nothing (the incident's Bug 1): judge the policies against the
         # workload that was evidently meant to back the Service, and say so.
         gap = closest_gap(inventory.ref(service), selector, template_candidates(
             ((w, None) for w in workloads), namespace))
         if gap is None:
-            return ResolvedPair(pair, caller, service, (), None, f"service/{pair.target.service} selects {selector}; "
-                                                                 "no pod template in the set matches")
-        backing = [w for w in workloads if inventory.ref(w) == gap.candidate.workload]
-        assumption = (f"service/{pair.target.service} selects no pod ({gap.pods_gap}); "
-                      f"policies judged against {gap.candidate.workload}, which it was meant to select")
+            return ResolvedPair(pair, caller, service, (), None,
+                                f"its selector {selector} matches no pod template in the set")
+        meant = {c.workload for c in gap.served or (gap.candidate,)}  # every version it evidently served
+        backing = [w for w in workloads if inventory.ref(w) in meant]
+        assumption = f"{gap.candidate.workload}, which it was meant to select"
+        no_endpoints = gap.pods_gap
     elif wrong := _other_application(pair.target.service, backing, workloads, inventory):
-        return ResolvedPair(pair, caller, service, (), None, wrong)
+        return ResolvedPair(pair, caller, service, (), misdirected=wrong)
     backends, skipped = [], []
     index = next(i for i, p in enumerate(dig(service, "spec", "ports")) if p is service_port)
     templates = [(str(inventory.ref(w)), pod_template(w) or {}) for w in backing]
@@ -170,7 +172,7 @@ def resolve(pair: Pair, inventory: Inventory) -> ResolvedPair:
         backends.append(Backend(pod, port, str(service_port.get("protocol", "TCP")),
                                 gap.message(name) if gap else None, port_fix))
     return ResolvedPair(pair, caller, service, tuple(backends), assumption,
-                        None if backends else "; ".join(skipped))
+                        no_endpoints or (None if backends else "; ".join(skipped)))
 
 
 def _other_application(service: str, backing: list[Object], workloads: list[Object], inventory: Inventory
@@ -204,13 +206,120 @@ def pair_fixes(backend: Backend, verdict: PolicyVerdict) -> tuple[str, ...]:
     return backend.port_fix if backend.port_fix and not verdict.allowed else tuple(verdict.fixes())
 
 
-def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None
-                    ) -> list[tuple[Backend, PolicyVerdict]]:
+def static_verdicts(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None,
+                    dns: PodSide | None = DEFAULT_DNS) -> list[tuple[Backend, PolicyVerdict]]:
     """One verdict per backend (they may differ when policies select some backends only)."""
     policies = inventory.policies()
     return [(backend, evaluate(policies, Connection(resolved.caller, backend.pod, backend.port, backend.protocol),
-                               inventory.namespace_labels, incomplete=incomplete))
+                               inventory.namespace_labels, dns, incomplete))
             for backend in resolved.backends]
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    """The static verdict of one pair: the one text lint, explain and verify give for it.
+
+    `message` says whether the caller connects and why, without the expectation (explain has none);
+    `outcome` holds it against the pair's expectation.
+    """
+
+    outcome: Outcome
+    message: str
+    connects: bool | None  # None: not judged (the Service evidently selects another application)
+    evidence: tuple[str, ...] = ()
+    fix: tuple[str, ...] = ()
+    locations: tuple[Location, ...] = ()  # after the pair's own: the Service's selector, the deciding policies' rules
+    decided: tuple[Backend, PolicyVerdict] | None = None  # the policies' verdict verify combines with the probe
+    verdicts: tuple[tuple[Backend, PolicyVerdict], ...] = ()  # every backend's
+    no_endpoints: bool = False  # the Service has no endpoints for the port: nobody connects
+    severity: Severity = Severity.ERROR  # a warning: failed, but for a cause another check reports as the error
+
+
+def _to(backend: Backend) -> str:
+    return f"{backend.pod.name} port {backend.port}/{backend.protocol}"
+
+
+def _keep_out_fix(pair: Pair, backend: Backend, verdict: PolicyVerdict) -> tuple[str, ...]:
+    """For a caller that must not connect and would: the admitting peer to remove, or the policy to add."""
+    admitted = verdict.ingress.admitted_by
+    return (f"remove the peer admitting {pair.caller} from {admitted.split(' ')[0]}" if admitted else
+            f"add a NetworkPolicy selecting {backend.pod.name} whose ingress rules do not admit {pair.caller}",)
+
+
+def judge(resolved: ResolvedPair, inventory: Inventory, incomplete: str | None = None,
+          dns: PodSide | None = DEFAULT_DNS) -> PairVerdict:
+    """Whether the pair's caller connects to its Service port (the target's ingress, the caller's egress and
+    its DNS lookup), and whether that is what the pair expects."""
+    if resolved.misdirected:
+        return PairVerdict(Outcome.NOT_CHECKABLE, f"not judged: {resolved.misdirected}", None)
+    verdicts = tuple(static_verdicts(resolved, inventory, incomplete, dns))
+    decided = deciding(list(verdicts), resolved.pair.expect_allow)
+    if resolved.no_backends:
+        return _without_endpoints(resolved, inventory, verdicts, decided)
+    assert decided is not None  # resolve gives backends or says why there are none
+    backend, verdict = decided
+    pair = resolved.pair
+    locations = _policy_locations(inventory, verdict, backend.pod.namespace, resolved.caller.namespace)
+    evidence = tuple(verdict.explanation()) + tuple(f"{_to(b)}: {v.summary()}" for b, v in verdicts
+                                                    if (b, v) != decided) + tuple(f"note: {n}" for n in resolved.notes)
+    message = (f"connects to {_to(backend)} ({verdict.summary()})" if verdict.allowed else
+               f"cannot connect to {_to(backend)}: {verdict.summary()}")
+    if verdict.allowed == pair.expect_allow:
+        return PairVerdict(Outcome.PASSED, message, verdict.allowed, evidence, (), locations, decided, verdicts)
+    fix = tuple(dict.fromkeys(f for b, v in verdicts for f in pair_fixes(b, v))) if pair.expect_allow else \
+        _keep_out_fix(pair, backend, verdict)
+    return PairVerdict(Outcome.FAILED, message, verdict.allowed, evidence, fix, locations, decided, verdicts)
+
+
+def _without_endpoints(resolved: ResolvedPair, inventory: Inventory,
+                       verdicts: tuple[tuple[Backend, PolicyVerdict], ...],
+                       decided: tuple[Backend, PolicyVerdict] | None) -> PairVerdict:
+    """A Service without endpoints for the port connects nobody, whatever the policies say.
+
+    Its cause (a selector gap, a targetPort) is the Service's own check's error, with the one fix. An
+    expect-allow pair fails with it, as a warning so that one cause is one error: only when that check is
+    certain too (a workload of the set was evidently meant for the selector, and no custom resource of the
+    namespace may create the pods instead); the message names the cause and points at the selector, and
+    the pair gives no fix of its own. Otherwise it is not checkable, with the same message. An expect-deny
+    pair is held against the policies of the workload the Service was meant to select: fixing the selector
+    must not let it in.
+    """
+    pair = resolved.pair
+    message = f"cannot connect: service/{pair.target.service} has no endpoints ({resolved.no_backends})"
+    locations: tuple[Location, ...] = ()
+    if resolved.assumption:  # the message is the same from manifests and live objects; the selector's line
+        locations = Location.parse(inventory.location(resolved.service, "spec", "selector"))  # is a location
+        message += "; the cause is its selector, reported on the Service"
+    evidence: tuple[str, ...] = ()
+    if decided is not None:
+        backend, verdict = decided
+        message += (f"; policies would {'allow' if verdict.allowed else 'deny'} {_to(backend)}, which it was meant "
+                    f"to select ({verdict.summary()})")
+        evidence = tuple(verdict.explanation())
+    certain = resolved.assumption is not None and not inventory.pod_sources(inventory.ref(resolved.service).namespace)
+    outcome, fix, severity = Outcome.NOT_CHECKABLE, (), Severity.ERROR
+    if pair.expect_allow and certain:
+        outcome, severity = Outcome.FAILED, Severity.WARNING
+    elif not pair.expect_allow and decided is not None:
+        backend, verdict = decided
+        outcome = Outcome.FAILED if verdict.allowed else Outcome.PASSED
+        fix = _keep_out_fix(pair, backend, verdict) if verdict.allowed else ()
+        locations += _policy_locations(inventory, verdict, backend.pod.namespace, resolved.caller.namespace)
+    return PairVerdict(outcome, message, False, evidence, fix, locations, decided, verdicts, True, severity)
+
+
+def _policy_locations(inventory: Inventory, verdict: PolicyVerdict, target_namespace: str, caller_namespace: str
+                      ) -> tuple[Location, ...]:
+    """file:line of the rules of the policies that decided (a denial: those that deny, not those admitting)."""
+    found: list[Location] = []
+    for direction, namespace, key in ((verdict.ingress, target_namespace, "ingress"),
+                                      (verdict.egress, caller_namespace, "egress"),
+                                      (verdict.dns, caller_namespace, "egress")):
+        if direction is None or direction.deciding_policy is None or (not verdict.allowed and direction.allowed):
+            continue
+        for policy in inventory.find("NetworkPolicy", direction.deciding_policy, namespace):
+            found += Location.parse(inventory.location(policy, "spec", key))
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from gate.errors import EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Location, Outcome
 
 EXIT_INTERRUPTED = 130
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.
@@ -34,11 +34,13 @@ class Report:
     strict: bool = False
     notes: tuple[str, ...] = field(default=())  # e.g. files skipped as not Kubernetes
     error: str | None = None  # why the run ended without a verdict (exit 2, 3 or 130); then there are no findings
+    error_location: Location | None = None  # the input's file:line the error is about, when known
 
     @classmethod
-    def unfinished(cls, command: str, exit_code: int, error: str, seconds: float = 0.0) -> Report:
-        """A run that could not finish: every format still gets a document saying why."""
-        return cls(command, (), exit_code, seconds, error=error)
+    def unfinished(cls, command: str, exit_code: int, error: str, seconds: float = 0.0,
+                   location: Location | None = None) -> Report:
+        """A run that could not finish: every format still gets a document saying why, and where."""
+        return cls(command, (), exit_code, seconds, error=error, error_location=location)
 
     @property
     def error_kind(self) -> str:

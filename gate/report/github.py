@@ -50,9 +50,10 @@ def _escape_property(text: str) -> str:
 
 def annotations(report: Report) -> list[str]:
     """`::error`/`::warning` commands; input-derived text is shown with its control characters escaped."""
-    if report.error is not None:
-        return [f"::error title={_escape_property(f'deploy-gate {report.command}: {report.error_kind}')}::"
-                f"{_escape_data(visible(report.error))}"]
+    if report.error is not None:  # at the input's file:line when the error knows it
+        location = (report.error_location,) if report.error_location else ()
+        return [_command("error", f"deploy-gate {report.command}: {report.error_kind}", location,
+                         visible(report.error))]
     failed = [f for f in by_importance(report.findings) if f.outcome is Outcome.FAILED]
     lines: list[str] = []
     for finding in failed[:MAX_ANNOTATIONS]:
@@ -68,7 +69,11 @@ def annotations(report: Report) -> list[str]:
 
 
 def _annotation(command: str, finding: Finding, locations: tuple[Location, ...], suffix: str, body: str) -> str:
-    properties = [f"title={_escape_property(visible(f'deploy-gate {finding.rule}: {finding.title}{suffix}'))}"]
+    return _command(command, f"deploy-gate {finding.rule}: {finding.title}{suffix}", locations, body)
+
+
+def _command(command: str, title: str, locations: tuple[Location, ...], body: str) -> str:
+    properties = [f"title={_escape_property(visible(title))}"]
     if locations:
         properties = [f"file={_escape_property(visible(locations[0].file))}", f"line={locations[0].line}",
                       *properties]

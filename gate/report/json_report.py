@@ -54,8 +54,10 @@ def document(command: str, result: str, exit_code: int, **fields: object) -> str
 
 def render(report: Report) -> str:
     if report.error is not None:
+        where = report.error_location
+        location = {"location": {"file": where.file, "line": where.line}} if where else {}
         return document(report.command, report.result, report.exit_code, seconds=round(report.seconds, 3),
-                        error={"kind": report.error_kind, "message": report.error})
+                        error={"kind": report.error_kind, "message": report.error, **location})
     return document(report.command, report.result, report.exit_code, seconds=round(report.seconds, 3),
                     counts=report.count(), findings=[finding_dict(f) for f in report.findings],
                     notes=list(report.notes))

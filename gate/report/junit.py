@@ -5,7 +5,8 @@ ways that validate and that the readers use: each testsuite holds one phase of
 one manifest file and carries `file` (mikepenz/action-junit-report falls back
 to the testsuite's file), and the body of a failure, error or skip ends with
 `at FILE:LINE` (the same action takes the line from the body; GitLab and
-Jenkins show the body as is). GitLab's file column stays empty: it reads only
+Jenkins show the body as is). A run ended by an input error (`m.yaml:12: …`,
+exit 2) is located the same way. GitLab's file column stays empty: it reads only
 the testcase attribute the schema lacks.
 
 A failure's body starts with its one-line cause, because GitLab shows the body,
@@ -76,9 +77,11 @@ def _suites(report: Report) -> list[ET.Element]:
     if report.error is not None:
         case = ET.Element("testcase", classname="deploy-gate", name=f"deploy-gate {report.command}",
                           time=_seconds(report.seconds))
+        where = report.error_location
         ET.SubElement(case, "error", message=visible(report.error), type=report.error_kind).text = \
-            f"{visible(report.error)}\nexit code {report.exit_code}: no check ran to a verdict"
-        return [_suite(f"deploy-gate {report.command}", [case], None)]
+            f"{visible(report.error)}\nexit code {report.exit_code}: no check ran to a verdict" + \
+            (f"\nat {visible(str(where))}" if where else "")
+        return [_suite(f"deploy-gate {report.command}", [case], where.file if where else None)]
     groups: dict[tuple[int, str, str], list[ET.Element]] = {}
     for finding in report.findings:
         rank = PHASE_ORDER.index(finding.phase) if finding.phase in PHASE_ORDER else len(PHASE_ORDER)

@@ -7,7 +7,8 @@ absolute `file://` URI. Every result also names its object as a logical
 location (`namespace/Kind/name`); one that came from no manifest (apply output,
 Argo CD, explain) has only that, which code scanning cannot place in a file. A
 check that could not be made is not an alert and is left out (JSON and JUnit
-carry it). `partialFingerprints` identify a result
+carry it). A run ended by an input error whose file:line is known (exit 2) has
+one result there, besides the invocation's notification. `partialFingerprints` identify a result
 across runs by rule, object and check, never by counts or pod names that change.
 """
 
@@ -90,6 +91,30 @@ def _rule(rule: str) -> dict[str, object]:
             "help": {"text": f"{description}\nFix: {fix}", "markdown": f"{description}\n\n**Fix:** {fix}"}}
 
 
+# Rules for a run that ended without a verdict, by Report.error_kind: a result only when the input's line is known.
+ERROR_RULES = {"usage-error": "An input (a manifest, gate.yaml, the command line) cannot be used: the run ended "
+                              "without a verdict (exit 2)."}
+
+
+def _error_result(report: Report, root: Path) -> dict[str, object]:
+    """The error of an unfinished run, at the input's file:line, so code scanning shows it on that line."""
+    location = report.error_location
+    assert location is not None
+    identity = "\0".join([report.error_kind, location.file])
+    return {"ruleId": report.error_kind, "ruleIndex": 0, "level": "error",
+            "message": {"text": sarif_text(report.error or "")},
+            "partialFingerprints": {"deployGateCheck/v1": hashlib.sha256(identity.encode("utf-8")).hexdigest()},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(location, root),
+                                                "region": {"startLine": location.line, "startColumn": 1}}}]}
+
+
+def _error_rule(kind: str) -> dict[str, object]:
+    description = ERROR_RULES.get(kind, f"The run ended without a verdict ({kind}).")
+    return {"id": kind, "shortDescription": {"text": description.split(":")[0] + "."},
+            "fullDescription": {"text": description}, "helpUri": README,
+            "help": {"text": description, "markdown": description}}
+
+
 def _invocation(report: Report) -> dict[str, object]:
     """Whether the run reached a verdict; a run that did not says why, so code scanning does not read it as clean."""
     invocation: dict[str, object] = {"executionSuccessful": report.error is None, "exitCode": report.exit_code}
@@ -105,15 +130,19 @@ def render(report: Report, root: Path | None = None) -> str:
     reported = [f for f in report.findings if f.outcome is Outcome.FAILED]
     rules = sorted({f.rule for f in report.findings})
     rule_index = {rule: i for i, rule in enumerate(rules)}
+    located_error = report.error is not None and report.error_location is not None
+    results = [_error_result(report, root)] if located_error else []
+    results += [_result(f, rule_index, report.strict, root) for f in reported]
+    descriptors = [_error_rule(report.error_kind)] if located_error else [_rule(rule) for rule in rules]
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "deploy-gate", "version": __version__, "informationUri": README[:-1],
-                                "rules": [_rule(rule) for rule in rules]}},
+                                "rules": descriptors}},
             "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
             "invocations": [_invocation(report)],
-            "results": [_result(f, rule_index, report.strict, root) for f in reported],
+            "results": results,
         }],
     }
     return dumps(document)

@@ -18,9 +18,9 @@ from gate.escape import shell_command
 from gate.findings import Finding, Location, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
-from gate.netpol import PolicyVerdict
+from gate.netpol import dns_pods
 from gate.objects import Object, ObjectRef, dig
-from gate.pairs import ResolvedPair, Unresolvable, combine, deciding, resolve, static_verdicts
+from gate.pairs import PairVerdict, ResolvedPair, Unresolvable, combine, judge, resolve
 from gate.rules import caller_pair
 from gate.schema import validate_live
 from gate.status import is_true
@@ -123,41 +123,20 @@ def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     namespaces |= {p.caller.namespace for p in config.pairs if p.caller.namespace}
     namespaces |= {p.target.namespace for p in config.pairs if p.target.namespace}
     inventory, notes = live_inventory(cluster, namespaces, default_namespace)
-    incomplete = foreign_policies(cluster)
-    resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]] = {}
-    findings: dict[str, Finding] = {}
-    for pair in config.pairs:
-        try:
-            item = resolve(pair, inventory)
-        except Unresolvable as why:
-            findings[pair.name] = _finding(pair, Outcome.FAILED, f"{pair.name}: {why} in the cluster",
-                                           time.monotonic() - started)
-            continue
-        decided = deciding(static_verdicts(item, inventory, incomplete), pair.expect_allow)
-        verdict = decided[1] if decided else None
-        service = (dig(item.service, "metadata", "namespace"), pair.target.service)
-        if service in without_endpoints:
-            findings[pair.name] = _finding(
-                pair, Outcome.NOT_CHECKABLE,
-                f"not probed: service/{pair.target.service} has no ready endpoints (its endpoints check failed); "
-                f"policies say: {verdict.summary() if verdict else 'no backend to judge'}",
-                time.monotonic() - started, evidence=tuple(verdict.explanation() if verdict else ()),
-                namespace=item.namespace)
-            continue
-        resolved[pair.name] = (item, verdict)
+    findings, resolved = judge_pairs(config, inventory, foreign_policies(cluster), without_endpoints, started)
     targets = {name: _target(item.pair, item, item.pair.timeout or config.probe_timeout)
                for name, (item, _) in resolved.items()}
     log(f"probing {len(targets)} pair(s) from the callers' identities ({config.probe_mode} mode)")
     results = _probe(cluster, config, resolved, list(targets.values()))
-    for name, (item, verdict) in resolved.items():
+    for name, (item, static) in resolved.items():
         pair = item.pair
         live = results[name]
         live_text = str(live)
         if not live.connected and not _has_ready_endpoints(cluster, item):
             live_text += f"; service/{pair.target.service} has no ready endpoints (see its endpoints check)"
+        verdict = static.decided[1] if static.decided else None
         combined = combine(pair, verdict, live.connected, live_text)
-        evidence = tuple(verdict.explanation() if verdict else ()) + tuple(notes)
-        evidence += ((item.assumption,) if item.assumption else ()) + tuple(f"note: {n}" for n in item.notes)
+        evidence = (f"static verdict: {static.message}", *static.evidence, *notes)
         caller = str(pair.caller) if pair.caller.workload else f"<a pod with {pair.caller}>"
         target = targets[name]
         evidence += ("reproduce: " + reproduce_command(item.namespace, caller, target.host, target.port),)
@@ -166,13 +145,46 @@ def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     return [findings[p.name] for p in config.pairs]
 
 
+def judge_pairs(config: GateConfig, inventory: Inventory, incomplete: str | None,
+                without_endpoints: frozenset[tuple[str | None, str]] = frozenset(), started: float | None = None
+                ) -> tuple[dict[str, Finding], dict[str, tuple[ResolvedPair, PairVerdict]]]:
+    """verify's static part: each pair judged as lint and explain judge it (gate.pairs.judge).
+
+    Returns the findings of the pairs it settles, and the pairs left to the probe with their static verdict.
+    Settled: a pair whose objects are not in the cluster (failed), and a pair to a Service whose endpoints
+    check failed (not checkable: a probe could only fail for the cause already reported; the message gives
+    the static verdict, word for word lint's).
+    """
+    started = time.monotonic() if started is None else started
+    dns = dns_pods(config.dns.namespace, config.dns.labels)
+    findings: dict[str, Finding] = {}
+    to_probe: dict[str, tuple[ResolvedPair, PairVerdict]] = {}
+    for pair in config.pairs:
+        try:
+            item = resolve(pair, inventory)
+        except Unresolvable as why:
+            findings[pair.name] = _finding(pair, Outcome.FAILED, f"{pair.name}: {why} in the cluster",
+                                           time.monotonic() - started)
+            continue
+        verdict = judge(item, inventory, incomplete, dns)
+        if (dig(item.service, "metadata", "namespace"), pair.target.service) in without_endpoints:
+            findings[pair.name] = _finding(
+                pair, Outcome.NOT_CHECKABLE,
+                f"not probed: service/{pair.target.service} has no ready endpoints (its endpoints check failed); "
+                f"static verdict: {verdict.message}", time.monotonic() - started, evidence=verdict.evidence,
+                namespace=item.namespace)
+            continue
+        to_probe[pair.name] = (item, verdict)
+    return findings, to_probe
+
+
 def reproduce_command(namespace: str, caller: str, host: str, port: int) -> str:
     """The probe as one command to paste: `kubectl exec` into the caller, nc to the target (each word quoted)."""
     probe = shell_command("nc", "-w", "3", host, str(port)) + " </dev/null"
     return shell_command("kubectl", "-n", namespace, "exec", caller, "--", "sh", "-c", probe)
 
 
-def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, PolicyVerdict | None]],
+def _probe(cluster: Cluster, config: GateConfig, resolved: dict[str, tuple[ResolvedPair, PairVerdict]],
            targets: list[ProbeTarget]) -> dict[str, ProbeResult]:
     if not targets:
         return {}

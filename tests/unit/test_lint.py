@@ -199,7 +199,7 @@ def test_pair_expectation_contradicted_by_policy_is_an_error_with_patch(tmp_path
     config = _pair_config(tmp_path, "pairs:\n- from: deployment/api-gateway\n  to: inference-api:http\n"
                                     "  expect: deny\n")
     [finding] = only(lint(Inventory.from_manifests(result.manifests), config), "caller-pair")
-    assert finding.is_error and "must not reach" in finding.message
+    assert finding.is_error and "deny: connects to deployment/inference-api port 8080/TCP" in finding.message
 
 
 def test_pair_with_unknown_caller_is_not_checkable(tmp_path: Path) -> None:

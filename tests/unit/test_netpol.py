@@ -147,22 +147,6 @@ def test_egress_of_the_caller_must_allow_too() -> None:
             '"ports":[{"port":8080,"protocol":"TCP"}]}') in patch
 
 
-def test_egress_isolated_caller_without_dns_rule_is_warned() -> None:
-    egress = policy("gw", selector={"matchLabels": {"app": "api-gateway"}},
-                    egress=[{"to": [{"podSelector": {"matchLabels": {"app": "inference-api"}}}]}])
-    verdict = evaluate([egress], Connection(GATEWAY, API, 8080), NAMESPACES)
-    assert verdict.allowed
-    assert verdict.dns is not None and not verdict.dns.allowed
-    assert any("DNS would be blocked" in note for note in verdict.notes)
-    with_dns = policy("gw", selector={"matchLabels": {"app": "api-gateway"}}, egress=[
-        {"to": [{"podSelector": {"matchLabels": {"app": "inference-api"}}}]},
-        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-         "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}])
-    verdict = evaluate([with_dns], Connection(GATEWAY, API, 8080), NAMESPACES)
-    assert verdict.dns is not None and verdict.dns.allowed and not verdict.notes
-
-
 def test_ip_block_needs_a_pod_ip_and_honours_except() -> None:
     spec = {"ingress": [{"from": [{"ipBlock": {"cidr": "10.244.0.0/16", "except": ["10.244.1.0/24"]}}]}]}
     assert not allowed([policy(**spec)], GATEWAY)  # static mode: no IP known

@@ -200,7 +200,7 @@ def test_a_likely_wrong_numeric_target_port_gets_the_verdict_and_the_target_port
     findings = [f for f in lint(inventory(broken, tmp_path), gate_config(tmp_path)) if f.rule == "caller-pair"
                 and f.subject.name.endswith("-> cart:7070 allow")]
     assert findings and {f.outcome for f in findings} == {Outcome.FAILED}
-    assert "frontend cannot reach deployment/cart port 7071/TCP: blocked: ingress: denied" in findings[0].message
+    assert "cannot connect to deployment/cart port 7071/TCP: blocked: ingress: denied" in findings[0].message
     assert ("note: targetPort 7071 of port serve (7070/TCP) is likely wrong: deployment/cart declares "
             "serve=7070/TCP, a near miss of 7071, and nothing else in its pod template names 7071; its pods are "
             "likely not listening on 7071") in findings[0].evidence
@@ -231,11 +231,12 @@ def test_blue_green_services_are_still_judged(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    ({"selector": {"app": "nobody"}}, "service/cart selects no pod (pods of deployment/cart have app=cart instead "
-                                      "of app=nobody)"),
-    ({"selector": {"app": "cart", "tier": "backend"}}, "service/cart selects no pod (pods of deployment/cart lack "
-                                                       "tier=backend); policies judged against deployment/cart"),
-    ({"ports": [{"port": 7070, "targetPort": "grpc"}]}, "targetPort 'grpc' names no container port of deployment/cart"),
+    ({"selector": {"app": "nobody"}}, "(pods of deployment/cart have app=cart instead of app=nobody); the cause is "
+                                      "its selector"),
+    ({"selector": {"app": "cart", "tier": "backend"}}, "(pods of deployment/cart lack tier=backend); the cause is its "
+                                                       "selector"),
+    ({"ports": [{"port": 7070, "targetPort": "grpc"}]},
+     "(targetPort 'grpc' names no container port of deployment/cart)"),
 ])
 def test_explain_without_endpoints_is_an_answer(tmp_path: Path, change: dict[str, Any], reason: str) -> None:
     objects = shop()
@@ -244,5 +245,5 @@ def test_explain_without_endpoints_is_an_answer(tmp_path: Path, change: dict[str
     path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
     result = CliRunner().invoke(main, ["explain", "--from", "shop/frontend", "--to", "shop/cart:7070", "-f", str(path)])
     assert result.exit_code == 1, result.output
-    assert result.output.startswith(f"DENY  deployment/frontend (shop) -> cart.shop:7070: cannot connect: no "
-                                    f"endpoints: {reason}")
+    assert result.output.startswith(f"DENY  deployment/frontend (shop) -> cart.shop:7070: cannot connect: service/cart "
+                                    f"has no endpoints {reason}")

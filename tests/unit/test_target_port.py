@@ -252,7 +252,9 @@ def test_explain_through_an_undeclared_port_is_the_policy_verdict_plus_the_note(
     code, output = explain(tmp_path, [FRONTEND, *PORT_FROM_ENV, admit("web", "frontend", 3000)], "web:3000")
     lines = output.splitlines()
     assert code == 0, output
-    assert lines[0] == "ALLOW  deployment/frontend (apps) -> web.apps:3000: deployment/web port 3000/TCP"
+    assert lines[0] == ("ALLOW  deployment/frontend (apps) -> web.apps:3000: connects to deployment/web port 3000/TCP "
+                        "(allowed: egress: no NetworkPolicy isolates the caller; ingress: admitted by web-ingress "
+                        "ingress rule 1)")
     assert lines[1].startswith("    ingress: admitted by web-ingress")  # the deciding rule
     assert lines[-1] == ("    note: targetPort 3000 of port http (3000/TCP) is undeclared by deployment/web (env PORT "
                          "of container web names it); only live traffic can say whether the app listens there")
@@ -263,8 +265,8 @@ def test_explain_through_a_likely_wrong_port_denies_with_the_target_port_fix(tmp
     objects = [FRONTEND, *GRPC, admit("greeter", "frontend", 50051)]
     code, output = explain(tmp_path, objects, "greeter:50051")
     lines = output.splitlines()
-    assert code == 1 and lines[0] == "DENY  deployment/frontend (apps) -> greeter.apps:50051: deployment/greeter " \
-                                     "port 50052/TCP"
+    assert code == 1 and lines[0].startswith("DENY  deployment/frontend (apps) -> greeter.apps:50051: cannot "
+                                             "connect to deployment/greeter port 50052/TCP: blocked: ingress: denied")
     assert "    note: targetPort 50052 of port grpc (50051/TCP) is likely wrong: deployment/greeter declares " \
            "grpc=50051/TCP, a near miss of 50052, and nothing else in its pod template names 50052; its pods are " \
            "likely not listening on 50052" in lines
