@@ -28,7 +28,7 @@ class Inventory:
 
     objects: list[Object]
     default_namespace: str = "default"
-    manifests: dict[ObjectRef, Manifest] = field(default_factory=dict)
+    manifests: dict[int, Manifest] = field(default_factory=dict)  # by id() of each object: where it was written
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     duplicates: dict[ObjectRef, list[Manifest]] = field(default_factory=dict)  # refs defined more than once
     _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
@@ -36,13 +36,16 @@ class Inventory:
     @classmethod
     def from_manifests(cls, manifests: Iterable[Manifest], default_namespace: str = "default") -> Inventory:
         manifests = list(manifests)
-        by_ref: dict[ObjectRef, list[Manifest]] = {}
-        for manifest in manifests:
-            by_ref.setdefault(manifest.ref(default_namespace), []).append(manifest)
+        by_ref: dict[ObjectRef | int, list[Manifest]] = {}
+        for position, manifest in enumerate(manifests):
+            ref = manifest.ref(default_namespace)
+            # Each `generateName` object is a new one (`kubectl create` names it), never a duplicate.
+            by_ref.setdefault(position if ref.name.endswith("*") else ref, []).append(manifest)
         # Like `kubectl apply`, the last definition of an object wins.
         inventory = cls([found[-1].obj for found in by_ref.values()], default_namespace,
-                        {ref: found[-1] for ref, found in by_ref.items()},
-                        duplicates={ref: found for ref, found in by_ref.items() if len(found) > 1})
+                        {id(found[-1].obj): found[-1] for found in by_ref.values()},
+                        duplicates={ref: found for ref, found in by_ref.items()
+                                    if isinstance(ref, ObjectRef) and len(found) > 1})
         for obj in inventory.of_kind("Namespace"):
             labels = (obj.get("metadata") or {}).get("labels") or {}
             inventory.namespace_labels[ref_of(obj).name] = {str(k): str(v) for k, v in labels.items()}
@@ -82,7 +85,7 @@ class Inventory:
 
     def location(self, obj: Object, *path: str | int) -> str | None:
         """file:line of a field of obj, when obj came from a manifest."""
-        manifest = self.manifests.get(self.ref(obj))
+        manifest = self.manifests.get(id(obj))
         return manifest.location(*path) if manifest else None
 
     def template_labels_location(self, workload: Object) -> str | None:

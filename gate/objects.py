@@ -11,11 +11,23 @@ Object = dict[str, Any]
 
 @dataclass(frozen=True, order=True)
 class ObjectRef:
-    """Which object: kind, namespace (None for cluster-scoped), name."""
+    """Which object: kind, namespace (None for cluster-scoped), name, and the kind's API group.
+
+    The group is part of the identity (kstatus' ObjMetadata carries the GroupKind): an Istio
+    `Gateway` and a Gateway API `Gateway` of one name are two objects, and so are a `batch/v1`
+    Job and a Volcano Job. Left out, it is the built-in kind's group (`apps` for a Deployment),
+    else the core group.
+    """
 
     kind: str
     namespace: str | None
     name: str
+    group: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.group is None:
+            builtin = KINDS.get(self.kind)
+            object.__setattr__(self, "group", builtin.resource.group if builtin else "")
 
     def __str__(self) -> str:
         return f"{self.kind.lower()}/{self.name}"
@@ -30,7 +42,21 @@ def ref_of(obj: Object, default_namespace: str = "default") -> ObjectRef:
     kind = obj.get("kind", "")
     metadata = obj.get("metadata") or {}
     namespace = None if is_cluster_scoped(kind) else (metadata.get("namespace") or default_namespace)
-    return ObjectRef(kind, namespace, metadata.get("name", ""))
+    name = metadata.get("name") or generated_name(obj)
+    return ObjectRef(kind, namespace, name, kind_group(kind, obj.get("apiVersion")))
+
+
+def kind_group(kind: str, api_version: Any) -> str | None:
+    """The group identifying `kind`: None (the built-in kind's own) for a built-in kind in any group Kubernetes
+    serves it from (`extensions/v1beta1` Deployments are `apps` ones), else the apiVersion's group."""
+    version = api_version if isinstance(api_version, str) else ""
+    return None if kind in KINDS and is_builtin(version) else version.rpartition("/")[0]
+
+
+def generated_name(obj: Object) -> str:
+    """How to name an object that has only `generateName`: its prefix and a star (`job/migrate-*`)."""
+    prefix = dig(obj, "metadata", "generateName")
+    return f"{prefix}*" if isinstance(prefix, str) and prefix else ""
 
 
 def dig(obj: Any, *path: str) -> Any:

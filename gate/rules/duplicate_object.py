@@ -12,8 +12,9 @@ SEVERITY = Severity.ERROR
 SUMMARY = "An object must be defined once in the set: kubectl apply keeps only the last definition."
 FIX = "Remove or rename one of the definitions."
 HELP = (
-    "an object (kind, namespace, name) defined more than once in the set: `kubectl apply` keeps only the last"
-    " definition, silently. The error lists every place it is defined"
+    "an object (API group, kind, namespace, name) defined more than once in the set: `kubectl apply` keeps only"
+    " the last definition, silently. The error lists every place it is defined. An Istio `Gateway` and a Gateway"
+    " API `Gateway` of one name are two objects; each `generateName` object is a new one, never a duplicate"
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gate.cluster import Cluster, Resource
 from gate.errors import ClusterError, ManifestError, UsageError
-from gate.objects import ObjectRef, dig
+from gate.objects import ObjectRef, dig, kind_group
 from gate.schema import ARGOCD_APPLICATION, validate_live
 from gate.verify.engine import Touched
 
@@ -29,8 +29,8 @@ def application_resources(cluster: Cluster, name: str, namespace: str) -> list[T
     for entry in dig(application, "status", "resources") or []:
         group, version, kind = entry.get("group") or "", entry.get("version") or "v1", entry.get("kind") or ""
         api_version = f"{group}/{version}" if group else version
-        touched.append(Touched(ObjectRef(kind, entry.get("namespace") or None, entry.get("name") or ""),
-                               api_version))
+        touched.append(Touched(ObjectRef(kind, entry.get("namespace") or None, entry.get("name") or "",
+                                         kind_group(kind, api_version)), api_version))
     if not touched:
         raise UsageError(f"--argocd-app: Application {namespace}/{name} lists no resources in status.resources "
                          "(has it synced?)")

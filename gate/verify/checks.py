@@ -17,7 +17,7 @@ from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, read
 from gate.findings import Location, Outcome
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, Selector, format_labels
-from gate.objects import Object, ObjectRef, dig, is_workload, template_labels, template_labels_path
+from gate.objects import Object, ObjectRef, dig, is_workload, kind_group, template_labels, template_labels_path
 from gate.schema import MalformedObject
 from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
@@ -191,7 +191,8 @@ def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched:
     workloads: dict[ObjectRef, Object] = {}
     for pod in pods:
         owner = _owner_workload(pod, snapshot) or pod
-        ref = ObjectRef(owner.get("kind", "Pod"), namespace, dig(owner, "metadata", "name") or "")
+        ref = ObjectRef(owner.get("kind", "Pod"), namespace, dig(owner, "metadata", "name") or "",
+                        kind_group(owner.get("kind", "Pod"), owner.get("apiVersion")))
         groups[ref].append(pod)
         workloads[ref] = owner
     ordered = sorted(groups, key=lambda r: (r not in touched, str(r)))

@@ -22,7 +22,7 @@ from gate.errors import ClusterError
 from gate.findings import Finding, Location, Outcome
 from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
 from gate.manifests import Manifest
-from gate.objects import Object, ObjectRef, dig, pod_template, template_labels_path
+from gate.objects import Object, ObjectRef, dig, kind_group, pod_template, ref_of, template_labels_path
 from gate.references import references
 from gate.verify.checks import Check, Context, State, Verdict, evaluate
 from gate.verify.snapshot import Snapshot, owner_chain
@@ -249,10 +249,9 @@ class Verification:
         for obj in event.objects:
             name = dig(obj, "metadata", "name")
             name = name if isinstance(name, str) else ""  # the snapshot holds a malformed one, naming it
-            self.changed_refs.add(ObjectRef(kind, namespace, name))
+            self.changed_refs.add(ObjectRef(kind, namespace, name, kind_group(kind, event.resource.api_version)))
             owners = owner_chain(obj, namespace, self.snapshot) if isinstance(obj, dict) else []
-            self.changed_refs.update(ObjectRef(owner.get("kind", ""), namespace, dig(owner, "metadata", "name") or "")
-                                     for owner in owners)
+            self.changed_refs.update(ref_of(owner, namespace) for owner in owners)
             self.changed_namespaces.add(namespace)
             if event.type == "DELETED":
                 self.snapshot.remove(kind, namespace, name)
