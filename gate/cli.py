@@ -24,11 +24,11 @@ from gate import __version__
 from gate.config import Caller, GateConfig, Pair, Target, caller_from_text, load_config, target_from_text
 from gate.errors import EXIT_UNVERIFIABLE, GateError, ManifestError, OutputError, UsageError
 from gate.escape import scrubbed, visible
-from gate.findings import Finding, Outcome, exit_code
+from gate.findings import BaselineEntry, Finding, Outcome, exit_code
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
-from gate.manifests import STDIN, ManifestSet, load, parse_apply_output, read_text
+from gate.manifests import STDIN, ManifestSet, directory_config, load, parse_apply_output, read_text
 from gate.objects import ObjectRef
 from gate.outputs import (
     append_text,
@@ -45,6 +45,14 @@ from gate.report.base import EXIT_INTERRUPTED
 from gate.report.github import annotations, neutralise, summary_markdown
 from gate.rules import caller_pair
 from gate.schema import DNS_LABEL, duration, port_of
+from gate.suppressions import (
+    Baseline,
+    baseline_document,
+    baseline_entries,
+    load_baseline,
+    object_annotations,
+    settle,
+)
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
     from gate.verify.engine import Touched
@@ -246,10 +254,34 @@ def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path:
         raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
     if paths.count(STDIN) > 1:
         raise UsageError("'-' (stdin) can be given only once")
+    config = load_config(config_path or directory_config(paths))  # first: its `exclude:` prunes the walk
     with bulk_load():
-        manifests = load(paths, kustomize)
+        manifests = load(paths, kustomize, config.exclude)
     check_namespace(manifests, namespace)
-    return manifests, load_config(config_path or manifests.config_file)
+    return manifests, config
+
+
+def settled(findings: list[Finding], config: GateConfig, manifests: ManifestSet, namespace: str,
+            baseline_path: str | None = None, write_baseline: str | None = None
+            ) -> tuple[tuple[Finding, ...], tuple[str, ...], tuple[BaselineEntry, ...]]:
+    """The findings with gate.yaml's `rules:`, the objects' ignore annotations and the baseline applied (the one
+    place suppressions are decided: gate.suppressions.settle); the notes and entries of a baseline no longer met.
+
+    --write-baseline records today's counted failures and compares the run with what it wrote.
+    """
+    annotations = object_annotations(manifests.manifests, namespace)
+    baseline = load_baseline(baseline_path) if baseline_path else None
+    if write_baseline:
+        entries = baseline_entries(settle(findings, config.rules, annotations, None, config.file)[0])
+        try:
+            replace_file(write_baseline, baseline_document(entries))
+        except OSError as error:
+            raise cannot_write("--write-baseline", write_baseline, error) from None
+        baseline = Baseline(write_baseline, tuple(entries))
+    result, absent = settle(findings, config.rules, annotations, baseline, config.file)
+    notes = tuple(f"baseline {baseline.file if baseline else ''}: {entry.rule} on {entry.subject} no longer occurs "
+                  f"({entry.message}); --write-baseline drops it" for entry in absent)
+    return tuple(result), notes, absent
 
 
 def config_option(_context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
@@ -397,23 +429,36 @@ def completion(shell: str) -> None:
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @with_options(manifest_options)
 @click.option("--strict", is_flag=True, help="Warnings fail the run (exit 1) too.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed.")
+@click.option("--baseline", "baseline_path", metavar="FILE",
+              help="Fail only on findings not in FILE (written by --write-baseline).")
+@click.option("--write-baseline", metavar="FILE", help="Record today's failures in FILE as accepted.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed, and the suppressed ones.")
 def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
          namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None, strict: bool,
-         verbose: bool) -> None:
+         baseline_path: str | None, write_baseline: str | None, verbose: bool) -> None:
     """Check manifests before apply, with no cluster: selectors, ports, caller pairs, conventions."""
+    inputs = (*paths, *files, *kustomize, config_path or "", baseline_path or "")
 
     def command() -> int:
         started = time.monotonic()
+        if baseline_path and write_baseline:
+            raise UsageError("--baseline and --write-baseline: give one (--write-baseline records today's "
+                             "failures; --baseline compares with a recorded file)")
+        if write_baseline:
+            check_output(write_baseline, "--write-baseline", inputs, make_parent=False)
+            check_distinct((path, what) for path, what in ((write_baseline, "--write-baseline"),
+                                                           (junit_path, "--junit")) if path)
         manifests, config = load_inputs(paths + files, kustomize, config_path, namespace)
         inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
-        findings = tuple(run_lint(inventory, config))
-        notes = tuple(f"skipped {file}: {why}" for file, why in manifests.skipped_files.items())
-        report = Report("lint", findings, exit_code(findings, strict), time.monotonic() - started, strict, notes)
+        findings, baseline_notes, absent = settled(run_lint(inventory, config), config, manifests,
+                                                   namespace or "default", baseline_path, write_baseline)
+        notes = tuple(f"skipped {file}: {why}" for file, why in manifests.skipped_files.items()) + baseline_notes
+        report = Report("lint", findings, exit_code(findings, strict), time.monotonic() - started, strict, notes,
+                        absent=absent)
         publish(report, output, junit_path, verbose, sarif_root)
         return report.exit_code
 
-    _run(command, "lint", output, junit_path, inputs=(*paths, *files, *kustomize, config_path or ""))
+    _run(command, "lint", output, junit_path, inputs=inputs)
 
 
 def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | ManifestSet | None:
@@ -504,10 +549,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         if (*sources, apply_output).count(STDIN) > 1:
             raise UsageError("'-' (stdin) can be given only once")
         # Everything that can be wrong offline is found before the first connection.
+        config = load_config(config_path or directory_config(sources))  # first: its `exclude:` prunes the walk
         with bulk_load():
-            manifests = load(sources, kustomize) if sources or kustomize else ManifestSet()
+            manifests = load(sources, kustomize, config.exclude) if sources or kustomize else ManifestSet()
         check_namespace(manifests, namespace)
-        config = load_config(config_path or manifests.config_file)
         config = replace(config, probe_image=probe_image or config.probe_image,
                          probe_mode=probe_mode or config.probe_mode)
         applied = read_apply_output(apply_output)
@@ -524,6 +569,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         )
         progress = LiveProgress.for_terminal(sys.stderr, os.environ)
         verification = Verification(cluster, touched, deadlines, progress)
+        annotated = [*manifests.manifests, *(applied.manifests if isinstance(applied, ManifestSet) else ())]
+        annotations = object_annotations(annotated, default_namespace)  # before the lines go
         manifests.release_lines()  # the checks hold every file:line they report; the watches need the memory
         with progress.waiting():
             findings = verification.run()
@@ -538,6 +585,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
                 findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
                                         lambda line: say(visible(line)), without_endpoints)
         notes = tuple(note for note in (unchecked_note(touched),) if note)
+        findings, _ = settle(findings, config.rules, annotations, None, config.file)  # as lint does
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
             say(summary_table(report).rstrip("\n"))

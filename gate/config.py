@@ -94,6 +94,8 @@ class GateConfig:
     required_labels: tuple[str, ...] = ()
     pairs: tuple[Pair, ...] = ()
     dns: DnsPods = field(default_factory=DnsPods)
+    rules: dict[str, str] = field(default_factory=dict)  # rule id -> off | note | warning | error
+    exclude: tuple[str, ...] = ()  # path globs a directory walk leaves out (gate.manifests)
 
 
 def workload_kind(alias: str) -> str | None:
@@ -283,7 +285,29 @@ def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
 
 
 TOP_LEVEL_FIELDS = ("rollout_timeout", "endpoints_timeout", "wait_full_timeout", "fail_fast", "probe",
-                    "required_labels", "pairs", "dns")
+                    "required_labels", "pairs", "dns", "rules", "exclude")
+RULE_LEVELS = ("off", "note", "warning", "error")
+
+
+def parse_rules(value: Any, reader: _Reader) -> dict[str, str]:
+    """`rules: {<rule id>: off | note | warning | error}`; an unknown id is an error with the nearest one."""
+    from gate.rules import unknown_rule  # the catalog's rules import this module
+
+    rules = reader.mapping(value, ("rules",))
+    for rule, level in rules.items():
+        if problem := unknown_rule(str(rule)):
+            raise reader.fail(("rules", rule), problem)
+        if level not in RULE_LEVELS:  # YAML reads a bare `off` as false
+            raise reader.fail(("rules", rule), f"expected one of {', '.join(RULE_LEVELS)} (quote 'off'), "
+                                               f"got {value[rule]!r}")
+    return {str(rule): str(level) for rule, level in rules.items()}
+
+
+def parse_exclude(value: Any, reader: _Reader) -> tuple[str, ...]:
+    """`exclude: [glob, ...]`: paths, relative to a walked directory, that the walk leaves out."""
+    if not isinstance(value, list):
+        raise reader.fail(("exclude",), "expected a list of path globs")
+    return tuple(reader.string(glob, ("exclude", index)) for index, glob in enumerate(value))
 
 
 def load_config(path: Path | str | None) -> GateConfig:
@@ -334,4 +358,6 @@ def load_config(path: Path | str | None) -> GateConfig:
         required_labels=tuple(required),
         pairs=parsed,
         dns=parse_dns(data.get("dns", {}), reader),
+        rules=parse_rules(data.get("rules", {}), reader),
+        exclude=parse_exclude(data.get("exclude", []), reader),
     )

@@ -6,6 +6,7 @@ Every object keeps its file and the line of every field, so a finding can say
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import os
@@ -604,10 +605,18 @@ _OBJECT_KEYS = re.compile(r"""^\s*["']?apiVersion["']?\s*:.*^\s*["']?kind["']?\s
                           r"""|"apiVersion"\s*:.*"kind"\s*:|"kind"\s*:.*"apiVersion"\s*:""", re.M | re.S)
 
 
-def _directory_files(directory: Path) -> list[Path]:
+def excluded(path: Path, directory: Path, exclude: Iterable[str]) -> bool:
+    """Whether gate.yaml's `exclude:` leaves path out of the walk of directory: a glob matches the path relative
+    to the directory (`*` also crosses `/`: `examples`, `examples/*`, `*/variants`, `*.example.yaml`)."""
+    relative = path.relative_to(directory).as_posix()
+    return any(fnmatch.fnmatchcase(relative, glob.rstrip("/")) for glob in exclude)
+
+
+def _directory_files(directory: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     """The manifest files below directory, sorted, walked without recursion (any depth up to
-    MAX_DIRECTORY_DEPTH). An unreadable directory, a kustomization, or a `*.yaml` entry that is no readable
-    file (a dangling or looping symbolic link, a FIFO) is an error: `kubectl apply -f DIR` fails on it too."""
+    MAX_DIRECTORY_DEPTH), less what `exclude` names (an excluded directory is not entered). An unreadable
+    directory, a kustomization, or a `*.yaml` entry that is no readable file (a dangling or looping symbolic
+    link, a FIFO) is an error: `kubectl apply -f DIR` fails on it too."""
     files = []
     pending = [(directory, 0)]
     while pending:
@@ -621,6 +630,8 @@ def _directory_files(directory: Path) -> list[Path]:
             raise ManifestError(f"{here / kustomization}: {here} is a kustomization; render it with -k {here} "
                                 f"(a PATH is read as plain manifests)")
         for entry in entries:
+            if exclude and excluded(Path(entry.path), directory, exclude):
+                continue
             if entry.is_dir(follow_symlinks=False):
                 if depth + 1 > MAX_DIRECTORY_DEPTH:
                     raise ManifestError(f"{entry.path}: more than {MAX_DIRECTORY_DEPTH} directories deep below "
@@ -661,10 +672,20 @@ def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int
     return documents
 
 
-def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = ()) -> ManifestSet:
-    """Read and validate every path and kustomization (see `_load`). No process-wide side effect: the
-    command line pauses the garbage collector around it (`gate.cli.bulk_load`)."""
-    return _load(list(paths), list(kustomize_dirs))
+def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = (), exclude: Iterable[str] = ()) -> ManifestSet:
+    """Read and validate every path and kustomization (see `_load`); a directory walk leaves out the `exclude`
+    globs of gate.yaml. No process-wide side effect: the command line pauses the garbage collector around it
+    (`gate.cli.bulk_load`)."""
+    return _load(list(paths), list(kustomize_dirs), tuple(exclude))
+
+
+def directory_config(paths: Iterable[str]) -> Path | None:
+    """gate.yaml at the root of the first directory given, the config when --config is not: whatever it is,
+    load_config says why a FIFO or a dangling link is not one."""
+    for raw in paths:
+        if raw and raw != STDIN and _is_directory_path(Path(raw)) and os.path.lexists(Path(raw) / CONFIG_FILE_NAME):
+            return Path(raw) / CONFIG_FILE_NAME
+    return None
 
 
 def _is_directory_path(path: Path) -> bool:
@@ -675,7 +696,7 @@ def _is_directory_path(path: Path) -> bool:
         return False
 
 
-def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
+def _load(paths: list[str], kustomize_dirs: list[str], exclude: tuple[str, ...] = ()) -> ManifestSet:
     """Read every path (file, directory, or '-' for stdin) and kustomization; validate the objects.
 
     In a directory, files holding no Kubernetes object (CI workflows, Helm
@@ -683,17 +704,13 @@ def _load(paths: list[str], kustomize_dirs: list[str]) -> ManifestSet:
     -k), and `gate.yaml` at the directory's root is the config. No object at
     all is an error: a gate that checked nothing must not pass.
     """
-    result = ManifestSet()
+    result = ManifestSet(config_file=directory_config(paths))
     for raw in paths:
         if not raw:
             raise ManifestError("'': an empty PATH; give a file, a directory or '-' (kubectl too refuses it)")
         path = Path(raw)
         if raw != STDIN and _is_directory_path(path):
-            config = path / CONFIG_FILE_NAME
-            files = _directory_files(path)
-            if os.path.lexists(config) and result.config_file is None:
-                result.config_file = config  # whatever it is: load_config says why a FIFO or a dangling link is not
-            for file in files:
+            for file in _directory_files(path, exclude):
                 for data, line, node in _directory_documents(file, result):
                     result.manifests.extend(_objects(data, line, node, str(file)))
             continue

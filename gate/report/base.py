@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from gate.errors import EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
-from gate.findings import Finding, Location, Outcome
+from gate.findings import BaselineEntry, Finding, Location, Outcome
 
 EXIT_INTERRUPTED = 130
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.
@@ -35,6 +35,7 @@ class Report:
     notes: tuple[str, ...] = field(default=())  # e.g. files skipped as not Kubernetes
     error: str | None = None  # why the run ended without a verdict (exit 2, 3 or 130); then there are no findings
     error_location: Location | None = None  # the input's file:line the error is about, when known
+    absent: tuple[BaselineEntry, ...] = ()  # --baseline entries no finding of this run matched any more
 
     @classmethod
     def unfinished(cls, command: str, exit_code: int, error: str, seconds: float = 0.0,
@@ -54,12 +55,16 @@ class Report:
         return "failure" if self.exit_code else "success"
 
     def count(self) -> dict[str, int]:
-        counts = {"errors": 0, "warnings": 0, "passed": 0, "not_checkable": 0}
+        counts = {"errors": 0, "warnings": 0, "notes": 0, "suppressed": 0, "passed": 0, "not_checkable": 0}
         for finding in self.findings:
             if finding.is_error:
                 counts["errors"] += 1
             elif finding.is_warning:
                 counts["warnings"] += 1
+            elif finding.is_note:
+                counts["notes"] += 1
+            elif finding.is_suppressed:
+                counts["suppressed"] += 1
             elif finding.outcome is Outcome.PASSED:
                 counts["passed"] += 1
             else:
@@ -71,5 +76,7 @@ class Report:
             return f"ERROR: {self.error} (exit {self.exit_code})"
         c = self.count()
         verdict = "FAILED" if self.exit_code else "PASSED"
+        quiet = "".join(f", {c[key]} {word}" for key, word in (("notes", "note(s)"), ("suppressed", "suppressed"))
+                        if c[key])  # counted apart, named only when there are some
         return (f"{verdict}: {c['errors']} error(s), {c['warnings']} warning(s), {c['passed']} passed, "
-                f"{c['not_checkable']} not checkable ({self.seconds:.1f} s)")
+                f"{c['not_checkable']} not checkable{quiet} ({self.seconds:.1f} s)")

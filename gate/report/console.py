@@ -120,7 +120,8 @@ class LiveProgress:
 def summary_table(report: Report) -> str:
     rows = [("RESULT", "PHASE", "CHECK", "OBJECT", "TIME")]
     for finding in report.findings:
-        result = {Outcome.PASSED: "passed", Outcome.NOT_CHECKABLE: "skipped"}.get(finding.outcome, "FAILED")
+        result = {Outcome.PASSED: "passed", Outcome.NOT_CHECKABLE: "skipped"}.get(
+            finding.outcome, "suppressed" if finding.is_suppressed else "FAILED")
         rows.append((result, finding.phase, visible(finding.title), visible(finding.subject.qualified),
                      f"{finding.seconds:.1f}s"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -54,10 +54,10 @@ def annotations(report: Report) -> list[str]:
         location = (report.error_location,) if report.error_location else ()
         return [_command("error", f"deploy-gate {report.command}: {report.error_kind}", location,
                          visible(report.error))]
-    failed = [f for f in by_importance(report.findings) if f.outcome is Outcome.FAILED]
+    failed = [f for f in by_importance(report.findings) if f.outcome is Outcome.FAILED and not f.is_suppressed]
     lines: list[str] = []
     for finding in failed[:MAX_ANNOTATIONS]:
-        command = "error" if finding.is_error or report.strict else "warning"
+        command = "error" if finding.fails(report.strict) else "warning" if finding.is_warning else "notice"
         body = "\n".join(visible(line) for line in [finding.message, *(f"fix: {line}" for line in finding.fix)])
         lines.append(_annotation(command, finding, finding.locations[:1], "", body))
         # The second place a finding names (the template a selector misses, the policy that denies) gets a
@@ -101,7 +101,8 @@ def code_block(lines: list[str]) -> list[str]:
 
 def _row(finding: Finding) -> str:
     status = {Outcome.PASSED: "✅ passed", Outcome.NOT_CHECKABLE: "⏭️ not checkable"}.get(
-        finding.outcome, "❌ failed" if finding.is_error else "⚠️ warning")
+        finding.outcome, "❌ failed" if finding.is_error else "⚠️ warning" if finding.is_warning
+        else "📝 note" if finding.is_note else "🔕 suppressed")
     where = markdown_text(str(finding.locations[0])) if finding.locations else ""
     return (f"| {status} | {finding.phase} | {markdown_text(finding.title)} | {markdown_text(finding.message)} "
             f"| {where} |")
@@ -111,7 +112,7 @@ def summary_markdown(report: Report) -> str:
     verdict = {"success": "✅ passed", "failure": "❌ failed", "error": "⚠️ could not finish"}[report.result]
     lines = [f"## deploy-gate {report.command}: {verdict}", "", markdown_text(report.summary()), ""]
     for finding in by_importance(report.findings):
-        if finding.outcome is Outcome.FAILED:
+        if finding.outcome is Outcome.FAILED and not finding.is_suppressed:
             lines += [f"### {markdown_text(finding.title)}", "", markdown_text(finding.message), ""]
             lines += [f"- {markdown_text(line)}" for line in finding.evidence]
             if finding.fix:

@@ -20,13 +20,16 @@ def finding_dict(finding: Finding) -> dict[str, object]:
         "rule": finding.rule,
         "object": {"kind": finding.subject.kind, "namespace": finding.subject.namespace, "name": finding.subject.name},
         "check": finding.title,
-        "outcome": finding.outcome.value,
+        "outcome": "suppressed" if finding.is_suppressed else finding.outcome.value,
         "severity": finding.severity.value,
         "message": finding.message,
         "evidence": list(finding.evidence),
         "fix": list(finding.fix),
         "locations": [{"file": loc.file, "line": loc.line} for loc in finding.locations],
         "seconds": round(finding.seconds, 3),
+        **({"suppression": {"kind": finding.suppression.kind, "justification": finding.suppression.justification}}
+           if finding.suppression else {}),
+        **({"baseline": finding.baseline} if finding.baseline else {}),
     }
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from gate.escape import visible
-from gate.findings import Finding, Outcome, Severity
+from gate.findings import Finding, Outcome
 from gate.objects import ObjectRef
 from gate.report.base import Report
 
@@ -48,10 +48,14 @@ def _case(finding: Finding, strict: bool) -> ET.Element:
     case = ET.Element("testcase", classname=visible(classname(finding.subject)), name=visible(finding.title),
                       time=_seconds(finding.seconds))
     body = _body(finding)
-    if finding.outcome is Outcome.FAILED and (finding.severity is Severity.ERROR or strict):
+    if finding.fails(strict):
         ET.SubElement(case, "failure", message=visible(finding.message), type=finding.rule).text = body
-    elif finding.outcome is Outcome.FAILED:
-        ET.SubElement(case, "skipped", message=visible(f"warning: {finding.message}"), type="warning").text = body
+    elif finding.suppression is not None and finding.outcome is Outcome.FAILED:
+        ET.SubElement(case, "skipped", message=visible(f"suppressed: {finding.suppression.justification}"),
+                      type="suppressed").text = body
+    elif finding.outcome is Outcome.FAILED:  # a warning or a note
+        ET.SubElement(case, "skipped", message=visible(f"{finding.severity.value}: {finding.message}"),
+                      type=finding.severity.value).text = body
     elif finding.outcome is Outcome.NOT_CHECKABLE:
         ET.SubElement(case, "skipped", message=visible(f"not checkable: {finding.message}"),
                       type="not-checkable").text = body

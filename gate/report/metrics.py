@@ -16,7 +16,7 @@ from gate.report.base import Report, unicode_text
 
 LABELS = ("check", "object", "namespace")
 # Worst first: a check reported twice for one object (the same labels) shows its worst outcome.
-OUTCOMES = ("failed", "warning", "not-checkable", "passed")
+OUTCOMES = ("failed", "warning", "note", "suppressed", "not-checkable", "passed")
 
 
 def check_labels(finding: Finding) -> tuple[str, ...]:
@@ -28,8 +28,11 @@ def check_labels(finding: Finding) -> tuple[str, ...]:
 
 
 def outcome(finding: Finding) -> str:
-    """A warning is a failed check that does not fail the run: its own outcome, so an alert can leave it out."""
-    return "warning" if finding.is_warning else finding.outcome.value
+    """A warning, a note or a suppressed failure is a failed check that does not fail the run: each its own
+    outcome, so an alert can leave it out."""
+    if finding.is_suppressed:
+        return "suppressed"
+    return finding.severity.value if finding.is_warning or finding.is_note else finding.outcome.value
 
 
 def registry(report: Report, finished: float) -> CollectorRegistry:

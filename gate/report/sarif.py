@@ -10,6 +10,12 @@ check that could not be made is not an alert and is left out (JSON and JUnit
 carry it). A run ended by an input error whose file:line is known (exit 2) has
 one result there, besides the invocation's notification. `partialFingerprints` identify a result
 across runs by rule, object and check, never by counts or pod names that change.
+
+A suppressed failure is a result with `suppressions` (`inSource`: the object's annotation;
+`external`: gate.yaml or the baseline) and its justification; with --baseline every result
+has `baselineState`, and each entry no longer met is an `absent` result of kind `pass`.
+`automationDetails.id` is `deploy-gate/<command>/`, so the lint and the verify upload of
+one workflow are two analyses and neither closes the other's alerts.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from urllib.parse import quote
 
 from gate import __version__
 from gate.escape import visible
-from gate.findings import Finding, Location, Outcome
+from gate.findings import BaselineEntry, Finding, Location, Outcome, fingerprint, subject_path
 from gate.report.base import Report
 from gate.report.json_report import dumps
 from gate.rules import CATALOG
@@ -46,13 +52,12 @@ def _artifact(location: Location, root: Path) -> dict[str, str]:
 
 
 def _level(finding: Finding, strict: bool) -> str:
-    return "error" if finding.is_error or strict else "warning"
+    """error when it fails the run (a warning with --strict); else its severity, suppressed or not."""
+    return "error" if finding.fails(strict) else finding.severity.value
 
 
-def fingerprint(finding: Finding) -> str:
-    identity = "\0".join([finding.rule, finding.subject.kind, finding.subject.namespace or "", finding.subject.name,
-                          finding.title])
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+def _logical(subject: str, name: str) -> dict[str, object]:
+    return {"logicalLocations": [{"name": name, "kind": "resource", "fullyQualifiedName": subject}]}
 
 
 def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Path) -> dict[str, object]:
@@ -65,10 +70,12 @@ def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Pa
         "message": {"text": text},
         "partialFingerprints": {"deployGateCheck/v1": fingerprint(finding)},
     }
-    subject = finding.subject
-    location: dict[str, object] = {"logicalLocations": [{
-        "name": subject.name, "kind": "resource",
-        "fullyQualifiedName": "/".join(part for part in (subject.namespace, subject.kind, subject.name) if part)}]}
+    if finding.suppression is not None:
+        result["suppressions"] = [{"kind": finding.suppression.kind, "status": "accepted",
+                                   "justification": sarif_text(finding.suppression.justification)}]
+    if finding.baseline is not None:
+        result["baselineState"] = finding.baseline
+    location = _logical(subject_path(finding.subject), finding.subject.name)
     result["locations"] = [location]
     if finding.locations:
         first, *others = finding.locations
@@ -79,6 +86,14 @@ def _result(finding: Finding, rule_index: dict[str, int], strict: bool, root: Pa
                 "artifactLocation": _artifact(loc, root), "region": {"startLine": loc.line}}}
                 for i, loc in enumerate(others)]
     return result
+
+
+def _absent_result(entry: BaselineEntry, rule_index: dict[str, int]) -> dict[str, object]:
+    """A baseline entry no finding matched any more: fixed, or its object gone; the file can shrink."""
+    return {"ruleId": entry.rule, "ruleIndex": rule_index[entry.rule], "kind": "pass", "level": "none",
+            "message": {"text": sarif_text(f"no longer occurs: {entry.message}")}, "baselineState": "absent",
+            "partialFingerprints": {"deployGateCheck/v1": entry.fingerprint},
+            "locations": [_logical(entry.subject, entry.subject.rpartition("/")[2])]}
 
 
 def _rule(rule: str) -> dict[str, object]:
@@ -128,18 +143,20 @@ def render(report: Report, root: Path | None = None) -> str:
     """The SARIF log; paths inside `root` (default: the working directory) are relative to %SRCROOT%."""
     root = Path(os.path.abspath(root or Path.cwd()))
     reported = [f for f in report.findings if f.outcome is Outcome.FAILED]
-    rules = sorted({f.rule for f in report.findings})
+    rules = sorted({f.rule for f in report.findings} | {entry.rule for entry in report.absent})
     rule_index = {rule: i for i, rule in enumerate(rules)}
     located_error = report.error is not None and report.error_location is not None
     results = [_error_result(report, root)] if located_error else []
     results += [_result(f, rule_index, report.strict, root) for f in reported]
+    results += [_absent_result(entry, rule_index) for entry in report.absent]
     descriptors = [_error_rule(report.error_kind)] if located_error else [_rule(rule) for rule in rules]
     document = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "deploy-gate", "version": __version__, "informationUri": README[:-1],
+            "tool": {"driver": {"name": "deploy-gate", "version": __version__, "informationUri": README,
                                 "rules": descriptors}},
+            "automationDetails": {"id": f"deploy-gate/{report.command}/"},
             "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
             "invocations": [_invocation(report)],
             "results": results,

@@ -22,7 +22,9 @@ def render_finding(finding: Finding, level: str) -> list[str]:
 
 
 def level_of(finding: Finding) -> str | None:
-    """The word a line starts with; None for findings shown only with --verbose."""
+    """The word a line starts with; None for findings shown only with --verbose (passed, suppressed)."""
+    if finding.is_suppressed:
+        return None
     if finding.outcome is Outcome.FAILED:
         return finding.severity.value
     if finding.rule == caller_pair.ID:  # declared by the user: always worth a line
@@ -30,12 +32,18 @@ def level_of(finding: Finding) -> str | None:
     return None
 
 
+def _quiet_level(finding: Finding) -> str:
+    if finding.suppression is not None:
+        return f"suppressed ({finding.suppression.justification})"
+    return "ok" if finding.outcome is Outcome.PASSED else "not checkable"
+
+
 def render(report: Report, verbose: bool = False) -> str:
     lines: list[str] = []
     for finding in by_importance(report.findings):
         level = level_of(finding)
         if level is None and verbose:
-            level = "ok" if finding.outcome is Outcome.PASSED else "not checkable"
+            level = _quiet_level(finding)
         if level is not None:
             lines += render_finding(finding, level)
     lines += [f"note: {visible(note)}" for note in report.notes]

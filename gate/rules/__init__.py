@@ -8,6 +8,8 @@ gate/verify's checks; their documentation is here so SARIF and docs/lint.md read
 
 from __future__ import annotations
 
+import difflib
+
 from gate.findings import Severity
 from gate.rules import (
     caller_pair,
@@ -39,6 +41,14 @@ VERIFY_RULES: tuple[Rule, ...] = (
 )
 
 CATALOG: dict[str, Rule] = {rule.id: rule for rule in (*LINT_RULES, *VERIFY_RULES)}
+
+
+def unknown_rule(rule: str) -> str | None:
+    """Why `rule` names no rule of the catalog, with the nearest id ("did you mean"); None when it is one."""
+    if rule in CATALOG:
+        return None
+    near = difflib.get_close_matches(rule, CATALOG, n=1)
+    return f"unknown rule {rule!r}" + (f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(CATALOG)})")
 
 
 def markdown_table() -> str:

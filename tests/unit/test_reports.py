@@ -108,7 +108,8 @@ def test_sarif_of_a_run_without_a_verdict_says_why() -> None:
 def test_json_report_is_complete() -> None:
     document = json.loads(render(REPORT, "json"))
     assert document["result"] == "failure" and document["exit_code"] == 1
-    assert document["counts"] == {"errors": 1, "warnings": 1, "passed": 1, "not_checkable": 1}
+    assert document["counts"] == {"errors": 1, "warnings": 1, "notes": 0, "suppressed": 0, "passed": 1,
+                                  "not_checkable": 1}
     assert document["findings"][0]["locations"] == [{"file": "manifests/inference-api.yaml", "line": 15}]
 
 
