@@ -637,6 +637,7 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
     """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
 
     def command() -> int:
+        started = time.monotonic()
         if not live and (context or kubeconfig):
             given = " and ".join(f for f, v in (("--context", context), ("--kubeconfig", kubeconfig)) if v)
             raise UsageError(f"{given} need --live: without it explain reads manifests, not a cluster")
@@ -666,9 +667,10 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         except Unresolvable as why:
             raise UsageError(f"cannot explain {caller_text} -> {target_text}: {why}") from why
         verdict = judge(resolved, inventory, incomplete)  # as lint and verify judge a declared pair
-        report = Report("explain", explanation_findings(resolved, verdict), 0 if verdict.connects else 1)
-        # explain's own shape in text and json: the verdict, then every backend's explanation and fixes
-        own = render_explanation(resolved, verdict, output) if output in ("text", "json") else None
+        report = Report("explain", explanation_findings(resolved, verdict), 0 if verdict.connects else 1,
+                        time.monotonic() - started)
+        # explain's own text, and its verdict's fields after the common ones in json: every backend's explanation
+        own = render_explanation(resolved, verdict, output, report) if output in ("text", "json") else None
         publish(report, output, junit_path, document=own)
         return report.exit_code
 
@@ -683,13 +685,13 @@ def explanation_findings(resolved: ResolvedPair, verdict: PairVerdict) -> tuple[
                     evidence=verdict.evidence, fix=verdict.fix, locations=verdict.locations),)
 
 
-def render_explanation(resolved: ResolvedPair, verdict: PairVerdict, output: str) -> str:
+def render_explanation(resolved: ResolvedPair, verdict: PairVerdict, output: str, report: Report) -> str:
     caller, target = resolved.caller.name, resolved.pair.target
     allowed = bool(verdict.connects)
     if output == "json":
-        from gate.report.json_report import document as json_document
+        from gate.report import json_report
 
-        return json_document("explain", "success" if allowed else "failure", 0 if allowed else 1, **{
+        return json_report.render(report, **{
             "allowed": allowed,
             "message": verdict.message,
             "caller": {"name": caller, "namespace": resolved.namespace, "labels": resolved.caller.labels},

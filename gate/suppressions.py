@@ -23,6 +23,7 @@ from gate.objects import ObjectRef, dig
 from gate.rules import unknown_rule
 
 ANNOTATION_PREFIX = "ignore.deploy-gate.io/"
+PAIR = "Pair"  # the subject kind of a pair declared in gate.yaml: no manifest object, so no annotation
 BASELINE_VERSION = 1
 _FINGERPRINT = re.compile("[0-9a-f]{64}")
 
@@ -89,7 +90,7 @@ def _compared(finding: Finding, accepted: set[str], file: str) -> Finding:
 def _suppression(finding: Finding, level: str | None, annotations: Annotations,
                  config_file: str | None) -> Suppression | None:
     """The annotation on the finding's subject (a pair of gate.yaml is no object: none applies), else `off`."""
-    reason = annotations.get(finding.subject, {}).get(finding.rule)
+    reason = annotations.get(finding.subject, {}).get(finding.rule) if finding.subject.kind != PAIR else None
     if reason is not None:
         return Suppression("inSource", reason)
     if level == "off":

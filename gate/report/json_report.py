@@ -1,7 +1,8 @@
 """JSON for machines: every finding with its outcome, cause, evidence, fix and locations.
 
-The document's shape is docs/json-output.md; `schema_version` changes when a
-field is removed or changes meaning (adding one does not).
+The document's shape is docs/json-output.md, and the JSON Schema shipped beside
+this module (schema/report.schema.json); `schema_version` changes when a field is
+removed or changes meaning (adding one does not).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def document(command: str, result: str, exit_code: int, **fields: object) -> str
                   **fields})
 
 
-def render(report: Report) -> str:
+def render(report: Report, **extra: object) -> str:
+    """The document of a run; `extra`: a command's own fields after the common ones (explain's verdict)."""
     if report.error is not None:
         where = report.error_location
         location = {"location": {"file": where.file, "line": where.line}} if where else {}
@@ -63,4 +65,4 @@ def render(report: Report) -> str:
                         error={"kind": report.error_kind, "message": report.error, **location})
     return document(report.command, report.result, report.exit_code, seconds=round(report.seconds, 3),
                     counts=report.count(), findings=[finding_dict(f) for f in report.findings],
-                    notes=list(report.notes))
+                    notes=list(report.notes), **extra)
