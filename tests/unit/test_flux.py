@@ -268,3 +268,25 @@ def test_verify_flux_kustomization_exit_codes(served: tuple[dict[str, Any], Path
 def test_flux_namespace_must_be_a_namespace_name(served: tuple[dict[str, Any], Path]) -> None:
     result = run(served, kustomization(), "--flux-namespace", "Flux_System")
     assert result.exit_code == 2 and "--flux-namespace" in result.output
+
+
+# --- examples/flux: the in-cluster pattern holds together ---------------------------------------------------------
+
+def test_the_flux_example_gates_the_app_kustomization_with_exactly_the_rbac_it_needs() -> None:
+    root = Path(__file__).parents[2] / "examples" / "flux"
+    app, gate = yaml.safe_load_all((root / "kustomizations.yaml").read_text())
+    assert gate["spec"]["dependsOn"] == [{"name": app["metadata"]["name"]}] and gate["spec"]["wait"] is True
+    objects = list(yaml.safe_load_all((root / "gate" / "rbac.yaml").read_text()))
+    job = yaml.safe_load((root / "gate" / "job.yaml").read_text())
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--flux-kustomization") + 1] == app["metadata"]["name"]
+    assert args[args.index("--flux-namespace") + 1] == app["metadata"]["namespace"]
+    assert job["spec"]["backoffLimit"] == 0 and job["spec"]["ttlSecondsAfterFinished"] > 0
+    (read_kustomization,) = [o for o in objects if o["kind"] == "Role" and o["metadata"]["namespace"] == "flux-system"]
+    assert read_kustomization["rules"] == [{"apiGroups": ["kustomize.toolkit.fluxcd.io"],
+                                            "resources": ["kustomizations"], "verbs": ["get"],
+                                            "resourceNames": [app["metadata"]["name"]]}]
+    bindings = [o for o in objects if o["kind"] == "RoleBinding"]
+    account = job["spec"]["template"]["spec"]["serviceAccountName"]
+    assert all(b["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": job["metadata"]["namespace"]}]
+               for b in bindings) and len(bindings) == 2
