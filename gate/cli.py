@@ -523,7 +523,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         touched = touched_objects(manifests, applied, default_namespace)
         if argocd_app:
             touched += application_resources(cluster, argocd_app, argocd_namespace)
-        flux_findings = []
+        flux_findings: list[Finding] = []
         if flux_kustomization:
             from gate.flux import kustomization_resources
 
