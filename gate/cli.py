@@ -505,6 +505,11 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
                                                   "(its status.resources), e.g. from a PostSync hook.")
 @click.option("--argocd-namespace", default="argocd", show_default=True, metavar="NS",
               help="Namespace of the Argo CD Application.")
+@click.option("--flux-kustomization", metavar="NAME", help="Verify the objects of this Flux Kustomization (its "
+                                                          "status.inventory), once it has applied its last "
+                                                          "attempted revision.")
+@click.option("--flux-namespace", default="flux-system", show_default=True, metavar="NS", callback=namespace_option,
+              help="Namespace of the Flux Kustomization.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
                                                    "~/.kube/config, else the in-cluster config inside a pod).")
@@ -527,7 +532,8 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
            namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
            apply_output: str | None,
-           argocd_app: str | None, argocd_namespace: str, context: str | None, kubeconfig: str | None,
+           argocd_app: str | None, argocd_namespace: str, flux_kustomization: str | None, flux_namespace: str,
+           context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, fail_fast: bool | None,
            probe_image: str | None,
@@ -543,9 +549,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
         started = time.monotonic()
         sources = paths + files
-        if apply_output is None and argocd_app is None and not sources and not kustomize:
-            raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE "
-                             "or --argocd-app NAME")
+        if apply_output is None and argocd_app is None and flux_kustomization is None and not sources \
+                and not kustomize:
+            raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE, "
+                             "--argocd-app NAME or --flux-kustomization NAME")
         if (*sources, apply_output).count(STDIN) > 1:
             raise UsageError("'-' (stdin) can be given only once")
         # Everything that can be wrong offline is found before the first connection.
@@ -561,6 +568,14 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         touched = touched_objects(manifests, applied, default_namespace)
         if argocd_app:
             touched += application_resources(cluster, argocd_app, argocd_namespace)
+        flux_findings: list[Finding] = []
+        if flux_kustomization:
+            from gate.flux import kustomization_resources
+
+            until = started + (rollout_timeout or config.rollout_timeout)
+            flux_touched, flux_finding = kustomization_resources(cluster, flux_kustomization, flux_namespace, until)
+            touched += flux_touched
+            flux_findings.append(flux_finding)
         deadlines = Deadlines(
             rollout=rollout_timeout or config.rollout_timeout,
             endpoints=endpoints_timeout or config.endpoints_timeout,
@@ -573,7 +588,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         annotations = object_annotations(annotated, default_namespace)  # before the lines go
         manifests.release_lines()  # the checks hold every file:line they report; the watches need the memory
         with progress.waiting():
-            findings = verification.run()
+            findings = flux_findings + verification.run()
         touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
         without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
                                       if f.phase == "endpoints" and f.outcome is Outcome.FAILED)

@@ -606,3 +606,22 @@ def _live_name(obj: Any, kind: str) -> str:
     name, namespace = dig(obj, "metadata", "name"), dig(obj, "metadata", "namespace")
     text = f"{kind.lower()}/{name if isinstance(name, str) else '?'}"
     return text + (f" in namespace {namespace}" if isinstance(namespace, str) and namespace else "")
+
+
+# A Flux Kustomization (kustomize.toolkit.fluxcd.io/v1), for the touched set of --flux-kustomization
+# (gate/flux.py). Its inventory ids are fluxcd/cli-utils' ObjMetadata strings, `<namespace>_<name>_<group>_<kind>`:
+# the namespace empty for a cluster-scoped object, the group for the core group, and a ':' in an RBAC object's
+# name written as '__' (names and namespaces cannot hold '_' otherwise).
+FLUX_INVENTORY_ID = re.compile(
+    rf"(?P<namespace>{_DNS_LABEL})?_(?P<name>[A-Za-z0-9](?:(?:[-A-Za-z0-9.]|__)*[A-Za-z0-9])?)"
+    rf"_(?P<group>{_DNS_LABEL}(?:\.{_DNS_LABEL})*)?_(?P<kind>[A-Za-z][A-Za-z0-9]*)")
+API_VERSION_NAME = re.compile(r"v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+FLUX_KUSTOMIZATION = Map(fields={
+    "spec": Map("a spec", fields={"suspend": Bool()}),
+    "status": Map("a status", fields={
+        "lastAppliedRevision": Str(), "lastAttemptedRevision": Str(),
+        "conditions": ListOf("a list of conditions", Map("a condition", fields={"observedGeneration": GENERATION})),
+        "inventory": Map("an inventory", fields={"entries": ListOf("a list of inventory entries", Map(
+            "an inventory entry", required=("id", "v"), fields={
+                "id": Str("an inventory id <namespace>_<name>_<group>_<kind>", FLUX_INVENTORY_ID, 700),
+                "v": Str("an API version (v1, v1beta2)", API_VERSION_NAME, 63)}))})})})
