@@ -341,3 +341,15 @@ def test_a_saved_rendering_keeps_its_own_file_and_lines(tmp_path: Path) -> None:
     saved.write_text(MANIFEST)
     service = load([str(saved)]).manifests[0]
     assert (service.file, service.line) == (str(saved), 3)
+
+
+def test_the_action_input_helm_release_becomes_the_flag_in_verify_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.github_action import build_argv
+
+    for name, value in {"MODE": "verify", "HELM_RELEASE": "inference-api", "NAMESPACE": "shop"}.items():
+        monkeypatch.setenv(f"INPUT_{name}", value)
+    assert build_argv() == ["verify", "--namespace", "shop", "--helm-release", "inference-api", "--junit",
+                            "deploy-gate-junit.xml"]
+    monkeypatch.setenv("INPUT_MODE", "lint")
+    monkeypatch.setenv("INPUT_MANIFESTS", "m/")
+    assert "--helm-release" not in build_argv()
