@@ -28,7 +28,7 @@ from gate.findings import BaselineEntry, Finding, Outcome, exit_code
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES
 from gate.lint import lint as run_lint
-from gate.manifests import STDIN, ManifestSet, directory_config, load, parse_apply_output, read_text
+from gate.manifests import STDIN, HelmChart, ManifestSet, directory_config, load, parse_apply_output, read_text
 from gate.objects import ObjectRef
 from gate.outputs import (
     append_text,
@@ -248,15 +248,15 @@ def bulk_load() -> Iterator[None]:
 
 
 def load_inputs(paths: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-                namespace: str | None) -> tuple[ManifestSet, GateConfig]:
+                namespace: str | None, helm: HelmChart | None = None) -> tuple[ManifestSet, GateConfig]:
     """The manifests and the config: --config, else a gate.yaml at the root of a given directory."""
-    if not paths and not kustomize:
-        raise UsageError("give manifests: PATH, -f PATH (file, directory or '-') or -k DIR")
+    if not paths and not kustomize and helm is None:
+        raise UsageError("give manifests: PATH, -f PATH (file, directory or '-'), -k DIR or --helm CHART")
     if paths.count(STDIN) > 1:
         raise UsageError("'-' (stdin) can be given only once")
     config = load_config(config_path or directory_config(paths))  # first: its `exclude:` prunes the walk
     with bulk_load():
-        manifests = load(paths, kustomize, config.exclude)
+        manifests = load(paths, kustomize, config.exclude, helm)
     check_namespace(manifests, namespace)
     return manifests, config
 
@@ -428,16 +428,22 @@ def completion(shell: str) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @with_options(manifest_options)
+@click.option("--helm", "helm_chart", metavar="CHART", help="Render a chart with `helm template` (helm on PATH); "
+                                                            "findings point at its templates.")
+@click.option("--helm-values", multiple=True, metavar="FILE", help="A values file for --helm (helm's -f; -f is "
+                                                                  "--filename here). Repeatable.")
+@click.option("--helm-set", multiple=True, metavar="K=V", help="A value for --helm (helm's --set). Repeatable.")
 @click.option("--strict", is_flag=True, help="Warnings fail the run (exit 1) too.")
 @click.option("--baseline", "baseline_path", metavar="FILE",
               help="Fail only on findings not in FILE (written by --write-baseline).")
 @click.option("--write-baseline", metavar="FILE", help="Record today's failures in FILE as accepted.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that passed, and the suppressed ones.")
 def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
-         namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None, strict: bool,
+         namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
+         helm_chart: str | None, helm_values: tuple[str, ...], helm_set: tuple[str, ...], strict: bool,
          baseline_path: str | None, write_baseline: str | None, verbose: bool) -> None:
     """Check manifests before apply, with no cluster: selectors, ports, caller pairs, conventions."""
-    inputs = (*paths, *files, *kustomize, config_path or "", baseline_path or "")
+    inputs = (*paths, *files, *kustomize, config_path or "", baseline_path or "", helm_chart or "", *helm_values)
 
     def command() -> int:
         started = time.monotonic()
@@ -448,7 +454,10 @@ def lint(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, .
             check_output(write_baseline, "--write-baseline", inputs, make_parent=False)
             check_distinct((path, what) for path, what in ((write_baseline, "--write-baseline"),
                                                            (junit_path, "--junit")) if path)
-        manifests, config = load_inputs(paths + files, kustomize, config_path, namespace)
+        if (helm_values or helm_set) and not helm_chart:
+            raise UsageError("--helm-values and --helm-set need --helm CHART")
+        helm = HelmChart(helm_chart, helm_values, helm_set, namespace) if helm_chart is not None else None
+        manifests, config = load_inputs(paths + files, kustomize, config_path, namespace, helm)
         inventory = Inventory.from_manifests(manifests.manifests, namespace or "default")
         findings, baseline_notes, absent = settled(run_lint(inventory, config), config, manifests,
                                                    namespace or "default", baseline_path, write_baseline)
@@ -510,6 +519,8 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
                                                           "attempted revision.")
 @click.option("--flux-namespace", default="flux-system", show_default=True, metavar="NS", callback=namespace_option,
               help="Namespace of the Flux Kustomization.")
+@click.option("--helm-release", metavar="NAME", help="Verify the objects of this Helm release's latest revision "
+                                                    "(in -n NS; storage from HELM_DRIVER), and that it is deployed.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
                                                    "~/.kube/config, else the in-cluster config inside a pod).")
@@ -533,7 +544,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
            namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
            apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, flux_kustomization: str | None, flux_namespace: str,
-           context: str | None, kubeconfig: str | None,
+           helm_release: str | None, context: str | None, kubeconfig: str | None,
            rollout_timeout: float | None,
            endpoints_timeout: float | None, wait_full_timeout: bool | None, fail_fast: bool | None,
            probe_image: str | None,
@@ -542,6 +553,7 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
     def command() -> int:
         from gate.cluster import Cluster
+        from gate.helm import latest_release, release_findings, release_touched, storage_resource
         from gate.report.console import LiveProgress, summary_table
         from gate.verify.argocd import application_resources
         from gate.verify.connectivity import probe_pairs, unprobed
@@ -549,10 +561,10 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
         started = time.monotonic()
         sources = paths + files
-        if apply_output is None and argocd_app is None and flux_kustomization is None and not sources \
-                and not kustomize:
+        if apply_output is None and argocd_app is None and flux_kustomization is None and helm_release is None \
+                and not sources and not kustomize:
             raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE, "
-                             "--argocd-app NAME or --flux-kustomization NAME")
+                             "--argocd-app NAME, --flux-kustomization NAME or --helm-release NAME")
         if (*sources, apply_output).count(STDIN) > 1:
             raise UsageError("'-' (stdin) can be given only once")
         # Everything that can be wrong offline is found before the first connection.
@@ -566,6 +578,9 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         cluster = Cluster(kubeconfig, context)
         default_namespace = namespace or cluster.namespace
         touched = touched_objects(manifests, applied, default_namespace)
+        release = latest_release(cluster, helm_release, default_namespace, storage_resource(os.environ)) \
+            if helm_release else None  # HELM_DRIVER is checked before the first request
+        touched += release_touched(release)
         if argocd_app:
             touched += application_resources(cluster, argocd_app, argocd_namespace)
         flux_findings: list[Finding] = []
@@ -583,23 +598,28 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             fail_fast=config.fail_fast if fail_fast is None else fail_fast,
         )
         progress = LiveProgress.for_terminal(sys.stderr, os.environ)
-        verification = Verification(cluster, touched, deadlines, progress)
+        findings, release_notes = release_findings(release)
+        findings = flux_findings + findings
         annotated = [*manifests.manifests, *(applied.manifests if isinstance(applied, ManifestSet) else ())]
         annotations = object_annotations(annotated, default_namespace)  # before the lines go
-        manifests.release_lines()  # the checks hold every file:line they report; the watches need the memory
-        with progress.waiting():
-            findings = flux_findings + verification.run()
-        touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
-        without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
-                                      if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
-        if verification.stopped_at is not None:
-            findings += unprobed(config, fail_fast_reason(verification.stopped_at.ref))
+        if release is not None and not release.deployed:  # Helm itself says the revision failed or is unfinished
+            notes = release_notes
         else:
-            with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared "
-                                  "pair(s)"):
-                findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
-                                        lambda line: say(visible(line)), without_endpoints)
-        notes = tuple(note for note in (unchecked_note(touched),) if note)
+            verification = Verification(cluster, touched, deadlines, progress)
+            manifests.release_lines()  # the checks hold every file:line they report; the watches need the memory
+            with progress.waiting():
+                findings += verification.run()
+            touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
+            without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
+                                          if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
+            if verification.stopped_at is not None:
+                findings += unprobed(config, fail_fast_reason(verification.stopped_at.ref))
+            else:
+                with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared "
+                                      "pair(s)"):
+                    findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
+                                            lambda line: say(visible(line)), without_endpoints)
+            notes = release_notes + tuple(note for note in (unchecked_note(touched),) if note)
         findings, _ = settle(findings, config.rules, annotations, None, config.file)  # as lint does
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":

@@ -31,10 +31,12 @@ FLAG_INPUTS = {  # input name -> CLI flag taking a value
     "rollout-timeout": "--rollout-timeout",
     "argocd-app": "--argocd-app",
     "argocd-namespace": "--argocd-namespace",
+    "helm-release": "--helm-release",
 }
 # Inputs that are "true" or "false", each a flag of one mode.
 SWITCH_INPUTS = {"verify": ("wait-full-timeout", "fail-fast"), "lint": ("strict",)}
-VERIFY_ONLY = {"context", "kubeconfig", "endpoints-timeout", "rollout-timeout", "argocd-app", "argocd-namespace"}
+VERIFY_ONLY = {"context", "kubeconfig", "endpoints-timeout", "rollout-timeout", "argocd-app", "argocd-namespace",
+               "helm-release"}
 
 
 def _input(name: str) -> str:

@@ -672,11 +672,12 @@ def _directory_documents(file: Path, result: ManifestSet) -> list[tuple[Any, int
     return documents
 
 
-def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = (), exclude: Iterable[str] = ()) -> ManifestSet:
-    """Read and validate every path and kustomization (see `_load`); a directory walk leaves out the `exclude`
-    globs of gate.yaml. No process-wide side effect: the command line pauses the garbage collector around it
-    (`gate.cli.bulk_load`)."""
-    return _load(list(paths), list(kustomize_dirs), tuple(exclude))
+def load(paths: Iterable[str], kustomize_dirs: Iterable[str] = (), exclude: Iterable[str] = (),
+         helm: HelmChart | None = None) -> ManifestSet:
+    """Read and validate every path, kustomization and chart (see `_load`); a directory walk leaves out the
+    `exclude` globs of gate.yaml. No process-wide side effect: the command line pauses the garbage collector
+    around it (`gate.cli.bulk_load`)."""
+    return _load(list(paths), list(kustomize_dirs), tuple(exclude), helm)
 
 
 def directory_config(paths: Iterable[str]) -> Path | None:
@@ -696,7 +697,8 @@ def _is_directory_path(path: Path) -> bool:
         return False
 
 
-def _load(paths: list[str], kustomize_dirs: list[str], exclude: tuple[str, ...] = ()) -> ManifestSet:
+def _load(paths: list[str], kustomize_dirs: list[str], exclude: tuple[str, ...] = (),
+          helm: HelmChart | None = None) -> ManifestSet:
     """Read every path (file, directory, or '-' for stdin) and kustomization; validate the objects.
 
     In a directory, files holding no Kubernetes object (CI workflows, Helm
@@ -715,12 +717,19 @@ def _load(paths: list[str], kustomize_dirs: list[str], exclude: tuple[str, ...] 
                     result.manifests.extend(_objects(data, line, node, str(file)))
             continue
         name = "<stdin>" if raw == STDIN else raw
-        for data, line, node in file_documents(read_text(raw), name):
+        text = read_text(raw)
+        if raw == STDIN and is_helm_stream(text):  # `helm template … | deploy-gate lint -f -`: no file to point at
+            result.manifests.extend(helm_stream(text, name))
+            continue
+        for data, line, node in file_documents(text, name):
             result.manifests.extend(_objects(data, line, node, name))
     for directory in kustomize_dirs:
         result.manifests.extend(_kustomize(directory))
+    if helm is not None:
+        result.manifests.extend(_helm_template(helm))
     if not result.manifests:
-        inputs = ", ".join(["<stdin>" if p == STDIN else p for p in paths] + [f"-k {d}" for d in kustomize_dirs])
+        inputs = ", ".join(["<stdin>" if p == STDIN else p for p in paths] + [f"-k {d}" for d in kustomize_dirs] +
+                           [f"--helm {helm.chart}" for helm in (helm,) if helm is not None])
         raise ManifestError(f"{inputs}: no Kubernetes object in it (empty, only comments, or only files of other "
                             f"tools); nothing to check")
     _check_kinds(result.manifests)
@@ -757,6 +766,85 @@ def _kustomize(directory: str) -> list[Manifest]:
         origins = _Origins(Path(overlay), root, directory, _shown(kustomization, root, directory))
         return [m for data, line, node in parse_documents(rendered.stdout, f"{directory} (kustomize)")
                 for m in _objects(data, *origins.locate(data, line, node))]
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """A chart to render with `helm template`, with its values files and --set values."""
+
+    chart: str
+    values: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    namespace: str | None = None
+
+
+def _helm_template(helm: HelmChart) -> list[Manifest]:
+    """Render a chart with `helm template`, each object located at the template its `# Source:` names.
+
+    For a local chart directory that is the file in it (`chart/templates/service.yaml`), else the path
+    as helm prints it. The line is the line inside the rendered document.
+    """
+    executable = shutil.which("helm")
+    if executable is None:
+        raise ManifestError(f"{helm.chart}: --helm needs helm on PATH (it renders the chart)")
+    command = [executable, "template", *(f"--values={v}" for v in helm.values), *(f"--set={s}" for s in helm.sets),
+               *([f"--namespace={helm.namespace}"] if helm.namespace else []), "--", helm.chart]
+    rendered = subprocess.run(command, capture_output=True, text=True)
+    if rendered.returncode != 0:
+        message = rendered.stderr.strip().splitlines()[-1] if rendered.stderr.strip() else "failed"
+        raise ManifestError(f"{helm.chart}: helm template: {message}")
+    if len(rendered.stdout) > max_file_bytes():
+        raise ManifestError(f"{helm.chart}: helm template printed more than {max_file_bytes():,} bytes, the limit "
+                            f"on an input; set {MAX_FILE_BYTES_VARIABLE} to raise it")
+    local = helm.chart if _is_directory_path(Path(helm.chart)) else None
+    return helm_stream(rendered.stdout, f"{helm.chart} (helm template)", local)
+
+
+# Helm writes every rendered document as a `---` line, a `# Source: <chart>/templates/<file>` line, then the
+# document: `helm template`, and the manifest of a release as Helm stores it.
+_DOCUMENT_SEPARATOR = re.compile(r"---[ \t]*")
+_HELM_SOURCE = re.compile(r"# Source: (\S.*?)[ \t]*")
+
+
+def _helm_segments(text: str) -> Iterator[tuple[str | None, int, str]]:
+    """(the template a `# Source:` line names, or None; the index of the segment's first line; its text)
+    for each document of a helm stream."""
+    source: str | None = None
+    start, lines, expect_source = 0, [], True
+    for index, line in enumerate(text.splitlines(keepends=True)):
+        bare = line.rstrip("\r\n")
+        if _DOCUMENT_SEPARATOR.fullmatch(bare):
+            yield source, start, "".join(lines)
+            source, start, lines, expect_source = None, index + 1, [], True
+        elif expect_source and (named := _HELM_SOURCE.fullmatch(bare)):
+            source, start, lines, expect_source = named.group(1), index + 1, [], False
+        else:
+            lines.append(line)
+            expect_source = expect_source and not bare.strip()
+    yield source, start, "".join(lines)
+
+
+def is_helm_stream(text: str) -> bool:
+    """Helm's output: a `# Source:` line opens a document."""
+    return any(source is not None for source, _, _ in _helm_segments(text))
+
+
+def helm_stream(text: str, name: str, chart_dir: str | None = None) -> list[Manifest]:
+    """The objects of a helm stream, each in the template file its `# Source:` names, at its line in the
+    rendered document; `chart_dir` (a local chart) replaces the chart's name at the head of that path.
+    A document without a `# Source:` line keeps `name` and its line in the stream."""
+    manifests = []
+    for source, start, segment in _helm_segments(text):
+        file, located = (_template_file(source, chart_dir), segment) if source else (name, "\n" * start + segment)
+        for data, line, node in parse_documents(located, file):
+            manifests.extend(_objects(data, line, node, file))
+    return manifests
+
+
+def _template_file(source: str, chart_dir: str | None) -> str:
+    """`web/templates/svc.yaml` as recorded, or in the local chart directory (`charts/web/templates/svc.yaml`)."""
+    inside = source.partition("/")[2]
+    return os.path.normpath(os.path.join(chart_dir, inside)) if chart_dir and inside else source
 
 
 def _shown(source: Path, root: Path, directory: str) -> str:

@@ -97,4 +97,6 @@ GO_MODULES = (
     GoModule("act", {"act": "github.com/nektos/act"}),
     GoModule("promtool", {"promtool": "github.com/prometheus/prometheus/cmd/promtool"}),
     GoModule("helm", {"helm": "helm.sh/helm/v3/cmd/helm"}),
+    # Helm 4, whose releases `verify --helm-release` must read as it reads Helm 3's (tests/e2e/test_helm.py).
+    GoModule("helm4", {"helm4": "helm.sh/helm/v4/cmd/helm"}),
 )
