@@ -217,9 +217,9 @@ class Cluster:
         """
         what = what or _describe(verb or method, resource, namespace, path)
         seconds = self.request_seconds if within is None else within
-        by = f"within {seconds:g} s" + (" (--request-timeout)" if within is None else "")
-        late: type[LimitExceeded] = LimitExceeded
         until = math.inf if seconds is None else time.monotonic() + seconds
+        by = "" if seconds is None else f"within {seconds:g} s" + (" (--request-timeout)" if within is None else "")
+        late: type[LimitExceeded] = LimitExceeded
         if self.deadline is not None and self.deadline < until:
             until, by, late = self.deadline, "before the run's deadline", DeadlinePassed
         left = until - time.monotonic()
