@@ -400,7 +400,7 @@ class ListingCluster:
         self.objects = objects
         self.namespace = NS
 
-    def __call__(self, kubeconfig: str | None, context: str | None) -> ListingCluster:
+    def __call__(self, kubeconfig: str | None, context: str | None, request_seconds: float | None) -> ListingCluster:
         return self
 
     def list(self, resource: Resource, namespace: str | None, label_selector: str | None = None,
