@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,9 @@ from gate.suppressions import (
 )
 
 if TYPE_CHECKING:  # the cluster side (the kubernetes client, 0.3 s to import) loads only in commands that use it
-    from gate.verify.engine import Touched
+    from gate.cluster import Cluster
+    from gate.report.console import LiveProgress
+    from gate.verify.engine import Deadlines, Touched
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -310,6 +313,23 @@ def seconds_option(_context: click.Context, parameter: click.Parameter, value: s
     return seconds
 
 
+def request_timeout_option(context: click.Context, parameter: click.Parameter, value: str | None) -> float | None:
+    """--request-timeout: a duration, or 0 as kubectl takes it: no bound of its own (the run's deadline still holds)."""
+    if value is not None and re.fullmatch(r"(?:0+\.?0*(?:ns|us|µs|μs|ms|s|m|h)?)+", value.strip()):
+        return 0.0
+    return seconds_option(context, parameter, value)
+
+
+def open_cluster(kubeconfig: str | None, context: str | None, request_timeout: float | None) -> Cluster:
+    """The cluster, each request bounded by --request-timeout (None: the default; 0: by the run's deadline only)."""
+    from gate.cluster import REQUEST_SECONDS, Cluster
+
+    seconds = REQUEST_SECONDS if request_timeout is None else request_timeout or None
+    return Cluster(kubeconfig, context, seconds)
+
+
+REQUEST_TIMEOUT_HELP = ("Most each API request may take, as kubectl's (default 60s; 0: no bound but the run's "
+                        "deadline).")
 manifest_options = [
     click.option("-f", "--filename", "files", multiple=True, metavar="PATH",
                  help="Manifest file, directory (recursive) or '-' for stdin. Repeatable."),
@@ -505,6 +525,65 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
     return list(unique.values())
 
 
+@dataclass(frozen=True)
+class Records:
+    """The controllers' records of what they applied: a Helm release, an Argo CD Application, a Flux Kustomization."""
+
+    helm_release: str | None
+    argocd_app: str | None
+    argocd_namespace: str
+    flux_kustomization: str | None
+    flux_namespace: str
+
+    def read(self, cluster: Cluster, namespace: str, until: float
+             ) -> tuple[list[Touched], list[Finding], tuple[str, ...], bool]:
+        """Their objects, their own checks and notes, and whether the objects are to be verified (not when Helm
+        says the revision did not finish)."""
+        from gate.helm import latest_release, release_findings, release_touched, storage_resource
+        from gate.verify.argocd import application_resources
+
+        release = latest_release(cluster, self.helm_release, namespace, storage_resource(os.environ)) \
+            if self.helm_release else None
+        touched = release_touched(release)
+        findings, notes = release_findings(release)
+        if self.argocd_app:
+            touched += application_resources(cluster, self.argocd_app, self.argocd_namespace)
+        if self.flux_kustomization:
+            from gate.flux import kustomization_resources
+
+            flux_touched, flux_finding = kustomization_resources(cluster, self.flux_kustomization,
+                                                                 self.flux_namespace, until)
+            touched += flux_touched
+            findings.insert(0, flux_finding)
+        return touched, findings, notes, release is None or release.deployed
+
+
+def checked(cluster: Cluster, config: GateConfig, touched: list[Touched], deadlines: Deadlines,
+            progress: LiveProgress, manifests: ManifestSet, namespace: str) -> list[Finding]:
+    """The touched objects' checks, then the declared pairs' probes (unless --fail-fast or the deadline ended it)."""
+    from gate.verify.connectivity import probe_pairs, timed_out, unprobed
+    from gate.verify.engine import Verification, fail_fast_reason
+
+    verification = Verification(cluster, touched, deadlines, progress)
+    manifests.release_lines()  # the checks hold every file:line they report; the watches need the memory
+    with progress.waiting():
+        findings = verification.run()
+    touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
+    without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
+                                  if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
+    left = cluster.time_left()
+    if verification.stopped_at is not None:
+        findings += unprobed(config, fail_fast_reason(verification.stopped_at.ref))
+    elif left is not None and left <= 0:
+        findings += timed_out(config)
+    else:
+        with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared "
+                              "pair(s)"):
+            findings += probe_pairs(cluster, config, namespace, touched_namespaces,
+                                    lambda line: say(visible(line)), without_endpoints)
+    return findings
+
+
 @main.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @with_options(manifest_options)
@@ -524,10 +603,14 @@ def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | Man
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (default, as kubectl: $KUBECONFIG, else "
                                                    "~/.kube/config, else the in-cluster config inside a pod).")
-@click.option("--rollout-timeout", callback=seconds_option, metavar="SECONDS",
-              help="Deadline for rollouts (default 300).")
-@click.option("--endpoints-timeout", callback=seconds_option, metavar="SECONDS",
-              help="Deadline for ready endpoints, from the start of the gate (default 60).")
+@click.option("--timeout", "run_timeout", callback=seconds_option, metavar="DURATION",
+              help="Deadline of the whole run: rollouts, endpoints and probes (default none).")
+@click.option("--rollout-timeout", callback=seconds_option, metavar="DURATION",
+              help="Deadline for rollouts (default 300s, or --timeout; the earlier of the two).")
+@click.option("--endpoints-timeout", callback=seconds_option, metavar="DURATION",
+              help="Deadline for ready endpoints, from the start of the gate (default 60s, or --timeout; the "
+                   "earlier of the two).")
+@click.option("--request-timeout", callback=request_timeout_option, metavar="DURATION", help=REQUEST_TIMEOUT_HELP)
 @click.option("--wait-full-timeout", is_flag=True, default=None,
               help="Wait out the deadlines even when the evidence is already definitive.")
 @click.option("--fail-fast", is_flag=True, default=None,
@@ -545,19 +628,15 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
            apply_output: str | None,
            argocd_app: str | None, argocd_namespace: str, flux_kustomization: str | None, flux_namespace: str,
            helm_release: str | None, context: str | None, kubeconfig: str | None,
-           rollout_timeout: float | None,
-           endpoints_timeout: float | None, wait_full_timeout: bool | None, fail_fast: bool | None,
+           run_timeout: float | None, rollout_timeout: float | None, endpoints_timeout: float | None,
+           request_timeout: float | None, wait_full_timeout: bool | None, fail_fast: bool | None,
            probe_image: str | None,
            probe_mode: str | None, metrics_path: str | None, verbose: bool) -> None:
     """Wait for the touched rollouts, prove every touched Service has ready endpoints, explain failures."""
 
     def command() -> int:
-        from gate.cluster import Cluster
-        from gate.helm import latest_release, release_findings, release_touched, storage_resource
         from gate.report.console import LiveProgress, summary_table
-        from gate.verify.argocd import application_resources
-        from gate.verify.connectivity import probe_pairs, unprobed
-        from gate.verify.engine import Deadlines, Verification, fail_fast_reason, unchecked_note
+        from gate.verify.engine import Deadlines, unchecked_note
 
         started = time.monotonic()
         sources = paths + files
@@ -575,51 +654,28 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
         config = replace(config, probe_image=probe_image or config.probe_image,
                          probe_mode=probe_mode or config.probe_mode)
         applied = read_apply_output(apply_output)
-        cluster = Cluster(kubeconfig, context)
+        cluster = open_cluster(kubeconfig, context, request_timeout)
+        overall = run_timeout or config.timeout  # flag > gate.yaml > none, as each specific deadline
+        if overall is not None:
+            cluster.bound(started + overall)  # every request of the run, the probes' included
         default_namespace = namespace or cluster.namespace
-        touched = touched_objects(manifests, applied, default_namespace)
-        release = latest_release(cluster, helm_release, default_namespace, storage_resource(os.environ)) \
-            if helm_release else None  # HELM_DRIVER is checked before the first request
-        touched += release_touched(release)
-        if argocd_app:
-            touched += application_resources(cluster, argocd_app, argocd_namespace)
-        flux_findings: list[Finding] = []
-        if flux_kustomization:
-            from gate.flux import kustomization_resources
-
-            until = started + (rollout_timeout or config.rollout_timeout)
-            flux_touched, flux_finding = kustomization_resources(cluster, flux_kustomization, flux_namespace, until)
-            touched += flux_touched
-            flux_findings.append(flux_finding)
-        deadlines = Deadlines(
-            rollout=rollout_timeout or config.rollout_timeout,
-            endpoints=endpoints_timeout or config.endpoints_timeout,
+        deadlines = Deadlines.chosen(
+            cluster.time_left(),
+            rollout_timeout or config.rollout_timeout,
+            endpoints_timeout or config.endpoints_timeout,
             wait_full=config.wait_full_timeout if wait_full_timeout is None else wait_full_timeout,
             fail_fast=config.fail_fast if fail_fast is None else fail_fast,
         )
-        progress = LiveProgress.for_terminal(sys.stderr, os.environ)
-        findings, release_notes = release_findings(release)
-        findings = flux_findings + findings
+        touched = touched_objects(manifests, applied, default_namespace)
+        records = Records(helm_release, argocd_app, argocd_namespace, flux_kustomization, flux_namespace)
+        recorded, findings, notes, verifiable = records.read(cluster, default_namespace, started + deadlines.rollout)
+        touched += recorded
         annotated = [*manifests.manifests, *(applied.manifests if isinstance(applied, ManifestSet) else ())]
         annotations = object_annotations(annotated, default_namespace)  # before the lines go
-        if release is not None and not release.deployed:  # Helm itself says the revision failed or is unfinished
-            notes = release_notes
-        else:
-            verification = Verification(cluster, touched, deadlines, progress)
-            manifests.release_lines()  # the checks hold every file:line they report; the watches need the memory
-            with progress.waiting():
-                findings += verification.run()
-            touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
-            without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
-                                          if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
-            if verification.stopped_at is not None:
-                findings += unprobed(config, fail_fast_reason(verification.stopped_at.ref))
-            else:
-                with progress.waiting(lambda: f"waiting for the connectivity checks of {len(config.pairs)} declared "
-                                      "pair(s)"):
-                    findings += probe_pairs(cluster, config, default_namespace, touched_namespaces,
-                                            lambda line: say(visible(line)), without_endpoints)
-            notes = release_notes + tuple(note for note in (unchecked_note(touched),) if note)
+        if verifiable:  # not when Helm itself says the revision failed or is unfinished
+            progress = LiveProgress.for_terminal(sys.stderr, os.environ)
+            findings += checked(cluster, config, touched, deadlines, progress, manifests, default_namespace)
+            notes += tuple(note for note in (unchecked_note(touched),) if note)
         findings, _ = settle(findings, config.rules, annotations, None, config.file)  # as lint does
         report = Report("verify", tuple(findings), exit_code(findings), time.monotonic() - started, notes=notes)
         if output == "text":
@@ -663,18 +719,21 @@ def parse_explain_target(text: str) -> Target:
               help="Namespace for objects that name none.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (with --live).")
 @click.option("--kubeconfig", metavar="FILE", help="kubeconfig file (with --live).")
+@click.option("--request-timeout", callback=request_timeout_option, metavar="DURATION",
+              help=f"With --live: {REQUEST_TIMEOUT_HELP}")
 @click.option("--output", "-o", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Format on stdout (junit and sarif: one check per backend of the target port).")
 @click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH.")
 def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomize: tuple[str, ...], live: bool,
-            namespace: str | None, context: str | None, kubeconfig: str | None, output: str,
-            junit_path: str | None) -> None:
+            namespace: str | None, context: str | None, kubeconfig: str | None, request_timeout: float | None,
+            output: str, junit_path: str | None) -> None:
     """Would NetworkPolicies let this caller reach this Service port, and why? Exit 0 allow, 1 deny."""
 
     def command() -> int:
         started = time.monotonic()
-        if not live and (context or kubeconfig):
-            given = " and ".join(f for f, v in (("--context", context), ("--kubeconfig", kubeconfig)) if v)
+        if not live and (context or kubeconfig or request_timeout is not None):
+            given = " and ".join(f for f, v in (("--context", context), ("--kubeconfig", kubeconfig),
+                                                ("--request-timeout", request_timeout is not None)) if v)
             raise UsageError(f"{given} need --live: without it explain reads manifests, not a cluster")
         if live and (files or kustomize):
             raise UsageError("explain reads either manifests (-f, -k) or the cluster (--live), not both")
@@ -682,10 +741,9 @@ def explain(caller_text: str, target_text: str, files: tuple[str, ...], kustomiz
         pair = Pair(caller, target, True, None, None, "command line")
         incomplete = None
         if live:
-            from gate.cluster import Cluster
             from gate.verify.connectivity import foreign_policies, live_inventory
 
-            cluster = Cluster(kubeconfig, context)
+            cluster = open_cluster(kubeconfig, context, request_timeout)
             default_namespace = namespace or cluster.namespace
             namespaces = {caller.namespace or default_namespace} | ({target.namespace} if target.namespace else set())
             inventory, _ = live_inventory(cluster, namespaces, default_namespace)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import queue
 import random
@@ -34,7 +35,7 @@ from gate.status.events import warning_lines
 TRACE = bool(os.environ.get("DEPLOY_GATE_TRACE"))  # timing lines for the benchmark (bench/README.md)
 WATCH_SECONDS = 60  # server-side timeout of one watch request; a new one resumes from the last resourceVersion
 REQUEST_TIMEOUT = (5, 30)  # connect, read (per recv: a drip-fed answer never trips it; REQUEST_SECONDS does)
-REQUEST_SECONDS = 60.0  # the most one request may take in all, body included, when the run sets no deadline
+REQUEST_SECONDS = 60.0  # the most one request may take in all, body included (--request-timeout's default)
 STORAGE_CHECK_SECONDS = 5.0  # confirm_storage: /readyz and the quorum reads together
 # What one answer may hold (docs/reliability.md, "Limits"); each can be set in the environment variable named.
 # A 1.5 GB list once took 4.3 GB of memory: parsed JSON takes several times the bytes it came in, and tiny
@@ -156,7 +157,10 @@ def config_source(explicit: str | None) -> ConfigSource:
 class Cluster:
     """An authenticated connection to one cluster (kubeconfig context or in-cluster config)."""
 
-    def __init__(self, kubeconfig: str | None = None, context: str | None = None) -> None:
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None,
+                 request_seconds: float | None = REQUEST_SECONDS) -> None:
+        """request_seconds: --request-timeout, the most one request may take (None: no bound but the deadline's)."""
+        self.request_seconds = request_seconds
         configuration = k8s_client.Configuration()
         self.namespace = "default"
         self.source = config_source(kubeconfig)
@@ -192,10 +196,10 @@ class Cluster:
 
     # --- requests --------------------------------------------------------------------------
 
-    deadline: float | None = None  # time.monotonic() by which every request must have ended; None: REQUEST_SECONDS
+    deadline: float | None = None  # time.monotonic() by which every request must have ended; None: request_seconds
 
     def bound(self, deadline: float | None) -> None:
-        """Bound every request from now on by `deadline` (time.monotonic()), or only by REQUEST_SECONDS (None)."""
+        """Bound every request from now on by `deadline` (time.monotonic()), or only by request_seconds (None)."""
         self.deadline = deadline
 
     def time_left(self) -> float | None:
@@ -204,17 +208,20 @@ class Cluster:
     def request(self, method: str, path: str, query: list[tuple[str, Any]] | None = None, body: Any = None,
                 stream: bool = False, timeout: tuple[float, float] = REQUEST_TIMEOUT, verb: str | None = None,
                 resource: Resource | None = None, namespace: str | None = None, what: str | None = None,
-                within: float = REQUEST_SECONDS, parse: bool = True) -> Any:
+                within: float | None = None, parse: bool = True) -> Any:
         """Send one request; return parsed JSON (raw bytes with parse=False, the open response with stream=True).
 
-        The whole request, headers and body, ends within `within` seconds and by the deadline, whichever is
-        first (LimitExceeded otherwise); a stream's deadline covers connecting only.
+        The whole request, headers and body, ends within `within` seconds (default: --request-timeout) and by
+        the deadline, whichever is first (LimitExceeded otherwise); a stream's deadline covers connecting only.
+        With neither (--request-timeout 0, no run deadline) only the per-recv read timeout bounds it, as kubectl's.
         """
         what = what or _describe(verb or method, resource, namespace, path)
-        own = time.monotonic() + within
-        until = own if self.deadline is None or own <= self.deadline else self.deadline
-        by = f"within {within:.0f} s" if until == own else "before the run's deadline"
-        late = LimitExceeded if until == own else DeadlinePassed
+        seconds = self.request_seconds if within is None else within
+        until = math.inf if seconds is None else time.monotonic() + seconds
+        by = "" if seconds is None else f"within {seconds:g} s" + (" (--request-timeout)" if within is None else "")
+        late: type[LimitExceeded] = LimitExceeded
+        if self.deadline is not None and self.deadline < until:
+            until, by, late = self.deadline, "before the run's deadline", DeadlinePassed
         left = until - time.monotonic()
         if left <= 0:
             raise late(f"could not verify: {what}: no time left {by}")
@@ -229,7 +236,7 @@ class Cluster:
                   "of CPU", file=sys.stderr, flush=True)
         # Per recv, the read timeout alone would let a drip-fed answer outlast any deadline: it is capped by the
         # time left here, and _read_body checks the time between chunks. A watch's stream may stay silent longer.
-        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))
+        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))  # inf: left unbounded
         with contextlib.nullcontext() if stream else self._kept_connections:
             try:
                 response = self.api.call_api(*serialized[:4], _request_timeout=timeouts).response
@@ -272,7 +279,7 @@ class Cluster:
                     raise late(f"could not verify: {what}: no complete answer from {self.server} {by} "
                                         f"({len(body)} bytes received)")
                 sock = response.connection.sock if response.connection is not None else None
-                if isinstance(sock, socket.socket):
+                if isinstance(sock, socket.socket) and math.isfinite(left):
                     sock.settimeout(left)
                 try:
                     chunk = response.read1(65536)

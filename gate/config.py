@@ -84,8 +84,11 @@ class DnsPods:
 @dataclass(frozen=True)
 class GateConfig:
     file: str | None = None
-    rollout_timeout: float = 300.0
-    endpoints_timeout: float = 60.0
+    # None: not set here. Each check's deadline is the earlier of its own and `timeout`, the whole run's
+    # (gate.verify.engine.Deadlines.chosen; defaults there).
+    timeout: float | None = None
+    rollout_timeout: float | None = None
+    endpoints_timeout: float | None = None
     wait_full_timeout: bool = False
     fail_fast: bool = False
     probe_image: str = DEFAULT_PROBE_IMAGE
@@ -284,7 +287,7 @@ def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
                 expect == "allow", http, timeout, reader.where(path))
 
 
-TOP_LEVEL_FIELDS = ("rollout_timeout", "endpoints_timeout", "wait_full_timeout", "fail_fast", "probe",
+TOP_LEVEL_FIELDS = ("timeout", "rollout_timeout", "endpoints_timeout", "wait_full_timeout", "fail_fast", "probe",
                     "required_labels", "pairs", "dns", "rules", "exclude")
 RULE_LEVELS = ("off", "note", "warning", "error")
 
@@ -345,10 +348,8 @@ def load_config(path: Path | str | None) -> GateConfig:
     _check_duplicates(parsed, reader)
     return GateConfig(
         file=file,
-        rollout_timeout=reader.number(data["rollout_timeout"], ("rollout_timeout",))
-        if "rollout_timeout" in data else defaults.rollout_timeout,
-        endpoints_timeout=reader.number(data["endpoints_timeout"], ("endpoints_timeout",))
-        if "endpoints_timeout" in data else defaults.endpoints_timeout,
+        **{name: reader.number(data[name], (name,)) for name in ("timeout", "rollout_timeout", "endpoints_timeout")
+           if name in data},
         wait_full_timeout=reader.boolean(data.get("wait_full_timeout", False), ("wait_full_timeout",)),
         fail_fast=reader.boolean(data.get("fail_fast", False), ("fail_fast",)),
         probe_image=reader.string(probe["image"], ("probe", "image")) if "image" in probe else defaults.probe_image,

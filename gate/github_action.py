@@ -27,6 +27,7 @@ FLAG_INPUTS = {  # input name -> CLI flag taking a value
     "context": "--context",
     "kubeconfig": "--kubeconfig",
     "config": "--config",
+    "timeout": "--timeout",
     "endpoints-timeout": "--endpoints-timeout",
     "rollout-timeout": "--rollout-timeout",
     "argocd-app": "--argocd-app",
@@ -35,8 +36,8 @@ FLAG_INPUTS = {  # input name -> CLI flag taking a value
 }
 # Inputs that are "true" or "false", each a flag of one mode.
 SWITCH_INPUTS = {"verify": ("wait-full-timeout", "fail-fast"), "lint": ("strict",)}
-VERIFY_ONLY = {"context", "kubeconfig", "endpoints-timeout", "rollout-timeout", "argocd-app", "argocd-namespace",
-               "helm-release"}
+VERIFY_ONLY = {"context", "kubeconfig", "timeout", "endpoints-timeout", "rollout-timeout", "argocd-app",
+               "argocd-namespace", "helm-release"}
 
 
 def _input(name: str) -> str:

@@ -101,9 +101,17 @@ def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severit
                    severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
+RUN_DEADLINE_PASSED = "timed out: the run's deadline (--timeout) passed before the probe had a result"
+
+
 def unprobed(config: GateConfig, reason: str) -> list[Finding]:
     """A finding per declared pair left unprobed, and why: a report lists every pair it was asked about."""
     return [_finding(pair, Outcome.NOT_CHECKABLE, f"not probed: {reason}", 0.0) for pair in config.pairs]
+
+
+def timed_out(config: GateConfig) -> list[Finding]:
+    """A failed finding per declared pair when the run's deadline passed before the probes could start."""
+    return [_finding(pair, Outcome.FAILED, f"{pair.name}: {RUN_DEADLINE_PASSED}", 0.0) for pair in config.pairs]
 
 
 def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, touched_namespaces: set[str],
@@ -130,7 +138,11 @@ def probe_pairs(cluster: Cluster, config: GateConfig, default_namespace: str, to
     results = _probe(cluster, config, resolved, list(targets.values()))
     for name, (item, static) in resolved.items():
         pair = item.pair
-        live = results[name]
+        live = results.get(name)
+        if live is None:  # the run's deadline came first (ProbePods.run)
+            findings[name] = _finding(pair, Outcome.FAILED, f"{pair.name}: {RUN_DEADLINE_PASSED}",
+                                      time.monotonic() - started, namespace=item.namespace)
+            continue
         live_text = str(live)
         if not live.connected and not _has_ready_endpoints(cluster, item):
             live_text += f"; service/{pair.target.service} has no ready endpoints (see its endpoints check)"

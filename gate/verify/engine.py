@@ -74,12 +74,32 @@ class Outage:
         return f"the API server was unreachable for {seconds:.0f} s{of} ({span})"
 
 
+ROLLOUT_SECONDS = 300.0  # a rollout's deadline when neither --rollout-timeout nor --timeout sets one
+ENDPOINTS_SECONDS = 60.0  # ready endpoints' deadline when neither --endpoints-timeout nor --timeout sets one
+
+
 @dataclass(frozen=True)
 class Deadlines:
-    rollout: float = 300.0
-    endpoints: float = 60.0
+    """Each check's deadline in seconds from the start of the watch loop."""
+
+    rollout: float = ROLLOUT_SECONDS
+    endpoints: float = ENDPOINTS_SECONDS
     wait_full: bool = False
     fail_fast: bool = False  # end at the first failed check; the undecided ones are reported as not decided
+
+    @classmethod
+    def chosen(cls, overall: float | None, rollout: float | None, endpoints: float | None, wait_full: bool = False,
+               fail_fast: bool = False) -> Deadlines:
+        """The deadlines of a run given --timeout (`overall`, the time the run has left) and the specific ones.
+
+        Each check's deadline is the earlier of its own timeout and the overall one; one alone counts as given;
+        neither: the defaults. As helm's --timeout, an overall deadline alone is every check's.
+        """
+        def earlier(own: float | None, default: float) -> float:
+            given = [seconds for seconds in (own, overall) if seconds is not None]
+            return min(given) if given else default
+
+        return cls(earlier(rollout, ROLLOUT_SECONDS), earlier(endpoints, ENDPOINTS_SECONDS), wait_full, fail_fast)
 
 
 Progress = Callable[[Check, float], None]

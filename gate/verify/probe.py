@@ -14,6 +14,7 @@ line to its termination message: no pods/log permission is needed.
 from __future__ import annotations
 
 import contextlib
+import math
 import queue
 import threading
 import time
@@ -36,6 +37,7 @@ RUN_LABEL = "deploy-gate.io/run"
 HASH_LABELS = ("pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
                "batch.kubernetes.io/controller-uid", "controller-uid", "batch.kubernetes.io/job-name", "job-name")
 STALE_AFTER_SECONDS = 600
+CLEANUP_SECONDS = 10.0  # deleting this run's probe pods, even past the run's deadline
 # Policy enforcers program a new pod's rules asynchronously (kube-router here took about 1 s):
 # attempts before that would agree on a wrong answer, so the first waits this long.
 SETTLE_SECONDS = 2
@@ -228,7 +230,11 @@ class ProbePods:
         return removed
 
     def run(self, targets: list[ProbeTarget], deadline_seconds: float) -> dict[str, ProbeResult]:
-        """Probe every target at once; results by target key. Pods are deleted before returning."""
+        """Probe every target at once; results by target key. Pods are deleted before returning.
+
+        A target without a result by `deadline_seconds` gets a TIMEOUT result; by the run's deadline
+        (Cluster.bound, --timeout), which comes first, none: it was not judged in time.
+        """
         if not targets:
             return {}
         events: queue.Queue[WatchEvent] = queue.Queue()
@@ -248,7 +254,8 @@ class ProbePods:
                 with self._lock:
                     self.created.append((target.namespace, name))
                 keys[name] = target.key
-            deadline = time.monotonic() + deadline_seconds
+            own = time.monotonic() + deadline_seconds
+            deadline = min(own, math.inf if self.cluster.deadline is None else self.cluster.deadline)
             while len(results) < len(targets) and time.monotonic() < deadline:
                 try:
                     event = events.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
@@ -262,7 +269,7 @@ class ProbePods:
                     key = keys.get(dig(pod, "metadata", "name") or "")
                     if key and key not in results and (result := _result_of(pod)) is not None:
                         results[key] = result
-            for target in targets:
+            for target in targets if deadline == own else ():
                 results.setdefault(target.key, ProbeResult(ProbeKind.TIMEOUT,
                                                            f"no result within {deadline_seconds:.0f} s"))
             return results
@@ -280,14 +287,20 @@ class ProbePods:
         """
         with self._lock:
             created, self.created = self.created, []
+        # Past the run's deadline (--timeout) too: the pods must not be left behind.
+        previous = self.cluster.deadline
+        self.cluster.bound(time.monotonic() + CLEANUP_SECONDS)
         # If a delete fails, the pod's activeDeadlineSeconds and the next run's stale sweep remain.
-        with contextlib.suppress(ClusterError):
-            for namespace, name in created:
-                self.cluster.delete(PODS, namespace, name)
-            for namespace in sorted(self.namespaces):
-                pods, _ = self.cluster.list(PODS, namespace, label_selector=f"{RUN_LABEL}={self.run_id}")
-                for pod in pods:
-                    self.cluster.delete(PODS, namespace, dig(pod, "metadata", "name"))
+        try:
+            with contextlib.suppress(ClusterError):
+                for namespace, name in created:
+                    self.cluster.delete(PODS, namespace, name)
+                for namespace in sorted(self.namespaces):
+                    pods, _ = self.cluster.list(PODS, namespace, label_selector=f"{RUN_LABEL}={self.run_id}")
+                    for pod in pods:
+                        self.cluster.delete(PODS, namespace, dig(pod, "metadata", "name"))
+        finally:
+            self.cluster.bound(previous)
 
 
 def exec_probe(cluster: Cluster, namespace: str, pod: str, target: ProbeTarget) -> ProbeResult:

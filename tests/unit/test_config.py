@@ -45,7 +45,8 @@ pairs:
 
 def test_defaults_without_a_file() -> None:
     config = load_config(None)
-    assert config.endpoints_timeout == 60 and config.probe_image == "busybox:1.36" and config.pairs == ()
+    # unset: the deadlines' defaults (300 s, 60 s) are gate.verify.engine.Deadlines'
+    assert config.endpoints_timeout is None and config.probe_image == "busybox:1.36" and config.pairs == ()
     assert not config.fail_fast and not config.wait_full_timeout
 
 

@@ -105,8 +105,12 @@ class StorageCluster:
     def __init__(self, *records: dict[str, Any]) -> None:
         self.records, self.asked, self.namespace = list(records), [], NS
 
-    def __call__(self, kubeconfig: str | None, context: str | None) -> StorageCluster:
+    def __call__(self, kubeconfig: str | None, context: str | None, request_seconds: float | None = None
+                 ) -> StorageCluster:
         return self
+
+    def time_left(self) -> float | None:
+        return None  # no --timeout in these runs
 
     def list(self, resource: Resource, namespace: str | None, label_selector: str | None = None,
              field_selector: str | None = None) -> tuple[list[Any], str]:

@@ -400,7 +400,7 @@ class ListingCluster:
         self.objects = objects
         self.namespace = NS
 
-    def __call__(self, kubeconfig: str | None, context: str | None) -> ListingCluster:
+    def __call__(self, kubeconfig: str | None, context: str | None, request_seconds: float | None) -> ListingCluster:
         return self
 
     def list(self, resource: Resource, namespace: str | None, label_selector: str | None = None,
@@ -504,6 +504,7 @@ class ProbeCluster:
     """Creates probe pods and lists them; each watch stream ends when interrupted (end_watchers)."""
 
     server = "https://127.0.0.1:1"
+    deadline: float | None = None  # the run's (Cluster.bound): none here
 
     def __init__(self, listed: list[Any], created: Any = None) -> None:
         self.listed, self.created = listed, created
@@ -522,6 +523,9 @@ class ProbeCluster:
 
     def watch(self, resource: Resource, namespace: str | None, version: str) -> Any:
         return EndlessStream()
+
+    def bound(self, deadline: float | None) -> None:
+        self.deadline = deadline
 
 
 class EndlessStream:
