@@ -30,7 +30,8 @@ HOOK_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:deploy-gate"  # the Argo CD h
 
 # The example workflow as act runs it here: the steps that download actions from GitHub are dropped (the
 # cluster exists already, the JUnit publisher is GitHub's UI); actions/checkout stays (act copies the
-# workspace instead), and `deploy-gate/deploy-gate@v1` is this checkout (--local-repository).
+# workspace instead), and `deploy-gate/deploy-gate@<full commit SHA>` is a copy of this checkout, pinned by its
+# commit (--local-repository).
 DOWNLOADED_ACTIONS = ("helm/kind-action", "mikepenz/action-junit-report")
 # actions/cache, used inside action.yml, cannot be downloaded here: this stand-in restores nothing, as on a
 # cache miss, and the action builds its wheelhouse as it does on any first run.
@@ -42,8 +43,12 @@ CACHE_MISS_ACTION = {
 }
 
 
-def workflow_for_act(example: str) -> str:
-    """examples/github/deploy.yml without downloaded actions, on the given example's directory."""
+ACTION_PLACEHOLDER = "deploy-gate/deploy-gate@<full commit SHA>"
+
+
+def workflow_for_act(example: str, commit: str) -> str:
+    """examples/github/deploy.yml without downloaded actions, on the given example's directory, deploy-gate's
+    action pinned to the given commit."""
     workflow = yaml.safe_load((EXAMPLES / "github" / "deploy.yml").read_text())
     workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as a boolean
     job = workflow["jobs"]["deploy"]
@@ -52,7 +57,9 @@ def workflow_for_act(example: str) -> str:
         if example != "incident-scenario-2-fixed" and step.get("with", {}).get("mode") == "lint":
             step["continue-on-error"] = True  # lint would stop the job first: let the gate show its own verdict
     text = yaml.safe_dump(workflow, sort_keys=False, width=200)
-    return text.replace("incident-scenario-2-fixed/", f"{example}/")
+    assert ACTION_PLACEHOLDER in text, "the example no longer pins deploy-gate by commit"
+    return text.replace("incident-scenario-2-fixed/", f"{example}/").replace(
+        ACTION_PLACEHOLDER, f"deploy-gate/deploy-gate@{commit}")
 
 
 def checkout_copy(destination: Path) -> Path:
@@ -77,15 +84,18 @@ def commit_all(directory: Path) -> Path:
 def run_act(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str]:
     """`act push` on the example workflow, on this host (-self-hosted), against the test cluster."""
     repo = checkout_copy(work / "repo")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                            check=True).stdout.strip()
     (repo / ".github" / "workflows").mkdir(parents=True)
-    (repo / ".github" / "workflows" / "deploy.yml").write_text(workflow_for_act(example))
+    (repo / ".github" / "workflows" / "deploy.yml").write_text(workflow_for_act(example, commit))
     cache = work / "cache-action"
     cache.mkdir()
     (cache / "action.yml").write_text(yaml.safe_dump(CACHE_MISS_ACTION, sort_keys=False))
     env = cluster.env()
     result = subprocess.run(
         [str(build.binary("act")), "push", "-P", "ubuntu-latest=-self-hosted", "-W", ".github/workflows/deploy.yml",
-         "--local-repository", f"deploy-gate/deploy-gate@v1={repo}", "--local-repository", f"actions/cache@v4={cache}",
+         "--local-repository", f"deploy-gate/deploy-gate@{commit}={repo}",
+         "--local-repository", f"actions/cache@v4={cache}",
          "--action-cache-path", str(work / "act"), "--no-cache-server",
          "--env", f"KUBECONFIG={env['KUBECONFIG']}", "--env", f"PATH={env['PATH']}"],
         cwd=repo, env=env, capture_output=True, text=True, timeout=900)
@@ -268,12 +278,16 @@ def test_argocd_hook_job_runs_in_the_cluster(cluster: E2ECluster, incident_names
         cluster.kubectl("apply", "-f", str(EXAMPLES / "argocd" / name))
     hook = (EXAMPLES / "argocd" / "hook-job.yaml").read_text()
     assert harness.DEPLOY_GATE_IMAGE in hook
+    name = yaml.safe_load(hook)["metadata"]["name"]
 
     ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
     assert (ended, code) == ("Failed", 1), logs
     assert "tier=backend" in logs and "kubectl" in logs, logs  # the cause and the fix, in `kubectl logs`
+    assert f"job/{name}" in cluster.kubectl("-n", NAMESPACE, "get", "jobs", "-o", "name").stdout  # kept
 
     apply_example(cluster, "incident-scenario-2-fixed")
+    # BeforeHookCreation: Argo CD deletes the previous hook by its name before the next sync creates it.
+    cluster.kubectl("-n", NAMESPACE, "delete", "job", name, "--cascade=foreground", "--wait=true")
     ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
     assert (ended, code) == ("Complete", 0), logs
     assert "deployment/web-frontend -> inference-api:8080" in logs, logs  # the pairs were probed from the pod

@@ -24,3 +24,19 @@ def test_every_example_file_parses() -> None:
         assert f"../{name}" in pipelines, f"docs/pipelines.md does not link {name}"
     assert "docs/pipelines.md" in (ROOT / "README.md").read_text()
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_gitlab_kubectl_job_empties_the_image_entrypoint() -> None:
+    """The kubectl image has ENTRYPOINT ["kubectl"]: without `entrypoint: [""]` the runner's shell never starts."""
+    pipeline = yaml.safe_load((ROOT / "examples" / "gitlab" / ".gitlab-ci.yml").read_text())
+    for name, job in pipeline.items():
+        image = job.get("image") if isinstance(job, dict) else None
+        if image and "kubectl" in str(image):
+            assert isinstance(image, dict) and image["entrypoint"] == [""], name
+
+
+def test_argocd_hook_has_a_fixed_name_for_before_hook_creation() -> None:
+    """BeforeHookCreation deletes the previous hook by its name: with generateName failed Jobs would pile up."""
+    hook = yaml.safe_load((ROOT / "examples" / "argocd" / "hook-job.yaml").read_text())
+    assert "BeforeHookCreation" in hook["metadata"]["annotations"]["argocd.argoproj.io/hook-delete-policy"]
+    assert hook["metadata"]["name"] == "deploy-gate" and "generateName" not in hook["metadata"]
