@@ -21,6 +21,7 @@ from tests.cluster import build
 from tests.cluster import config as harness
 from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 from tests.e2e.helpers import EXAMPLES, ROOT, gate, kubeconfig_for, wait_for_rbac
+from tests.testing.git import checkout_copy, commit_all
 
 NAMESPACE = INCIDENT_NAMESPACE
 
@@ -60,25 +61,6 @@ def workflow_for_act(example: str, commit: str) -> str:
     assert ACTION_PLACEHOLDER in text, "the example no longer pins deploy-gate by commit"
     return text.replace("incident-scenario-2-fixed/", f"{example}/").replace(
         ACTION_PLACEHOLDER, f"deploy-gate/deploy-gate@{commit}")
-
-
-def checkout_copy(destination: Path) -> Path:
-    """This checkout's tracked files in a new git repository: what act and pip build from, so nothing is
-    written into the checkout itself."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for name in filter(None, listed.stdout.split("\0")):
-        if (ROOT / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, destination / name)
-    return commit_all(destination)
-
-
-def commit_all(directory: Path) -> Path:
-    """Make the directory a git repository with one commit: runners read the project from git."""
-    identity = ["-c", "user.name=deploy-gate tests", "-c", "user.email=tests@deploy-gate.invalid"]
-    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "deploy"]):
-        subprocess.run(["git", *command], cwd=directory, check=True, capture_output=True)
-    return directory
 
 
 def run_act(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_pipelines import ROOT, checkout_copy
+from tests.testing.git import ROOT, checkout_copy
 
 # Written by setuptools into every sdist; not in git.
 GENERATED = {"PKG-INFO", "setup.cfg"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_pipelines import EXAMPLES, ROOT, checkout_copy, commit_all
+from tests.testing.git import EXAMPLES, ROOT, checkout_copy, commit_all
 
 HOOK = "deploy-gate-lint"
 
