@@ -265,7 +265,7 @@ def test_argocd_hook_job_runs_in_the_cluster(cluster: E2ECluster, incident_names
     ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
     assert (ended, code) == ("Failed", 1), logs
     assert "tier=backend" in logs and "kubectl" in logs, logs  # the cause and the fix, in `kubectl logs`
-    assert f"job/{name}" in cluster.kubectl("-n", NAMESPACE, "get", "jobs", "-o", "name").stdout  # kept
+    assert f"job.batch/{name}" in cluster.kubectl("-n", NAMESPACE, "get", "jobs", "-o", "name").stdout  # kept
 
     apply_example(cluster, "incident-scenario-2-fixed")
     # BeforeHookCreation: Argo CD deletes the previous hook by its name before the next sync creates it.
