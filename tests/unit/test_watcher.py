@@ -121,7 +121,7 @@ def test_a_watcher_told_to_wait_opens_no_watch_until_told_to_go_on(tmp_path: Pat
         assert (event.type, event.objects[0]["metadata"]["name"]) == ("ADDED", "b")
         assert Script.seen_versions[0] == "10"
     finally:
-        stop.set()
+        end_watchers([watcher])  # its thread ends here: a later test's counters must not see it
         server.shutdown()
 
 
@@ -153,7 +153,7 @@ def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> N
             event = events.get(timeout=10)
             seen.append((event.type, [o["metadata"]["name"] for o in event.objects]))
     finally:
-        stop.set()
+        end_watchers([watcher])
         server.shutdown()
     assert seen == [("SYNCED", ["a"]), ("ADDED", ["b"]), ("SYNCED", ["a", "b", "c"]), ("MODIFIED", ["c"])]
     # after the drop it resumed from the last resourceVersion it had seen; after 410 from the new list's
