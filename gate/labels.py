@@ -11,7 +11,7 @@ from typing import Any
 
 from gate.kinds import ControllerLabel
 from gate.objects import Object, controller_labels, template_labels
-from gate.schema import DNS_SUBDOMAIN, LABEL_NAME
+from gate.schema import LABEL_VALUE, Invalid, LabelKey
 
 # Labels that name an application, best first: a match on one of them is evidence that a
 # workload was meant to back a Service, and the peer a NetworkPolicy fix should admit.
@@ -198,10 +198,16 @@ def valid_label(key: str, value: str) -> bool:
     A fix proposes labels it read from manifests; one the API server rejects is no fix, and a
     value such as `x'; touch f` is not printed inside a command at all.
     """
-    prefix, _, name = key.rpartition("/")
-    key_ok = bool(LABEL_NAME.fullmatch(name)) and len(name) <= 63 and \
-        (not key.count("/") or (bool(DNS_SUBDOMAIN.fullmatch(prefix)) and len(prefix) <= 253)) and key.count("/") <= 1
-    return key_ok and (value == "" or (bool(LABEL_NAME.fullmatch(value)) and len(value) <= 63))
+    try:  # the schema's own checks, as a manifest's labels are validated
+        LabelKey().check(key, (), _no_text)
+        LABEL_VALUE.check(value, (), _no_text)
+    except Invalid:
+        return False
+    return True
+
+
+def _no_text(_: object) -> None:
+    return None
 
 
 def no_command_for(labels: dict[str, str]) -> str | None:
