@@ -533,17 +533,19 @@ class Records:
     argocd_app: str | None
     argocd_namespace: str
     flux_kustomization: str | None
+    flux_helmrelease: str | None
     flux_namespace: str
 
     def read(self, cluster: Cluster, namespace: str, until: float
              ) -> tuple[list[Touched], list[Finding], tuple[str, ...], bool]:
         """Their objects, their own checks and notes, and whether the objects are to be verified (not when Helm
-        says the revision did not finish)."""
-        from gate.helm import latest_release, release_findings, release_touched, storage_resource
+        says a revision read did not finish)."""
+        from gate.helm import hooks_note, latest_release, release_findings, release_touched, storage_resource
         from gate.verify.argocd import application_resources
 
         release = latest_release(cluster, self.helm_release, namespace, storage_resource(os.environ)) \
             if self.helm_release else None
+        releases = [release]  # Helm's records read: their revisions must be deployed for the objects to count
         touched = release_touched(release)
         findings, notes = release_findings(release)
         if self.argocd_app:
@@ -555,7 +557,16 @@ class Records:
                                                                  self.flux_namespace, until)
             touched += flux_touched
             findings.insert(0, flux_finding)
-        return touched, findings, notes, release is None or release.deployed
+        if self.flux_helmrelease:
+            from gate.flux import helmrelease_resources
+
+            flux_touched, flux_findings, flux_release = helmrelease_resources(cluster, self.flux_helmrelease,
+                                                                              self.flux_namespace, until)
+            touched += flux_touched
+            findings[:0] = flux_findings
+            notes += tuple(note for note in (flux_release and hooks_note(flux_release),) if note)
+            releases.append(flux_release)
+        return touched, findings, notes, all(r is None or r.deployed for r in releases)
 
 
 def checked(cluster: Cluster, config: GateConfig, touched: list[Touched], deadlines: Deadlines,
@@ -596,8 +607,11 @@ def checked(cluster: Cluster, config: GateConfig, touched: list[Touched], deadli
 @click.option("--flux-kustomization", metavar="NAME", help="Verify the objects of this Flux Kustomization (its "
                                                           "status.inventory), once it has applied its last "
                                                           "attempted revision.")
+@click.option("--flux-helmrelease", metavar="NAME", help="Verify the objects of the Helm release this Flux "
+                                                        "HelmRelease made (read from Helm's storage), once it is "
+                                                        "Ready or failed.")
 @click.option("--flux-namespace", default="flux-system", show_default=True, metavar="NS", callback=namespace_option,
-              help="Namespace of the Flux Kustomization.")
+              help="Namespace of the Flux Kustomization and HelmRelease.")
 @click.option("--helm-release", metavar="NAME", help="Verify the objects of this Helm release's latest revision "
                                                     "(in -n NS; storage from HELM_DRIVER), and that it is deployed.")
 @click.option("--context", metavar="NAME", help="kubeconfig context (default: the current one).")
@@ -626,7 +640,8 @@ def checked(cluster: Cluster, config: GateConfig, touched: list[Touched], deadli
 def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str, ...], config_path: str | None,
            namespace: str | None, output: str, junit_path: str | None, sarif_root: str | None,
            apply_output: str | None,
-           argocd_app: str | None, argocd_namespace: str, flux_kustomization: str | None, flux_namespace: str,
+           argocd_app: str | None, argocd_namespace: str, flux_kustomization: str | None,
+           flux_helmrelease: str | None, flux_namespace: str,
            helm_release: str | None, context: str | None, kubeconfig: str | None,
            run_timeout: float | None, rollout_timeout: float | None, endpoints_timeout: float | None,
            request_timeout: float | None, wait_full_timeout: bool | None, fail_fast: bool | None,
@@ -640,10 +655,11 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
 
         started = time.monotonic()
         sources = paths + files
-        if apply_output is None and argocd_app is None and flux_kustomization is None and helm_release is None \
+        if (apply_output, argocd_app, flux_kustomization, flux_helmrelease, helm_release) == (None,) * 5 \
                 and not sources and not kustomize:
             raise UsageError("give the touched objects: PATH, -f PATH, -k DIR, --from-apply-output FILE, "
-                             "--argocd-app NAME, --flux-kustomization NAME or --helm-release NAME")
+                             "--argocd-app NAME, --flux-kustomization NAME, --flux-helmrelease NAME or "
+                             "--helm-release NAME")
         if (*sources, apply_output).count(STDIN) > 1:
             raise UsageError("'-' (stdin) can be given only once")
         # Everything that can be wrong offline is found before the first connection.
@@ -667,7 +683,8 @@ def verify(paths: tuple[str, ...], files: tuple[str, ...], kustomize: tuple[str,
             fail_fast=config.fail_fast if fail_fast is None else fail_fast,
         )
         touched = touched_objects(manifests, applied, default_namespace)
-        records = Records(helm_release, argocd_app, argocd_namespace, flux_kustomization, flux_namespace)
+        records = Records(helm_release, argocd_app, argocd_namespace, flux_kustomization, flux_helmrelease,
+                          flux_namespace)
         recorded, findings, notes, verifiable = records.read(cluster, default_namespace, started + deadlines.rollout)
         touched += recorded
         annotated = [*manifests.manifests, *(applied.manifests if isinstance(applied, ManifestSet) else ())]

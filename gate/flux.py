@@ -5,10 +5,15 @@ kustomize-controller records every object it applied in `status.inventory.entrie
 revision and `lastAppliedRevision` only once that revision is applied and, with `wait: true`, healthy; `Ready`
 is Unknown while it works. So the gate waits until the two revisions agree and `Ready` is decided, within the
 rollout deadline. The object is read from the cluster: untrusted, its shape is checked (gate/schema.py) first.
+
+A HelmRelease (helm-controller) is waited for the same way (its `Ready` condition decided for its generation);
+its touched set is then the manifest of the Helm release it made, read from Helm's storage as `--helm-release`
+reads it (gate/helm.py): helm-controller always stores releases in Secrets, in `status.storageNamespace`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,12 +22,19 @@ from enum import Enum
 from gate.cluster import Cluster, Resource
 from gate.errors import ClusterError, ManifestError, UsageError
 from gate.findings import Finding, Outcome
+from gate.helm import Release, find_release, release_touched, status_finding
+from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import Object, ObjectRef, dig, kind_group
-from gate.schema import FLUX_INVENTORY_ID, FLUX_KUSTOMIZATION, validate_live
+from gate.schema import FLUX_HELMRELEASE, FLUX_INVENTORY_ID, FLUX_KUSTOMIZATION, Spec, validate_live
 from gate.verify.engine import Touched
 
 KUSTOMIZATIONS = Resource("Kustomization", "kustomize.toolkit.fluxcd.io", "v1", "kustomizations")
+HELMRELEASES = Resource("HelmRelease", "helm.toolkit.fluxcd.io", "v2", "helmreleases")
 RULE = "flux-kustomization"
+HELMRELEASE_RULE = "flux-helmrelease"
+# Helm's longest release name; helm-controller shortens a longer '[targetNamespace-]name' (its release.ShortenName).
+RELEASE_NAME_MAX = 53
+RELEASE_HASH_LENGTH = 12
 POLL_SECONDS = 1.0
 # Ready=False reasons that are not a verdict: kustomize-controller retries them by itself.
 RETRIED_REASONS = ("DependencyNotReady",)
@@ -51,11 +63,12 @@ def _ready(kustomization: Object) -> dict[str, object] | None:
     return None
 
 
-def judge(kustomization: Object) -> Judgement:
-    """Applied, still pending (and why), or failed with Flux's own reason and message; from one read."""
-    ready = _ready(kustomization)
-    generation = dig(kustomization, "metadata", "generation")
-    suspended = " (it is suspended: spec.suspend)" if dig(kustomization, "spec", "suspend") else ""
+def judge(flux_object: Object, revisions: bool = True) -> Judgement:
+    """Applied, still pending (and why), or failed with Flux's own reason and message; from one read. `revisions`:
+    also wait until the last attempted revision is the applied one (a Kustomization records both)."""
+    ready = _ready(flux_object)
+    generation = dig(flux_object, "metadata", "generation")
+    suspended = " (it is suspended: spec.suspend)" if dig(flux_object, "spec", "suspend") else ""
     if ready is None or ready.get("status") not in ("True", "False"):
         said = f": {ready.get('message')}" if ready and ready.get("message") else ""
         return Judgement(State.PENDING, f"Ready is {'not set' if ready is None else 'Unknown'}{said}{suspended}")
@@ -68,12 +81,13 @@ def judge(kustomization: Object) -> Judgement:
         if reason in RETRIED_REASONS:
             return Judgement(State.PENDING, f"{reason}: {message}{suspended}")
         return Judgement(State.FAILED, f"not Ready ({reason}): {message}", reason == HEALTH_CHECK_FAILED)
-    applied = dig(kustomization, "status", "lastAppliedRevision") or ""
-    attempted = dig(kustomization, "status", "lastAttemptedRevision") or ""
-    if applied != attempted:
+    applied = dig(flux_object, "status", "lastAppliedRevision") or ""
+    attempted = dig(flux_object, "status", "lastAttemptedRevision") or ""
+    if revisions and applied != attempted:
         return Judgement(State.PENDING, f"applied revision {applied or '(none)'}, not yet the attempted "
                                         f"{attempted}{suspended}")
-    return Judgement(State.APPLIED, f"applied revision {applied}", True)
+    return Judgement(State.APPLIED, f"applied revision {applied}" if revisions else f"Ready: {message or reason}",
+                     True)
 
 
 def inventory(kustomization: Object) -> list[Touched]:
@@ -90,39 +104,94 @@ def inventory(kustomization: Object) -> list[Touched]:
     return touched
 
 
+def _decided(cluster: Cluster, resource: Resource, name: str, namespace: str, until: float, flag: str,
+             schema: Spec, sleep: Callable[[float], object]) -> tuple[Object, Judgement]:
+    """The Flux object once its controller has decided it (or the deadline came first), checked like a manifest."""
+    try:
+        cluster.resource_for(resource.kind, resource.api_version, flag)
+    except ManifestError as error:
+        raise ClusterError(f"the cluster does not serve {resource.api_version} {resource.kind}s "
+                           "(is Flux installed?)") from error
+    cluster.bound(until)
+    try:
+        while True:
+            obj = cluster.get(resource, namespace, name)
+            if obj is None:
+                raise UsageError(f"{flag}: no {resource.kind} {name!r} in namespace {namespace}")
+            validate_live(obj, resource.kind, schema)
+            judgement = judge(obj, revisions=resource is KUSTOMIZATIONS)
+            if judgement.state is not State.PENDING:
+                return obj, judgement
+            if time.monotonic() + POLL_SECONDS >= until:
+                return obj, Judgement(State.FAILED, f"not applied within the rollout deadline: {judgement.message}")
+            sleep(POLL_SECONDS)
+    finally:
+        cluster.bound(None)
+
+
+def _finding(rule: str, subject: ObjectRef, title: str, judgement: Judgement, started: float) -> Finding:
+    return Finding("rollouts", rule, subject, title,
+                   Outcome.PASSED if judgement.state is State.APPLIED else Outcome.FAILED,
+                   f"{subject.qualified}: {judgement.message}", seconds=time.monotonic() - started)
+
+
 def kustomization_resources(cluster: Cluster, name: str, namespace: str, until: float,
                             sleep: Callable[[float], object] = time.sleep) -> tuple[list[Touched], Finding]:
     """The inventory of Kustomization `name` once it has applied what it attempted (waiting up to `until`,
     time.monotonic()), with the Kustomization's own check: passed, or failed with Flux's message (then the
     inventory only when it holds the failed revision's objects)."""
-    try:
-        cluster.resource_for(KUSTOMIZATIONS.kind, KUSTOMIZATIONS.api_version, "--flux-kustomization")
-    except ManifestError as error:
-        raise ClusterError("the cluster does not serve kustomize.toolkit.fluxcd.io/v1 Kustomizations "
-                           "(is Flux installed?)") from error
     subject = ObjectRef(KUSTOMIZATIONS.kind, namespace, name, KUSTOMIZATIONS.group)
     started = time.monotonic()
-    cluster.bound(until)
-    try:
-        while True:
-            kustomization = cluster.get(KUSTOMIZATIONS, namespace, name)
-            if kustomization is None:
-                raise UsageError(f"--flux-kustomization: no Kustomization {name!r} in namespace {namespace}")
-            validate_live(kustomization, KUSTOMIZATIONS.kind, FLUX_KUSTOMIZATION)
-            judgement = judge(kustomization)
-            if judgement.state is not State.PENDING:
-                break
-            if time.monotonic() + POLL_SECONDS >= until:
-                judgement = Judgement(State.FAILED, f"not applied within the rollout deadline: {judgement.message}")
-                break
-            sleep(POLL_SECONDS)
-    finally:
-        cluster.bound(None)
+    kustomization, judgement = _decided(cluster, KUSTOMIZATIONS, name, namespace, until, "--flux-kustomization",
+                                        FLUX_KUSTOMIZATION, sleep)
     touched = inventory(kustomization) if judgement.inventory_current else []
     if judgement.state is State.APPLIED and not touched:
         raise UsageError(f"--flux-kustomization: Kustomization {namespace}/{name} lists no objects in "
                          "status.inventory.entries")
-    passed = judgement.state is State.APPLIED
-    return touched, Finding("rollouts", RULE, subject, f"{subject} applied its last attempted revision",
-                            Outcome.PASSED if passed else Outcome.FAILED,
-                            f"{subject.qualified}: {judgement.message}", seconds=time.monotonic() - started)
+    return touched, _finding(RULE, subject, f"{subject} applied its last attempted revision", judgement, started)
+
+
+def shortened(name: str) -> str:
+    """A release name as helm-controller shortens one longer than Helm allows: 40 characters, '-', 12 of its
+    sha256."""
+    if len(name) <= RELEASE_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:RELEASE_HASH_LENGTH]
+    return f"{name[:RELEASE_NAME_MAX - RELEASE_HASH_LENGTH - 1]}-{digest}"
+
+
+def release_of(helmrelease: Object) -> tuple[str, str]:
+    """The Helm release's name and the namespace its records are stored in: the controller's own record of its
+    latest release (status.history[0]) and status.storageNamespace first, else what it computes from the spec."""
+    history = dig(helmrelease, "status", "history") or []
+    spec = helmrelease.get("spec") or {}
+    own_namespace = helmrelease["metadata"]["namespace"]
+    storage = dig(helmrelease, "status", "storageNamespace") or spec.get("storageNamespace") or own_namespace
+    if history and history[0].get("name"):
+        return history[0]["name"], storage
+    target = spec.get("targetNamespace")
+    named = spec.get("releaseName") or (f"{target}-{helmrelease['metadata']['name']}" if target else
+                                         helmrelease["metadata"]["name"])
+    return shortened(named), storage
+
+
+def helmrelease_resources(cluster: Cluster, name: str, namespace: str, until: float,
+                          sleep: Callable[[float], object] = time.sleep
+                          ) -> tuple[list[Touched], list[Finding], Release | None]:
+    """The objects of the Helm release HelmRelease `name` made, once helm-controller has decided it (up to
+    `until`): the HelmRelease's own check, and the release's (Helm's status of its latest revision)."""
+    subject = ObjectRef(HELMRELEASES.kind, namespace, name, HELMRELEASES.group)
+    started = time.monotonic()
+    helmrelease, judgement = _decided(cluster, HELMRELEASES, name, namespace, until, "--flux-helmrelease",
+                                      FLUX_HELMRELEASE, sleep)
+    findings = [_finding(HELMRELEASE_RULE, subject, f"{subject} is Ready", judgement, started)]
+    release_name, storage_namespace = release_of(helmrelease)
+    # helm-controller always uses Helm's default (Secret) storage, whatever HELM_DRIVER says here.
+    release = find_release(cluster, release_name, storage_namespace, BUILTIN_RESOURCES["Secret"])
+    if release is None:
+        if judgement.state is State.APPLIED:
+            raise UsageError(f"--flux-helmrelease: HelmRelease {namespace}/{name} is Ready but Helm stores no "
+                             f"release {release_name!r} in namespace {storage_namespace}")
+        return [], findings, None  # nothing installed yet: Flux's message is the verdict
+    findings.append(status_finding(release))
+    return release_touched(release), findings, release

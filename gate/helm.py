@@ -78,13 +78,21 @@ def storage_resource(environ: Mapping[str, str]) -> Resource:
 
 def latest_release(cluster: Cluster, name: str, namespace: str, storage: Resource) -> Release:
     """The release's latest revision: the highest `version` among its records (as `helm history` orders them)."""
+    release = find_release(cluster, name, namespace, storage)
+    if release is None:
+        raise UsageError(f"--helm-release: no Helm release {name!r} in namespace {namespace} (no "
+                         f"{storage.plural} labelled owner=helm,name={name}; HELM_DRIVER selects "
+                         f"{storage.plural}); is -n the release's namespace?")
+    return release
+
+
+def find_release(cluster: Cluster, name: str, namespace: str, storage: Resource) -> Release | None:
+    """The latest revision of release `name` stored in `namespace`, or None when it has no record there."""
     records, _ = cluster.list(storage, namespace, label_selector=f"owner=helm,name={name}")
     revisions = [(revision, record) for record in records
                  if (revision := _revision(record, storage)) is not None]
     if not revisions:
-        raise UsageError(f"--helm-release: no Helm release {name!r} in namespace {namespace} (no "
-                         f"{storage.plural} labelled owner=helm,name={name}; HELM_DRIVER selects "
-                         f"{storage.plural}); is -n the release's namespace?")
+        return None
     revision, record = max(revisions, key=lambda pair: pair[0])
     where = f"{storage.kind.lower()}/{record['metadata'].get('name')} in namespace {namespace}"
     return decode_release(release_text(record, storage, where), where, revision)

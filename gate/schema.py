@@ -625,3 +625,14 @@ FLUX_KUSTOMIZATION = Map(fields={
             "an inventory entry", required=("id", "v"), fields={
                 "id": Str("an inventory id <namespace>_<name>_<group>_<kind>", FLUX_INVENTORY_ID, 700),
                 "v": Str("an API version (v1, v1beta2)", API_VERSION_NAME, 63)}))})})})
+# A Flux HelmRelease (helm.toolkit.fluxcd.io/v2), for --flux-helmrelease (gate/flux.py): what names its Helm
+# release and where Helm stores it. Release names are Helm's (a DNS subdomain of at most 53 characters).
+HELM_RELEASE_NAME = Str("a Helm release name (a DNS subdomain of at most 53 characters)", DNS_SUBDOMAIN, 53)
+FLUX_HELMRELEASE = Map(fields={
+    "spec": Map("a spec", fields={"suspend": Bool(), "releaseName": HELM_RELEASE_NAME,
+                                  "targetNamespace": NAMESPACE_NAME, "storageNamespace": NAMESPACE_NAME}),
+    "status": Map("a status", fields={
+        "storageNamespace": NAMESPACE_NAME,
+        "conditions": ListOf("a list of conditions", Map("a condition", fields={"observedGeneration": GENERATION})),
+        "history": ListOf("a list of release snapshots", Map("a release snapshot", fields={
+            "name": HELM_RELEASE_NAME, "namespace": NAMESPACE_NAME, "version": GENERATION}))})})
