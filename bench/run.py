@@ -40,7 +40,10 @@ from gate.kinds import BUILTIN_RESOURCES  # noqa: E402
 from tests.cluster import build, config, pki  # noqa: E402
 from tests.cluster.cluster import FAKE_NODE_ANNOTATION, Cluster  # noqa: E402
 
-TOOLS = ("deploy-gate", "deploy-gate-fail-fast", "kubectl-loop", "kubectl-wait", "kstatus", "helm")
+TOOLS = ("deploy-gate", "deploy-gate-fail-fast", "kubectl-loop", "kubectl-wait", "kstatus", "helm", "helm4")
+# The Helm majors, each its own binary (tests/cluster/config.py); both upgrade the one release, as a user
+# moving from Helm 3 to 4 does. Helm 4's `--wait` waits with kstatus (its `watcher` strategy, the default).
+HELMS = {"helm": ("--wait",), "helm4": ("--wait=watcher",)}
 # deploy-gate --fail-fast differs only when a check fails: it runs in the incident alone.
 INCIDENT_ONLY = ("deploy-gate-fail-fast",)
 SCENARIOS = ("ready", "after apply", "incident")
@@ -295,16 +298,16 @@ class Bench:
             if process.wait(timeout=900) != 0:
                 raise RuntimeError(f"kubectl apply failed: {process.stderr.read() if process.stderr else ''}")
 
-    def helm(self, manifests: Path, kubeconfig: Path, *flags: str) -> list[str]:
+    def helm(self, tool: str, manifests: Path, kubeconfig: Path, *flags: str) -> list[str]:
         """`helm upgrade --install` of the manifests' chart: the release in bench-0, its objects everywhere."""
-        return [str(self.binaries["helm"]), "upgrade", "--install", RELEASE, str(manifests.with_suffix(".chart")),
+        return [str(self.binaries[tool]), "upgrade", "--install", RELEASE, str(manifests.with_suffix(".chart")),
                 "--namespace", RELEASE_NAMESPACE, "--kubeconfig", str(kubeconfig), *HELM_RATE_LIMITS, *flags]
 
     def deploy(self, tool: str, manifests: Path) -> None:
         """Bring the objects to the manifests, untimed, the way the tool's users do: helm's release must see
         its own changes (a key kubectl removes from a selector would stay for helm's next three-way merge)."""
-        if tool == "helm":
-            subprocess.run(self.helm(manifests, config.ADMIN_KUBECONFIG), env=self.helm_env, check=True,
+        if tool in HELMS:
+            subprocess.run(self.helm(tool, manifests, config.ADMIN_KUBECONFIG), env=self.helm_env, check=True,
                            capture_output=True, timeout=900)
         else:
             self.apply(manifests)
@@ -312,7 +315,7 @@ class Bench:
     def change(self, tool: str, manifests: Path) -> float:
         """The change a measured run starts from: kubectl apply (its seconds), except for helm, whose
         `upgrade --install --wait` applies it itself inside the measured run (0)."""
-        if tool == "helm":
+        if tool in HELMS:
             return 0.0
         started = time.time()
         self.apply(manifests)
@@ -362,8 +365,8 @@ class Bench:
         if tool == "kstatus":
             return [str(self.binaries["kstatus-wait"]), "-kubeconfig", str(kubeconfig), "-timeout", f"{deadline}s",
                     "-f", str(manifests.with_suffix(".objects"))], dict(os.environ)
-        if tool == "helm":
-            return self.helm(manifests, kubeconfig, "--wait", "--timeout", f"{deadline}s"), self.helm_env
+        if tool in HELMS:
+            return self.helm(tool, manifests, kubeconfig, *HELMS[tool], "--timeout", f"{deadline}s"), self.helm_env
         script = self.loop_script(n, namespaces, deadline) if tool == "kubectl-loop" else \
             self.wait_script(namespaces, deadline)
         return ["bash", str(script)], dict(os.environ)
@@ -470,8 +473,8 @@ def run(sizes: list[int], runs: int, tools: list[str], scenarios: list[str], inc
             bench.clean()  # objects of an earlier size or an interrupted run would skew `wait --all`
             bench.apply(bench.manifests(n, namespaces, revision))
             bench.wait_ready(namespaces)
-            if "helm" in tools:
-                bench.deploy("helm", bench.manifests(n, namespaces, revision))  # the release adopts them, untimed
+            for helm in [tool for tool in tools if tool in HELMS][:1]:  # the release adopts them, untimed
+                bench.deploy(helm, bench.manifests(n, namespaces, revision))
             log(f"N={n}: {n} Deployments x 2 replicas and {n} Services in {namespaces} namespaces are ready")
             for tool in [t for t in tools if t not in INCIDENT_ONLY] if "ready" in scenarios else []:
                 for attempt in range(runs):
