@@ -18,9 +18,10 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from gate.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gate.errors import EXIT_FAILED, EXIT_OK, Ending, UsageError, error_handler
 from gate.report.base import Report
 from gate.report.github import annotations
+from gate.report.publish import say
 
 FLAG_INPUTS = {  # input name -> CLI flag taking a value
     "namespace": "--namespace",
@@ -47,7 +48,7 @@ def _input(name: str) -> str:
 def build_argv() -> list[str]:
     mode = _input("mode") or "verify"
     if mode not in ("verify", "lint"):
-        raise ValueError(f"input mode: expected verify or lint, got {mode!r}")
+        raise UsageError(f"input mode: expected verify or lint, got {mode!r}")
     argv = [mode]
     for path in _input("manifests").splitlines():
         if path.strip():
@@ -93,12 +94,20 @@ def output_lines(outputs: dict[str, str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def _annotate(why: Ending) -> None:
+    """The action's own error, as the run's would be: an annotation at the top of the run."""
+    print(annotations(Report.unfinished("action", why.exit_code, why.message))[0], file=sys.stderr)
+
+
 def main() -> int:
-    try:
-        argv = build_argv()
-    except ValueError as error:
-        print(annotations(Report.unfinished("action", EXIT_USAGE, str(error)))[0], file=sys.stderr)
-        return EXIT_USAGE
+    """deploy-gate's exit code; the action's own error (an input) goes through the same funnel (exit 2)."""
+    with error_handler(say, _annotate):
+        return _run_gate()
+
+
+def _run_gate() -> int:
+    """Run deploy-gate with the inputs' argv, then write the step's outputs from this run's JUnit report."""
+    argv = build_argv()
     junit = Path(argv[argv.index("--junit") + 1])
     # Never removed here: the path may be one deploy-gate refuses (an input, a device). A report counts only
     # if this run wrote it, so a stale one is not read even when deploy-gate could not start.

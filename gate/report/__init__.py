@@ -1,36 +1,67 @@
 """Reporters: render a finished report in one format; they decide nothing.
 
-`render(report, fmt)` is the one factory; every format takes the same Report.
-Each format's module is imported when asked for, so `lint` in text does not
-pay for XML, hashing or JSON.
+`FORMATS` is the registry: each format's renderer and its escaping rule for
+GitHub's workflow commands. `render(report, fmt)` is the one factory; every
+format takes the same Report. Each format's module is imported when asked for,
+so `lint` in text does not pay for XML, hashing or JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from gate.report.base import Report
+from gate.report.github import TEXT_INERT, Inert
 
-FORMATS = ("text", "json", "junit", "sarif")
+
+@dataclass(frozen=True)
+class Renderer:
+    """One output format: how it renders a report (`verbose` and SARIF's `root` where it uses them), and how its
+    text writes `##[` and a line-opening `:` so no line of it is a workflow command under GitHub Actions."""
+
+    render: Callable[[Report, bool, Path | None], str]
+    inert: Inert
 
 
-def render(report: Report, fmt: str, verbose: bool = False, root: Path | None = None) -> str:
-    """The report in one format; `verbose` adds passed checks to text, `root` is SARIF's %SRCROOT%."""
-    if fmt == "text":
-        from gate.report import text
+def _text(report: Report, verbose: bool, _root: Path | None) -> str:
+    from gate.report import text
 
-        return text.render(report, verbose)
-    if fmt == "sarif":
-        from gate.report import sarif
+    return text.render(report, verbose)
 
-        return sarif.render(report, root)
-    if fmt == "junit":
-        from gate.report import junit
 
-        return junit.render(report)
+def _json(report: Report, _verbose: bool, _root: Path | None) -> str:
     from gate.report import json_report
 
     return json_report.render(report)
 
 
-__all__ = ["FORMATS", "Report", "render"]
+def _junit(report: Report, _verbose: bool, _root: Path | None) -> str:
+    from gate.report import junit
+
+    return junit.render(report)
+
+
+def _sarif(report: Report, _verbose: bool, root: Path | None) -> str:
+    from gate.report import sarif
+
+    return sarif.render(report, root)
+
+
+# JSON never starts a line with `:` (every line opens with a quote, a bracket or a brace): only `##[` is escaped.
+JSON_INERT = Inert("##\\u005b", None)
+FORMATS: dict[str, Renderer] = {
+    "text": Renderer(_text, TEXT_INERT),
+    "json": Renderer(_json, JSON_INERT),
+    "junit": Renderer(_junit, Inert("##&#91;", "&#58;")),  # XML character references
+    "sarif": Renderer(_sarif, JSON_INERT),
+}
+
+
+def render(report: Report, fmt: str, verbose: bool = False, root: Path | None = None) -> str:
+    """The report in one format; `verbose` adds passed checks to text, `root` is SARIF's %SRCROOT%."""
+    return FORMATS[fmt].render(report, verbose, root)
+
+
+__all__ = ["FORMATS", "Renderer", "Report", "render"]

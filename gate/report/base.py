@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from gate.errors import EXIT_UNVERIFIABLE, EXIT_USAGE
+from gate.errors import EXIT_INTERRUPTED, EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
 from gate.findings import BaselineEntry, Finding, Location, Outcome
 
-EXIT_INTERRUPTED = 130
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.
 ERROR_KINDS = {EXIT_USAGE: "usage-error", EXIT_UNVERIFIABLE: "could-not-verify", EXIT_INTERRUPTED: "interrupted"}
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -14,6 +14,7 @@ there goes through `neutralise`, in the syntax of its medium.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from gate.escape import visible
 from gate.findings import Finding, Location, Outcome, by_importance
@@ -21,20 +22,25 @@ from gate.report.base import Report
 
 MAX_ANNOTATIONS = 10
 _LEGACY = "##["
-# How each medium writes the `[` of `##[` and the `:` that opens a line, so the text reads the same once parsed.
-_INERT = {"text": ("##\\[", "\\:"), "junit": ("##&#91;", "&#58;"), "json": ("##\\u005b", None),
-          "sarif": ("##\\u005b", None)}
 _COMMAND_LINE = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
 
 
-def neutralise(text: str, fmt: str = "text") -> str:
-    """text with no line the runner would take for a workflow command.
+@dataclass(frozen=True)
+class Inert:
+    """How a medium writes `##[` and the `:` that opens a line, so the text reads the same once parsed; each
+    output format carries one (gate.report.FORMATS). `colon` None: the medium never opens a line with `:`."""
 
-    JSON never starts a line with `:` (every line opens with a quote, a bracket
-    or a brace), so only the legacy `##[` needs escaping there.
-    """
-    legacy, colon = _INERT[fmt]
-    text = text.replace(_LEGACY, legacy)
+    legacy: str
+    colon: str | None
+
+
+TEXT_INERT = Inert("##\\[", "\\:")
+
+
+def neutralise(text: str, inert: Inert = TEXT_INERT) -> str:
+    """text with no line the runner would take for a workflow command, in the syntax of its medium."""
+    text = text.replace(_LEGACY, inert.legacy)
+    colon = inert.colon
     return _COMMAND_LINE.sub(lambda match: match.group(1) + colon, text) if colon else text
 
 

@@ -15,7 +15,7 @@ from gate.cli import main
 from gate.escape import visible
 from gate.findings import Finding, Location, Outcome
 from gate.objects import ObjectRef
-from gate.report import Report, render
+from gate.report import FORMATS, Report, render
 from gate.report.github import annotations, neutralise, summary_markdown
 from tests.unit.test_outputs import valid_junit
 from tests.unit.test_reports import valid_sarif
@@ -103,8 +103,9 @@ spec:
 
 def test_neutralise_keeps_each_medium_readable() -> None:
     assert neutralise("  ::add-mask::x\nok ##[error]y") == "  \\::add-mask::x\nok ##\\[error]y"
-    assert json.loads(neutralise(json.dumps({"a": "##[error]x"}), "json")) == {"a": "##[error]x"}
-    assert etree.fromstring(neutralise("<a>\n::error::x ##[y]</a>", "junit")).text == "\n::error::x ##[y]"
+    assert json.loads(neutralise(json.dumps({"a": "##[error]x"}), FORMATS["json"].inert)) == {"a": "##[error]x"}
+    xml = neutralise("<a>\n::error::x ##[y]</a>", FORMATS["junit"].inert)
+    assert etree.fromstring(xml).text == "\n::error::x ##[y]"
 
 
 def test_step_summary_renders_data_as_text() -> None:

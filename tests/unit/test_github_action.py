@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gate.errors import UsageError
 from gate.github_action import build_argv, failed_checks, main
 from tests.unit.test_examples import ROOT
 from tests.unit.test_outputs import UNREACHABLE
@@ -36,7 +37,7 @@ def test_lint_mode_drops_cluster_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bad_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INPUT_MODE", "deploy")
-    with pytest.raises(ValueError, match="expected verify or lint"):
+    with pytest.raises(UsageError, match="expected verify or lint"):
         build_argv()
 
 

@@ -52,7 +52,7 @@ def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     def no_work(*_: object) -> None:
         raise AssertionError("the run started its work before it checked its outputs")
-    monkeypatch.setattr("gate.cli.load", no_work)
+    monkeypatch.setattr("gate.inputs.load", no_work)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -195,7 +195,7 @@ def test_a_fifo_as_step_summary_is_refused_without_waiting(tmp_path: Path) -> No
 def test_a_report_that_cannot_be_written_is_exit_3_said_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def full_disk(*_: object, **__: object) -> None:
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr("gate.cli.replace_file", full_disk)
+    monkeypatch.setattr("gate.report.publish.replace_file", full_disk)
     code, out, err = run("lint", str(SCENARIO), "-o", "json", "--junit", str(tmp_path / "j.xml"))
     assert code == 3 and json.loads(out)["exit_code"] == 1  # stdout has its verdict, once
     assert error_lines(err) == [f"deploy-gate: error: cannot write --junit {tmp_path / 'j.xml'}: No space left on "

@@ -103,7 +103,7 @@ def test_every_exit_replaces_the_junit_file_with_a_valid_one(tmp_path: Path, unr
 def test_an_interrupted_run_writes_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
-    monkeypatch.setattr("gate.cli.load", interrupt)
+    monkeypatch.setattr("gate.inputs.load", interrupt)
     junit = tmp_path / "junit.xml"
     junit.write_text(STALE)
     code, out, _ = run("lint", "x", "--junit", str(junit), "-o", "sarif")
