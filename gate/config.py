@@ -15,12 +15,14 @@ import yaml
 
 from gate.errors import ConfigError, ManifestError
 from gate.kinds import WORKLOAD_KINDS, kind_named
-from gate.manifests import Path_, node_line, parse_documents, read_text
+from gate.manifests import parse_documents, read_text
+from gate.manifests.positions import node_line
 from gate.schema import (
     LABEL_VALUE,
     NAMESPACE_NAME,
     SERVICE_NAME,
     SUBDOMAIN_NAME,
+    FieldPath,
     Invalid,
     LabelKey,
     Spec,
@@ -113,38 +115,38 @@ class _Reader:
     def __init__(self, file: str, node: yaml.Node) -> None:
         self.file, self.node = file, node
 
-    def where(self, path: Path_) -> str:
+    def where(self, path: FieldPath) -> str:
         return f"{self.file}:{node_line(self.node, path, self.node.start_mark.line + 1)}"
 
-    def fail(self, path: Path_, message: str) -> ConfigError:
+    def fail(self, path: FieldPath, message: str) -> ConfigError:
         dotted = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
         return ConfigError.at(self.where(path), f"{dotted}: {message}")
 
-    def check_keys(self, data: dict[str, Any], path: Path_, allowed: tuple[str, ...]) -> None:
+    def check_keys(self, data: dict[str, Any], path: FieldPath, allowed: tuple[str, ...]) -> None:
         for key in data:
             if key not in allowed:
                 near = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(allowed)})"
                 raise self.fail((*path, key), f"unknown field{hint}")
 
-    def number(self, value: Any, path: Path_) -> float:
+    def number(self, value: Any, path: FieldPath) -> float:
         seconds = duration(value)
         if seconds is None:
             raise self.fail(path, f"expected a positive, finite duration in seconds ('30', '30s', '2m'), "
                                   f"got {value!r}")
         return seconds
 
-    def boolean(self, value: Any, path: Path_) -> bool:
+    def boolean(self, value: Any, path: FieldPath) -> bool:
         if not isinstance(value, bool):
             raise self.fail(path, f"expected true or false, got {value!r}")
         return value
 
-    def string(self, value: Any, path: Path_) -> str:
+    def string(self, value: Any, path: FieldPath) -> str:
         if not isinstance(value, str) or not value:
             raise self.fail(path, f"expected a non-empty string, got {value!r}")
         return value
 
-    def mapping(self, value: Any, path: Path_) -> dict[str, Any]:
+    def mapping(self, value: Any, path: FieldPath) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
         return value
@@ -185,7 +187,7 @@ def target_from_text(text: str, slash_namespace: bool = False) -> Target | None:
     return Target(name, namespace or None, port if number_or_name is None else number_or_name)
 
 
-def _valid(spec: Spec, value: Any, reader: _Reader, path: Path_) -> Any:
+def _valid(spec: Spec, value: Any, reader: _Reader, path: FieldPath) -> Any:
     """value, if spec (the API server's rule for such a name) accepts it; else the error at path."""
     try:
         spec.check(value, (), lambda _: None)
@@ -194,11 +196,11 @@ def _valid(spec: Spec, value: Any, reader: _Reader, path: Path_) -> Any:
     return value
 
 
-def _namespace(value: Any, reader: _Reader, path: Path_) -> str:
+def _namespace(value: Any, reader: _Reader, path: FieldPath) -> str:
     return str(_valid(NAMESPACE_NAME, reader.string(value, path), reader, path))
 
 
-def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
+def parse_caller(value: Any, reader: _Reader, path: FieldPath) -> Caller:
     if isinstance(value, str):
         caller = caller_from_text(value)
         if caller is None:
@@ -220,7 +222,7 @@ def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
     return Caller(namespace, None, _labels(data.get("labels"), reader, (*path, "labels"), "a caller by labels"))
 
 
-def _labels(value: Any, reader: _Reader, path: Path_, what: str) -> dict[str, str]:
+def _labels(value: Any, reader: _Reader, path: FieldPath, what: str) -> dict[str, str]:
     """A non-empty mapping of labels, each key and value as the API server accepts them."""
     labels = reader.mapping(value, path)
     if not labels:
@@ -244,7 +246,7 @@ def parse_dns(value: Any, reader: _Reader) -> DnsPods:
     return DnsPods(namespace, labels)
 
 
-def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
+def parse_target(value: Any, reader: _Reader, path: FieldPath) -> Target:
     text = reader.string(value, path)
     target = target_from_text(text)
     if target is None:
@@ -270,7 +272,7 @@ def _check_duplicates(pairs: tuple[Pair, ...], reader: _Reader) -> None:
         seen[key] = index
 
 
-def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
+def _parse_pair(data: Any, reader: _Reader, path: FieldPath) -> Pair:
     data = reader.mapping(data, path)
     reader.check_keys(data, path, ("from", "to", "expect", "http", "timeout"))
     for required in ("from", "to"):

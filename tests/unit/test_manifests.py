@@ -187,7 +187,7 @@ def test_unreadable_directory_in_a_walk_is_an_error(tmp_path: Path, monkeypatch:
             raise PermissionError(13, "Permission denied", str(path))
         return scandir(path)
 
-    monkeypatch.setattr("gate.manifests.os.scandir", guarded)
+    monkeypatch.setattr("gate.manifests.inputs.files.os.scandir", guarded)
     with pytest.raises(ManifestError, match=r"secret: cannot read the directory: Permission denied"):
         load([str(tmp_path)])
 
