@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from gate.objects import Object, ObjectRef, ref_of
-from gate.schema import FieldPath
+from gate.location import Location
+from gate.objects import FieldPath, Object, ObjectRef, ref_of
 
 # Where each field of an object was written, compactly: a mapping's key → its line (a scalar) or
 # (line, the value's tree); a list the same per item. A tenth of the memory of the YAML nodes.
@@ -57,15 +57,13 @@ class Manifest:
             line, tree = entry if isinstance(entry, tuple) else (entry, None)
         return line
 
-    def location(self, *path: str | int) -> str:
-        return f"{self.file}:{self.line_of(*path)}"
+    def location(self, *path: str | int) -> Location:
+        """Where the deepest existing prefix of path was written."""
+        return Location(self.file, self.line_of(*path))
 
     def written(self, path: FieldPath) -> str | None:
         """The scalar at path as written in the file (`yes`, not True), for messages."""
-        steps = list(walk(self.node, path))
-        if len(steps) == len(path) and steps and isinstance(steps[-1][1], yaml.ScalarNode):
-            return str(steps[-1][1].value)
-        return None
+        return written(self.node, path)
 
 
 def line_tree(node: yaml.Node, shared: dict[int, LineTree] | None = None) -> LineTree | None:
@@ -119,6 +117,14 @@ def walk(node: yaml.Node | None, path: FieldPath) -> Iterator[tuple[int, yaml.No
             yield node.start_mark.line + 1, node
         else:
             return
+
+
+def written(node: yaml.Node | None, path: FieldPath) -> str | None:
+    """The scalar at path below node as written (`yes`, not True), for messages; None if it is no scalar there."""
+    steps = list(walk(node, path))
+    if len(steps) == len(path) and steps and isinstance(steps[-1][1], yaml.ScalarNode):
+        return str(steps[-1][1].value)
+    return None
 
 
 def node_line(node: yaml.Node | None, path: FieldPath, default: int) -> int:

@@ -10,7 +10,9 @@ import yaml
 from gate import schema
 from gate.errors import ManifestError
 from gate.kinds import api_group, unknown_kind_problem
+from gate.location import Location
 from gate.manifests.positions import Manifest, line_tree, node_line, walk
+from gate.objects import dotted
 
 # Payloads no check reads, dropped once an object is validated: most of a set of many small
 # ConfigMaps' memory, and secrets are better not held at all.
@@ -20,14 +22,14 @@ PAYLOADS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData"
 def objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterable[Manifest]:
     """Objects of one document; `List` kinds (v1 List, *List) expand to their items."""
     if not isinstance(data, dict):
-        raise ManifestError.at(f"{file}:{line}", f"expected a Kubernetes object (a mapping), found "
+        raise ManifestError.at(Location(file, line), f"expected a Kubernetes object (a mapping), found "
                                                 f"{type(data).__name__}")
     kind = data.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and "items" in data:
         items = data["items"] if data["items"] is not None else []
         if not isinstance(items, list):
             got = schema.describe(items, None)
-            raise ManifestError.at(f"{file}:{node_line(node, ('items',), line)}",
+            raise ManifestError.at(Location(file, node_line(node, ("items",), line)),
                                    f"items: expected a list of objects, got {got}")
         for index, item in enumerate(items):
             steps = list(walk(node, ("items", index)))
@@ -43,7 +45,7 @@ def _checked(manifest: Manifest) -> Manifest:
     Then the node tree gives way to the line tree: all of it, but only the
     top-level keys of ConfigMaps and Secrets, whose payloads no finding points into.
     """
-    obj, where = manifest.obj, f"{manifest.file}:{manifest.line}"
+    obj, where = manifest.obj, manifest.location()
     for key in ("apiVersion", "kind"):
         if obj.get(key) is None or obj.get(key) == "":
             raise ManifestError.at(where, f"missing {key}; not a Kubernetes object")
@@ -53,7 +55,7 @@ def _checked(manifest: Manifest) -> Manifest:
     try:
         schema.check(obj, manifest.written)
     except schema.Invalid as invalid:
-        raise ManifestError.at(manifest.location(*invalid.path), f"{schema.dotted(invalid.path)}: "
+        raise ManifestError.at(manifest.location(*invalid.path), f"{dotted(invalid.path)}: "
                                                                  f"{invalid.message}") from None
     manifest.node = None
     for payload in PAYLOADS.get(manifest.kind, ()):

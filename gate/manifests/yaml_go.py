@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from gate.errors import ManifestError
+from gate.location import Location
 
 # An alias may repeat what it names (a merge key, a shared list), but a document may not expand to more
 # than this many times what it writes, counted in nodes plus scalar characters: 9 levels of 9 references
@@ -213,25 +214,24 @@ def _check_aliases(root: yaml.Node, file: str) -> None:
         stack.append((node, True))
         for child in _children(node):
             if id(child) in on_path:
-                raise ManifestError.at(f"{file}:{child.start_mark.line + 1}", "an alias refers to a node that "
+                raise ManifestError.at(Location(file, child.start_mark.line + 1), "an alias refers to a node that "
                                        "contains it; a Kubernetes object cannot be recursive")
             if id(child) not in sizes:
                 stack.append((child, False))
     expanded = sizes[id(root)]
     if expanded > max(ALIAS_EXPANSION * written, ALIAS_EXPANSION_FLOOR):
-        raise ManifestError.at(f"{file}:{root.start_mark.line + 1}", f"YAML aliases expand this document to "
+        raise ManifestError.at(Location(file, root.start_mark.line + 1), f"YAML aliases expand this document to "
                                f"{expanded:,} nodes and characters from {written:,} written (more than "
                                f"{ALIAS_EXPANSION}x): refusing an alias bomb")
 
 
 def _yaml_problem(error: yaml.YAMLError, text: str, file: str) -> ManifestError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    line = f":{mark.line + 1}" if mark else ""
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark and (template := re.search(r"\{\{.*?\}\}", text.splitlines()[mark.line] if
                                        mark.line < len(text.splitlines()) else "")):
         problem = f"unrendered template {template.group(0)!r}; render it first (helm template, envsubst)"
-    return ManifestError.at(f"{file}{line}", f"invalid YAML: {problem}")
+    return ManifestError.at(Location(file, mark.line + 1) if mark else file, f"invalid YAML: {problem}")
 
 
 def parse_documents(text: str, file: str) -> list[tuple[Any, int, yaml.Node]]:
@@ -280,12 +280,13 @@ def check_json(text: str, file: str) -> None:
     try:
         _, end = decoder.raw_decode(text, len(text) - len(text.lstrip()))
     except json.JSONDecodeError as error:
-        raise ManifestError.at(f"{file}:{error.lineno}", f"invalid JSON: {error.msg} (column {error.colno})") from None
+        raise ManifestError.at(Location(file, error.lineno),
+                               f"invalid JSON: {error.msg} (column {error.colno})") from None
     except (ValueError, RecursionError) as error:
         raise ManifestError(f"{file}: invalid JSON: {error}") from None
     if text[end:].strip():
         line = text.count("\n", 0, end + len(text[end:]) - len(text[end:].lstrip())) + 1
-        raise ManifestError.at(f"{file}:{line}", "invalid JSON: more than one value in the file; put several "
+        raise ManifestError.at(Location(file, line), "invalid JSON: more than one value in the file; put several "
                                                      "objects in a List")
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from gate.errors import EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
-from gate.findings import BaselineEntry, Finding, Location, Outcome
+from gate.findings import BaselineEntry, Finding, Outcome
+from gate.location import Location
 
 EXIT_INTERRUPTED = 130
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from gate.errors import ManifestError
+from gate.location import Location
 from gate.manifests import load, parse_apply_output, parse_documents
 
 DEPLOYMENT = """\
@@ -44,7 +45,7 @@ def test_multi_document_file_keeps_each_objects_lines(tmp_path: Path) -> None:
     manifests = load([str(path)]).manifests
     assert [m.ref().name for m in manifests] == ["web", "api"]
     assert manifests[0].line == 2
-    assert manifests[0].location("spec", "template", "metadata", "labels") == f"{path}:11"
+    assert manifests[0].location("spec", "template", "metadata", "labels") == Location(str(path), 11)
     assert manifests[1].line_of("spec", "template", "metadata", "labels") == 27
 
 
