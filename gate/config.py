@@ -6,8 +6,9 @@ unknown fields are errors (with the nearest known name), never ignored.
 
 from __future__ import annotations
 
-import difflib
+import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,26 @@ import yaml
 
 from gate.errors import ConfigError, ManifestError
 from gate.kinds import WORKLOAD_KINDS, kind_named
-from gate.manifests import Path_, node_line, parse_documents, read_text
+from gate.location import Location
+from gate.manifests import parse_documents, read_text
+from gate.manifests.positions import node_line, written
+from gate.objects import FieldPath
 from gate.schema import (
     LABEL_VALUE,
     NAMESPACE_NAME,
     SERVICE_NAME,
     SUBDOMAIN_NAME,
+    Bool,
+    Duration,
+    Enum,
     Invalid,
     LabelKey,
+    ListOf,
+    Map,
     Spec,
+    Str,
+    Text,
+    TextOf,
     duration,
     port_of,
 )
@@ -66,7 +78,7 @@ class Pair:
     expect_allow: bool
     http_path: str | None
     timeout: float | None
-    location: str  # file:line of the pair, for findings about it
+    location: Location  # where the pair is written, for findings about it
 
     @property
     def name(self) -> str:
@@ -108,45 +120,24 @@ def workload_kind(alias: str) -> str | None:
 
 
 class _Reader:
-    """Reads one mapping with positions, so every error points at its line."""
+    """Reads gate.yaml with positions, so every error points at its line and field."""
 
     def __init__(self, file: str, node: yaml.Node) -> None:
         self.file, self.node = file, node
 
-    def where(self, path: Path_) -> str:
-        return f"{self.file}:{node_line(self.node, path, self.node.start_mark.line + 1)}"
+    def where(self, path: FieldPath) -> Location:
+        return Location(self.file, node_line(self.node, path, self.node.start_mark.line + 1))
 
-    def fail(self, path: Path_, message: str) -> ConfigError:
+    def fail(self, path: FieldPath, message: str) -> ConfigError:
         dotted = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
         return ConfigError.at(self.where(path), f"{dotted}: {message}")
 
-    def check_keys(self, data: dict[str, Any], path: Path_, allowed: tuple[str, ...]) -> None:
-        for key in data:
-            if key not in allowed:
-                near = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(allowed)})"
-                raise self.fail((*path, key), f"unknown field{hint}")
-
-    def number(self, value: Any, path: Path_) -> float:
-        seconds = duration(value)
-        if seconds is None:
-            raise self.fail(path, f"expected a positive, finite duration in seconds ('30', '30s', '2m'), "
-                                  f"got {value!r}")
-        return seconds
-
-    def boolean(self, value: Any, path: Path_) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(path, f"expected true or false, got {value!r}")
-        return value
-
-    def string(self, value: Any, path: Path_) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(path, f"expected a non-empty string, got {value!r}")
-        return value
-
-    def mapping(self, value: Any, path: Path_) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
+    def valid(self, spec: Spec, value: Any, path: FieldPath) -> Any:
+        """value, if spec accepts it; else the error at the field it names, in gate.schema's words."""
+        try:
+            spec.check(value, path, lambda at: written(self.node, at))
+        except Invalid as invalid:
+            raise self.fail(invalid.path, invalid.message) from None
         return value
 
 
@@ -185,76 +176,102 @@ def target_from_text(text: str, slash_namespace: bool = False) -> Target | None:
     return Target(name, namespace or None, port if number_or_name is None else number_or_name)
 
 
-def _valid(spec: Spec, value: Any, reader: _Reader, path: Path_) -> Any:
-    """value, if spec (the API server's rule for such a name) accepts it; else the error at path."""
-    try:
-        spec.check(value, (), lambda _: None)
-    except Invalid as invalid:
-        raise reader.fail(path, invalid.message) from None
-    return value
+# --- gate.yaml's schema: the shape and types of every setting, checked as the manifests' fields are -----------
 
 
-def _namespace(value: Any, reader: _Reader, path: Path_) -> str:
-    return str(_valid(NAMESPACE_NAME, reader.string(value, path), reader, path))
+def _some_labels(what: str, labels: dict[str, Any], path: FieldPath, _: TextOf) -> None:
+    if not labels:
+        raise Invalid(path, f"{what} needs at least one label")
 
 
-def parse_caller(value: Any, reader: _Reader, path: Path_) -> Caller:
+def _labels(what: str) -> Map:
+    """A non-empty mapping of labels, each key and value as the API server accepts them."""
+    return Map("a mapping", keys=LabelKey(), values=LABEL_VALUE, rule=partial(_some_labels, what))
+
+
+def _names_a_caller(data: dict[str, Any], path: FieldPath, _: TextOf) -> None:
+    if "workload" not in data and "labels" not in data:
+        raise Invalid(path, "missing 'workload' or 'labels'")
+
+
+def _has_ends(data: dict[str, Any], path: FieldPath, _: TextOf) -> None:
+    for required in ("from", "to"):
+        if required not in data:
+            raise Invalid(path, f"missing {required!r}")
+
+
+@dataclass(frozen=True)
+class _TextOr(Spec):
+    """Text whose grammar its parser reads (a caller: KIND/NAME), or a mapping checked here."""
+
+    what: str = ""
+    mapping: Map = field(default_factory=Map)
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, str):
+            self.mapping.check(value, path, text_of)
+
+
+RULE_LEVELS = ("off", "note", "warning", "error")
+CALLER = _TextOr(mapping=Map("a mapping", closed=True, null_unset=False, rule=_names_a_caller, fields={
+    "namespace": Text(), "labels": _labels("a caller by labels"), "workload": Text()}))
+PAIR = Map("a mapping", closed=True, null_unset=False, rule=_has_ends, fields={
+    "from": CALLER, "to": Text(), "expect": Enum("'allow' or 'deny'", ("allow", "deny")),
+    "http": Str("a path starting with '/'", re.compile(r"/.*", re.S)), "timeout": Duration()})
+GATE_YAML = Map("a mapping", closed=True, null_unset=False, fields={
+    **dict.fromkeys(("timeout", "rollout_timeout", "endpoints_timeout"), Duration()),
+    "wait_full_timeout": Bool(),
+    "fail_fast": Bool(),
+    "probe": Map("a mapping", closed=True, null_unset=False, fields={
+        "image": Text(), "mode": Enum(f"one of {', '.join(PROBE_MODES)}", PROBE_MODES), "timeout": Duration()}),
+    "required_labels": ListOf("a list of label keys", LabelKey()),
+    "pairs": ListOf("a list of pairs", PAIR),
+    "dns": Map("a mapping", closed=True, null_unset=False, fields={"namespace": Text(), "labels": _labels("dns")}),
+    "rules": Map("a mapping", values=Enum(f"one of {', '.join(RULE_LEVELS)} (quote 'off')", RULE_LEVELS)),
+    "exclude": ListOf("a list of path globs", Text()),
+})
+
+
+# --- What the checked settings mean: callers and targets (their grammar), defaults, repeated pairs ---------------
+
+
+def _caller(value: Any, reader: _Reader, path: FieldPath) -> Caller:
     if isinstance(value, str):
         caller = caller_from_text(value)
         if caller is None:
             raise reader.fail(path, f"expected KIND/NAME or NAMESPACE/KIND/NAME (e.g. deployment/api-gateway), "
                                     f"got {value!r}")
         if caller.namespace is not None:
-            _namespace(caller.namespace, reader, path)
-        _valid(SUBDOMAIN_NAME, caller.workload[1] if caller.workload else "", reader, path)
+            reader.valid(NAMESPACE_NAME, caller.namespace, path)
+        reader.valid(SUBDOMAIN_NAME, caller.workload[1] if caller.workload else "", path)
         return caller
-    data = reader.mapping(value, path)
-    reader.check_keys(data, path, ("namespace", "labels", "workload"))
-    namespace = _namespace(data["namespace"], reader, (*path, "namespace")) if "namespace" in data else None
-    if "workload" in data:
-        workload = parse_caller(reader.string(data["workload"], (*path, "workload")), reader, (*path, "workload"))
+    namespace = reader.valid(NAMESPACE_NAME, value["namespace"], (*path, "namespace")) if "namespace" in value \
+        else None
+    if "workload" in value:
+        workload = _caller(value["workload"], reader, (*path, "workload"))
         if namespace and workload.namespace and namespace != workload.namespace:
             raise reader.fail((*path, "namespace"), f"{namespace!r} contradicts the workload's namespace "
                                                     f"{workload.namespace!r}")
         return Caller(namespace or workload.namespace, workload.workload)
-    return Caller(namespace, None, _labels(data.get("labels"), reader, (*path, "labels"), "a caller by labels"))
+    return Caller(namespace, None, dict(value["labels"]))
 
 
-def _labels(value: Any, reader: _Reader, path: Path_, what: str) -> dict[str, str]:
-    """A non-empty mapping of labels, each key and value as the API server accepts them."""
-    labels = reader.mapping(value, path)
-    if not labels:
-        raise reader.fail(path, f"{what} needs at least one label")
-    for key, label in labels.items():
-        if not isinstance(key, str) or not isinstance(label, str):
-            raise reader.fail((*path, str(key)), f"expected string label keys and values, got {key!r}: {label!r}")
-        _valid(LabelKey(), key, reader, (*path, key))
-        _valid(LABEL_VALUE, label, reader, (*path, key))
-    return dict(labels)
-
-
-def parse_dns(value: Any, reader: _Reader) -> DnsPods:
-    """`dns: {namespace, labels}`: where the callers' lookups go; either key defaults to kube-dns's."""
-    data = reader.mapping(value, ("dns",))
-    reader.check_keys(data, ("dns",), ("namespace", "labels"))
-    default = DnsPods()
-    namespace = _namespace(data["namespace"], reader, ("dns", "namespace")) if "namespace" in data \
-        else default.namespace
-    labels = _labels(data["labels"], reader, ("dns", "labels"), "dns") if "labels" in data else default.labels
-    return DnsPods(namespace, labels)
-
-
-def parse_target(value: Any, reader: _Reader, path: Path_) -> Target:
-    text = reader.string(value, path)
+def _target(text: str, reader: _Reader, path: FieldPath) -> Target:
     target = target_from_text(text)
     if target is None:
         raise reader.fail(path, f"expected SERVICE[.NAMESPACE]:PORT (e.g. inference-api:8080), got {text!r}")
     if port_of(str(target.port)) is None:
         raise reader.fail(path, f"expected a port number (1-65535) or a port name after ':', got {target.port!r}")
-    _valid(SERVICE_NAME, target.service, reader, path)
+    reader.valid(SERVICE_NAME, target.service, path)
     if target.namespace is not None:
-        _valid(NAMESPACE_NAME, target.namespace, reader, path)
+        reader.valid(NAMESPACE_NAME, target.namespace, path)
     return target
+
+
+def _pair(data: dict[str, Any], reader: _Reader, path: FieldPath) -> Pair:
+    return Pair(_caller(data["from"], reader, (*path, "from")), _target(data["to"], reader, (*path, "to")),
+                data.get("expect", "allow") == "allow", data.get("http"),
+                duration(data["timeout"]) if "timeout" in data else None, reader.where(path))
 
 
 def _check_duplicates(pairs: tuple[Pair, ...], reader: _Reader) -> None:
@@ -270,47 +287,22 @@ def _check_duplicates(pairs: tuple[Pair, ...], reader: _Reader) -> None:
         seen[key] = index
 
 
-def _parse_pair(data: Any, reader: _Reader, path: Path_) -> Pair:
-    data = reader.mapping(data, path)
-    reader.check_keys(data, path, ("from", "to", "expect", "http", "timeout"))
-    for required in ("from", "to"):
-        if required not in data:
-            raise reader.fail(path, f"missing {required!r}")
-    expect = data.get("expect", "allow")
-    if expect not in ("allow", "deny"):
-        raise reader.fail((*path, "expect"), f"expected 'allow' or 'deny', got {expect!r}")
-    http = data.get("http")
-    if http is not None and (not isinstance(http, str) or not http.startswith("/")):
-        raise reader.fail((*path, "http"), f"expected a path starting with '/', got {http!r}")
-    timeout = reader.number(data["timeout"], (*path, "timeout")) if "timeout" in data else None
-    return Pair(parse_caller(data["from"], reader, (*path, "from")), parse_target(data["to"], reader, (*path, "to")),
-                expect == "allow", http, timeout, reader.where(path))
+def _dns(data: dict[str, Any], reader: _Reader) -> DnsPods:
+    """`dns: {namespace, labels}`: where the callers' lookups go; either key defaults to kube-dns's."""
+    default = DnsPods()
+    namespace = reader.valid(NAMESPACE_NAME, data["namespace"], ("dns", "namespace")) if "namespace" in data \
+        else default.namespace
+    return DnsPods(namespace, dict(data["labels"]) if "labels" in data else default.labels)
 
 
-TOP_LEVEL_FIELDS = ("timeout", "rollout_timeout", "endpoints_timeout", "wait_full_timeout", "fail_fast", "probe",
-                    "required_labels", "pairs", "dns", "rules", "exclude")
-RULE_LEVELS = ("off", "note", "warning", "error")
-
-
-def parse_rules(value: Any, reader: _Reader) -> dict[str, str]:
+def _rules(levels: dict[Any, str], reader: _Reader) -> dict[str, str]:
     """`rules: {<rule id>: off | note | warning | error}`; an unknown id is an error with the nearest one."""
     from gate.rules import unknown_rule  # the catalog's rules import this module
 
-    rules = reader.mapping(value, ("rules",))
-    for rule, level in rules.items():
+    for rule in levels:
         if problem := unknown_rule(str(rule)):
             raise reader.fail(("rules", rule), problem)
-        if level not in RULE_LEVELS:  # YAML reads a bare `off` as false
-            raise reader.fail(("rules", rule), f"expected one of {', '.join(RULE_LEVELS)} (quote 'off'), "
-                                               f"got {value[rule]!r}")
-    return {str(rule): str(level) for rule, level in rules.items()}
-
-
-def parse_exclude(value: Any, reader: _Reader) -> tuple[str, ...]:
-    """`exclude: [glob, ...]`: paths, relative to a walked directory, that the walk leaves out."""
-    if not isinstance(value, list):
-        raise reader.fail(("exclude",), "expected a list of path globs")
-    return tuple(reader.string(glob, ("exclude", index)) for index, glob in enumerate(value))
+    return {str(rule): level for rule, level in levels.items()}
 
 
 def load_config(path: Path | str | None) -> GateConfig:
@@ -325,40 +317,24 @@ def load_config(path: Path | str | None) -> GateConfig:
     if not documents:
         return GateConfig(file=file)
     if len(documents) > 1:
-        raise ConfigError.at(f"{file}:{documents[1][1]}", "expected one YAML document")
+        raise ConfigError.at(Location(file, documents[1][1]), "expected one YAML document")
     data, _, node = documents[0]
     reader = _Reader(file, node)
-    data = reader.mapping(data, ())
-    reader.check_keys(data, (), TOP_LEVEL_FIELDS)
-    probe = reader.mapping(data.get("probe", {}), ("probe",))
-    reader.check_keys(probe, ("probe",), ("image", "mode", "timeout"))
-    mode = probe.get("mode", "pod")
-    if mode not in PROBE_MODES:
-        raise reader.fail(("probe", "mode"), f"expected one of {', '.join(PROBE_MODES)}, got {mode!r}")
-    required = data.get("required_labels", [])
-    if not isinstance(required, list) or not all(isinstance(k, str) and k for k in required):
-        raise reader.fail(("required_labels",), "expected a list of label keys")
-    for index, key in enumerate(required):
-        _valid(LabelKey(), key, reader, ("required_labels", index))
-    pairs = data.get("pairs", [])
-    if not isinstance(pairs, list):
-        raise reader.fail(("pairs",), "expected a list of pairs")
-    defaults = GateConfig()
-    parsed = tuple(_parse_pair(p, reader, ("pairs", i)) for i, p in enumerate(pairs))
-    _check_duplicates(parsed, reader)
+    reader.valid(GATE_YAML, data, ())
+    pairs = tuple(_pair(pair, reader, ("pairs", index)) for index, pair in enumerate(data.get("pairs", [])))
+    _check_duplicates(pairs, reader)
+    defaults, probe = GateConfig(), data.get("probe", {})
     return GateConfig(
         file=file,
-        **{name: reader.number(data[name], (name,)) for name in ("timeout", "rollout_timeout", "endpoints_timeout")
-           if name in data},
-        wait_full_timeout=reader.boolean(data.get("wait_full_timeout", False), ("wait_full_timeout",)),
-        fail_fast=reader.boolean(data.get("fail_fast", False), ("fail_fast",)),
-        probe_image=reader.string(probe["image"], ("probe", "image")) if "image" in probe else defaults.probe_image,
-        probe_mode=mode,
-        probe_timeout=reader.number(probe["timeout"], ("probe", "timeout"))
-        if "timeout" in probe else defaults.probe_timeout,
-        required_labels=tuple(required),
-        pairs=parsed,
-        dns=parse_dns(data.get("dns", {}), reader),
-        rules=parse_rules(data.get("rules", {}), reader),
-        exclude=parse_exclude(data.get("exclude", []), reader),
+        **{name: duration(data[name]) for name in ("timeout", "rollout_timeout", "endpoints_timeout") if name in data},
+        wait_full_timeout=data.get("wait_full_timeout", defaults.wait_full_timeout),
+        fail_fast=data.get("fail_fast", defaults.fail_fast),
+        probe_image=probe.get("image", defaults.probe_image),
+        probe_mode=probe.get("mode", defaults.probe_mode),
+        probe_timeout=duration(probe["timeout"]) if "timeout" in probe else defaults.probe_timeout,
+        required_labels=tuple(data.get("required_labels", ())),
+        pairs=pairs,
+        dns=_dns(data.get("dns", {}), reader),
+        rules=_rules(data.get("rules", {}), reader),
+        exclude=tuple(data.get("exclude", ())),
     )

@@ -24,13 +24,16 @@ from gate.labels import (
     near_label,
     no_command_for,
 )
+from gate.location import Location
 from gate.objects import (
+    FieldPath,
     Object,
     ObjectRef,
     container_ports,
     containers,
     controller_labels,
     dig,
+    dotted,
     port_number,
     ref_of,
     template_labels,
@@ -48,8 +51,8 @@ class Candidate:
 
     workload: ObjectRef
     labels: dict[str, str]
-    labels_path: tuple[str, ...]  # where the template labels live in the workload
-    labels_location: str | None = None  # file:line of those labels, when from a manifest
+    labels_path: FieldPath  # where the template labels live in the workload
+    labels_location: Location | None = None  # where those labels are written, when from a manifest
     running_pods: int | None = None  # live mode: how many pods the workload runs
     own_selector: Selector | None = None  # the workload's spec.selector: a relabel must keep matching it
     added: tuple[ControllerLabel, ...] = ()  # labels its controller adds (templates only)
@@ -73,7 +76,7 @@ class SelectorGap:
     candidate: Candidate
     unmet: tuple[Requirement, ...]
     because: str  # the evidence that the candidate was meant: "same name as the Service", ...
-    selector_location: str | None = None  # file:line of the Service's selector, when from a manifest
+    selector_location: Location | None = None  # where the Service's selector is written, when from a manifest
     served: tuple[Candidate, ...] = ()
 
     @property
@@ -155,8 +158,8 @@ class SelectorGap:
         return relabels
 
     @property
-    def fix_location(self) -> str | None:
-        """file:line where the fix goes: the (first) template's labels, or the Service's selector."""
+    def fix_location(self) -> Location | None:
+        """Where the fix goes: the (first) template's labels, or the Service's selector."""
         return self.candidate.labels_location if self._relabels() else self.selector_location
 
     def fix(self) -> list[str]:
@@ -182,7 +185,7 @@ class SelectorGap:
             commands.append(kubectl_patch(candidate.workload, operations))
             where = f" at {candidate.labels_location}" if candidate.labels_location else \
                 f" of {candidate.workload}" if len(relabels) > 1 else ""
-            edits.append(f"in the manifest{where}, under {'.'.join(candidate.labels_path)}: " +
+            edits.append(f"in the manifest{where}, under {dotted(candidate.labels_path)}: " +
                          ", ".join(f"{key}: {value}" for key, value in labels.items()))
             written.update(labels)
         return _command_or_edit(" && ".join(commands), "; and ".join(edits), written)
@@ -204,7 +207,7 @@ def _named(candidate: Candidate) -> str:
     return f"{candidate.workload}{running}"
 
 
-def json_pointer(path: tuple[str | int, ...]) -> str:
+def json_pointer(path: FieldPath) -> str:
     """RFC 6901: '/spec/template/metadata/labels/app.kubernetes.io~1name'."""
     return "/" + "/".join(str(step).translate(_POINTER) for step in path)
 
@@ -237,7 +240,7 @@ def service_selector(service: Object) -> Selector | None:
 
 
 def closest_gap(service: ObjectRef, selector: Selector, candidates: Iterable[Candidate],
-                selector_location: str | None = None) -> SelectorGap | None:
+                selector_location: Location | None = None) -> SelectorGap | None:
     """The workloads the selector was evidently meant for, or None when the evidence is weak.
 
     Evidence: a workload has the Service's name; every unmet requirement is a near
@@ -342,7 +345,7 @@ class PortGap:
         return (f"{target} of port {self.service_port} is undeclared by {owner} ({why}); only live traffic can "
                 "say whether the app listens there")
 
-    def fix(self, workload: ObjectRef, service: ObjectRef, ports_location: str | None = None) -> list[str]:
+    def fix(self, workload: ObjectRef, service: ObjectRef, ports_location: Location | None = None) -> list[str]:
         if self.other_protocol:
             return [f"make the protocol of port {self.service_port} {self.other_protocol}, or declare "
                     f"{self.target!r} for the Service port's protocol on a container of {workload}"]
@@ -468,8 +471,8 @@ def port_gaps(service: Object, pod_or_template: Object, siblings: Iterable[tuple
             if (gap := port_gap(service, index, pod_or_template, siblings)) is not None]
 
 
-def template_candidates(workloads: Iterable[tuple[Object, str | None]], namespace: str) -> list[Candidate]:
-    """Candidates from workload objects (each with the file:line of its template labels, if known)."""
+def template_candidates(workloads: Iterable[tuple[Object, Location | None]], namespace: str) -> list[Candidate]:
+    """Candidates from workload objects (each with where its template labels are written, if known)."""
     found = []
     for workload, location in workloads:
         ref = ref_of(workload, namespace)

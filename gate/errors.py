@@ -14,12 +14,10 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from gate.escape import scrubbed, visible
-
-if TYPE_CHECKING:  # gate.findings imports the exit codes from here
-    from gate.findings import Location
+from gate.location import Location
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,11 +41,9 @@ class GateError(Exception):
         self.location = location  # the input's file:line, when known: reports place the error there
 
     @classmethod
-    def at(cls, where: str, message: str) -> Self:
-        """The error at `where` ("file:line", or a file alone): the message starts with it, the location is it."""
-        from gate.findings import Location
-
-        return cls(f"{where}: {message}", next(iter(Location.parse(where)), None))
+    def at(cls, where: Location | str, message: str) -> Self:
+        """The error at `where` (a location, or a file alone): the message starts with it, the location is it."""
+        return cls(f"{where}: {message}", where if isinstance(where, Location) else None)
 
 
 class UsageError(GateError):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from gate.errors import EXIT_FAILED, EXIT_OK
+from gate.location import Location
 from gate.objects import ObjectRef
 
 
@@ -32,21 +33,6 @@ class Suppression:
 
     kind: str  # inSource (the object's annotation) | external (gate.yaml `rules:`, a baseline)
     justification: str  # the reason, as the user wrote it or as deploy-gate states it
-
-
-@dataclass(frozen=True)
-class Location:
-    file: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    @classmethod
-    def parse(cls, text: str | None) -> tuple[Location, ...]:
-        """'file:line' as a location; none when text is empty or has no line."""
-        file, _, line = (text or "").rpartition(":")
-        return (cls(file, int(line)),) if file and line.isdigit() else ()
 
 
 @dataclass(frozen=True)

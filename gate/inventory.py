@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from gate.kinds import CONTROLLER_LABEL_KEYS, PROVISIONED_PODS, api_group, may_create_pods, may_create_pods_with
 from gate.labels import PodLabels, Selector
+from gate.location import Location
 from gate.manifests import Manifest
 from gate.netpol import Policy
 from gate.objects import Object, ObjectRef, dig, is_workload, ref_of, template_labels_path
@@ -83,12 +84,12 @@ class Inventory:
             index.policies = [Policy.from_object(obj, self.default_namespace) for obj in self.of_kind("NetworkPolicy")]
         return list(index.policies)
 
-    def location(self, obj: Object, *path: str | int) -> str | None:
-        """file:line of a field of obj, when obj came from a manifest."""
+    def location(self, obj: Object, *path: str | int) -> Location | None:
+        """Where a field of obj was written, when obj came from a manifest."""
         manifest = self.manifests.get(id(obj))
         return manifest.location(*path) if manifest else None
 
-    def template_labels_location(self, workload: Object) -> str | None:
+    def template_labels_location(self, workload: Object) -> Location | None:
         return self.location(workload, *template_labels_path(workload))
 
     def selected(self, selector: Selector, namespace: str | None) -> list[Object]:

@@ -25,7 +25,8 @@ from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from gate.errors import ClusterError, ConfigError
 from gate.escape import conceal
-from gate.schema import DNS_LABEL, Bool, FieldPath, Invalid, ListOf, Map, Spec, Str, TextOf, dotted
+from gate.objects import FieldPath, dotted
+from gate.schema import DNS_LABEL, Bool, Invalid, ListOf, Map, Spec, Str, TextOf
 
 EXEC_SECONDS = 60  # an exec plugin that has not answered by then will not (kubectl waits forever; a gate must not)
 REMOVED_PROVIDERS = {"gcp": "gke-gcloud-auth-plugin", "azure": "kubelogin"}  # removed in client-go 1.26

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from gate.kinds import KINDS, ControllerLabel, is_builtin, is_cluster_scoped
 
 Object = dict[str, Any]
+# Where a field is in an object: its keys and list indexes, ("spec", "ports", 0, "port"). The one form of a
+# field path: schema errors, the line look-up of a location, references and fixes all take it.
+FieldPath = tuple[str | int, ...]
+
+
+def dotted(path: FieldPath) -> str:
+    """spec.ports[0].port; a key holding '.' or '/' (label keys) in brackets: labels["app.kubernetes.io/name"]."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", step):
+            text += f".{step}" if text else step
+        else:
+            text += f"[{step!r}]"
+    return text
+
+
 
 @dataclass(frozen=True, order=True)
 class ObjectRef:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from gate.config import ANY_WORKLOAD, Caller, Pair, Target
 from gate.endpoints import closest_gap, port_gap, service_selector, target_port, template_candidates
-from gate.findings import Location, Outcome, Severity
+from gate.findings import Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import WORKLOAD_KINDS
 from gate.labels import IDENTITY_LABELS, near_miss
+from gate.location import Location, known
 from gate.netpol import DEFAULT_DNS, Connection, ContainerPort, PodSide, PolicyVerdict, evaluate
 from gate.objects import (
     Object,
@@ -288,7 +289,7 @@ def _without_endpoints(resolved: ResolvedPair, inventory: Inventory,
     message = f"cannot connect: service/{pair.target.service} has no endpoints ({resolved.no_backends})"
     locations: tuple[Location, ...] = ()
     if resolved.assumption:  # the message is the same from manifests and live objects; the selector's line
-        locations = Location.parse(inventory.location(resolved.service, "spec", "selector"))  # is a location
+        locations = known(inventory.location(resolved.service, "spec", "selector"))  # is a location
         message += "; the cause is its selector, reported on the Service"
     evidence: tuple[str, ...] = ()
     if decided is not None:
@@ -310,7 +311,7 @@ def _without_endpoints(resolved: ResolvedPair, inventory: Inventory,
 
 def _policy_locations(inventory: Inventory, verdict: PolicyVerdict, target_namespace: str, caller_namespace: str
                       ) -> tuple[Location, ...]:
-    """file:line of the rules of the policies that decided (a denial: those that deny, not those admitting)."""
+    """Where the rules are of the policies that decided (a denial: those that deny, not those admitting)."""
     found: list[Location] = []
     for direction, namespace, key in ((verdict.ingress, target_namespace, "ingress"),
                                       (verdict.egress, caller_namespace, "egress"),
@@ -318,7 +319,7 @@ def _policy_locations(inventory: Inventory, verdict: PolicyVerdict, target_names
         if direction is None or direction.deciding_policy is None or (not verdict.allowed and direction.allowed):
             continue
         for policy in inventory.find("NetworkPolicy", direction.deciding_policy, namespace):
-            found += Location.parse(inventory.location(policy, "spec", key))
+            found += known(inventory.location(policy, "spec", key))
     return tuple(dict.fromkeys(found))
 
 

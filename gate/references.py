@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gate.kinds import api_group
-from gate.objects import Object, dig, pod_template, template_path
+from gate.objects import FieldPath, Object, dig, pod_template, template_path
 
 ROUTE_KINDS = {("gateway.networking.k8s.io", "HTTPRoute"), ("gateway.networking.k8s.io", "GRPCRoute")}
-Path_ = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Reference:
     kind: str
     namespace: str
     name: str
-    path: Path_
+    path: FieldPath
     port: int | str | None = None  # a Service backend's port (number or name)
     optional: bool = False  # the pod starts without it (optional: true)
 
@@ -53,7 +52,7 @@ def references(obj: Object, namespace: str) -> list[Reference]:
 
 
 def _ingress_backends(obj: Object, namespace: str) -> Iterator[Reference]:
-    def backend(service: object, path: Path_) -> Iterator[Reference]:
+    def backend(service: object, path: FieldPath) -> Iterator[Reference]:
         if isinstance(service, dict) and isinstance(service.get("name"), str):
             port = service.get("port") or {}
             number = port.get("number") if isinstance(port, dict) else None
@@ -79,7 +78,7 @@ def _route_backends(obj: Object, namespace: str) -> Iterator[Reference]:
 
 
 def _pod_references(workload: Object, namespace: str) -> Iterator[Reference]:
-    base: Path_ = (*(template_path(workload) or ()), "spec")
+    base: FieldPath = (*(template_path(workload) or ()), "spec")
     spec = dig(pod_template(workload), "spec") or {}
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if isinstance(account, str) and account != "default":  # every namespace has `default`
@@ -96,7 +95,7 @@ def _pod_references(workload: Object, namespace: str) -> Iterator[Reference]:
                 yield from _env_references(container, namespace, (*base, group, c))
 
 
-def _volume_references(volume: object, namespace: str, path: Path_) -> Iterator[Reference]:
+def _volume_references(volume: object, namespace: str, path: FieldPath) -> Iterator[Reference]:
     if not isinstance(volume, dict):
         return
     sources = [(volume, path)] + [(source, (*path, "projected", "sources", s))
@@ -113,7 +112,7 @@ def _volume_references(volume: object, namespace: str, path: Path_) -> Iterator[
                 yield Reference(kind, namespace, name, (*at, field, key), optional=bool(entry.get("optional")))
 
 
-def _env_references(container: Object, namespace: str, path: Path_) -> Iterator[Reference]:
+def _env_references(container: Object, namespace: str, path: FieldPath) -> Iterator[Reference]:
     for e, source in enumerate(container.get("envFrom") or []):
         for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
             entry = source.get(field) if isinstance(source, dict) else None

@@ -12,6 +12,7 @@ input like any other.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import re
@@ -22,9 +23,8 @@ from typing import Any, ClassVar
 
 from gate.errors import ClusterError
 from gate.kinds import KINDS, SELECTOR_KINDS, api_group, is_builtin
-from gate.objects import dig
+from gate.objects import FieldPath, dig, dotted
 
-FieldPath = tuple[str | int, ...]
 TextOf = Callable[[FieldPath], str | None]  # the value as written in the file, when it was a scalar
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
@@ -48,19 +48,6 @@ class Invalid(Exception):
     def __init__(self, path: FieldPath, message: str) -> None:
         super().__init__(message)
         self.path, self.message = path, message
-
-
-def dotted(path: FieldPath) -> str:
-    """spec.ports[0].port; a key holding '.' or '/' (label keys) in brackets: labels["app.kubernetes.io/name"]."""
-    text = ""
-    for step in path:
-        if isinstance(step, int):
-            text += f"[{step}]"
-        elif re.fullmatch(r"[A-Za-z0-9_-]+", step):
-            text += f".{step}" if text else step
-        else:
-            text += f"[{step!r}]"
-    return text
 
 
 def describe(value: Any, written: str | None) -> str:
@@ -171,8 +158,9 @@ class ListOf(Spec):
 class Map(Spec):
     """A mapping: named fields (null means unset, as in the API), or any keys with `keys`/`values` specs.
 
-    closed: unknown fields are errors. Only where a typo changes the meaning
-    silently: `matchLabel:` in a selector would select every pod.
+    closed: unknown fields are errors, with the nearest known name. Only where a typo changes the meaning
+    silently: `matchLabel:` in a selector would select every pod; and in gate.yaml, which is deploy-gate's own.
+    null_unset: a null field is unset (the API's rule); gate.yaml's own settings hold no null.
     """
 
     what: str = "a mapping"
@@ -182,6 +170,7 @@ class Map(Spec):
     keys: Spec | None = None
     values: Spec | None = None
     rule: Callable[[dict[str, Any], FieldPath, TextOf], None] | None = None  # relations between fields
+    null_unset: bool = True
 
     def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
         if not isinstance(value, dict):
@@ -190,9 +179,8 @@ class Map(Spec):
             if value.get(name) is None:
                 raise Invalid((*path, name), f"missing; {self.what} needs {name}")
         for name, spec in self.fields.items():
-            item = value.get(name)
-            if item is not None:
-                spec.check(item, (*path, name), text_of)
+            if name in value and (value[name] is not None or not self.null_unset):
+                spec.check(value[name], (*path, name), text_of)
         if self.closed or self.keys or self.values:
             self._check_others(value, path, text_of)
         if self.rule is not None:
@@ -204,11 +192,35 @@ class Map(Spec):
             if key in self.fields:
                 continue
             if self.closed and not self.keys:
-                raise Invalid((*path, str(key)), f"unknown field (known: {', '.join(self.fields)})")
+                near = difflib.get_close_matches(str(key), self.fields, n=1)
+                hint = f"did you mean {near[0]!r}?" if near else f"known: {', '.join(self.fields)}"
+                raise Invalid((*path, str(key)), f"unknown field ({hint})")
             if self.keys is not None:
                 self.keys.check(key, (*path, str(key)), lambda _: None)
             if self.values is not None:
                 self.values.check(item, (*path, str(key)), text_of)
+
+
+@dataclass(frozen=True)
+class Text(Spec):
+    """A non-empty string: a setting that names something (an image, a path glob)."""
+
+    what: str = "a non-empty string"
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if not isinstance(value, str) or not value:
+            raise self.wrong(value, path, text_of)
+
+
+@dataclass(frozen=True)
+class Duration(Spec):
+    """A deadline: seconds ('30') or a Go duration ('30s', '2m'), as `duration` reads it."""
+
+    what: str = "a positive, finite duration in seconds ('30', '30s', '2m')"
+
+    def check(self, value: Any, path: FieldPath, text_of: TextOf) -> None:
+        if duration(value) is None:
+            raise self.wrong(value, path, text_of)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from gate.errors import EXIT_INTERRUPTED, EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
-from gate.findings import BaselineEntry, Finding, Location, Outcome
+from gate.findings import BaselineEntry, Finding, Outcome
+from gate.location import Location
 
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.
 ERROR_KINDS = {EXIT_USAGE: "usage-error", EXIT_UNVERIFIABLE: "could-not-verify", EXIT_INTERRUPTED: "interrupted"}

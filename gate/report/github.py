@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass
 
 from gate.escape import visible
-from gate.findings import Finding, Location, Outcome, by_importance
+from gate.findings import Finding, Outcome, by_importance
+from gate.location import Location
 from gate.report.base import Report
 
 MAX_ANNOTATIONS = 10

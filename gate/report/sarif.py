@@ -27,7 +27,8 @@ from urllib.parse import quote
 
 from gate import __version__
 from gate.escape import visible
-from gate.findings import BaselineEntry, Finding, Location, Outcome, fingerprint, subject_path
+from gate.findings import BaselineEntry, Finding, Outcome, fingerprint, subject_path
+from gate.location import Location
 from gate.report.base import Report
 from gate.report.json_report import dumps
 from gate.rules import CATALOG

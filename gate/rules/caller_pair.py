@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gate.config import GateConfig, Pair
 from gate.errors import ConfigError
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.netpol import DEFAULT_DNS, PodSide, dns_pods
 from gate.objects import ObjectRef
@@ -36,7 +36,7 @@ def pair_finding(pair: Pair, inventory: Inventory, dns: PodSide | None = DEFAULT
     """The static verdict of one declared pair against its expectation (gate.pairs.judge, as explain and verify
     give it)."""
     subject = ObjectRef("Pair", None, pair.name)
-    locations = Location.parse(pair.location)
+    locations = (pair.location,)
     try:
         resolved = resolve(pair, inventory)
     except NearMiss as why:  # a typo in gate.yaml, not an object that may live in the cluster
@@ -52,7 +52,7 @@ def verdict_finding(phase: str, pair: Pair, verdict: PairVerdict, seconds: float
     """The finding of a pair's static verdict: the same message and outcome in lint and verify."""
     return Finding(phase, ID, ObjectRef("Pair", namespace, pair.name), pair.name, verdict.outcome,
                    f"{pair.name}: {verdict.message}", verdict.severity, verdict.evidence, verdict.fix,
-                   Location.parse(pair.location) + verdict.locations, seconds)
+                   (pair.location, *verdict.locations), seconds)
 
 
 def check(inventory: Inventory, config: GateConfig) -> list[Finding]:

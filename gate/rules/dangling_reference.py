@@ -7,9 +7,10 @@ from gate.endpoints import (
     json_pointer,
     kubectl_patch,
 )
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.labels import near_miss
+from gate.location import known
 from gate.objects import Object, dig
 from gate.references import Reference, references
 from gate.rules.base import finding
@@ -50,7 +51,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 problem = _port_problem(reference, targets[0])
                 if problem:
                     failed.append(finding(ID, ref, title, Outcome.FAILED, f"{ref}: {problem}",
-                                           fix=(f"name one of those ports at {at}",), locations=Location.parse(at)))
+                                           fix=(f"name one of those ports at {at}",), locations=known(at)))
                 else:
                     found.append(str(reference))
                 continue
@@ -63,18 +64,18 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                     fix=(kubectl_patch(ref, [{"op": "replace", "path": json_pointer(reference.path),
                                               "value": near[0]}]),
                          f"or in the manifest at {at}: {near[0]}"),
-                    locations=Location.parse(at)))
+                    locations=known(at)))
             else:
                 unknown.append(str(reference))
         findings += failed
         if unknown:
             findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
                                      f"{ref} names {', '.join(unknown)}, not in the set: they must exist in the "
-                                     f"cluster", locations=Location.parse(inventory.location(obj))))
+                                     f"cluster", locations=known(inventory.location(obj))))
         elif found and not failed:
             findings.append(finding(ID, ref, title, Outcome.PASSED,
                                      f"{ref} names {', '.join(found)}: all in the set",
-                                     locations=Location.parse(inventory.location(obj))))
+                                     locations=known(inventory.location(obj))))
     return findings
 
 

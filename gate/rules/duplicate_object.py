@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gate.config import GateConfig
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
+from gate.location import Location
 from gate.rules.base import finding
 
 ID = "duplicate-object"

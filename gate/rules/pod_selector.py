@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from gate.config import GateConfig
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import api_group
 from gate.labels import Selector
+from gate.location import known
 from gate.objects import Object, ObjectRef, dig
 from gate.rules.base import finding
 
@@ -34,7 +35,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         ref = inventory.ref(obj)
         selector = Selector.from_label_selector(dig(obj, "spec", "selector"))
         title = f"{ref.name} selects {'Services' if kind == 'ServiceMonitor' else 'pods'}"
-        at = Location.parse(inventory.location(obj, "spec", "selector"))
+        at = known(inventory.location(obj, "spec", "selector"))
         if kind == "ServiceMonitor":
             namespaces = _monitored_namespaces(obj, ref.namespace)
             candidates = [(o, {str(k): str(v) for k, v in (dig(o, "metadata", "labels") or {}).items()})

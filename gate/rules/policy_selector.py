@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gate.config import GateConfig
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
+from gate.location import known
 from gate.rules.base import finding, listed
 
 ID = "policy-selector"
@@ -21,7 +22,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         ref = inventory.ref(obj)
         title = f"{ref.name} selects pods"
         workloads = inventory.workloads(policy.namespace)
-        at = Location.parse(inventory.location(obj, "spec", "podSelector"))
+        at = known(inventory.location(obj, "spec", "podSelector"))
         if not workloads:
             findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
                                      f"{ref}: no workload of namespace {policy.namespace} is in the set",

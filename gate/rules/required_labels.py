@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gate.config import GateConfig
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
+from gate.location import known
 from gate.objects import template_labels
 from gate.rules.base import finding
 
@@ -24,7 +25,7 @@ def check(inventory: Inventory, config: GateConfig) -> list[Finding]:
         ref = inventory.ref(workload)
         missing = [key for key in config.required_labels if key not in template_labels(workload)]
         title = f"{ref.name} has the required labels"
-        at = Location.parse(inventory.template_labels_location(workload))
+        at = known(inventory.template_labels_location(workload))
         if not missing:
             findings.append(finding(ID, ref, title, Outcome.PASSED,
                                      f"{ref} carries {', '.join(config.required_labels)}", locations=at))

@@ -7,9 +7,10 @@ from gate.endpoints import (
     closest_gap,
     template_candidates,
 )
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.labels import format_labels
+from gate.location import known
 from gate.rules.base import finding, listed, selecting_services
 
 ID = "service-selector"
@@ -50,7 +51,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
     for service, ref, selector in selecting_services(inventory):
         title = f"{ref.name} selects pods"
         selector_at = inventory.location(service, "spec", "selector")
-        at = Location.parse(selector_at)
+        at = known(selector_at)
         matched = inventory.selected(selector, ref.namespace)
         if matched:
             names = ", ".join(str(inventory.ref(w)) for w in matched)
@@ -90,5 +91,5 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         findings.append(finding(
             ID, ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
-            locations=at + tuple(loc for c in gap.served for loc in Location.parse(c.labels_location))))
+            locations=at + tuple(loc for c in gap.served for loc in known(c.labels_location))))
     return findings

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from gate.config import GateConfig
 from gate.endpoints import PortGap, port_gaps
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
+from gate.location import Location, known
 from gate.objects import Object, ObjectRef, pod_template, template_path
 from gate.rules.base import finding, selecting_services
 
@@ -42,17 +43,17 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             gaps = port_gaps(service, template, [sibling for sibling in templates if sibling[0] != name])
             if not gaps:
                 findings.append(finding(ID, ref, title, Outcome.PASSED, f"{workload_ref} exposes every targetPort "
-                                        f"of {ref}", locations=Location.parse(ports_location)))
+                                        f"of {ref}", locations=known(ports_location)))
             containers_at = inventory.location(workload, *_containers_path(workload))
             findings += [_gap_finding(gap, ref, workload_ref, title, ports_location, containers_at) for gap in gaps]
     return findings
 
 
-def _gap_finding(gap: PortGap, service: ObjectRef, workload: ObjectRef, title: str, ports_location: str | None,
-                 containers_at: str | None) -> Finding:
+def _gap_finding(gap: PortGap, service: ObjectRef, workload: ObjectRef, title: str, ports_location: Location | None,
+                 containers_at: Location | None) -> Finding:
     """An error (no endpoints), a warning (likely not listening, fix the targetPort) or a note (not checkable)."""
     message = f"{service}: {gap.message(str(workload))}"
-    locations = Location.parse(ports_location) + Location.parse(containers_at)
+    locations = known(ports_location) + known(containers_at)
     if not gap.named and not gap.likely_wrong:
         return finding(ID, service, title, Outcome.NOT_CHECKABLE, message, locations=locations)
     fix = gap.fix(workload, service, ports_location)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from gate.config import GateConfig
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import SELECTOR_KINDS
 from gate.labels import Selector, format_labels
+from gate.location import known
 from gate.objects import dig, template_labels
 from gate.rules.base import finding
 
@@ -27,11 +28,11 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         ref = inventory.ref(workload)
         title = f"{ref.name} selector matches its template"
         raw = dig(workload, "spec", "selector")
-        at = Location.parse(inventory.location(workload, "spec", "selector"))
+        at = known(inventory.location(workload, "spec", "selector"))
         if not isinstance(raw, dict) or not (raw.get("matchLabels") or raw.get("matchExpressions")):
             findings.append(finding(ID, ref, title, Outcome.FAILED,
                                      f"{ref} has no spec.selector; apps/v1 requires one matching the template labels",
-                                     locations=at or Location.parse(inventory.location(workload, "spec"))))
+                                     locations=at or known(inventory.location(workload, "spec"))))
             continue
         selector = Selector.from_label_selector(raw)
         labels = template_labels(workload)
@@ -46,5 +47,5 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             f"{ref}: spec.selector {selector} does not match its template labels ({format_labels(labels)}): "
             f"unmet {gaps}; the API server will reject it (`selector` does not match template `labels`)",
             fix=(f"make spec.selector a subset of the template labels, e.g. add {gaps} to the template labels",),
-            locations=at + Location.parse(inventory.template_labels_location(workload))))
+            locations=at + known(inventory.template_labels_location(workload))))
     return findings

@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import Enum
 
 from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
-from gate.findings import Location, Outcome
+from gate.findings import Outcome
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, Selector, format_labels
+from gate.location import Location
 from gate.objects import Object, ObjectRef, dig, is_workload, kind_group, template_labels, template_labels_path
 from gate.schema import MalformedObject
 from gate.status import STALE, Result, Status, compute, is_true
@@ -48,7 +49,7 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     fix: tuple[str, ...] = ()
     pods_to_explain: tuple[str, ...] = ()  # pods whose warning events belong in the evidence
-    fix_location: str | None = None  # file:line where the fix goes, when a manifest says
+    fix_location: Location | None = None  # where the fix goes, when a manifest says
     needs_pod_sources: bool = False  # definitive, unless custom resources in the namespace may create the pods
     # A failure waiting cannot change; else it fails only at its deadline (the engine decides: `at_deadline`).
     definitive: bool = True
@@ -74,7 +75,7 @@ class Context:
     """What the checks know besides the snapshot."""
 
     touched: set[ObjectRef]
-    locations: dict[ObjectRef, str]  # file:line of touched workloads' template labels and Services' selectors
+    locations: dict[ObjectRef, Location]  # where: touched workloads' template labels and Services' selectors
     # What may create pods verify cannot foresee, per namespace; None: not looked up yet (see endpoints_verdict).
     pod_sources: dict[str | None, tuple[str, ...] | None]
     rollout_timed_out: bool
@@ -185,7 +186,7 @@ def _owner_workload(pod: Object, snapshot: Snapshot) -> Object | None:
 
 
 def _candidates(namespace: str, pods: list[Object], snapshot: Snapshot, touched: set[ObjectRef],
-                locations: dict[ObjectRef, str]) -> list[Candidate]:
+                locations: dict[ObjectRef, Location]) -> list[Candidate]:
     """Live pods grouped by workload; touched workloads first (the gate is about them)."""
     groups: dict[ObjectRef, list[Object]] = defaultdict(list)
     workloads: dict[ObjectRef, Object] = {}
@@ -231,7 +232,7 @@ def _selector_less(ref: ObjectRef, slices: list[Object]) -> Verdict:
 
 
 def _selector_gap(ref: ObjectRef, selector: Selector, pods: list[Object], snapshot: Snapshot, touched: set[ObjectRef],
-                  locations: dict[ObjectRef, str], nothing_will: bool, sources: tuple[str, ...]) -> Verdict:
+                  locations: dict[ObjectRef, Location], nothing_will: bool, sources: tuple[str, ...]) -> Verdict:
     """No pod matches the selector: the gap to the pods evidently meant, definitive when nothing will create them."""
     namespace = ref.namespace
     assert namespace is not None
@@ -249,7 +250,7 @@ def _selector_gap(ref: ObjectRef, selector: Selector, pods: list[Object], snapsh
 
 
 def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot, *, touched: set[ObjectRef],
-                      locations: dict[ObjectRef, str], workloads_settled: bool,
+                      locations: dict[ObjectRef, Location], workloads_settled: bool,
                       pod_sources: tuple[str, ...] | None = ()) -> Verdict:
     """Ready endpoints for every Service port, else the cause in the order an engineer checks.
 
@@ -283,7 +284,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
 
 
 def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector, missing: list[Object],
-                             snapshot: Snapshot, touched: set[ObjectRef], locations: dict[ObjectRef, str],
+                             snapshot: Snapshot, touched: set[ObjectRef], locations: dict[ObjectRef, Location],
                              workloads_settled: bool, pod_sources: tuple[str, ...] | None) -> Verdict:
     """Why some port has no ready endpoint: no pod matches, none is Ready, or they lack the named targetPort."""
     namespace = ref.namespace

@@ -15,7 +15,7 @@ from gate.config import GateConfig, Pair
 from gate.endpoints import ready_endpoints
 from gate.errors import ClusterError, PermissionDenied
 from gate.escape import shell_command
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
 from gate.netpol import dns_pods
@@ -98,7 +98,7 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
              evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
     return Finding(PHASE, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
-                   severity, evidence, fix, Location.parse(pair.location), seconds)
+                   severity, evidence, fix, (pair.location,), seconds)
 
 
 RUN_DEADLINE_PASSED = "timed out: the run's deadline (--timeout) passed before the probe had a result"

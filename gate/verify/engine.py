@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError
-from gate.findings import Finding, Location, Outcome
+from gate.findings import Finding, Outcome
 from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
+from gate.location import Location, known
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, kind_group, pod_template, ref_of, template_labels_path
 from gate.references import references
@@ -108,7 +109,7 @@ Progress = Callable[[Check, float], None]
 def _location(manifest: Manifest | None, *path: str | int) -> tuple[Location, ...]:
     if manifest is None:
         return ()
-    return (Location(manifest.file, manifest.line_of(*path)),)
+    return (manifest.location(*path),)
 
 
 def fail_fast_reason(failed: ObjectRef) -> str:
@@ -219,7 +220,7 @@ class Verification:
         # Per namespace, the kinds not listed yet that only explain a verdict: listed once a check there has
         # not passed, before that verdict counts (see watched_resources).
         self.unexplained: dict[str | None, set[Watched]] = defaultdict(set)
-        # file:line of each touched workload's template labels and each touched Service's selector: where fixes go.
+        # Where each touched workload's template labels and each touched Service's selector are: where fixes go.
         self.locations = {item.ref: item.manifest.location(*(
             template_labels_path(item.manifest.obj) if item.ref.kind in WORKLOAD_KINDS else ("spec", "selector")))
             for item in touched if item.manifest is not None and item.ref.kind in (*WORKLOAD_KINDS, "Service")}
@@ -498,6 +499,6 @@ class Verification:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events + tuple(
             f"decided after an API server outage: {outage.describe()}" for outage in self.outages)
-        locations = check.locations + Location.parse(verdict.fix_location)
+        locations = check.locations + known(verdict.fix_location)
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from gate.config import Caller, Target, caller_from_text, load_config, target_from_text
-from gate.errors import ConfigError
+from gate.errors import ConfigError, ManifestError
+from gate.location import Location
+from gate.manifests import load
 
 
 def config_file(tmp_path: Path, text: str) -> Path:
@@ -38,7 +40,7 @@ pairs:
     assert (config.probe_image, config.probe_mode, config.probe_timeout) == ("my/busybox:1", "exec", 10)
     first, second = config.pairs
     assert first.caller == Caller("shop", ("Deployment", "api")) and first.target == Target("db", "data", 5432)
-    assert not first.expect_allow and first.location == f"{tmp_path / 'gate.yaml'}:8"
+    assert not first.expect_allow and first.location == Location(str(tmp_path / "gate.yaml"), 8)
     assert second.caller == Caller("shop", None, {"app": "web"}) and second.target == Target("api", None, "http")
     assert second.http_path == "/healthz" and second.timeout == 5
 
@@ -121,7 +123,7 @@ PAIR_FROM = "pairs:\n- from: {FROM}\n  to: api:80\n"
     (PAIR_FROM.replace("{FROM}", "{namespace: 5, labels: {app: web}}"),
      r"gate.yaml:2: pairs\[0\].from.namespace: expected a non-empty string, got 5"),
     (PAIR_FROM.replace("{FROM}", "{namespace: [a], labels: {app: web}}"),
-     r"pairs\[0\].from.namespace: expected a non-empty string, got \['a'\]"),
+     r"pairs\[0\].from.namespace: expected a non-empty string, got a list"),
     (PAIR_FROM.replace("{FROM}", "{namespace: shop_1, labels: {app: web}}"),
      r"pairs\[0\].from.namespace: expected a namespace name"),
     (PAIR_FROM.replace("{FROM}", "{workload: deployment/web, namespace: Shop}"),
@@ -156,3 +158,29 @@ def test_the_same_caller_to_two_targets_is_not_a_duplicate(tmp_path: Path) -> No
     config = load_config(config_file(tmp_path, PAIR_TO.replace("{TO}", "api:80") + "- from: deployment/web\n"
                                                                                   "  to: api.other:80\n"))
     assert len(config.pairs) == 2
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # The schema quotes a value as written: `off` (YAML's false), not Python's False.
+    ("rules:\n  service-selector: off\n",
+     "gate.yaml:2: rules.service-selector: expected one of off, note, warning, error (quote 'off'), got off"),
+    # gate.yaml's own settings hold no null: unset means left out, never a silent default.
+    ("timeout: null\n", "gate.yaml:1: timeout: expected a positive, finite duration in seconds ('30', '30s', '2m'), "
+                        "got null"),
+    ("pairs:\n- from: {namespace: shop}\n  to: api:80\n", "gate.yaml:2: pairs[0].from: missing 'workload' or 'labels'"),
+])
+def test_gate_yaml_is_checked_by_the_manifests_schema_validator(tmp_path: Path, text: str, message: str) -> None:
+    """gate.yaml is a gate.schema Map (config.GATE_YAML): one validator, one wording, for manifests and config."""
+    with pytest.raises(ConfigError) as error:
+        load_config(config_file(tmp_path, text))
+    assert str(error.value).endswith(message)
+
+
+def test_a_closed_manifest_mapping_names_the_nearest_field_as_gate_yaml_does(tmp_path: Path) -> None:
+    """The one validator's unknown-field hint: a selector's `matchLabel` is a typo of matchLabels."""
+    (tmp_path / "svc.yaml").write_text("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web}\n"
+                                       "spec:\n  selector:\n    matchLabel: {app: web}\n")
+    with pytest.raises(ManifestError) as error:
+        load([str(tmp_path / "svc.yaml")])
+    assert str(error.value) == f"{tmp_path}/svc.yaml:6: spec.selector.matchLabel: unknown field (did you mean " \
+                               f"'matchLabels'?)"

@@ -169,7 +169,7 @@ def test_the_dns_pods_are_set_in_gate_yaml(tmp_path: Path) -> None:
     ("dns: {labels: {}}\n", "gate.yaml:1: dns.labels: dns needs at least one label"),
     ("dns: {namespace: Bad_NS}\n", "gate.yaml:1: dns.namespace: "),
     ("dns: {label: {a: b}}\n", "gate.yaml:1: dns.label: unknown field (did you mean 'labels'?)"),
-    ("dns: kube-system\n", "gate.yaml:1: dns: expected a mapping, got str"),
+    ("dns: kube-system\n", "gate.yaml:1: dns: expected a mapping, got 'kube-system'"),
 ])
 def test_a_wrong_dns_setting_is_one_line_naming_the_field(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "gate.yaml").write_text(text)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from gate.cli import main
 from gate.config import load_config
 from gate.errors import ConfigError, ManifestError
-from gate.findings import Location
+from gate.location import Location
 from gate.manifests import load
 from tests.unit.test_outputs import valid_junit
 from tests.unit.test_reports import valid_sarif
@@ -62,6 +62,17 @@ def test_a_gate_yaml_error_carries_its_location(tmp_path: Path) -> None:
         load_config(tmp_path / "gate.yaml")
     assert error.value.location == Location(str(tmp_path / "gate.yaml"), 4)
     assert str(error.value) == f"{tmp_path}/gate.yaml:4: pairs[0].expect: expected 'allow' or 'deny', got 'maybe'"
+
+
+def test_a_file_named_like_a_location_is_no_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error about a whole file (no line) named `svc:3` is at no line: the location travels as a value, never
+    re-read from the message's "file:line" text (which took it for line 3 of `svc`)."""
+    monkeypatch.chdir(tmp_path)
+    Path("svc:3").write_text('a: "\x01"\n')  # libyaml's reader error has no line
+    with pytest.raises(ManifestError) as error:
+        load(["svc:3"])
+    assert str(error.value).startswith("svc:3: invalid YAML: unacceptable character #x0001")
+    assert error.value.location is None
 
 
 def test_the_github_annotation_is_at_the_line(manifest: str) -> None:

@@ -13,7 +13,8 @@ from lxml import etree
 
 from gate.cli import main
 from gate.escape import visible
-from gate.findings import Finding, Location, Outcome
+from gate.findings import Finding, Outcome
+from gate.location import Location
 from gate.objects import ObjectRef
 from gate.report import FORMATS, Report, render
 from gate.report.github import annotations, neutralise, summary_markdown

@@ -30,6 +30,7 @@ from gate.helm import (
     storage_resource,
 )
 from gate.kinds import Resource
+from gate.location import Location
 from gate.manifests import helm_stream, load
 from gate.objects import ObjectRef
 from tests.testing.helm_records import (
@@ -150,7 +151,7 @@ def test_a_deployed_revision_passes_and_its_objects_are_touched_in_the_release_n
     touched = release_touched(found)
     assert [t.ref for t in touched] == [ObjectRef("Service", NS, "web"), ObjectRef("Deployment", "other", "web")]
     service = touched[0].manifest
-    assert service is not None and service.location("spec", "selector") == "web/templates/service.yaml:6"
+    assert service is not None and service.location("spec", "selector") == Location("web/templates/service.yaml", 6)
 
 
 @pytest.mark.parametrize(("status", "words"), [
@@ -208,9 +209,9 @@ def test_verify_refuses_a_driver_it_cannot_read_before_any_request(monkeypatch: 
 
 def test_a_helm_stream_locates_objects_in_their_templates() -> None:
     service, deployment = helm_stream(MANIFEST, "<stdin>", "charts/web")
-    assert service.location("spec", "selector") == "charts/web/templates/service.yaml:6"
+    assert service.location("spec", "selector") == Location("charts/web/templates/service.yaml", 6)
     assert deployment.location("spec", "template", "metadata", "labels") == \
-        "charts/web/templates/deployment.yaml:11"
+        Location("charts/web/templates/deployment.yaml", 11)
 
 
 def test_a_document_without_a_source_keeps_its_line_in_the_stream() -> None:

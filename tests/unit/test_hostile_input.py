@@ -751,7 +751,7 @@ for ident, text, message in [
     ("pair-timeout-nan", PAIR.replace("{TO}", "web:80") + "    timeout: .nan\n",
      r"pairs\[0\]\.timeout: expected a positive, finite"),
     ("caller-label-int", "pairs:\n  - from: {namespace: shop, labels: {app: 2}}\n    to: web:80\n",
-     r"pairs\[0\]\.from\.labels\.app: expected string label keys and values"),
+     r"pairs\[0\]\.from\.labels\.app: expected a string, got 2 \(quote it"),
     ("caller-namespace-int", "pairs:\n  - from: {namespace: 5, labels: {app: web}}\n    to: web:80\n",
      r"pairs\[0\]\.from\.namespace: expected a non-empty string"),
     ("caller-kind", "pairs:\n  - from: widget/web\n    to: web:80\n", r"pairs\[0\]\.from: expected KIND/NAME"),
@@ -764,7 +764,7 @@ for ident, text, message in [
     ("alias-bomb", BOMB, "alias bomb"),
     ("duplicate", "pairs: []\npairs: []\n", "duplicate key 'pairs'"),
     ("probe-mode", "probe: {mode: ssh}\n", r"probe\.mode: expected one of pod, exec"),
-    ("required-labels-int", "required_labels: [1]\n", "required_labels: expected a list of label keys"),
+    ("required-labels-int", "required_labels: [1]\n", r"required_labels\[0\]: expected a label key .*, got 1"),
 ]:
     case(f"config-{ident}", {"app.yaml": APP, "gate.yaml": text}, CONFIG, 2, rf"gate\.yaml(:\d+)?: .*{message}")
 case("config-binary", {"app.yaml": APP, "gate.yaml": b"\xff\xd8\xff\xe0JFIF"}, CONFIG, 2,

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from gate.cli import main
 from gate.errors import ManifestError
+from gate.location import Location
 from gate.manifests import ORIGIN_ANNOTATION, load
 from tests.unit.test_manifests import DEPLOYMENT
 
@@ -52,9 +53,9 @@ def test_objects_are_located_in_their_source_files_at_their_documents(overlay: P
     manifests = {(m.kind, m.obj["metadata"]["name"]): m for m in load([], ["overlays/prod"]).manifests}
     service, deployment = manifests["Service", "prod-web"], manifests["Deployment", "prod-web"]
     assert (service.file, service.line) == ("base/service.yaml", 5)
-    assert service.location("spec", "selector") == "base/service.yaml:10"
-    assert deployment.location("spec", "template", "metadata", "labels") == "base/deployment.yaml:10"
-    assert manifests["ConfigMap", "prod-first"].location() == "base/service.yaml:1"
+    assert service.location("spec", "selector") == Location("base/service.yaml", 10)
+    assert deployment.location("spec", "template", "metadata", "labels") == Location("base/deployment.yaml", 10)
+    assert manifests["ConfigMap", "prod-first"].location() == Location("base/service.yaml", 1)
     [generated] = [m for (_, name), m in manifests.items() if name.startswith("prod-gen-")]
     assert (generated.file, generated.line) == ("overlays/prod/kustomization.yaml", 1)
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from gate.errors import ManifestError
+from gate.location import Location
 from gate.manifests import load, parse_apply_output, parse_documents
 
 DEPLOYMENT = """\
@@ -44,7 +45,7 @@ def test_multi_document_file_keeps_each_objects_lines(tmp_path: Path) -> None:
     manifests = load([str(path)]).manifests
     assert [m.ref().name for m in manifests] == ["web", "api"]
     assert manifests[0].line == 2
-    assert manifests[0].location("spec", "template", "metadata", "labels") == f"{path}:11"
+    assert manifests[0].location("spec", "template", "metadata", "labels") == Location(str(path), 11)
     assert manifests[1].line_of("spec", "template", "metadata", "labels") == 27
 
 
@@ -187,7 +188,7 @@ def test_unreadable_directory_in_a_walk_is_an_error(tmp_path: Path, monkeypatch:
             raise PermissionError(13, "Permission denied", str(path))
         return scandir(path)
 
-    monkeypatch.setattr("gate.manifests.os.scandir", guarded)
+    monkeypatch.setattr("gate.manifests.inputs.files.os.scandir", guarded)
     with pytest.raises(ManifestError, match=r"secret: cannot read the directory: Permission denied"):
         load([str(tmp_path)])
 

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from lxml import etree
 
 from gate.cli import main
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
+from gate.location import Location
 from gate.objects import ObjectRef
 from gate.report import Report, render
 from tests.unit.test_reports import valid_sarif

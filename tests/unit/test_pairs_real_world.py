@@ -21,6 +21,7 @@ from gate.config import Caller, GateConfig, Pair, Target, load_config
 from gate.findings import Finding, Outcome
 from gate.inventory import Inventory
 from gate.lint import lint
+from gate.location import Location
 from gate.manifests import load
 from gate.pairs import Unresolvable, resolve, static_verdicts
 from tests.unit.patching import apply_fix
@@ -82,7 +83,8 @@ def reachability(objects: list[dict[str, Any]], tmp_path: Path) -> set[tuple[str
     allowed = set()
     for caller in SERVICES:
         for target, (port, _) in SERVICES.items():
-            pair = Pair(Caller(NS, ("Deployment", caller)), Target(target, NS, port), True, None, None, "test")
+            pair = Pair(Caller(NS, ("Deployment", caller)), Target(target, NS, port), True, None, None,
+                        Location("gate.yaml", 1))
             try:
                 verdicts = static_verdicts(resolve(pair, inv), inv)
             except Unresolvable:

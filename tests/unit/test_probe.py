@@ -11,6 +11,7 @@ import pytest
 
 from gate.config import Caller, Pair, Target
 from gate.findings import Outcome, Severity
+from gate.location import Location
 from gate.netpol import Connection, PodSide, Policy, evaluate
 from gate.pairs import combine
 from gate.verify.probe import SCRIPT, ProbeTarget, _environment, parse_result, probe_pod
@@ -101,7 +102,8 @@ ALLOWED = evaluate([], Connection(WEB, API, 8080))
 
 
 def pair(allow: bool) -> Pair:
-    return Pair(Caller("shop", ("Deployment", "web")), Target("api", None, 8080), allow, None, None, "gate.yaml:3")
+    return Pair(Caller("shop", ("Deployment", "web")), Target("api", None, 8080), allow, None, None,
+                Location("gate.yaml", 3))
 
 
 PASSED, FAILED, ERROR, WARNING = Outcome.PASSED, Outcome.FAILED, Severity.ERROR, Severity.WARNING

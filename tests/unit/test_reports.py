@@ -11,7 +11,8 @@ from pathlib import Path
 
 import jsonschema
 
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Outcome, Severity
+from gate.location import Location
 from gate.objects import ObjectRef
 from gate.report import Report, render
 from gate.report.github import MAX_ANNOTATIONS, annotations, summary_markdown

@@ -1,0 +1,1 @@
+"""The sources objects are read from: one module per kind of input."""
