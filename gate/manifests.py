@@ -25,7 +25,7 @@ import yaml
 
 from gate import schema
 from gate.errors import ManifestError, UsageError
-from gate.kinds import api_group, is_builtin, kind_named, unknown_kind_problem
+from gate.kinds import BUILTIN_KINDS, api_group, is_builtin, kind_named, unknown_kind_problem
 from gate.objects import Object, ObjectRef, dig, ref_of
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -44,7 +44,7 @@ DEFAULT_MAX_FILE_BYTES = 16 * 2 ** 20
 MAX_DIRECTORY_DEPTH = 100
 # Payloads no check reads, dropped once an object is validated: most of a set of many small
 # ConfigMaps' memory, and secrets are better not held at all.
-PAYLOADS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
+PAYLOADS = {name: spec.payload for name, spec in BUILTIN_KINDS.items() if spec.payload}
 STDIN = "-"
 Path_ = tuple[str | int, ...]
 
