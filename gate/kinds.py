@@ -1,8 +1,10 @@
 """Everything deploy-gate knows about Kubernetes kinds, in one table.
 
-A new kind is one entry in `KINDS`: where it lives in the API, its short names,
-where its pod template is, which labels its controller adds to the pods it
-creates, whether it has anything to roll out, and what its verify check reads.
+A new kind is one entry in `KINDS`, keyed by (API group, kind) as kstatus' ObjMetadata is: where it
+lives in the API, its short names, where its pod template and selector are, which labels its
+controller adds to the pods it creates, its status rule and schemas, its owner chain down to its pods
+and what verify reads to explain it, whether it may create pods. A custom kind's entry (`custom=True`)
+never makes its group built-in, and never answers for a name a person types (`kind_named`).
 Every command asks this module; no other module keeps a list of kinds.
 """
 
@@ -102,7 +104,7 @@ class KindSpec:
     rule: str | None = None  # its rollout status rule (gate.status.kinds); None: the generic conditions
     schema: str | None = None  # the shape of the fields lint reads (gate.schema.SCHEMAS)
     live_schema: str | None = None  # the status fields its rule reads (gate.schema.LIVE_SCHEMAS)
-    generation_text: bool = False  # status.observedGeneration is a numeric string (Argo Rollouts): its rule compares
+    generation_text: bool = False  # status.observedGeneration is text (Argo Rollouts: digits, or an old hash)
     selects: str | None = None  # "pods" or "Services": spec.selector must select something (lint pod-selector)
     routes: bool = False  # spec.rules[].backendRefs name backend Services (Gateway API routes)
     pair_read: bool = False  # read from the cluster for a declared caller pair's static verdict
@@ -290,17 +292,21 @@ KINDS: dict[GroupKind, KindSpec] = {k.key: k for k in (
     _custom("gateway.networking.k8s.io", "v1", "Gateway", "gateways", provisioned=ProvisionedPods(
         ("gateway.networking.k8s.io/", "istio.io/", "gateway.istio.io/", "gateway.envoyproxy.io/"),
         (("metadata", "labels"), ("spec", "infrastructure", "labels")))),
-    *(_custom("gateway.networking.k8s.io", version, kind, kind.lower() + plural, creates_pods=False, **_STATIC)
-      for version, kind, plural in (("v1alpha2", "TCPRoute", "s"), ("v1alpha2", "TLSRoute", "s"),
-                                    ("v1alpha2", "UDPRoute", "s"), ("v1beta1", "ReferenceGrant", "s"),
-                                    ("v1", "GatewayClass", "es"), ("v1alpha3", "BackendTLSPolicy", "s"),
-                                    ("v1alpha1", "ListenerSet", "s"))),
+    *(_custom("gateway.networking.k8s.io", version, kind, kind.lower() + "s", creates_pods=False, **_STATIC)
+      for version, kind in (("v1alpha2", "TCPRoute"), ("v1alpha2", "TLSRoute"), ("v1alpha2", "UDPRoute"),
+                            ("v1beta1", "ReferenceGrant"), ("v1alpha1", "ListenerSet"))),
+    _custom("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", namespaced=False, creates_pods=False,
+            **_STATIC),
+    _custom("gateway.networking.k8s.io", "v1alpha3", "BackendTLSPolicy", "backendtlspolicies", creates_pods=False,
+            **_STATIC),
     *(_custom(group, version, kind, kind.lower() + "s", creates_pods=False, **_STATIC)
       for group, version, kind in (
           ("external-secrets.io", "v1", "ExternalSecret"), ("external-secrets.io", "v1", "SecretStore"),
-          ("external-secrets.io", "v1", "ClusterExternalSecret"), ("external-secrets.io", "v1alpha1", "PushSecret"),
+          ("external-secrets.io", "v1alpha1", "PushSecret"),
           ("bitnami.com", "v1alpha1", "SealedSecret"), ("keda.sh", "v1alpha1", "ScaledObject"),
           ("keda.sh", "v1alpha1", "TriggerAuthentication"), ("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler"))),
+    _custom("external-secrets.io", "v1", "ClusterExternalSecret", "clusterexternalsecrets", namespaced=False,
+            creates_pods=False, **_STATIC),
     # Network policy kinds connectivity's evaluator does not read: a cluster serving them makes a static verdict
     # incomplete. Calico's `NetworkPolicy` is not networking.k8s.io's.
     _custom("policy.networking.k8s.io", "v1alpha1", "AdminNetworkPolicy", "adminnetworkpolicies",
