@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from gate.escape import shell_command
-from gate.kinds import CONTROLLER_LABEL_KEYS, KINDS, SELECTOR_KINDS, ControllerLabel
+from gate.kinds import BUILTIN_KINDS, CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, ControllerLabel
 from gate.labels import (
     IDENTITY_LABELS,
     PodLabels,
@@ -491,4 +491,4 @@ def own_selector(workload: Object) -> Selector | None:
     if not isinstance(selector, dict) or template_path(workload) is None:
         return None
     kind = str(workload.get("kind", ""))
-    return Selector.from_label_selector(selector) if kind in SELECTOR_KINDS or kind not in KINDS else None
+    return Selector.from_label_selector(selector) if kind in SELECTOR_KINDS or kind not in BUILTIN_KINDS else None

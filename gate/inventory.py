@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gate.kinds import CONTROLLER_LABEL_KEYS, PROVISIONED_PODS, api_group, may_create_pods, may_create_pods_with
+from gate.kinds import CONTROLLER_LABEL_KEYS, may_create_pods, may_create_pods_with, spec_for
 from gate.labels import PodLabels, Selector
 from gate.location import Location
 from gate.manifests import Manifest
@@ -130,8 +130,8 @@ class Inventory:
 
 def copied_label_keys(obj: Object) -> set[str]:
     """The label keys a custom resource asks the pods provisioned for it to carry (see `ProvisionedPods`)."""
-    provisioned = PROVISIONED_PODS.get((api_group(str(obj.get("apiVersion", ""))), str(obj.get("kind", ""))))
-    fields = provisioned.copied if provisioned else ()
+    known = spec_for(str(obj.get("kind", "")), obj.get("apiVersion"))
+    fields = known.provisioned.copied if known and known.provisioned else ()
     return {str(key) for path in fields if isinstance(labels := dig(obj, *path), dict) for key in labels}
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gate.kinds import KINDS, ControllerLabel, is_builtin, is_cluster_scoped
+from gate.kinds import BUILTIN_KINDS, KINDS, ControllerLabel, KindSpec, is_builtin, is_cluster_scoped, spec_for
 
 Object = dict[str, Any]
 # Where a field is in an object: its keys and list indexes, ("spec", "ports", 0, "port"). The one form of a
@@ -45,11 +45,16 @@ class ObjectRef:
 
     def __post_init__(self) -> None:
         if self.group is None:
-            builtin = KINDS.get(self.kind)
+            builtin = BUILTIN_KINDS.get(self.kind)
             object.__setattr__(self, "group", builtin.resource.group if builtin else "")
 
     def __str__(self) -> str:
         return f"{self.kind.lower()}/{self.name}"
+
+    @property
+    def spec(self) -> KindSpec | None:
+        """What gate.kinds knows of this object's kind, by (group, kind): None for a kind it does not know."""
+        return KINDS.get((self.group or "", self.kind))
 
     @property
     def qualified(self) -> str:
@@ -69,7 +74,7 @@ def kind_group(kind: str, api_version: Any) -> str | None:
     """The group identifying `kind`: None (the built-in kind's own) for a built-in kind in any group Kubernetes
     serves it from (`extensions/v1beta1` Deployments are `apps` ones), else the apiVersion's group."""
     version = api_version if isinstance(api_version, str) else ""
-    return None if kind in KINDS and is_builtin(version) else version.rpartition("/")[0]
+    return None if kind in BUILTIN_KINDS and is_builtin(version) else version.rpartition("/")[0]
 
 
 def generated_name(obj: Object) -> str:
@@ -93,12 +98,15 @@ GENERIC_TEMPLATE_PATH = ("spec", "template")
 def template_path(obj: Object) -> tuple[str, ...] | None:
     """Where obj keeps its pod template: the kind table's path, or spec.template for a custom workload.
 
-    Custom workload kinds (Argo Rollouts, OpenKruise CloneSet, ...) follow the apps/v1 shape: a
+    Custom workload kinds the table lacks (OpenKruise CloneSet, ...) follow the apps/v1 shape: a
     spec.selector and a spec.template with labels. Those are pod templates for selector matching.
+    A custom kind in the table has its template where the table says, when it has one (an Argo
+    Rollout may name a Deployment's instead: `workloadRef`).
     """
-    kind = str(obj.get("kind", ""))
-    known = KINDS.get(kind)
-    if known is not None and is_builtin(str(obj.get("apiVersion", "v1"))):
+    known = spec_for(str(obj.get("kind", "")), obj.get("apiVersion", "v1"))
+    if known is not None and not known.custom:
+        return known.template
+    if known is not None and known.template and isinstance(dig(obj, *known.template), dict):
         return known.template
     spec = obj.get("spec")
     if isinstance(spec, dict) and isinstance(spec.get("selector"), dict) and \
@@ -132,9 +140,10 @@ def template_labels_path(obj: Object) -> tuple[str, ...]:
 
 
 def controller_labels(obj: Object) -> tuple[ControllerLabel, ...]:
-    """Labels obj's controller adds to its pods (none for custom kinds: their controllers are unknown)."""
-    known = KINDS.get(str(obj.get("kind", "")))
-    return known.controller_labels if known is not None and is_builtin(str(obj.get("apiVersion", "v1"))) else ()
+    """Labels obj's controller adds to its pods (none for custom kinds the table lacks: their controllers are
+    unknown)."""
+    known = spec_for(str(obj.get("kind", "")), obj.get("apiVersion", "v1"))
+    return known.controller_labels if known is not None else ()
 
 
 def containers(pod_spec_owner: Object) -> list[Object]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gate.kinds import api_group
+from gate.kinds import spec_for
 from gate.objects import FieldPath, Object, dig, pod_template, template_path
-
-ROUTE_KINDS = {("gateway.networking.k8s.io", "HTTPRoute"), ("gateway.networking.k8s.io", "GRPCRoute")}
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,12 @@ class Reference:
 
 def references(obj: Object, namespace: str) -> list[Reference]:
     """Every reference obj makes, in the order written."""
-    kind = str(obj.get("kind", ""))
-    group = api_group(str(obj.get("apiVersion", "")))
-    if kind == "Ingress" and group == "networking.k8s.io":
+    known = spec_for(str(obj.get("kind", "")), obj.get("apiVersion"))
+    if known is not None and known.key == ("networking.k8s.io", "Ingress"):
         return list(_ingress_backends(obj, namespace))
-    if (group, kind) in ROUTE_KINDS:
+    if known is not None and known.routes:
         return list(_route_backends(obj, namespace))
-    if kind == "HorizontalPodAutoscaler":
+    if obj.get("kind") == "HorizontalPodAutoscaler":
         target = dig(obj, "spec", "scaleTargetRef")
         if isinstance(target, dict) and isinstance(target.get("name"), str):
             return [Reference(str(target.get("kind", "")), namespace, target["name"],

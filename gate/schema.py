@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from gate.errors import ClusterError
-from gate.kinds import KINDS, SELECTOR_KINDS, api_group, is_builtin
+from gate.kinds import KINDS, GroupKind, KindSpec, is_builtin, spec_for
 from gate.objects import FieldPath, dig, dotted
 
 TextOf = Callable[[FieldPath], str | None]  # the value as written in the file, when it was a scalar
@@ -352,17 +352,15 @@ def _nested(path: tuple[str, ...], leaf: Spec) -> Spec:
     return spec
 
 
-def _workload(kind: str, path: tuple[str, ...]) -> list[Spec]:
-    """A workload: its pod template at path (a Pod is its own), and its selector.
+def _workload(path: tuple[str, ...], selector: str | None) -> list[Spec]:
+    """A workload: its pod template at path (a Pod is its own), and its selector in the kind's form.
 
-    apps/v1 kinds and Job take a LabelSelector; a ReplicationController a plain map.
+    apps/v1 kinds, Job and Argo's Rollout take a LabelSelector; a ReplicationController a plain map.
     """
     specs: list[Spec] = [_metadata(SUBDOMAIN_NAME)]
     specs.append(_nested(path, POD_TEMPLATE) if path else Map(fields={"spec": POD_SPEC}))
-    if kind == "ReplicationController":
-        specs.append(_nested(("spec", "selector"), LABELS))
-    elif kind in SELECTOR_KINDS or kind == "Job":
-        specs.append(_nested(("spec", "selector"), LABEL_SELECTOR))
+    if selector is not None:
+        specs.append(_nested(("spec", "selector"), LABEL_SELECTOR if selector == "LabelSelector" else LABELS))
     return specs
 
 
@@ -399,31 +397,35 @@ ROUTE = Map("a route spec", fields={"rules": ListOf("a list of rules", Map("a ro
 HPA = Map("a HorizontalPodAutoscaler spec", fields={"scaleTargetRef": Map(
     "a target reference", required=("kind", "name"), fields={"kind": Str(), "name": Str(), "apiVersion": Str()})})
 
-# The schema of each kind whose fields deploy-gate reads; other kinds get OBJECT_METADATA only.
-KIND_SCHEMAS: dict[str, list[Spec]] = {
-    **{name: _workload(name, kind.template) for name, kind in KINDS.items() if kind.template is not None},
-    "Service": [_metadata(SERVICE_NAME), Map(fields={"spec": SERVICE})],
-    "NetworkPolicy": [_metadata(SUBDOMAIN_NAME), Map(fields={"spec": NETWORK_POLICY})],
-    "Namespace": [_metadata(NAMESPACE_NAME)],
-    "CustomResourceDefinition": [OBJECT_METADATA, Map(fields={"spec": CRD})],
-    "Ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
-    "HorizontalPodAutoscaler": [OBJECT_METADATA, Map(fields={"spec": HPA})],
-    "PodDisruptionBudget": [OBJECT_METADATA, _nested(("spec", "selector"), LABEL_SELECTOR)],
+# The shapes of the fields deploy-gate reads, by the name a kind's spec gives (gate.kinds `schema`).
+SCHEMAS: dict[str, list[Spec]] = {
+    "service": [_metadata(SERVICE_NAME), Map(fields={"spec": SERVICE})],
+    "network-policy": [_metadata(SUBDOMAIN_NAME), Map(fields={"spec": NETWORK_POLICY})],
+    "namespace": [_metadata(NAMESPACE_NAME)],
+    "crd": [OBJECT_METADATA, Map(fields={"spec": CRD})],
+    "ingress": [OBJECT_METADATA, Map(fields={"spec": INGRESS})],
+    "hpa": [OBJECT_METADATA, Map(fields={"spec": HPA})],
+    "pdb": [OBJECT_METADATA, _nested(("spec", "selector"), LABEL_SELECTOR)],
+    # Monitors select by a LabelSelector, and look in `any` or the `matchNames` namespaces (prometheus-operator).
+    "monitor": [OBJECT_METADATA, Map(fields={"spec": Map("a monitor spec", fields={
+        "selector": LABEL_SELECTOR,
+        "namespaceSelector": Map("a namespace selector (any, matchNames)", closed=True, fields={
+            "any": Enum("true or false", (True, False)),
+            "matchNames": ListOf("a list of namespace names", NAMESPACE_NAME)})})})],
+    "route": [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
 }
-# Monitors select by a LabelSelector, and look in `any` or the `matchNames` namespaces (prometheus-operator).
-MONITOR = [OBJECT_METADATA, Map(fields={"spec": Map("a monitor spec", fields={
-    "selector": LABEL_SELECTOR,
-    "namespaceSelector": Map("a namespace selector (any, matchNames)", closed=True, fields={
-        "any": Enum("true or false", (True, False)),
-        "matchNames": ListOf("a list of namespace names", NAMESPACE_NAME)})})})]
-# Custom kinds whose fields the checks read, by (API group, kind): another group's `Rollout` is not Argo's.
-CUSTOM_SCHEMAS: dict[tuple[str, str], list[Spec]] = {
-    ("argoproj.io", "Rollout"): _workload("Deployment", ("spec", "template")),
-    ("monitoring.coreos.com", "ServiceMonitor"): MONITOR,
-    ("monitoring.coreos.com", "PodMonitor"): MONITOR,
-    ("gateway.networking.k8s.io", "HTTPRoute"): [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
-    ("gateway.networking.k8s.io", "GRPCRoute"): [OBJECT_METADATA, Map(fields={"spec": ROUTE})],
-}
+
+
+def _kind_schema(spec: KindSpec) -> list[Spec] | None:
+    """What a kind's spec says its manifests hold: its named shape, or a workload's template and selector."""
+    if spec.schema is not None:
+        return SCHEMAS[spec.schema]
+    return _workload(spec.template, spec.selector) if spec.template is not None else None
+
+
+# Each kind's schema, built once from the table; a kind without one gets OBJECT_METADATA only.
+KIND_SCHEMAS: dict[GroupKind, list[Spec]] = {
+    key: schema for key, spec in KINDS.items() if (schema := _kind_schema(spec)) is not None}
 # Any other custom kind with a selector and a pod template (OpenKruise CloneSet, ...) is read as a workload
 # (gate.objects.template_path): its template is a pod template, and a selector written as a LabelSelector (a key
 # `match...`) is closed, so that `matchLabel:` is an error, not a selector of every pod. A plain-map selector is
@@ -448,10 +450,12 @@ IDENTITY = Map(fields={"apiVersion": Str("an apiVersion string (e.g. apps/v1)"),
 def check(obj: dict[str, Any], text_of: TextOf = lambda _: None) -> None:
     """Raise Invalid for the first field of obj that its kind's schema rejects."""
     IDENTITY.check(obj, (), text_of)
-    custom = CUSTOM_SCHEMAS.get((api_group(obj["apiVersion"]), obj["kind"]))
-    if custom is None and not is_builtin(obj["apiVersion"]):
-        custom = [OBJECT_METADATA, *_custom_workload_schema(obj)]
-    for spec in custom or KIND_SCHEMAS.get(obj["kind"], [OBJECT_METADATA]):
+    known = spec_for(obj["kind"], obj["apiVersion"])
+    specs = KIND_SCHEMAS.get(known.key) if known is not None else None
+    if specs is None:
+        specs = [OBJECT_METADATA] if is_builtin(obj["apiVersion"]) else [OBJECT_METADATA,
+                                                                         *_custom_workload_schema(obj)]
+    for spec in specs:
         spec.check(obj, (), text_of)
 
 
@@ -544,8 +548,10 @@ LIVE_OBJECT = Map(fields={
         "creationTimestamp": Timestamp(), "deletionTimestamp": Timestamp(),
         "ownerReferences": ListOf("a list of owner references", Map("an owner reference", fields={
             "kind": Str(), "name": Str(), "uid": Str(), "controller": Bool()}))}),
-    "status": Map("a status", fields={"observedGeneration": GENERATION, "conditions": CONDITIONS}),
+    "status": Map("a status", fields={"conditions": CONDITIONS}),
 })
+# ... and status.observedGeneration, an integer but where a kind's spec says it is text (gate.kinds).
+OBSERVED_GENERATION = Map(fields={"status": Map("a status", fields={"observedGeneration": GENERATION})})
 
 
 def _counts(*names: str) -> dict[str, Spec]:
@@ -566,30 +572,36 @@ CONTAINER_STATE = Map("a container state", fields={
         "reason": Str(), "message": Str(), "exitCode": Int("an exit code (an integer)", -2 ** 31)})})
 CONTAINER_STATUSES = ListOf("a list of container statuses", Map("a container status", fields={
     "name": Str(), "ready": Bool(), "restartCount": COUNT, "state": CONTAINER_STATE, "lastState": CONTAINER_STATE}))
-# The status (and spec) fields each kind's check reads (gate/status, gate/verify). By kind alone, as the
-# readers dispatch (gate.status.kinds.RULES) and as KIND_SCHEMAS are applied to manifests.
-LIVE_KIND_SCHEMAS: dict[str, list[Spec]] = {
-    "Deployment": _live({"replicas": COUNT, "paused": Bool()},
+# The status (and spec) fields each kind's check reads (gate/status, gate/verify), by the name a kind's spec
+# gives (gate.kinds `live_schema`).
+LIVE_SCHEMAS: dict[str, list[Spec]] = {
+    "deployment": _live({"replicas": COUNT, "paused": Bool()},
                                   _counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
-    "StatefulSet": _live({"replicas": COUNT, "updateStrategy": PARTITIONED_UPDATE_STRATEGY}, {
+    "statefulset": _live({"replicas": COUNT, "updateStrategy": PARTITIONED_UPDATE_STRATEGY}, {
         **_counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
         "updateRevision": Str(), "currentRevision": Str()}),
-    "DaemonSet": _live({"updateStrategy": UPDATE_STRATEGY}, _counts(
+    "daemonset": _live({"updateStrategy": UPDATE_STRATEGY}, _counts(
         "desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable", "numberReady")),
-    "ReplicaSet": _live({"replicas": COUNT}, _counts("replicas", "readyReplicas", "availableReplicas")),
-    "ReplicationController": _live({"replicas": COUNT}, _counts("replicas", "readyReplicas")),
-    "Job": _live({"completions": COUNT, "suspend": Bool()}, _counts("succeeded", "active", "failed")),
-    "Pod": _live({}, {"phase": Str(), "reason": Str(), "message": Str(), "startTime": Timestamp(),
+    "replicaset": _live({"replicas": COUNT}, _counts("replicas", "readyReplicas", "availableReplicas")),
+    "replicationcontroller": _live({"replicas": COUNT}, _counts("replicas", "readyReplicas")),
+    "job": _live({"completions": COUNT, "suspend": Bool()}, _counts("succeeded", "active", "failed")),
+    "pod": _live({}, {"phase": Str(), "reason": Str(), "message": Str(), "startTime": Timestamp(),
                             "containerStatuses": CONTAINER_STATUSES, "initContainerStatuses": CONTAINER_STATUSES}),
-    "EndpointSlice": [Map(fields={
+    "endpointslice": [Map(fields={
         "endpoints": ListOf("a list of endpoints", Map("an endpoint", fields={"conditions": Map(
             "endpoint conditions", fields={"ready": Bool(), "serving": Bool(), "terminating": Bool()})})),
         "ports": ListOf("a list of ports", Map("an endpoint port", fields={
             "name": Str(), "port": PORT_NUMBER, "protocol": PROTOCOL}))})],
-    "Event": [Map(fields={
+    "event": [Map(fields={
         "type": Str(), "reason": Str(), "message": Str(), "count": COUNT, "lastTimestamp": Timestamp(),
         "eventTime": Timestamp(), "involvedObject": Map("an object reference", fields={
             "kind": Str(), "name": Str()})})],
+    # Argo Rollouts writes observedGeneration as text: digits since v0.10, a hash before.
+    "rollout": _live({"replicas": COUNT}, {
+        **_counts("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
+        "phase": Str(), "message": Str(), "observedGeneration": Str(), "controllerPause": Bool(),
+        "pauseConditions": ListOf("a list of pause conditions", Map("a pause condition", fields={
+            "reason": Str()}))}),
 }
 # An Argo CD Application, for the touched set of --argocd-app (gate/verify/argocd.py).
 ARGOCD_APPLICATION = Map(fields={"status": Map("a status", fields={"resources": ListOf(
@@ -606,11 +618,20 @@ def validate_live(obj: Any, kind: str, *more: Spec) -> None:
         IDENTITY.check(obj, (), lambda _: None)
         if obj.get("kind", kind) != kind:
             raise Invalid(("kind",), f"expected {kind} (the kind asked for), got {describe(obj['kind'], None)}")
-        for spec in (LIVE_OBJECT, *KIND_SCHEMAS.get(kind, ()), *LIVE_KIND_SCHEMAS.get(kind, ()), *more):
+        known = spec_for(kind, obj.get("apiVersion"))
+        for spec in (LIVE_OBJECT, *_live_schema(known), *more):
             spec.check(obj, (), lambda _: None)
     except Invalid as invalid:
         raise MalformedObject(f"malformed object from the API server: {_live_name(obj, kind)}: "
                               f"{dotted(invalid.path) or 'the object'}: {invalid.message}") from None
+
+
+def _live_schema(known: KindSpec | None) -> list[Spec]:
+    """What a live object of a kind is read for: its generation, manifest schema and status fields."""
+    if known is None:
+        return [OBSERVED_GENERATION]
+    return [*([] if known.generation_text else [OBSERVED_GENERATION]), *KIND_SCHEMAS.get(known.key, ()),
+            *(LIVE_SCHEMAS[known.live_schema] if known.live_schema else ())]
 
 
 def _live_name(obj: Any, kind: str) -> str:

@@ -9,14 +9,14 @@ import yaml
 
 from gate import schema
 from gate.errors import ManifestError
-from gate.kinds import api_group, unknown_kind_problem
+from gate.kinds import BUILTIN_KINDS, api_group, unknown_kind_problem
 from gate.location import Location
 from gate.manifests.positions import Manifest, line_tree, node_line, walk
 from gate.objects import dotted
 
 # Payloads no check reads, dropped once an object is validated: most of a set of many small
 # ConfigMaps' memory, and secrets are better not held at all.
-PAYLOADS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
+PAYLOADS = {name: spec.payload for name, spec in BUILTIN_KINDS.items() if spec.payload}
 
 
 def objects(data: Any, line: int, node: yaml.Node | None, file: str) -> Iterable[Manifest]:

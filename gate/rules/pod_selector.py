@@ -5,7 +5,7 @@ from __future__ import annotations
 from gate.config import GateConfig
 from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
-from gate.kinds import api_group
+from gate.kinds import spec_for
 from gate.labels import Selector
 from gate.location import known
 from gate.objects import Object, ObjectRef, dig
@@ -29,14 +29,15 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
     """
     findings = []
     for obj in inventory.objects:
-        kind, group = obj.get("kind"), api_group(str(obj.get("apiVersion", "")))
-        if (group, kind) not in SELECTING_KINDS:
+        spec = spec_for(str(obj.get("kind", "")), obj.get("apiVersion"))
+        if spec is None or spec.selects is None:
             continue
+        kind = spec.name
         ref = inventory.ref(obj)
         selector = Selector.from_label_selector(dig(obj, "spec", "selector"))
-        title = f"{ref.name} selects {'Services' if kind == 'ServiceMonitor' else 'pods'}"
+        title = f"{ref.name} selects {spec.selects}"
         at = known(inventory.location(obj, "spec", "selector"))
-        if kind == "ServiceMonitor":
+        if spec.selects == "Services":
             namespaces = _monitored_namespaces(obj, ref.namespace)
             candidates = [(o, {str(k): str(v) for k, v in (dig(o, "metadata", "labels") or {}).items()})
                           for o in inventory.of_kind("Service") if namespaces is None or
@@ -60,10 +61,6 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                                      f"{ref}: selector {selector} matches nothing in namespace {ref.namespace}; "
                                      f"the {kind} has no effect", severity=SEVERITY, locations=at))
     return findings
-
-
-SELECTING_KINDS = {("policy", "PodDisruptionBudget"), ("monitoring.coreos.com", "ServiceMonitor"),
-                   ("monitoring.coreos.com", "PodMonitor")}
 
 
 def _monitored_namespaces(monitor: Object, own: str | None) -> set[str | None] | None:

@@ -1,15 +1,15 @@
 """Rollout status of live objects: a value, never an exception (after kstatus).
 
 `compute(obj)` runs the generic checks (deletion, observedGeneration,
-Stalled/Reconciling conditions), then the kind's rule from the table in
-`kinds.py`, then a condition-based default for every other kind.
+Stalled/Reconciling conditions), then the kind's rule (gate.status.kinds, as
+named by its gate.kinds spec), then a condition-based default for every other kind.
 """
 
 from __future__ import annotations
 
-from gate.kinds import SELECTOR_KINDS
+from gate.kinds import spec_for
 from gate.objects import Object, dig
-from gate.status.kinds import RULES
+from gate.status import kinds as rules
 from gate.status.result import Result, Status, condition, is_true
 
 __all__ = ["Result", "Status", "compute", "condition", "is_true"]
@@ -24,9 +24,12 @@ def generic(obj: Object) -> Result | None:
         return Result(Status.TERMINATING, "is being deleted")
     generation = dig(obj, "metadata", "generation")
     observed = dig(obj, "status", "observedGeneration")
+    known = spec_for(str(obj.get("kind", "")), obj.get("apiVersion"))
+    if isinstance(observed, str):  # Argo Rollouts' text (gate.kinds generation_text): before v0.10 a hash
+        observed = int(observed) if observed.isascii() and observed.isdigit() else None
     if generation is not None and observed is not None and observed < generation:
         return Result(Status.IN_PROGRESS, f"{STALE} generation {generation} yet (observed {observed})")
-    if generation is not None and observed is None and obj.get("kind") in SELECTOR_KINDS:
+    if generation is not None and observed is None and known is not None and known.selector_must_match:
         # apps/v1 controllers write observedGeneration on their first sync: none yet means none acted.
         return Result(Status.IN_PROGRESS, f"{STALE} generation {generation} yet (no status)")
     if is_true(obj, "Stalled"):
@@ -57,5 +60,5 @@ def compute(obj: Object | None) -> Result:
         return Result(Status.NOT_FOUND, "not found in the cluster (was it applied to this cluster and namespace?)")
     if (result := generic(obj)) is not None:
         return result
-    rule = RULES.get(obj.get("kind", ""))
-    return rule(obj) if rule else default_rule(obj)
+    known = spec_for(str(obj.get("kind", "")), obj.get("apiVersion"))
+    return getattr(rules, known.rule)(obj) if known is not None and known.rule else default_rule(obj)

@@ -3,12 +3,11 @@
 Deployments are strict (unlike helm's maxUnavailable rule): every replica
 updated, available and Ready, and no old replica left. The controller sources
 these follow: pkg/controller/deployment/util (DeploymentComplete),
-kubectl's rollout status viewers (StatefulSet partitions, DaemonSet counts).
+kubectl's rollout status viewers (StatefulSet partitions, DaemonSet counts),
+Argo Rollouts' utils/rollout (GetRolloutPhase). gate.kinds names each kind's rule.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from gate.objects import Object, dig
 from gate.status.result import Result, Status, condition, is_true
@@ -110,11 +109,24 @@ def pod(obj: Object) -> Result:
     return Result(Status.IN_PROGRESS, f"phase {phase or 'Pending'}, not Ready")
 
 
-RULES: dict[str, Callable[[Object], Result]] = {
-    "Deployment": deployment,
-    "StatefulSet": statefulset,
-    "DaemonSet": daemonset,
-    "ReplicaSet": replicaset,
-    "Job": job,
-    "Pod": pod,
-}
+def rollout(obj: Object) -> Result:
+    """An Argo Rollout, by the phase its controller computes (Argo Rollouts 1.0+): Healthy once every replica
+    is updated and available and every step is done; Degraded when aborted, timed out or invalid; Paused at a
+    pause step or by hand. An unpause the controller has not acted on yet is still paused (its
+    status.controllerPause stays true until then)."""
+    want = _replicas(obj)
+    message = f"Ready: {_count(obj, 'readyReplicas')}/{want}, updated: {_count(obj, 'updatedReplicas')}/{want}, " \
+              f"available: {_count(obj, 'availableReplicas')}/{want}"
+    phase, said = dig(obj, "status", "phase"), dig(obj, "status", "message")
+    detail = f"{message}: {said}" if said else message
+    if dig(obj, "status", "controllerPause") and not dig(obj, "status", "pauseConditions"):
+        return Result(Status.IN_PROGRESS, f"waiting for the rollout to unpause ({message})")
+    if phase == "Healthy":
+        return Result(Status.CURRENT, message)
+    if phase == "Degraded":
+        return Result(Status.FAILED, f"Degraded ({detail})")
+    if phase == "Paused":
+        return Result(Status.IN_PROGRESS, f"paused ({detail}; kubectl argo rollouts promote)")
+    if phase == "Progressing":
+        return Result(Status.IN_PROGRESS, detail)
+    return Result(Status.IN_PROGRESS, f"the Argo Rollouts controller has reported no phase yet ({message})")

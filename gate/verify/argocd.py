@@ -6,13 +6,14 @@ kind, namespace and name; a PostSync hook runs after they were applied.
 
 from __future__ import annotations
 
-from gate.cluster import Cluster, Resource
+from gate.cluster import Cluster
 from gate.errors import ClusterError, ManifestError, UsageError
+from gate.kinds import KINDS
 from gate.objects import ObjectRef, dig, kind_group
 from gate.schema import ARGOCD_APPLICATION, validate_live
 from gate.verify.engine import Touched
 
-APPLICATIONS = Resource("Application", "argoproj.io", "v1alpha1", "applications")
+APPLICATIONS = KINDS[("argoproj.io", "Application")].resource
 
 
 def application_resources(cluster: Cluster, name: str, namespace: str) -> list[Touched]:

@@ -15,7 +15,7 @@ from enum import Enum
 
 from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
 from gate.findings import Outcome
-from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
+from gate.kinds import CONTROLLER_LABEL_KEYS, OWNED_IN_TURN, SELECTOR_KINDS, spec_for
 from gate.labels import PodLabels, Selector, format_labels
 from gate.location import Location
 from gate.objects import Object, ObjectRef, dig, is_workload, kind_group, template_labels, template_labels_path
@@ -23,8 +23,6 @@ from gate.schema import MalformedObject
 from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 from gate.verify.snapshot import SERVICE_NAME_LABEL, Snapshot, owner_chain
-
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
 class State(Enum):
@@ -108,7 +106,8 @@ def settled_namespaces(touched: Iterable[ObjectRef], snapshot: Snapshot) -> set[
     only delay a verdict the templates already decide.
     """
     missing = {ref.namespace for ref in touched
-               if ref.kind in WORKLOAD_KINDS and snapshot.get(ref.kind, ref.namespace, ref.name) is None}
+               if ref.spec is not None and ref.spec.template is not None and
+               snapshot.get(ref.kind, ref.namespace, ref.name) is None}
     return {ref.namespace for ref in touched} - missing
 
 
@@ -117,22 +116,22 @@ def _uid(obj: Object) -> str:
 
 
 def workload_pods(workload: Object, snapshot: Snapshot, current_only: bool = True) -> list[Object]:
-    """The pods a workload runs; for a Deployment only those of its current ReplicaSet when asked."""
+    """The pods a workload runs, down the owner chain its kind's spec gives (gate.kinds `owns`): a Deployment's
+    or an Argo Rollout's through their ReplicaSets (only the current revision's when asked), a CronJob's
+    through its Jobs, any other's directly."""
     namespace = dig(workload, "metadata", "namespace")
-    kind = workload.get("kind")
-    if kind == "Pod":
+    known = spec_for(str(workload.get("kind", "")), workload.get("apiVersion"))
+    if known is not None and known.key == ("", "Pod"):
         return [workload]
-    if kind == "Deployment":
-        replicasets = snapshot.owned_by("ReplicaSet", namespace, _uid(workload))
-        revision = dig(workload, "metadata", "annotations", REVISION_ANNOTATION)
+    owners = [workload]
+    if known is not None and known.owns is not None:
+        owners = snapshot.owned_by(known.owns[1], namespace, _uid(workload))
+        annotation = known.revision_annotation
+        revision = dig(workload, "metadata", "annotations", annotation) if annotation else None
         if current_only and revision:
-            replicasets = [rs for rs in replicasets
-                           if dig(rs, "metadata", "annotations", REVISION_ANNOTATION) == revision] or replicasets
-        return [pod for rs in replicasets for pod in snapshot.owned_by("Pod", namespace, _uid(rs))]
-    if kind == "CronJob":
-        jobs = snapshot.owned_by("Job", namespace, _uid(workload))
-        return [pod for job in jobs for pod in snapshot.owned_by("Pod", namespace, _uid(job))]
-    return snapshot.owned_by("Pod", namespace, _uid(workload))
+            owners = [owner for owner in owners
+                      if dig(owner, "metadata", "annotations", annotation) == revision] or owners
+    return [pod for owner in owners for pod in snapshot.owned_by("Pod", namespace, _uid(owner))]
 
 
 def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed_out: bool) -> Verdict:
@@ -176,11 +175,12 @@ def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
 
 
 def _owner_workload(pod: Object, snapshot: Snapshot) -> Object | None:
-    """The top owner of a pod (Deployment through its ReplicaSet), or None for a bare pod."""
+    """The top owner of a pod (a Deployment or Rollout through its ReplicaSet), or None for a bare pod."""
     top = None
     for owner in owner_chain(pod, dig(pod, "metadata", "namespace"), snapshot):
         top = owner
-        if owner.get("kind") not in ("ReplicaSet", "Job"):  # only these are owned in turn (Deployment, CronJob)
+        known = spec_for(str(owner.get("kind", "")), owner.get("apiVersion"))
+        if known is None or known.key not in OWNED_IN_TURN:
             break
     return top
 

@@ -17,7 +17,7 @@ from gate.errors import ClusterError, PermissionDenied
 from gate.escape import shell_command
 from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
-from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
+from gate.kinds import BUILTIN_RESOURCES, KINDS
 from gate.netpol import dns_pods
 from gate.objects import Object, ObjectRef, dig
 from gate.pairs import PairVerdict, ResolvedPair, Unresolvable, combine, judge, resolve
@@ -27,9 +27,6 @@ from gate.status import is_true
 from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
 PHASE = "connectivity"
-# API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
-FOREIGN_POLICY_GROUPS = {"policy.networking.k8s.io": "AdminNetworkPolicy", "cilium.io": "Cilium policies",
-                         "crd.projectcalico.org": "Calico policies", "projectcalico.org": "Calico policies"}
 
 
 def live_inventory(cluster: Cluster, namespaces: set[str], default_namespace: str) -> tuple[Inventory, list[str]]:
@@ -39,8 +36,9 @@ def live_inventory(cluster: Cluster, namespaces: set[str], default_namespace: st
     """
     objects = []
     for namespace in sorted(namespaces):
-        for kind in PAIR_READS:
-            objects += _valid(kind, cluster.list(BUILTIN_RESOURCES[kind], namespace)[0])
+        for spec in KINDS.values():
+            if spec.pair_read:
+                objects += _valid(spec.name, cluster.list(spec.resource, namespace)[0])
     inventory = Inventory(objects, default_namespace)
     notes = []
     try:
@@ -64,7 +62,8 @@ def foreign_policies(cluster: Cluster) -> str | None:
         groups = {g.get("name") for g in (cluster.request("GET", "/apis") or {}).get("groups") or []}
     except ClusterError:
         return None
-    found = sorted({kind for group, kind in FOREIGN_POLICY_GROUPS.items() if group in groups})
+    found = sorted({spec.foreign_policy for spec in KINDS.values()
+                    if spec.foreign_policy and spec.resource.group in groups})
     return f"the cluster also serves {', '.join(found)}, which this evaluator does not read" if found else None
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError
 from gate.findings import Finding, Outcome
-from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
+from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, may_create_pods, rolls_out
 from gate.location import Location, known
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, kind_group, pod_template, ref_of, template_labels_path
@@ -117,9 +117,14 @@ def fail_fast_reason(failed: ObjectRef) -> str:
     return f"--fail-fast ended the run at the first failure ({failed})"
 
 
+def _workload(ref: ObjectRef) -> bool:
+    """A kind the table knows to run pods from a template (a built-in workload, Argo's Rollout)."""
+    return ref.spec is not None and ref.spec.template is not None
+
+
 def unchecked_note(touched: list[Touched]) -> str | None:
     """Which touched objects have no check (static kinds other than Services)."""
-    static = sorted({str(t.ref) for t in touched if not rolls_out(t.ref.kind) and t.ref.kind != "Service"})
+    static = sorted({str(t.ref) for t in touched if not rolls_out(t.ref.spec) and t.ref.kind != "Service"})
     return f"no rollout to check for {len(static)} object(s): {', '.join(static)}" if static else None
 
 
@@ -128,10 +133,9 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
     of a touched Ingress or route (traffic at the edge needs them as much as a Service's own callers)."""
     checks = []
     for item in touched:
-        kind = item.ref.kind
-        if not rolls_out(kind):
+        if not rolls_out(item.ref.spec):
             continue
-        title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
+        title = f"{item.ref.name} rolled out" if _workload(item.ref) else f"{item.ref.name} is current"
         checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
     services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
@@ -160,14 +164,13 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
     explaining: set[Watched] = set()
     for check in checks:
         if check.phase == "endpoints":
-            deciding.update((BUILTIN_RESOURCES[kind], check.ref.namespace) for kind in ENDPOINT_PASS_READS)
-            explaining.update((BUILTIN_RESOURCES[kind], check.ref.namespace) for kind in KINDS["Service"].reads)
+            deciding.update((KINDS[key].resource, check.ref.namespace) for key in ENDPOINT_PASS_READS)
+            explaining.update((KINDS[key].resource, check.ref.namespace) for key in KINDS[("", "Service")].reads)
     for item in touched:
         namespace = item.ref.namespace
-        if rolls_out(item.ref.kind):
+        if rolls_out(item.ref.spec):
             deciding.add((cluster.resource_for(item.ref.kind, item.api_version, str(item.ref)), namespace))
-        known = KINDS.get(item.ref.kind)
-        explaining.update((BUILTIN_RESOURCES[kind], namespace) for kind in (known.reads if known else ()))
+        explaining.update((KINDS[key].resource, namespace) for key in (item.ref.spec.reads if item.ref.spec else ()))
     return deciding, explaining - deciding
 
 
@@ -222,8 +225,8 @@ class Verification:
         self.unexplained: dict[str | None, set[Watched]] = defaultdict(set)
         # Where each touched workload's template labels and each touched Service's selector are: where fixes go.
         self.locations = {item.ref: item.manifest.location(*(
-            template_labels_path(item.manifest.obj) if item.ref.kind in WORKLOAD_KINDS else ("spec", "selector")))
-            for item in touched if item.manifest is not None and item.ref.kind in (*WORKLOAD_KINDS, "Service")}
+            template_labels_path(item.manifest.obj) if _workload(item.ref) else ("spec", "selector")))
+            for item in touched if item.manifest is not None and (_workload(item.ref) or item.ref.kind == "Service")}
         self.touched_refs = {item.ref for item in touched}
         # What may create pods that verify cannot foresee, per namespace: touched custom resources now, the
         # cluster's own custom resources once a Service's gap would otherwise be final (see endpoints_verdict).

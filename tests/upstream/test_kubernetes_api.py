@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gate import schema
-from gate.kinds import BUILTIN_GROUPS, KINDS, kind_info, unknown_kind_problem
+from gate.kinds import BUILTIN_GROUPS, BUILTIN_KINDS, kind_info, unknown_kind_problem
 from tests.upstream.k8s_api import SUPPORTED_MINORS, ApiKind, ApiModule, GoField, api_module, meta_types
 
 pytestmark = pytest.mark.upstream
@@ -46,7 +46,7 @@ def test_every_kind_kubernetes_serves_is_known_with_its_scope(minor: int) -> Non
 
 def test_every_version_the_table_names_is_served_by_a_supported_minor() -> None:
     served = {(k.api_version, k.kind) for minor in SUPPORTED_MINORS for k in _served(_module(minor))}
-    stale = [f"{version} {name}" for name, kind in KINDS.items() if name not in NOT_IN_MODULE
+    stale = [f"{version} {name}" for name, kind in BUILTIN_KINDS.items() if name not in NOT_IN_MODULE
              for version in kind.api_versions if (version, name) not in served]
     assert not stale, "\n".join(stale)
 
@@ -119,12 +119,12 @@ def test_schema_fields_are_the_apis_fields_with_their_types(minor: int) -> None:
     if not meta[0]:
         pytest.skip("k8s.io/apimachinery could not be downloaded")
     problems = []
-    for name in sorted({*schema.KIND_SCHEMAS, *schema.LIVE_KIND_SCHEMAS}):
-        known = KINDS.get(name)
-        upstream = next((k for k in module.kinds if known and (k.api_version, k.kind) ==
-                         (known.resource.api_version, name)), None)
+    for name, known in sorted(BUILTIN_KINDS.items()):
+        upstream = next((k for k in module.kinds if (k.api_version, k.kind) == (known.resource.api_version, name)),
+                        None)
         if upstream is None:
-            continue  # Gateway API routes, CRDs: not in k8s.io/api
-        for spec in (*schema.KIND_SCHEMAS.get(name, ()), *schema.LIVE_KIND_SCHEMAS.get(name, ())):
+            continue  # kinds k8s.io/api lacks (List)
+        live = schema.LIVE_SCHEMAS[known.live_schema] if known.live_schema else ()
+        for spec in (*schema.KIND_SCHEMAS.get(known.key, ()), *live):
             problems += _compare(spec, name, upstream.package, name, module, meta)
     assert not problems, "\n".join(problems)
