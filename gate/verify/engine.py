@@ -24,7 +24,7 @@ from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, WORKLOAD_K
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, kind_group, pod_template, ref_of, template_labels_path
 from gate.references import references
-from gate.verify.checks import Check, Context, State, Verdict, evaluate
+from gate.verify.checks import PENDING, Check, Context, Verdict, evaluate
 from gate.verify.snapshot import Snapshot, owner_chain
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
@@ -173,7 +173,7 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
 def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
     """The deadline policy of endpoints checks: a failure is final when definitive (unless wait_full) or once
     the deadline passed; until then it is pending, and says what it waits for."""
-    if verdict.state is not State.FAILED:
+    if verdict.outcome is not Outcome.FAILED:
         return verdict
     final = timed_out or (verdict.definitive and not wait_full)
     message = verdict.message
@@ -181,7 +181,7 @@ def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
         sources = ", ".join(verdict.pods_may_come_from)
         message += (f" (waited for the endpoints deadline: pods may come from {sources})" if timed_out
                     else f" (waiting: pods may come from {sources})")
-    return replace(verdict, state=State.FAILED if final else State.PENDING, message=message)
+    return replace(verdict, outcome=Outcome.FAILED if final else PENDING, message=message)
 
 
 def _drop_template_spec(obj: Object) -> None:
@@ -316,18 +316,18 @@ class Verification:
         # Taken now: changes applied while the verdicts are computed (lists they start) count next time.
         self.changed_refs.clear()
         self.changed_namespaces.clear()
-        pending = [self.checks[p] for p in positions if self.checks[p].verdict.state is State.PENDING]
+        pending = [self.checks[p] for p in positions if self.checks[p].verdict.outcome is PENDING]
         endpoints_timed_out = elapsed >= self.deadlines.endpoints
         for check, computed in zip(pending, self._verdicts(pending, elapsed), strict=True):
             verdict = computed if check.phase != "endpoints" else \
                 at_deadline(computed, endpoints_timed_out, self.deadlines.wait_full)
-            if verdict.state is not State.PENDING and self._holding(verdict):
-                verdict = replace(verdict, state=State.PENDING)
-            elif verdict.state is State.FAILED and elapsed >= self._deadline_of(check):
+            if verdict.outcome is not PENDING and self._holding(verdict):
+                verdict = replace(verdict, outcome=PENDING)
+            elif verdict.outcome is Outcome.FAILED and elapsed >= self._deadline_of(check):
                 self._confirm(check.phase)
-            changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
+            changed = (verdict.outcome, verdict.message) != (check.verdict.outcome, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
-            if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
+            if verdict.outcome is Outcome.FAILED and verdict.pods_to_explain and check.ref.namespace:
                 check.events = tuple(f"pod/{pod}: {line}" for pod in verdict.pods_to_explain[:2]
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
@@ -339,11 +339,11 @@ class Verification:
         now = datetime.now(UTC)
         verdicts = evaluate(checks, self.snapshot, self._context(elapsed), now)
         unexplained = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
-                       if v.state is not State.PASSED and c.ref.namespace in self.unexplained}
+                       if v.outcome is not Outcome.PASSED and c.ref.namespace in self.unexplained}
         if unexplained:
             self._watch(set().union(*(self.unexplained.pop(namespace) for namespace in unexplained)))
             self._judge_again(checks, verdicts, elapsed, now,
-                              lambda c, v: v.state is not State.PASSED and c.ref.namespace in unexplained)
+                              lambda c, v: v.outcome is not Outcome.PASSED and c.ref.namespace in unexplained)
         asking = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
                   if v.needs_pod_sources and c.ref.namespace is not None}
         if asking:
@@ -402,7 +402,7 @@ class Verification:
             self.judging_from = elapsed if self.judging_from is None else self.judging_from
             until = self.judging_from + OVERTIME
         if self.blind:
-            pending = [self._deadline_of(c) for c in self.checks if c.verdict.state is State.PENDING]
+            pending = [self._deadline_of(c) for c in self.checks if c.verdict.outcome is PENDING]
             until = max([until, *(deadline + RECONNECT_GRACE + OVERTIME for deadline in pending)])
         elif self.outages and self.outages[-1].ended is not None:
             until = max(until, self.outages[-1].ended - self.started + RESYNC_GRACE + OVERTIME)
@@ -413,7 +413,7 @@ class Verification:
         if self.blind:
             return True
         ended = self.outages[-1].ended if self.outages else None
-        return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
+        return verdict.outcome is Outcome.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
 
     def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
         """Past the last deadline, and not waiting on an outage; exit 3 when an outage outlasts a check's deadline.
@@ -422,7 +422,7 @@ class Verification:
         blind cannot be decided on current state: that is "could not verify", not a verdict.
         """
         if self.blind:
-            pending = [c for c in self.checks if c.verdict.state is State.PENDING]
+            pending = [c for c in self.checks if c.verdict.outcome is PENDING]
             overdue = [c for c in pending if elapsed > self._deadline_of(c) + RECONNECT_GRACE]
             if overdue:
                 window = self._deadline_of(overdue[0])
@@ -459,11 +459,11 @@ class Verification:
                 every_check = elapsed - last_full >= TICK or elapsed > final_deadline
                 self._evaluate(elapsed, every_check)
                 last_full = elapsed if every_check else last_full
-                if all(c.verdict.state is not State.PENDING for c in self.checks) or \
+                if all(c.verdict.outcome is not PENDING for c in self.checks) or \
                         self._deadline_passed(elapsed, final_deadline):
                     break
                 if self.deadlines.fail_fast:
-                    self.stopped_at = next((c for c in self.checks if c.verdict.state is State.FAILED), None)
+                    self.stopped_at = next((c for c in self.checks if c.verdict.outcome is Outcome.FAILED), None)
                     if self.stopped_at is not None:
                         break
                 self.watching.set()
@@ -489,9 +489,9 @@ class Verification:
 
     def _finding(self, check: Check) -> Finding:
         verdict = check.verdict
-        outcome = verdict.state.outcome
-        message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
-        if verdict.state is State.PENDING and self.stopped_at is not None:
+        outcome = verdict.outcome or Outcome.FAILED  # a check still pending when the run ends failed: undecided
+        message = verdict.message if verdict.outcome is not PENDING else f"undecided: {verdict.message}"
+        if verdict.outcome is PENDING and self.stopped_at is not None:
             outcome = Outcome.NOT_CHECKABLE
             message = f"not decided: {fail_fast_reason(self.stopped_at.ref)}; last seen: {verdict.message}"
         if check.phase == "rollouts" and outcome is Outcome.FAILED:

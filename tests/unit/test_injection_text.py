@@ -20,7 +20,7 @@ from gate.objects import ObjectRef
 from gate.report import render
 from gate.report.base import Report
 from gate.report.console import LiveProgress, summary_table
-from gate.verify.checks import Check, State, Verdict
+from gate.verify.checks import Check, Verdict
 
 PAYLOADS = [
     "web\n::error file=x.yaml,line=1::forged",
@@ -52,7 +52,7 @@ def test_text_report(payload: str) -> None:
 def test_live_progress_and_summary_table(payload: str, tty: bool) -> None:
     stream = io.StringIO()
     check = Check("endpoints", ObjectRef("Service", "shop", payload), payload, "endpoints",
-                  Verdict(State.FAILED, payload))
+                  Verdict(Outcome.FAILED, payload))
     LiveProgress(stream, tty)(check, 1.0)
     drawn = stream.getvalue()
     if tty:  # the redraw's own sequences, and nothing from the input
