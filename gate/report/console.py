@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Protocol, TextIO
 
 from gate.escape import visible
-from gate.findings import Outcome
+from gate.findings import Outcome, Phase
 from gate.objects import ObjectRef
 from gate.report.base import Report
 from gate.report.github import neutralise
@@ -28,7 +28,7 @@ class Check(Protocol):
     """What a progress line shows of a check (gate/verify/checks.py's Check): it renders, never decides."""
 
     @property
-    def phase(self) -> str: ...
+    def phase(self) -> Phase: ...
 
     @property
     def ref(self) -> ObjectRef: ...
@@ -47,7 +47,7 @@ class LiveProgress:
     def __init__(self, stream: TextIO, redraw: bool, color: bool = False,
                  safe: Callable[[str], str] = str, heartbeat: float = HEARTBEAT) -> None:
         self.stream, self.redraw, self.color, self.safe, self.heartbeat = stream, redraw, color, safe, heartbeat
-        self.checks: dict[tuple[str, object], Check] = {}
+        self.checks: dict[tuple[Phase, object], Check] = {}
         self.drawn = 0
         self.started = time.monotonic()
         self.lock = threading.Lock()

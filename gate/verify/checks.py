@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
-from gate.findings import Location, Outcome
+from gate.findings import Location, Outcome, Phase
 from gate.kinds import CONTROLLER_LABEL_KEYS, SELECTOR_KINDS, WORKLOAD_KINDS
 from gate.labels import PodLabels, Selector, format_labels
 from gate.objects import Object, ObjectRef, dig, is_workload, kind_group, template_labels, template_labels_path
@@ -48,7 +48,7 @@ class Verdict:
 class Check:
     """One check's identity and where it stands."""
 
-    phase: str
+    phase: Phase
     ref: ObjectRef
     title: str
     rule: str
@@ -75,7 +75,7 @@ def evaluate(checks: Iterable[Check], snapshot: Snapshot, context: Context, now:
     verdicts = []
     for check in checks:
         ref = check.ref
-        if check.phase == "rollouts":
+        if check.phase == Phase.ROLLOUTS:
             obj = snapshot.get(ref.kind, ref.namespace, ref.name)
             verdicts.append(rollout_verdict(obj, snapshot, now, context.rollout_timed_out))
             continue

@@ -15,7 +15,7 @@ from gate.config import GateConfig, Pair
 from gate.endpoints import ready_endpoints
 from gate.errors import ClusterError, PermissionDenied
 from gate.escape import shell_command
-from gate.findings import Finding, Location, Outcome, Severity
+from gate.findings import Finding, Location, Outcome, Phase, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, PAIR_READS
 from gate.netpol import dns_pods
@@ -26,7 +26,6 @@ from gate.schema import validate_live
 from gate.status import is_true
 from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
 
-PHASE = "connectivity"
 # API groups of policy kinds this evaluator does not read; their presence makes a static verdict incomplete.
 FOREIGN_POLICY_GROUPS = {"policy.networking.k8s.io": "AdminNetworkPolicy", "cilium.io": "Cilium policies",
                          "crd.projectcalico.org": "Calico policies", "projectcalico.org": "Calico policies"}
@@ -97,8 +96,8 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
              evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
-    return Finding(PHASE, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
-                   severity, evidence, fix, Location.parse(pair.location), seconds)
+    return Finding(Phase.CONNECTIVITY, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome,
+                   message, severity, evidence, fix, Location.parse(pair.location), seconds)
 
 
 RUN_DEADLINE_PASSED = "timed out: the run's deadline (--timeout) passed before the probe had a result"

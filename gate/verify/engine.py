@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError
-from gate.findings import Finding, Location, Outcome
+from gate.findings import Finding, Location, Outcome, Phase
 from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, WORKLOAD_KINDS, may_create_pods, rolls_out
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, kind_group, pod_template, ref_of, template_labels_path
@@ -131,11 +131,11 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
         if not rolls_out(kind):
             continue
         title = f"{item.ref.name} rolled out" if kind in WORKLOAD_KINDS else f"{item.ref.name} is current"
-        checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
+        checks.append(Check(Phase.ROLLOUTS, item.ref, title, "rollout", locations=_location(item.manifest)))
     services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
         if item.ref.kind == "Service":
-            checks.append(Check("endpoints", item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
+            checks.append(Check(Phase.ENDPOINTS, item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
                                 locations=_location(item.manifest, "spec", "selector")))
     for item in touched:
         if item.manifest is None or item.ref.namespace is None:
@@ -144,7 +144,7 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
             backend = ObjectRef("Service", reference.namespace, reference.name)
             if reference.kind == "Service" and backend not in services:
                 services.add(backend)
-                checks.append(Check("endpoints", backend, f"{backend.name} has ready endpoints (backend of "
+                checks.append(Check(Phase.ENDPOINTS, backend, f"{backend.name} has ready endpoints (backend of "
                                     f"{item.ref})", "endpoints", locations=_location(item.manifest, *reference.path)))
     return checks
 
@@ -158,7 +158,7 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
     deciding: set[Watched] = set()
     explaining: set[Watched] = set()
     for check in checks:
-        if check.phase == "endpoints":
+        if check.phase == Phase.ENDPOINTS:
             deciding.update((BUILTIN_RESOURCES[kind], check.ref.namespace) for kind in ENDPOINT_PASS_READS)
             explaining.update((BUILTIN_RESOURCES[kind], check.ref.namespace) for kind in KINDS["Service"].reads)
     for item in touched:
@@ -207,7 +207,7 @@ class Verification:
         self.rollout_checks: dict[ObjectRef, list[int]] = defaultdict(list)  # positions in self.checks
         self.endpoints_checks: dict[str | None, list[int]] = defaultdict(list)
         for position, check in enumerate(self.checks):
-            if check.phase == "rollouts":
+            if check.phase == Phase.ROLLOUTS:
                 self.rollout_checks[check.ref].append(position)
             else:
                 self.endpoints_checks[check.ref.namespace].append(position)
@@ -243,7 +243,7 @@ class Verification:
         self.api_versions = {item.ref: item.api_version for item in touched}
         self.started = time.monotonic()  # set again when run() starts
         self.judging_from: float | None = None  # when the loop first ran past the last deadline
-        self.confirmed: set[str] = set()  # phases whose deadline failures the storage check has let stand
+        self.confirmed: set[Phase] = set()  # phases whose deadline failures the storage check has let stand
 
     def _apply(self, event: WatchEvent) -> None:
         if event.type == "ERROR":
@@ -319,7 +319,7 @@ class Verification:
         pending = [self.checks[p] for p in positions if self.checks[p].verdict.outcome is PENDING]
         endpoints_timed_out = elapsed >= self.deadlines.endpoints
         for check, computed in zip(pending, self._verdicts(pending, elapsed), strict=True):
-            verdict = computed if check.phase != "endpoints" else \
+            verdict = computed if check.phase != Phase.ENDPOINTS else \
                 at_deadline(computed, endpoints_timed_out, self.deadlines.wait_full)
             if verdict.outcome is not PENDING and self._holding(verdict):
                 verdict = replace(verdict, outcome=PENDING)
@@ -369,7 +369,7 @@ class Verification:
             for namespace in self.endpoints_checks for sources in (self.pod_sources[namespace],)},
             rollout_timed_out=elapsed >= self.deadlines.rollout)
 
-    def _confirm(self, phase: str) -> None:
+    def _confirm(self, phase: Phase) -> None:
         """Before a deadline makes failures final: every watch follows the server, and the server reads its storage.
 
         With etcd stopped the API server stays up and its watches stay open but silent, so the snapshot may
@@ -390,7 +390,7 @@ class Verification:
 
     def _resource_of(self, check: Check) -> Resource:
         """The checked object's kind: a Service for endpoints checks (touched or a backend), else touched."""
-        if check.phase == "endpoints":
+        if check.phase == Phase.ENDPOINTS:
             return BUILTIN_RESOURCES["Service"]
         return self.cluster.resource_for(check.ref.kind, self.api_versions[check.ref], str(check.ref))
 
@@ -437,7 +437,7 @@ class Verification:
         return ended is None or time.monotonic() - ended >= RESYNC_GRACE
 
     def _deadline_of(self, check: Check) -> float:
-        return self.deadlines.rollout if check.phase == "rollouts" else self.deadlines.endpoints
+        return self.deadlines.rollout if check.phase == Phase.ROLLOUTS else self.deadlines.endpoints
 
     def run(self) -> list[Finding]:
         """The findings, once every check is decided or the deadlines passed; every request bounded by them."""
@@ -494,7 +494,7 @@ class Verification:
         if verdict.outcome is PENDING and self.stopped_at is not None:
             outcome = Outcome.NOT_CHECKABLE
             message = f"not decided: {fail_fast_reason(self.stopped_at.ref)}; last seen: {verdict.message}"
-        if check.phase == "rollouts" and outcome is Outcome.FAILED:
+        if check.phase == Phase.ROLLOUTS and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events + tuple(
             f"decided after an API server outage: {outage.describe()}" for outage in self.outages)

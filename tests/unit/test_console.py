@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 
-from gate.findings import Outcome
+from gate.findings import Outcome, Phase
 from gate.objects import ObjectRef
 from gate.report.console import LiveProgress
 from gate.verify.checks import PENDING, Check, Verdict
@@ -17,7 +17,7 @@ class Terminal(io.StringIO):
 
 
 def check(name: str, outcome: Outcome | None, message: str) -> Check:
-    return Check("rollouts", ObjectRef("Deployment", "shop", name), f"{name} rolled out", "rollout",
+    return Check(Phase.ROLLOUTS, ObjectRef("Deployment", "shop", name), f"{name} rolled out", "rollout",
                  Verdict(outcome, message))
 
 

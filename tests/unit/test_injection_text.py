@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Phase
 from gate.objects import ObjectRef
 from gate.report import render
 from gate.report.base import Report
@@ -51,7 +51,7 @@ def test_text_report(payload: str) -> None:
 @pytest.mark.parametrize("tty", [True, False])
 def test_live_progress_and_summary_table(payload: str, tty: bool) -> None:
     stream = io.StringIO()
-    check = Check("endpoints", ObjectRef("Service", "shop", payload), payload, "endpoints",
+    check = Check(Phase.ENDPOINTS, ObjectRef("Service", "shop", payload), payload, "endpoints",
                   Verdict(Outcome.FAILED, payload))
     LiveProgress(stream, tty)(check, 1.0)
     drawn = stream.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gate.findings import Outcome
+from gate.findings import Outcome, Phase
 from gate.objects import ObjectRef
 from gate.verify.checks import PENDING, Check, Context, endpoints_verdict, evaluate, rollout_verdict, settled_namespaces
 from gate.verify.engine import at_deadline
@@ -247,8 +247,8 @@ def test_evaluate_runs_each_check_over_one_snapshot_without_deadlines() -> None:
     snapshot = snapshot_with({"app": "inference-api"}, ready=False, slices=[slice_with(0, 3)])
     snapshot.put("Service", NS, service({"app": "inference-api"}))
     deployment = ObjectRef("Deployment", NS, "inference-api")
-    checks = [Check("rollouts", deployment, "inference-api rolled out", "rollout"),
-              Check("endpoints", SERVICE_REF, "inference-api has ready endpoints", "endpoints")]
+    checks = [Check(Phase.ROLLOUTS, deployment, "inference-api rolled out", "rollout"),
+              Check(Phase.ENDPOINTS, SERVICE_REF, "inference-api has ready endpoints", "endpoints")]
     context = Context({deployment, SERVICE_REF}, {}, {NS: ()}, rollout_timed_out=False)
     rollout, endpoints = evaluate(checks, snapshot, context, NOW)
     assert rollout.outcome is PENDING
