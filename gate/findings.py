@@ -32,6 +32,8 @@ class Outcome(Enum):
 
 
 class Severity(Enum):
+    """How much a rule's failure counts (the catalog's, or gate.yaml `rules:`): an input of Grade, not a state."""
+
     ERROR = "error"
     WARNING = "warning"
     NOTE = "note"  # a failure shown and counted, that fails no run, not even with --strict (gate.yaml `rules:`)
@@ -120,20 +122,12 @@ class Finding:
         return Grade.ERROR if strict and grade is Grade.WARNING else grade
 
     @property
-    def is_suppressed(self) -> bool:
-        return self.grade() is Grade.SUPPRESSED
-
-    @property
     def is_error(self) -> bool:
         return self.grade() is Grade.ERROR
 
     @property
     def is_warning(self) -> bool:
         return self.grade() is Grade.WARNING
-
-    @property
-    def is_note(self) -> bool:
-        return self.grade() is Grade.NOTE
 
     def fails(self, strict: bool = False) -> bool:
         """Whether this finding fails the run (exit code 1)."""
