@@ -8,23 +8,60 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from gate.errors import EXIT_FAILED, EXIT_OK
 from gate.location import Location
 from gate.objects import ObjectRef
 
 
+class Phase(StrEnum):
+    """Where a check runs, in the order a run reports them; the words JSON, JUnit and metrics print."""
+
+    LINT = "lint"
+    ROLLOUTS = "rollouts"
+    ENDPOINTS = "endpoints"
+    CONNECTIVITY = "connectivity"
+
+
 class Outcome(Enum):
+    """What a check found: its producer's answer, before severity, suppression and --strict (see Grade)."""
+
     PASSED = "passed"
     FAILED = "failed"
     NOT_CHECKABLE = "not-checkable"  # the evidence needed is not in the set (e.g. the workload is elsewhere)
 
 
 class Severity(Enum):
+    """How much a rule's failure counts (the catalog's, or gate.yaml `rules:`): an input of Grade, not a state."""
+
     ERROR = "error"
     WARNING = "warning"
     NOTE = "note"  # a failure shown and counted, that fails no run, not even with --strict (gate.yaml `rules:`)
+
+
+class Grade(Enum):
+    """What a finding means for the run: the one state every reporter renders (words: gate/report/words.py).
+
+    Computed once, by Finding.grade, from the outcome, the severity, the suppression and --strict. Declared
+    most important first: by_importance sorts the failures in this order.
+    """
+
+    ERROR = "error"  # a failure that fails the run
+    WARNING = "warning"  # a failure shown and counted, that fails the run only with --strict
+    NOTE = "note"  # a failure shown and counted, that fails no run
+    SUPPRESSED = "suppressed"  # a failure that does not count, and says why (Finding.suppression)
+    PASSED = "passed"
+    NOT_CHECKABLE = "not-checkable"
+
+    @property
+    def failed(self) -> bool:
+        """Whether the check failed, counting or not."""
+        return self in (Grade.ERROR, Grade.WARNING, Grade.NOTE, Grade.SUPPRESSED)
+
+
+_SEVERITY_GRADE = {Severity.ERROR: Grade.ERROR, Severity.WARNING: Grade.WARNING, Severity.NOTE: Grade.NOTE}
+_UNFAILED_GRADE = {Outcome.PASSED: Grade.PASSED, Outcome.NOT_CHECKABLE: Grade.NOT_CHECKABLE}
 
 
 @dataclass(frozen=True)
@@ -39,7 +76,7 @@ class Suppression:
 class Finding:
     """One check of one object: its outcome and, when it failed, the cause and the fix."""
 
-    phase: str  # lint | rollouts | endpoints | connectivity
+    phase: Phase
     rule: str  # stable id, e.g. service-selector
     subject: ObjectRef
     title: str  # e.g. "inference-api has ready endpoints"
@@ -53,25 +90,34 @@ class Finding:
     suppression: Suppression | None = None  # a failure that does not count (gate/suppressions.py decides)
     baseline: str | None = None  # new | unchanged: how a failure compares with --baseline, when one is given
 
-    @property
-    def is_suppressed(self) -> bool:
-        return self.outcome is Outcome.FAILED and self.suppression is not None
+    def __post_init__(self) -> None:
+        """A phase given as its word is that Phase (an unknown word is a ValueError): JSON, JUnit and metrics
+        print the word, and a misspelt phase cannot become a suite or a label of its own."""
+        object.__setattr__(self, "phase", Phase(self.phase))
+
+    def grade(self, strict: bool = False) -> Grade:
+        """What this finding means for the run: the one place severity, suppression and --strict are decided.
+
+        --strict makes a warning an error, nothing else: a note or a suppressed failure never fails a run.
+        """
+        if self.outcome is not Outcome.FAILED:
+            return _UNFAILED_GRADE[self.outcome]
+        if self.suppression is not None:
+            return Grade.SUPPRESSED
+        grade = _SEVERITY_GRADE[self.severity]
+        return Grade.ERROR if strict and grade is Grade.WARNING else grade
 
     @property
     def is_error(self) -> bool:
-        return self.outcome is Outcome.FAILED and self.severity is Severity.ERROR and self.suppression is None
+        return self.grade() is Grade.ERROR
 
     @property
     def is_warning(self) -> bool:
-        return self.outcome is Outcome.FAILED and self.severity is Severity.WARNING and self.suppression is None
-
-    @property
-    def is_note(self) -> bool:
-        return self.outcome is Outcome.FAILED and self.severity is Severity.NOTE and self.suppression is None
+        return self.grade() is Grade.WARNING
 
     def fails(self, strict: bool = False) -> bool:
-        """Whether this finding fails the run: the one place strictness is decided (exit code and reporters)."""
-        return self.is_error or (strict and self.is_warning)
+        """Whether this finding fails the run (exit code 1)."""
+        return self.grade(strict) is Grade.ERROR
 
 
 def exit_code(findings: Iterable[Finding], strict: bool = False) -> int:
@@ -90,9 +136,9 @@ def fingerprint(finding: Finding) -> str:
 
 
 def by_importance(findings: Iterable[Finding]) -> list[Finding]:
-    """Errors first, then warnings, then notes, then suppressed failures, then the rest; stable within each group."""
-    return sorted(findings, key=lambda f: 0 if f.is_error else 1 if f.is_warning else 2 if f.is_note
-                  else 3 if f.is_suppressed else 4)
+    """Failures in Grade's order (errors, warnings, notes, suppressed), then the rest; stable within each group."""
+    order = list(Grade)
+    return sorted(findings, key=lambda f: order.index(grade) if (grade := f.grade()).failed else len(order))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from gate.cluster import Cluster, LimitExceeded, MalformedAnswer, limit, parse_json
 from gate.errors import ManifestError, UsageError
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Phase
 from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.manifests import Manifest, helm_stream
 from gate.objects import ObjectRef
@@ -206,11 +206,11 @@ def status_finding(release: Release) -> Finding:
     title = f"helm release {release.name} revision {release.revision} is deployed"
     described = f": {release.description}" if release.description else ""
     if release.deployed:
-        return Finding("rollouts", RULE, release.ref, title, Outcome.PASSED,
+        return Finding(Phase.ROLLOUTS, RULE, release.ref, title, Outcome.PASSED,
                        f"helm release {release.name} revision {release.revision}: {DEPLOYED}{described}")
     waiting = " (Helm has not finished it, or was stopped before it did)" if release.status.startswith("pending") \
         else ""
-    return Finding("rollouts", RULE, release.ref, title, Outcome.FAILED,
+    return Finding(Phase.ROLLOUTS, RULE, release.ref, title, Outcome.FAILED,
                    f"helm release {release.name} revision {release.revision} is {release.status}{waiting}"
                    f"{described}", evidence=(f"record: {release.record}",),
                    fix=(f"helm history {release.name} -n {release.namespace}",))

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 
 from gate.errors import EXIT_INTERRUPTED, EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
-from gate.findings import BaselineEntry, Finding, Outcome
+from gate.findings import BaselineEntry, Finding, Grade
 from gate.location import Location
+from gate.report.words import WORDS
 
 # Why a run ended without a verdict, by exit code: the `type` reporters give the error.
 ERROR_KINDS = {EXIT_USAGE: "usage-error", EXIT_UNVERIFIABLE: "could-not-verify", EXIT_INTERRUPTED: "interrupted"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Named in the summary line even at zero; the other grades only when there are some.
+ALWAYS_TALLIED = (Grade.ERROR, Grade.WARNING, Grade.PASSED, Grade.NOT_CHECKABLE)
 
 
 def unicode_text(text: str) -> str:
@@ -55,28 +58,18 @@ class Report:
         return "failure" if self.exit_code else "success"
 
     def count(self) -> dict[str, int]:
-        counts = {"errors": 0, "warnings": 0, "notes": 0, "suppressed": 0, "passed": 0, "not_checkable": 0}
+        """How many findings of each grade (without --strict: a warning stays a warning), by the grade's word."""
+        counts = dict.fromkeys(Grade, 0)
         for finding in self.findings:
-            if finding.is_error:
-                counts["errors"] += 1
-            elif finding.is_warning:
-                counts["warnings"] += 1
-            elif finding.is_note:
-                counts["notes"] += 1
-            elif finding.is_suppressed:
-                counts["suppressed"] += 1
-            elif finding.outcome is Outcome.PASSED:
-                counts["passed"] += 1
-            else:
-                counts["not_checkable"] += 1
-        return counts
+            counts[finding.grade()] += 1
+        return {WORDS[grade].count: number for grade, number in counts.items()}
 
     def summary(self) -> str:
         if self.error is not None:
             return f"ERROR: {self.error} (exit {self.exit_code})"
-        c = self.count()
+        counts = self.count()
         verdict = "FAILED" if self.exit_code else "PASSED"
-        quiet = "".join(f", {c[key]} {word}" for key, word in (("notes", "note(s)"), ("suppressed", "suppressed"))
-                        if c[key])  # counted apart, named only when there are some
-        return (f"{verdict}: {c['errors']} error(s), {c['warnings']} warning(s), {c['passed']} passed, "
-                f"{c['not_checkable']} not checkable{quiet} ({self.seconds:.1f} s)")
+        grades = [*ALWAYS_TALLIED, *(grade for grade in Grade if grade not in ALWAYS_TALLIED)]
+        tallies = ", ".join(f"{number} {WORDS[grade].tally}" for grade in grades
+                            if (number := counts[WORDS[grade].count]) or grade in ALWAYS_TALLIED)
+        return f"{verdict}: {tallies} ({self.seconds:.1f} s)"

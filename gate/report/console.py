@@ -16,18 +16,19 @@ from contextlib import contextmanager
 from typing import Protocol, TextIO
 
 from gate.escape import visible
-from gate.findings import Outcome
+from gate.findings import Outcome, Phase
 from gate.objects import ObjectRef
 from gate.report.base import Report
 from gate.report.github import neutralise
-from gate.verify.checks import State, Verdict
+from gate.report.words import WORDS
+from gate.verify.checks import PENDING, Verdict
 
 
 class Check(Protocol):
     """What a progress line shows of a check (gate/verify/checks.py's Check): it renders, never decides."""
 
     @property
-    def phase(self) -> str: ...
+    def phase(self) -> Phase: ...
 
     @property
     def ref(self) -> ObjectRef: ...
@@ -36,8 +37,8 @@ class Check(Protocol):
     def verdict(self) -> Verdict: ...
 
 HEARTBEAT = 10.0  # seconds between "still waiting" lines without a TTY
-_MARK = {State.PENDING: "…", State.PASSED: "✓", State.FAILED: "✗"}
-_COLOR = {State.PENDING: "", State.PASSED: "\x1b[32m", State.FAILED: "\x1b[31m"}
+_MARK = {PENDING: "…", Outcome.PASSED: "✓", Outcome.FAILED: "✗"}
+_COLOR = {PENDING: "", Outcome.PASSED: "\x1b[32m", Outcome.FAILED: "\x1b[31m"}
 
 
 class LiveProgress:
@@ -46,7 +47,7 @@ class LiveProgress:
     def __init__(self, stream: TextIO, redraw: bool, color: bool = False,
                  safe: Callable[[str], str] = str, heartbeat: float = HEARTBEAT) -> None:
         self.stream, self.redraw, self.color, self.safe, self.heartbeat = stream, redraw, color, safe, heartbeat
-        self.checks: dict[tuple[str, object], Check] = {}
+        self.checks: dict[tuple[Phase, object], Check] = {}
         self.drawn = 0
         self.started = time.monotonic()
         self.lock = threading.Lock()
@@ -76,9 +77,9 @@ class LiveProgress:
             beating.join()
 
     def _line(self, check: Check) -> str:
-        mark = _MARK[check.verdict.state]
-        if self.color and _COLOR[check.verdict.state]:
-            mark = f"{_COLOR[check.verdict.state]}{mark}\x1b[0m"
+        mark = _MARK[check.verdict.outcome]
+        if self.color and _COLOR[check.verdict.outcome]:
+            mark = f"{_COLOR[check.verdict.outcome]}{mark}\x1b[0m"
         return f"{mark} {check.phase:<9} " + visible(f"{check.ref.qualified}: {check.verdict.message}")
 
     def _write(self, text: str) -> None:
@@ -88,10 +89,10 @@ class LiveProgress:
     def heartbeat_line(self) -> str | None:
         """`3/5 checks passed, waiting for deployment/x in namespace y: Ready 1/3`, or None when nothing waits."""
         checks = list(self.checks.values())
-        pending = [c for c in checks if c.verdict.state is State.PENDING]
+        pending = [c for c in checks if c.verdict.outcome is PENDING]
         if not pending:
             return None
-        passed = sum(c.verdict.state is State.PASSED for c in checks)
+        passed = sum(c.verdict.outcome is Outcome.PASSED for c in checks)
         first = pending[0]
         return visible(f"{passed}/{len(checks)} checks passed, waiting for {first.ref.qualified}: "
                        f"{first.verdict.message}")
@@ -120,10 +121,8 @@ class LiveProgress:
 def summary_table(report: Report) -> str:
     rows = [("RESULT", "PHASE", "CHECK", "OBJECT", "TIME")]
     for finding in report.findings:
-        result = {Outcome.PASSED: "passed", Outcome.NOT_CHECKABLE: "skipped"}.get(
-            finding.outcome, "suppressed" if finding.is_suppressed else "FAILED")
-        rows.append((result, finding.phase, visible(finding.title), visible(finding.subject.qualified),
-                     f"{finding.seconds:.1f}s"))
+        rows.append((WORDS[finding.grade()].console, finding.phase, visible(finding.title),
+                     visible(finding.subject.qualified), f"{finding.seconds:.1f}s"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in rows) + "\n"

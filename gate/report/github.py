@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass
 
 from gate.escape import visible
-from gate.findings import Finding, Outcome, by_importance
+from gate.findings import Finding, by_importance
 from gate.location import Location
 from gate.report.base import Report
+from gate.report.words import WORDS
 
 MAX_ANNOTATIONS = 10
 _LEGACY = "##["
@@ -61,10 +62,10 @@ def annotations(report: Report) -> list[str]:
         location = (report.error_location,) if report.error_location else ()
         return [_command("error", f"deploy-gate {report.command}: {report.error_kind}", location,
                          visible(report.error))]
-    failed = [f for f in by_importance(report.findings) if f.outcome is Outcome.FAILED and not f.is_suppressed]
     lines: list[str] = []
-    for finding in failed[:MAX_ANNOTATIONS]:
-        command = "error" if finding.fails(report.strict) else "warning" if finding.is_warning else "notice"
+    for finding in _annotated(report)[:MAX_ANNOTATIONS]:
+        command = WORDS[finding.grade(report.strict)].annotation
+        assert command is not None  # --strict only makes a warning an error
         body = "\n".join(visible(line) for line in [finding.message, *(f"fix: {line}" for line in finding.fix)])
         lines.append(_annotation(command, finding, finding.locations[:1], "", body))
         # The second place a finding names (the template a selector misses, the policy that denies) gets a
@@ -73,6 +74,11 @@ def annotations(report: Report) -> list[str]:
             lines.append(_annotation("notice", finding, finding.locations[1:2], " (related)",
                                      visible(finding.message)))
     return lines[:MAX_ANNOTATIONS]
+
+
+def _annotated(report: Report) -> list[Finding]:
+    """The findings a workflow command is about (the failures that count), errors first."""
+    return [f for f in by_importance(report.findings) if WORDS[f.grade()].annotation is not None]
 
 
 def _annotation(command: str, finding: Finding, locations: tuple[Location, ...], suffix: str, body: str) -> str:
@@ -107,9 +113,7 @@ def code_block(lines: list[str]) -> list[str]:
 
 
 def _row(finding: Finding) -> str:
-    status = {Outcome.PASSED: "✅ passed", Outcome.NOT_CHECKABLE: "⏭️ not checkable"}.get(
-        finding.outcome, "❌ failed" if finding.is_error else "⚠️ warning" if finding.is_warning
-        else "📝 note" if finding.is_note else "🔕 suppressed")
+    status = WORDS[finding.grade()].summary
     where = markdown_text(str(finding.locations[0])) if finding.locations else ""
     return (f"| {status} | {finding.phase} | {markdown_text(finding.title)} | {markdown_text(finding.message)} "
             f"| {where} |")
@@ -118,13 +122,12 @@ def _row(finding: Finding) -> str:
 def summary_markdown(report: Report) -> str:
     verdict = {"success": "✅ passed", "failure": "❌ failed", "error": "⚠️ could not finish"}[report.result]
     lines = [f"## deploy-gate {report.command}: {verdict}", "", markdown_text(report.summary()), ""]
-    for finding in by_importance(report.findings):
-        if finding.outcome is Outcome.FAILED and not finding.is_suppressed:
-            lines += [f"### {markdown_text(finding.title)}", "", markdown_text(finding.message), ""]
-            lines += [f"- {markdown_text(line)}" for line in finding.evidence]
-            if finding.fix:
-                lines += ["", "**Fix:**", "", *code_block(list(finding.fix))]
-            lines.append("")
+    for finding in _annotated(report):
+        lines += [f"### {markdown_text(finding.title)}", "", markdown_text(finding.message), ""]
+        lines += [f"- {markdown_text(line)}" for line in finding.evidence]
+        if finding.fix:
+            lines += ["", "**Fix:**", "", *code_block(list(finding.fix))]
+        lines.append("")
     if report.findings:
         lines += ["| result | phase | check | detail | where |", "|---|---|---|---|---|"]
         lines += [_row(f) for f in report.findings]

@@ -11,6 +11,7 @@ import json
 
 from gate.findings import Finding
 from gate.report.base import Report, unicode_text
+from gate.report.words import WORDS
 
 SCHEMA_VERSION = 1
 
@@ -21,7 +22,7 @@ def finding_dict(finding: Finding) -> dict[str, object]:
         "rule": finding.rule,
         "object": {"kind": finding.subject.kind, "namespace": finding.subject.namespace, "name": finding.subject.name},
         "check": finding.title,
-        "outcome": "suppressed" if finding.is_suppressed else finding.outcome.value,
+        "outcome": WORDS[finding.grade()].json,
         "severity": finding.severity.value,
         "message": finding.message,
         "evidence": list(finding.evidence),

@@ -19,11 +19,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from gate.escape import visible
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Grade, Phase
 from gate.objects import ObjectRef
 from gate.report.base import Report
-
-PHASE_ORDER = ("lint", "rollouts", "endpoints", "connectivity")
+from gate.report.words import WORDS
 
 
 def _seconds(seconds: float) -> str:
@@ -47,20 +46,14 @@ def _body(finding: Finding) -> str:
 def _case(finding: Finding, strict: bool) -> ET.Element:
     case = ET.Element("testcase", classname=visible(classname(finding.subject)), name=visible(finding.title),
                       time=_seconds(finding.seconds))
-    body = _body(finding)
-    if finding.fails(strict):
-        ET.SubElement(case, "failure", message=visible(finding.message), type=finding.rule).text = body
-    elif finding.suppression is not None and finding.outcome is Outcome.FAILED:
-        ET.SubElement(case, "skipped", message=visible(f"suppressed: {finding.suppression.justification}"),
-                      type="suppressed").text = body
-    elif finding.outcome is Outcome.FAILED:  # a warning or a note
-        ET.SubElement(case, "skipped", message=visible(f"{finding.severity.value}: {finding.message}"),
-                      type=finding.severity.value).text = body
-    elif finding.outcome is Outcome.NOT_CHECKABLE:
-        ET.SubElement(case, "skipped", message=visible(f"not checkable: {finding.message}"),
-                      type="not-checkable").text = body
-    else:
-        ET.SubElement(case, "system-out").text = body
+    grade = finding.grade(strict)
+    words = WORDS[grade]
+    child = ET.SubElement(case, words.junit)
+    child.text = _body(finding)
+    if words.junit != "system-out":  # a failure's message is its cause; a skip's names why it was skipped
+        why = finding.suppression.justification if finding.suppression is not None else finding.message
+        child.set("message", visible(finding.message if grade is Grade.ERROR else f"{words.text}: {why}"))
+        child.set("type", words.junit_type or finding.rule)
     return case
 
 
@@ -88,7 +81,7 @@ def _suites(report: Report) -> list[ET.Element]:
         return [_suite(f"deploy-gate {report.command}", [case], where.file if where else None)]
     groups: dict[tuple[int, str, str], list[ET.Element]] = {}
     for finding in report.findings:
-        rank = PHASE_ORDER.index(finding.phase) if finding.phase in PHASE_ORDER else len(PHASE_ORDER)
+        rank = list(Phase).index(finding.phase)
         file = finding.locations[0].file if finding.locations else ""
         groups.setdefault((rank, finding.phase, file), []).append(_case(finding, report.strict))
     return [_suite(f"deploy-gate {phase}" + (f" {file}" if file else ""), cases, file)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from gate.findings import Finding
+from gate.findings import Finding, Grade
 from gate.report.base import Report, unicode_text
+from gate.report.words import WORDS
 
 LABELS = ("check", "object", "namespace")
 # Worst first: a check reported twice for one object (the same labels) shows its worst outcome.
-OUTCOMES = ("failed", "warning", "note", "suppressed", "not-checkable", "passed")
+WORST_FIRST = (Grade.ERROR, Grade.WARNING, Grade.NOTE, Grade.SUPPRESSED, Grade.NOT_CHECKABLE, Grade.PASSED)
 
 
 def check_labels(finding: Finding) -> tuple[str, ...]:
@@ -27,29 +28,23 @@ def check_labels(finding: Finding) -> tuple[str, ...]:
     return tuple(unicode_text(value) for value in (finding.phase, name, subject.namespace or ""))
 
 
-def outcome(finding: Finding) -> str:
-    """A warning, a note or a suppressed failure is a failed check that does not fail the run: each its own
-    outcome, so an alert can leave it out."""
-    if finding.is_suppressed:
-        return "suppressed"
-    return finding.severity.value if finding.is_warning or finding.is_note else finding.outcome.value
-
-
 def registry(report: Report, finished: float) -> CollectorRegistry:
     """The gauges of one run; `finished` is the run's end (Unix seconds), the caller's clock, not ours."""
     metrics = CollectorRegistry(auto_describe=False)
-    worst: dict[tuple[str, ...], str] = {}
+    # A warning, a note or a suppressed failure is a failed check that does not fail the run: each its own
+    # outcome, so an alert can leave it out.
+    worst: dict[tuple[str, ...], Grade] = {}
     for finding in report.findings:
         key = check_labels(finding)
-        worst[key] = min(worst.get(key, "passed"), outcome(finding), key=OUTCOMES.index)
+        worst[key] = min(worst.get(key, Grade.PASSED), finding.grade(), key=WORST_FIRST.index)
     passed = Gauge("deploy_gate_check_passed", "1 the check passed, 0 it failed (a warning too); a check that "
                    "could not be made has no sample here", LABELS, registry=metrics)
     outcomes = Gauge("deploy_gate_check_outcome", "1 for the check's outcome: failed, warning, not-checkable "
                      "or passed", (*LABELS, "outcome"), registry=metrics)
-    for key, value in worst.items():
-        if value != "not-checkable":
-            passed.labels(*key).set(value == "passed")
-        outcomes.labels(*key, value).set(1)
+    for key, grade in worst.items():
+        if grade is not Grade.NOT_CHECKABLE:
+            passed.labels(*key).set(grade is Grade.PASSED)
+        outcomes.labels(*key, WORDS[grade].metric).set(1)
     for name, documentation, value in (
         ("deploy_gate_last_run_timestamp_seconds", "When the run ended, in Unix seconds", finished),
         ("deploy_gate_run_duration_seconds", "How long the run took", report.seconds),

@@ -27,10 +27,11 @@ from urllib.parse import quote
 
 from gate import __version__
 from gate.escape import visible
-from gate.findings import BaselineEntry, Finding, Outcome, fingerprint, subject_path
+from gate.findings import BaselineEntry, Finding, fingerprint, subject_path
 from gate.location import Location
 from gate.report.base import Report
 from gate.report.json_report import dumps
+from gate.report.words import WORDS
 from gate.rules import CATALOG
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -53,8 +54,8 @@ def _artifact(location: Location, root: Path) -> dict[str, str]:
 
 
 def _level(finding: Finding, strict: bool) -> str:
-    """error when it fails the run (a warning with --strict); else its severity, suppressed or not."""
-    return "error" if finding.fails(strict) else finding.severity.value
+    """Its grade's level (a warning with --strict is an error); a suppressed failure keeps its severity's."""
+    return WORDS[finding.grade(strict)].sarif or finding.severity.value
 
 
 def _logical(subject: str, name: str) -> dict[str, object]:
@@ -143,7 +144,7 @@ def _invocation(report: Report) -> dict[str, object]:
 def render(report: Report, root: Path | None = None) -> str:
     """The SARIF log; paths inside `root` (default: the working directory) are relative to %SRCROOT%."""
     root = Path(os.path.abspath(root or Path.cwd()))
-    reported = [f for f in report.findings if f.outcome is Outcome.FAILED]
+    reported = [f for f in report.findings if f.grade().failed]
     rules = sorted({f.rule for f in report.findings} | {entry.rule for entry in report.absent})
     rule_index = {rule: i for i, rule in enumerate(rules)}
     located_error = report.error is not None and report.error_location is not None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gate.escape import visible
-from gate.findings import Finding, Outcome, by_importance
+from gate.findings import Finding, Grade, by_importance
 from gate.report.base import Report
+from gate.report.words import WORDS
 from gate.rules import caller_pair
 
 
@@ -21,21 +22,23 @@ def render_finding(finding: Finding, level: str) -> list[str]:
     return lines
 
 
+# Shown without --verbose: the failures that count; the others (passed, suppressed) only with it.
+SHOWN = (Grade.ERROR, Grade.WARNING, Grade.NOTE)
+
+
 def level_of(finding: Finding) -> str | None:
     """The word a line starts with; None for findings shown only with --verbose (passed, suppressed)."""
-    if finding.is_suppressed:
-        return None
-    if finding.outcome is Outcome.FAILED:
-        return finding.severity.value
-    if finding.rule == caller_pair.ID:  # declared by the user: always worth a line
-        return "note" if finding.outcome is Outcome.PASSED else "not checkable"
+    grade = finding.grade()
+    if grade in SHOWN:
+        return WORDS[grade].text
+    if finding.rule == caller_pair.ID and not grade.failed:  # declared by the user: always worth a line
+        return WORDS[Grade.NOTE].text if grade is Grade.PASSED else WORDS[grade].text
     return None
 
 
 def _quiet_level(finding: Finding) -> str:
-    if finding.suppression is not None:
-        return f"suppressed ({finding.suppression.justification})"
-    return "ok" if finding.outcome is Outcome.PASSED else "not checkable"
+    word = WORDS[finding.grade()].text
+    return f"{word} ({finding.suppression.justification})" if finding.suppression is not None else word
 
 
 def render(report: Report, verbose: bool = False) -> str:

@@ -11,10 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 
 from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
-from gate.findings import Outcome
+from gate.findings import Outcome, Phase
 from gate.kinds import CONTROLLER_LABEL_KEYS, OWNED_IN_TURN, SELECTOR_KINDS, spec_for
 from gate.labels import PodLabels, Selector, format_labels
 from gate.location import Location
@@ -24,25 +23,14 @@ from gate.status import STALE, Result, Status, compute, is_true
 from gate.status.pods import PodProblem, pod_problems, why_not_ready
 from gate.verify.snapshot import SERVICE_NAME_LABEL, Snapshot, owner_chain
 
-
-class State(Enum):
-    """Where a check stands: pending until decided, then its finding's Outcome."""
-
-    PENDING = "pending"
-    PASSED = "passed"
-    FAILED = "failed"
-
-    @property
-    def outcome(self) -> Outcome:
-        """A check still pending when the run ends failed: it is reported as undecided."""
-        return Outcome.PASSED if self is State.PASSED else Outcome.FAILED
+PENDING = None  # a verdict's outcome until the check is decided (the engine's deadlines decide the rest)
 
 
 @dataclass(frozen=True)
 class Verdict:
     """One check at one instant."""
 
-    state: State
+    outcome: Outcome | None  # PENDING, or the finding's outcome: passed or failed
     message: str
     evidence: tuple[str, ...] = ()
     fix: tuple[str, ...] = ()
@@ -58,11 +46,11 @@ class Verdict:
 class Check:
     """One check's identity and where it stands."""
 
-    phase: str
+    phase: Phase
     ref: ObjectRef
     title: str
     rule: str
-    verdict: Verdict = field(default_factory=lambda: Verdict(State.PENDING, "waiting for the first snapshot"))
+    verdict: Verdict = field(default_factory=lambda: Verdict(PENDING, "waiting for the first snapshot"))
     seconds: float = 0.0
     locations: tuple[Location, ...] = ()
     events: tuple[str, ...] = ()
@@ -85,7 +73,7 @@ def evaluate(checks: Iterable[Check], snapshot: Snapshot, context: Context, now:
     verdicts = []
     for check in checks:
         ref = check.ref
-        if check.phase == "rollouts":
+        if check.phase == Phase.ROLLOUTS:
             obj = snapshot.get(ref.kind, ref.namespace, ref.name)
             verdicts.append(rollout_verdict(obj, snapshot, now, context.rollout_timed_out))
             continue
@@ -141,7 +129,7 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
     """
     result: Result = compute(obj)
     if result.status is Status.CURRENT:
-        return Verdict(State.PASSED, result.message)
+        return Verdict(Outcome.PASSED, result.message)
     problems: list[PodProblem] = []
     unread: tuple[str, ...] = ()
     if obj is not None and is_workload(obj):
@@ -153,16 +141,16 @@ def rollout_verdict(obj: Object | None, snapshot: Snapshot, now: datetime, timed
     evidence = tuple(str(p) for p in problems) + unread
     pods = tuple(dict.fromkeys(p.pod for p in problems))
     if result.status is Status.FAILED:
-        return Verdict(State.FAILED, result.message, evidence, pods_to_explain=pods)
+        return Verdict(Outcome.FAILED, result.message, evidence, pods_to_explain=pods)
     if final:
-        return Verdict(State.FAILED, f"{final[0]} ({result.message})", evidence, pods_to_explain=pods)
+        return Verdict(Outcome.FAILED, f"{final[0]} ({result.message})", evidence, pods_to_explain=pods)
     if timed_out:
         status = "not found" if result.status is Status.NOT_FOUND else result.message
         if result.message.startswith(STALE):
             status += ("; its status is stale: the controller that owns it (kube-controller-manager for built-in "
                        "kinds) is not acting on it")
-        return Verdict(State.FAILED, f"timed out: {status}", evidence, pods_to_explain=pods)
-    return Verdict(State.PENDING, result.message, evidence)
+        return Verdict(Outcome.FAILED, f"timed out: {status}", evidence, pods_to_explain=pods)
+    return Verdict(PENDING, result.message, evidence)
 
 
 def _ready_endpoints_by_port(slices: list[Object]) -> dict[str, int]:
@@ -223,9 +211,9 @@ def _selector_less(ref: ObjectRef, slices: list[Object]) -> Verdict:
     """A Service without a selector has the endpoints someone created by hand, or none."""
     endpoints = sum(len(s.get("endpoints") or []) for s in slices)
     if endpoints:
-        return Verdict(State.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
+        return Verdict(Outcome.PASSED, f"selector-less service: {len(slices)} manual EndpointSlice(s) with "
                                      f"{endpoints} endpoint(s)")
-    return Verdict(State.FAILED,
+    return Verdict(Outcome.FAILED,
                    f"{ref} has no selector and no EndpointSlice with endpoints (label {SERVICE_NAME_LABEL}="
                    f"{ref.name})", fix=(f"create an EndpointSlice labelled {SERVICE_NAME_LABEL}={ref.name}",),
                    definitive=False)
@@ -239,13 +227,13 @@ def _selector_gap(ref: ObjectRef, selector: Selector, pods: list[Object], snapsh
     definitive = nothing_will and not sources
     gap = closest_gap(ref, selector, _candidates(namespace, pods, snapshot, touched, locations), locations.get(ref))
     if gap is None:
-        return Verdict(State.FAILED, f"{ref} selects {selector}; no pod in namespace {namespace} matches, and "
+        return Verdict(Outcome.FAILED, f"{ref} selects {selector}; no pod in namespace {namespace} matches, and "
                        f"none was evidently meant for it", definitive=definitive and bool(pods),
                        pods_may_come_from=sources)
     evidence = [f"pod labels: {format_labels(gap.candidate.labels)}"]
     if gap.candidate.labels_location:
         evidence.append(f"pod template labels at {gap.candidate.labels_location}")
-    return Verdict(State.FAILED, gap.message, tuple(evidence), tuple(gap.fix()), fix_location=gap.fix_location,
+    return Verdict(Outcome.FAILED, gap.message, tuple(evidence), tuple(gap.fix()), fix_location=gap.fix_location,
                    definitive=definitive, pods_may_come_from=sources)
 
 
@@ -264,11 +252,11 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     not looked up yet, and then a verdict that would be definitive asks for them instead.
     """
     if service is None:
-        return Verdict(State.FAILED, f"{ref} not found in the cluster", definitive=False)
+        return Verdict(Outcome.FAILED, f"{ref} not found in the cluster", definitive=False)
     namespace = ref.namespace
     slices = snapshot.slices_of(namespace, ref.name)
     if dig(service, "spec", "type") == "ExternalName":
-        return Verdict(State.PASSED, f"ExternalName service ({dig(service, 'spec', 'externalName')}): "
+        return Verdict(Outcome.PASSED, f"ExternalName service ({dig(service, 'spec', 'externalName')}): "
                                      "no endpoints expected")
     selector = service_selector(service)
     ports = dig(service, "spec", "ports") or []
@@ -278,7 +266,7 @@ def endpoints_verdict(service: Object | None, ref: ObjectRef, snapshot: Snapshot
     missing = [p for p in ports if ready.get(p.get("name") or "", 0) == 0]
     total = sum(ready.values()) // max(len(ports), 1)
     if ports and not missing:
-        return Verdict(State.PASSED, f"{total} ready endpoint(s) on every port")
+        return Verdict(Outcome.PASSED, f"{total} ready endpoint(s) on every port")
     return _without_ready_endpoints(service, ref, selector, missing, snapshot, touched, locations, workloads_settled,
                                     pod_sources)
 
@@ -294,7 +282,7 @@ def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector
                  if not _revision(w) and selector.may_match(PodLabels.of_template(w))]
     if not matching and _scaled_to_zero(workloads):
         names = ", ".join(f"{w['kind'].lower()}/{dig(w, 'metadata', 'name')}" for w in workloads)
-        return Verdict(State.PASSED, f"scaled to zero ({names}): no endpoints expected")
+        return Verdict(Outcome.PASSED, f"scaled to zero ({names}): no endpoints expected")
 
     if not matching:
         # No template in the namespace would match either, and no controller-added label (a pod name, a
@@ -302,21 +290,21 @@ def _without_ready_endpoints(service: Object, ref: ObjectRef, selector: Selector
         nothing_will = workloads_settled and not workloads and not any(
             r.key in CONTROLLER_LABEL_KEYS for r in selector.requirements)
         if nothing_will and pod_sources is None:
-            return Verdict(State.PENDING, f"{ref} selects {selector}; no pod matches yet", needs_pod_sources=True)
+            return Verdict(PENDING, f"{ref} selects {selector}; no pod matches yet", needs_pod_sources=True)
         return _selector_gap(ref, selector, pods, snapshot, touched, locations, nothing_will, pod_sources or ())
     ready_pods = [p for p in matching if is_true(p, "Ready")]
     if not ready_pods:
         reasons = tuple(why_not_ready(p) for p in matching[:3])
         names = tuple(dig(p, "metadata", "name") for p in matching[:3])
-        return Verdict(State.FAILED, f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
+        return Verdict(Outcome.FAILED, f"{ref}: {len(matching)} pod(s) match {selector} but none is Ready", reasons,
                        pods_to_explain=names, definitive=False)
     gaps = port_gaps(service, ready_pods[0])
     named = [g for g in gaps if g.named]
     if named:
         pod_name = dig(ready_pods[0], "metadata", "name")
-        return Verdict(State.FAILED, f"{ref}: {named[0].message(f'pod/{pod_name}')}",
+        return Verdict(Outcome.FAILED, f"{ref}: {named[0].message(f'pod/{pod_name}')}",
                        fix=(f"name a container port {named[0].target!r} in the pod template, or set targetPort "
                             "to the container's port number",))
     names = ", ".join(p.get("name") or str(p.get("port")) for p in missing)
-    return Verdict(State.FAILED, f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready "
+    return Verdict(Outcome.FAILED, f"{ref}: {len(ready_pods)} Ready pod(s) match but port(s) {names} have no ready "
                    "endpoint yet", definitive=False)

@@ -15,7 +15,7 @@ from gate.config import GateConfig, Pair
 from gate.endpoints import ready_endpoints
 from gate.errors import ClusterError, PermissionDenied
 from gate.escape import shell_command
-from gate.findings import Finding, Outcome, Severity
+from gate.findings import Finding, Outcome, Phase, Severity
 from gate.inventory import Inventory
 from gate.kinds import BUILTIN_RESOURCES, KINDS
 from gate.netpol import dns_pods
@@ -25,8 +25,6 @@ from gate.rules import caller_pair
 from gate.schema import validate_live
 from gate.status import is_true
 from gate.verify.probe import PROBE_LABEL, ProbeKind, ProbePods, ProbeResult, ProbeTarget, exec_probe
-
-PHASE = "connectivity"
 
 
 def live_inventory(cluster: Cluster, namespaces: set[str], default_namespace: str) -> tuple[Inventory, list[str]]:
@@ -96,8 +94,8 @@ def _has_ready_endpoints(cluster: Cluster, resolved: ResolvedPair) -> bool:
 
 def _finding(pair: Pair, outcome: Outcome, message: str, seconds: float, severity: Severity = Severity.ERROR,
              evidence: tuple[str, ...] = (), fix: tuple[str, ...] = (), namespace: str | None = None) -> Finding:
-    return Finding(PHASE, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome, message,
-                   severity, evidence, fix, (pair.location,), seconds)
+    return Finding(Phase.CONNECTIVITY, caller_pair.ID, ObjectRef("Pair", namespace, pair.name), pair.name, outcome,
+                   message, severity, evidence, fix, (pair.location,), seconds)
 
 
 RUN_DEADLINE_PASSED = "timed out: the run's deadline (--timeout) passed before the probe had a result"

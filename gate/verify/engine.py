@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 
 from gate.cluster import TRACE, Cluster, Resource, Watcher, WatchEvent, end_watchers
 from gate.errors import ClusterError
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Phase
 from gate.kinds import BUILTIN_RESOURCES, ENDPOINT_PASS_READS, KINDS, may_create_pods, rolls_out
 from gate.location import Location, known
 from gate.manifests import Manifest
 from gate.objects import Object, ObjectRef, dig, kind_group, pod_template, ref_of, template_labels_path
 from gate.references import references
-from gate.verify.checks import Check, Context, State, Verdict, evaluate
+from gate.verify.checks import PENDING, Check, Context, Verdict, evaluate
 from gate.verify.snapshot import Snapshot, owner_chain
 
 SYNC_TIMEOUT = 30.0  # seconds to list every kind before giving up on the cluster
@@ -136,11 +136,11 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
         if not rolls_out(item.ref.spec):
             continue
         title = f"{item.ref.name} rolled out" if _workload(item.ref) else f"{item.ref.name} is current"
-        checks.append(Check("rollouts", item.ref, title, "rollout", locations=_location(item.manifest)))
+        checks.append(Check(Phase.ROLLOUTS, item.ref, title, "rollout", locations=_location(item.manifest)))
     services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
         if item.ref.kind == "Service":
-            checks.append(Check("endpoints", item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
+            checks.append(Check(Phase.ENDPOINTS, item.ref, f"{item.ref.name} has ready endpoints", "endpoints",
                                 locations=_location(item.manifest, "spec", "selector")))
     for item in touched:
         if item.manifest is None or item.ref.namespace is None:
@@ -149,7 +149,7 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
             backend = ObjectRef("Service", reference.namespace, reference.name)
             if reference.kind == "Service" and backend not in services:
                 services.add(backend)
-                checks.append(Check("endpoints", backend, f"{backend.name} has ready endpoints (backend of "
+                checks.append(Check(Phase.ENDPOINTS, backend, f"{backend.name} has ready endpoints (backend of "
                                     f"{item.ref})", "endpoints", locations=_location(item.manifest, *reference.path)))
     return checks
 
@@ -163,7 +163,7 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
     deciding: set[Watched] = set()
     explaining: set[Watched] = set()
     for check in checks:
-        if check.phase == "endpoints":
+        if check.phase == Phase.ENDPOINTS:
             deciding.update((KINDS[key].resource, check.ref.namespace) for key in ENDPOINT_PASS_READS)
             explaining.update((KINDS[key].resource, check.ref.namespace) for key in KINDS[("", "Service")].reads)
     for item in touched:
@@ -177,7 +177,7 @@ def watched_resources(cluster: Cluster, touched: list[Touched], checks: list[Che
 def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
     """The deadline policy of endpoints checks: a failure is final when definitive (unless wait_full) or once
     the deadline passed; until then it is pending, and says what it waits for."""
-    if verdict.state is not State.FAILED:
+    if verdict.outcome is not Outcome.FAILED:
         return verdict
     final = timed_out or (verdict.definitive and not wait_full)
     message = verdict.message
@@ -185,7 +185,7 @@ def at_deadline(verdict: Verdict, timed_out: bool, wait_full: bool) -> Verdict:
         sources = ", ".join(verdict.pods_may_come_from)
         message += (f" (waited for the endpoints deadline: pods may come from {sources})" if timed_out
                     else f" (waiting: pods may come from {sources})")
-    return replace(verdict, state=State.FAILED if final else State.PENDING, message=message)
+    return replace(verdict, outcome=Outcome.FAILED if final else PENDING, message=message)
 
 
 def _drop_template_spec(obj: Object) -> None:
@@ -211,7 +211,7 @@ class Verification:
         self.rollout_checks: dict[ObjectRef, list[int]] = defaultdict(list)  # positions in self.checks
         self.endpoints_checks: dict[str | None, list[int]] = defaultdict(list)
         for position, check in enumerate(self.checks):
-            if check.phase == "rollouts":
+            if check.phase == Phase.ROLLOUTS:
                 self.rollout_checks[check.ref].append(position)
             else:
                 self.endpoints_checks[check.ref.namespace].append(position)
@@ -247,7 +247,7 @@ class Verification:
         self.api_versions = {item.ref: item.api_version for item in touched}
         self.started = time.monotonic()  # set again when run() starts
         self.judging_from: float | None = None  # when the loop first ran past the last deadline
-        self.confirmed: set[str] = set()  # phases whose deadline failures the storage check has let stand
+        self.confirmed: set[Phase] = set()  # phases whose deadline failures the storage check has let stand
 
     def _apply(self, event: WatchEvent) -> None:
         if event.type == "ERROR":
@@ -320,18 +320,18 @@ class Verification:
         # Taken now: changes applied while the verdicts are computed (lists they start) count next time.
         self.changed_refs.clear()
         self.changed_namespaces.clear()
-        pending = [self.checks[p] for p in positions if self.checks[p].verdict.state is State.PENDING]
+        pending = [self.checks[p] for p in positions if self.checks[p].verdict.outcome is PENDING]
         endpoints_timed_out = elapsed >= self.deadlines.endpoints
         for check, computed in zip(pending, self._verdicts(pending, elapsed), strict=True):
-            verdict = computed if check.phase != "endpoints" else \
+            verdict = computed if check.phase != Phase.ENDPOINTS else \
                 at_deadline(computed, endpoints_timed_out, self.deadlines.wait_full)
-            if verdict.state is not State.PENDING and self._holding(verdict):
-                verdict = replace(verdict, state=State.PENDING)
-            elif verdict.state is State.FAILED and elapsed >= self._deadline_of(check):
+            if verdict.outcome is not PENDING and self._holding(verdict):
+                verdict = replace(verdict, outcome=PENDING)
+            elif verdict.outcome is Outcome.FAILED and elapsed >= self._deadline_of(check):
                 self._confirm(check.phase)
-            changed = (verdict.state, verdict.message) != (check.verdict.state, check.verdict.message)
+            changed = (verdict.outcome, verdict.message) != (check.verdict.outcome, check.verdict.message)
             check.verdict, check.seconds = verdict, elapsed
-            if verdict.state is State.FAILED and verdict.pods_to_explain and check.ref.namespace:
+            if verdict.outcome is Outcome.FAILED and verdict.pods_to_explain and check.ref.namespace:
                 check.events = tuple(f"pod/{pod}: {line}" for pod in verdict.pods_to_explain[:2]
                                      for line in self.cluster.events_for(check.ref.namespace, pod))
             if changed:
@@ -343,11 +343,11 @@ class Verification:
         now = datetime.now(UTC)
         verdicts = evaluate(checks, self.snapshot, self._context(elapsed), now)
         unexplained = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
-                       if v.state is not State.PASSED and c.ref.namespace in self.unexplained}
+                       if v.outcome is not Outcome.PASSED and c.ref.namespace in self.unexplained}
         if unexplained:
             self._watch(set().union(*(self.unexplained.pop(namespace) for namespace in unexplained)))
             self._judge_again(checks, verdicts, elapsed, now,
-                              lambda c, v: v.state is not State.PASSED and c.ref.namespace in unexplained)
+                              lambda c, v: v.outcome is not Outcome.PASSED and c.ref.namespace in unexplained)
         asking = {c.ref.namespace for c, v in zip(checks, verdicts, strict=True)
                   if v.needs_pod_sources and c.ref.namespace is not None}
         if asking:
@@ -373,7 +373,7 @@ class Verification:
             for namespace in self.endpoints_checks for sources in (self.pod_sources[namespace],)},
             rollout_timed_out=elapsed >= self.deadlines.rollout)
 
-    def _confirm(self, phase: str) -> None:
+    def _confirm(self, phase: Phase) -> None:
         """Before a deadline makes failures final: every watch follows the server, and the server reads its storage.
 
         With etcd stopped the API server stays up and its watches stay open but silent, so the snapshot may
@@ -394,7 +394,7 @@ class Verification:
 
     def _resource_of(self, check: Check) -> Resource:
         """The checked object's kind: a Service for endpoints checks (touched or a backend), else touched."""
-        if check.phase == "endpoints":
+        if check.phase == Phase.ENDPOINTS:
             return BUILTIN_RESOURCES["Service"]
         return self.cluster.resource_for(check.ref.kind, self.api_versions[check.ref], str(check.ref))
 
@@ -406,7 +406,7 @@ class Verification:
             self.judging_from = elapsed if self.judging_from is None else self.judging_from
             until = self.judging_from + OVERTIME
         if self.blind:
-            pending = [self._deadline_of(c) for c in self.checks if c.verdict.state is State.PENDING]
+            pending = [self._deadline_of(c) for c in self.checks if c.verdict.outcome is PENDING]
             until = max([until, *(deadline + RECONNECT_GRACE + OVERTIME for deadline in pending)])
         elif self.outages and self.outages[-1].ended is not None:
             until = max(until, self.outages[-1].ended - self.started + RESYNC_GRACE + OVERTIME)
@@ -417,7 +417,7 @@ class Verification:
         if self.blind:
             return True
         ended = self.outages[-1].ended if self.outages else None
-        return verdict.state is State.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
+        return verdict.outcome is Outcome.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
 
     def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
         """Past the last deadline, and not waiting on an outage; exit 3 when an outage outlasts a check's deadline.
@@ -426,7 +426,7 @@ class Verification:
         blind cannot be decided on current state: that is "could not verify", not a verdict.
         """
         if self.blind:
-            pending = [c for c in self.checks if c.verdict.state is State.PENDING]
+            pending = [c for c in self.checks if c.verdict.outcome is PENDING]
             overdue = [c for c in pending if elapsed > self._deadline_of(c) + RECONNECT_GRACE]
             if overdue:
                 window = self._deadline_of(overdue[0])
@@ -441,7 +441,7 @@ class Verification:
         return ended is None or time.monotonic() - ended >= RESYNC_GRACE
 
     def _deadline_of(self, check: Check) -> float:
-        return self.deadlines.rollout if check.phase == "rollouts" else self.deadlines.endpoints
+        return self.deadlines.rollout if check.phase == Phase.ROLLOUTS else self.deadlines.endpoints
 
     def run(self) -> list[Finding]:
         """The findings, once every check is decided or the deadlines passed; every request bounded by them."""
@@ -463,11 +463,11 @@ class Verification:
                 every_check = elapsed - last_full >= TICK or elapsed > final_deadline
                 self._evaluate(elapsed, every_check)
                 last_full = elapsed if every_check else last_full
-                if all(c.verdict.state is not State.PENDING for c in self.checks) or \
+                if all(c.verdict.outcome is not PENDING for c in self.checks) or \
                         self._deadline_passed(elapsed, final_deadline):
                     break
                 if self.deadlines.fail_fast:
-                    self.stopped_at = next((c for c in self.checks if c.verdict.state is State.FAILED), None)
+                    self.stopped_at = next((c for c in self.checks if c.verdict.outcome is Outcome.FAILED), None)
                     if self.stopped_at is not None:
                         break
                 self.watching.set()
@@ -493,12 +493,12 @@ class Verification:
 
     def _finding(self, check: Check) -> Finding:
         verdict = check.verdict
-        outcome = verdict.state.outcome
-        message = verdict.message if verdict.state is not State.PENDING else f"undecided: {verdict.message}"
-        if verdict.state is State.PENDING and self.stopped_at is not None:
+        outcome = verdict.outcome or Outcome.FAILED  # a check still pending when the run ends failed: undecided
+        message = verdict.message if verdict.outcome is not PENDING else f"undecided: {verdict.message}"
+        if verdict.outcome is PENDING and self.stopped_at is not None:
             outcome = Outcome.NOT_CHECKABLE
             message = f"not decided: {fail_fast_reason(self.stopped_at.ref)}; last seen: {verdict.message}"
-        if check.phase == "rollouts" and outcome is Outcome.FAILED:
+        if check.phase == Phase.ROLLOUTS and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events + tuple(
             f"decided after an API server outage: {outage.describe()}" for outage in self.outages)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import time
 
+from gate.findings import Outcome, Phase
 from gate.objects import ObjectRef
 from gate.report.console import LiveProgress
-from gate.verify.checks import Check, State, Verdict
+from gate.verify.checks import PENDING, Check, Verdict
 
 
 class Terminal(io.StringIO):
@@ -15,9 +16,9 @@ class Terminal(io.StringIO):
         return True
 
 
-def check(name: str, state: State, message: str) -> Check:
-    return Check("rollouts", ObjectRef("Deployment", "shop", name), f"{name} rolled out", "rollout",
-                 Verdict(state, message))
+def check(name: str, outcome: Outcome | None, message: str) -> Check:
+    return Check(Phase.ROLLOUTS, ObjectRef("Deployment", "shop", name), f"{name} rolled out", "rollout",
+                 Verdict(outcome, message))
 
 
 def test_redraw_only_on_a_tty_whose_term_is_not_dumb_and_colour_only_without_no_color() -> None:
@@ -27,7 +28,7 @@ def test_redraw_only_on_a_tty_whose_term_is_not_dumb_and_colour_only_without_no_
     assert not LiveProgress.for_terminal(Terminal(), {"TERM": "dumb"}).redraw
     assert not LiveProgress.for_terminal(io.StringIO(), {"TERM": "xterm"}).redraw
     stream = Terminal()
-    LiveProgress.for_terminal(stream, {"TERM": "xterm", "NO_COLOR": "1"})(check("web", State.PASSED, "3/3"), 1.0)
+    LiveProgress.for_terminal(stream, {"TERM": "xterm", "NO_COLOR": "1"})(check("web", Outcome.PASSED, "3/3"), 1.0)
     assert stream.getvalue() == "\x1b[2K✓ rollouts  deployment/web in namespace shop: 3/3\n"
 
 
@@ -35,8 +36,8 @@ def test_ci_gets_a_line_per_change_and_a_heartbeat_while_waiting() -> None:
     stream = io.StringIO()
     progress = LiveProgress(stream, redraw=False, heartbeat=0.05)
     with progress.waiting():
-        progress(check("a", State.PASSED, "Ready 1/1"), 1.0)
-        progress(check("x", State.PENDING, "Ready 1/3"), 2.0)
+        progress(check("a", Outcome.PASSED, "Ready 1/1"), 1.0)
+        progress(check("x", PENDING, "Ready 1/3"), 2.0)
         time.sleep(0.2)
     lines = stream.getvalue().splitlines()
     assert lines[0] == "[   1.0s] ✓ rollouts  deployment/a in namespace shop: Ready 1/1"
@@ -53,6 +54,6 @@ def test_ci_gets_a_line_per_change_and_a_heartbeat_while_waiting() -> None:
 def test_progress_lines_under_github_actions_cannot_be_commands() -> None:
     stream = io.StringIO()
     progress = LiveProgress.for_terminal(stream, {"GITHUB_ACTIONS": "true"})
-    progress(check("x", State.PENDING, "image ##[add-mask]secret\n::error::x\x1b[2K"), 0.0)
+    progress(check("x", PENDING, "image ##[add-mask]secret\n::error::x\x1b[2K"), 0.0)
     assert "##[" not in stream.getvalue() and "\x1b" not in stream.getvalue()
     assert stream.getvalue().count("\n") == 1

@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Phase
 from gate.objects import ObjectRef
 from gate.report import render
 from gate.report.base import Report
 from gate.report.console import LiveProgress, summary_table
-from gate.verify.checks import Check, State, Verdict
+from gate.verify.checks import Check, Verdict
 
 PAYLOADS = [
     "web\n::error file=x.yaml,line=1::forged",
@@ -51,8 +51,8 @@ def test_text_report(payload: str) -> None:
 @pytest.mark.parametrize("tty", [True, False])
 def test_live_progress_and_summary_table(payload: str, tty: bool) -> None:
     stream = io.StringIO()
-    check = Check("endpoints", ObjectRef("Service", "shop", payload), payload, "endpoints",
-                  Verdict(State.FAILED, payload))
+    check = Check(Phase.ENDPOINTS, ObjectRef("Service", "shop", payload), payload, "endpoints",
+                  Verdict(Outcome.FAILED, payload))
     LiveProgress(stream, tty)(check, 1.0)
     drawn = stream.getvalue()
     if tty:  # the redraw's own sequences, and nothing from the input

@@ -31,7 +31,7 @@ from gate.kinds import (
 from gate.objects import ObjectRef, ref_of, template_path
 from gate.status import Status, compute
 from gate.status import kinds as rules
-from gate.verify.checks import State, rollout_verdict, workload_pods
+from gate.verify.checks import rollout_verdict, workload_pods
 from gate.verify.engine import Touched, plan_checks, watched_resources
 from gate.verify.snapshot import Snapshot
 from tests.unit.test_lint_real_world import deployment, errors, lint_set, rule, service
@@ -187,7 +187,7 @@ def test_the_owner_chain_finds_a_rollouts_current_pods() -> None:
     assert [p["metadata"]["name"] for p in workload_pods(obj, snapshot)] == ["checkout-rs-new-a"]
     assert len(workload_pods(obj, snapshot, current_only=False)) == 2
     verdict = rollout_verdict(obj, snapshot, NOW, timed_out=True)
-    assert verdict.state is State.FAILED and verdict.pods_to_explain == ("checkout-rs-new-a",)
+    assert verdict.outcome is Outcome.FAILED and verdict.pods_to_explain == ("checkout-rs-new-a",)
     assert any("ImagePullBackOff" in line for line in verdict.evidence)
 
 

@@ -23,13 +23,14 @@ from hypothesis import strategies as st
 from gate.cli import main
 from gate.cluster import WatchEvent
 from gate.errors import EXIT_UNVERIFIABLE, ClusterError
+from gate.findings import Outcome
 from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.objects import ObjectRef
 from gate.schema import MalformedObject, validate_live
 from gate.status.events import warning_lines
 from gate.status.pods import pod_problems
 from gate.verify.argocd import application_resources
-from gate.verify.checks import State
+from gate.verify.checks import PENDING
 from gate.verify.engine import Deadlines, Touched, Verification
 from gate.verify.probe import RUN_LABEL, ProbePods, ProbeTarget
 from gate.verify.snapshot import Snapshot
@@ -202,8 +203,8 @@ def test_the_well_formed_world_is_verified_and_pending() -> None:
     """The baseline every row breaks: no error, both checks pending (so every field above is read)."""
     verification = verify(world(), WEB)
     rollout, endpoints = (check.verdict for check in verification.checks)
-    assert (rollout.state, rollout.message) == (State.PENDING, "Ready: 0/1, updated: 1/1, available: 0/1")
-    assert endpoints.state is State.PENDING  # until the deadline: the pods may turn Ready
+    assert (rollout.outcome, rollout.message) == (PENDING, "Ready: 0/1, updated: 1/1, available: 0/1")
+    assert endpoints.outcome is PENDING  # until the deadline: the pods may turn Ready
     assert endpoints.message == "service/web: 1 pod(s) match app=web but none is Ready"
 
 
@@ -271,7 +272,7 @@ def test_a_malformed_pod_is_evidence_that_could_not_be_read_not_a_failed_rollout
     objects = broken(world(), "Pod", ("status", "containerStatuses", 0, "restartCount"), "many")
     verification = verify({k: v for k, v in objects.items() if k != "Service"}, WEB[:1])
     (check,) = verification.checks
-    assert check.verdict.state is State.PENDING
+    assert check.verdict.outcome is PENDING
     assert check.verdict.evidence == ("pods not read: malformed object from the API server: pod/web-1-x in namespace "
                                       "shop: status.containerStatuses[0].restartCount: expected an integer (0 or "
                                       "more), got 'many'",)
@@ -285,7 +286,7 @@ def test_a_malformed_object_no_check_reads_stops_nothing_and_a_fixed_one_is_read
     objects["Pod"]["status"]["phase"] = "Bogus"
     bad_pod = broken(objects, "Pod", ("status", "startTime"), "yesterday")
     verification = verify(bad_pod, WEB)
-    assert [c.verdict.state for c in verification.checks] == [State.PASSED, State.PASSED]
+    assert [c.verdict.outcome for c in verification.checks] == [Outcome.PASSED, Outcome.PASSED]
 
     failing = broken(bad_pod, "EndpointSlice", ("endpoints", 0, "conditions", "ready"), False)
     with pytest.raises(MalformedObject, match=r"pod/web-1-x in namespace shop: status\.startTime"):

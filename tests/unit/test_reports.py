@@ -143,7 +143,7 @@ def test_every_rule_the_checks_emit_has_sarif_help() -> None:
     """Rule ids as the checks write them: a rule module's `ID = "id"`, `Finding(phase, "id"`, `Check(..., "id"`."""
     source = "\n".join(path.read_text() for path in (Path(__file__).parents[2] / "gate").rglob("*.py"))
     emitted = set(re.findall(r'^ID = "([a-z-]+)"', source, re.MULTILINE))
-    emitted |= set(re.findall(r'\bFinding\(\w+, "([a-z-]+)"', source))
-    emitted |= set(re.findall(r'\bCheck\("[a-z]+", .*?, "([a-z-]+)"(?:,|\))', source))
+    emitted |= set(re.findall(r'\bFinding\([\w.]+, "([a-z-]+)"', source))
+    emitted |= set(re.findall(r'\bCheck\(Phase\.[A-Z]+, .*?, "([a-z-]+)"(?:,|\))', source))
     assert {"service-selector", "caller-pair", "rollout", "endpoints"} <= emitted  # the patterns still match
     assert emitted <= set(CATALOG)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from gate.findings import Outcome, Phase
 from gate.objects import ObjectRef
-from gate.verify.checks import Check, Context, State, endpoints_verdict, evaluate, rollout_verdict, settled_namespaces
+from gate.verify.checks import PENDING, Check, Context, endpoints_verdict, evaluate, rollout_verdict, settled_namespaces
 from gate.verify.engine import at_deadline
 from gate.verify.snapshot import Snapshot
 
@@ -69,21 +70,21 @@ def verdict(svc: dict | None, snapshot: Snapshot, settled: bool = True, timed_ou
 def test_ready_endpoints_pass() -> None:
     result = verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"},
                                                                       slices=[slice_with(3)]))
-    assert result.state is State.PASSED and "3 ready endpoint(s)" in result.message
+    assert result.outcome is Outcome.PASSED and "3 ready endpoint(s)" in result.message
 
 
 def test_incident_selector_gap_is_definitive_once_the_templates_are_observed() -> None:
     svc = service({"app": "inference-api", "tier": "backend"})
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
     result = verdict(svc, snapshot)
-    assert result.state is State.FAILED
+    assert result.outcome is Outcome.FAILED
     assert result.message == ("service/inference-api selects app=inference-api,tier=backend; "
                               "pods of deployment/inference-api (3 running) lack tier=backend")
     assert result.fix_location == "deploy.yaml:14"
     assert '"path":"/spec/template/metadata/labels/tier","value":"backend"' in result.fix[0]
-    assert verdict(svc, snapshot, settled=False).state is State.PENDING
-    assert verdict(svc, snapshot, wait_full=True).state is State.PENDING
-    assert verdict(svc, snapshot, wait_full=True, timed_out=True).state is State.FAILED
+    assert verdict(svc, snapshot, settled=False).outcome is PENDING
+    assert verdict(svc, snapshot, wait_full=True).outcome is PENDING
+    assert verdict(svc, snapshot, wait_full=True, timed_out=True).outcome is Outcome.FAILED
 
 
 def test_a_namespace_is_settled_once_its_touched_workloads_exist_observed_or_not() -> None:
@@ -102,25 +103,25 @@ def test_a_namespace_is_settled_once_its_touched_workloads_exist_observed_or_not
 def test_pods_match_but_none_ready() -> None:
     result = verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"}, ready=False,
                                                                       slices=[slice_with(0, 3)]), timed_out=True)
-    assert result.state is State.FAILED and "3 pod(s) match app=inference-api but none is Ready" in result.message
+    assert result.outcome is Outcome.FAILED and "3 pod(s) match app=inference-api but none is Ready" in result.message
     assert "readiness probe failing" in result.evidence[0]
 
 
 def test_named_target_port_missing_is_definitive() -> None:
     result = verdict(service({"app": "inference-api"}, target="grpc"), snapshot_with({"app": "inference-api"}))
-    assert result.state is State.FAILED and "targetPort 'grpc' of port http (8080/TCP) names no container port" \
+    assert result.outcome is Outcome.FAILED and "targetPort 'grpc' of port http (8080/TCP) names no container port" \
         in result.message
 
 
 def test_special_services() -> None:
-    assert verdict(service(kind="ExternalName"), Snapshot()).state is State.PASSED
-    assert verdict(service(None), Snapshot()).state is State.PENDING
+    assert verdict(service(kind="ExternalName"), Snapshot()).outcome is Outcome.PASSED
+    assert verdict(service(None), Snapshot()).outcome is PENDING
     manual = Snapshot()
     manual.put("EndpointSlice", NS, slice_with(1))
-    assert verdict(service(None), manual).state is State.PASSED
+    assert verdict(service(None), manual).outcome is Outcome.PASSED
     assert verdict(service({"app": "inference-api"}), snapshot_with({"app": "inference-api"}, replicas=0)
-                   ).state is State.PASSED
-    assert verdict(None, Snapshot(), timed_out=True).state is State.FAILED
+                   ).outcome is Outcome.PASSED
+    assert verdict(None, Snapshot(), timed_out=True).outcome is Outcome.FAILED
 
 
 def test_rollout_fails_fast_on_crash_loop_pod() -> None:
@@ -132,7 +133,7 @@ def test_rollout_fails_fast_on_crash_loop_pod() -> None:
     deployment = snapshot.get("Deployment", NS, "inference-api")
     deployment["status"] = {"replicas": 3, "updatedReplicas": 3, "readyReplicas": 2, "availableReplicas": 2}
     result = rollout_verdict(deployment, snapshot, NOW, timed_out=False)
-    assert result.state is State.FAILED
+    assert result.outcome is Outcome.FAILED
     assert result.message.startswith("pod/inference-api-abc-0 container api: CrashLoopBackOff")
     assert result.pods_to_explain == ("inference-api-abc-0",)
 
@@ -140,9 +141,9 @@ def test_rollout_fails_fast_on_crash_loop_pod() -> None:
 def test_rollout_deadline_fails_what_is_still_in_progress() -> None:
     deployment = {"kind": "Deployment", "spec": {"replicas": 2}, "metadata": {"uid": "x"},
                   "status": {"replicas": 2, "updatedReplicas": 2, "readyReplicas": 1, "availableReplicas": 1}}
-    assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).state is State.PENDING
+    assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).outcome is PENDING
     result = rollout_verdict(deployment, Snapshot(), NOW, timed_out=True)
-    assert result.state is State.FAILED and result.message == "timed out: Ready: 1/2, updated: 2/2, available: 1/2"
+    assert result.outcome is Outcome.FAILED and result.message == "timed out: Ready: 1/2, updated: 2/2, available: 1/2"
 
 
 def test_selector_gap_waits_while_a_matching_template_exists() -> None:
@@ -150,7 +151,7 @@ def test_selector_gap_waits_while_a_matching_template_exists() -> None:
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
     fixed = snapshot.get("Deployment", NS, "inference-api")
     fixed["spec"]["template"]["metadata"]["labels"] = {"app": "inference-api", "tier": "backend"}
-    assert verdict(svc, snapshot).state is State.PENDING  # the new pods will match: wait for them
+    assert verdict(svc, snapshot).outcome is PENDING  # the new pods will match: wait for them
 
 
 def owned(name: str, owner_uid: str | None, service: str | None = None) -> dict:
@@ -195,7 +196,7 @@ def test_the_old_revision_that_still_matches_is_not_a_workload_scaled_to_zero() 
             {"kind": "Deployment", "name": "inference-api", "uid": "d1", "controller": True}]},
         "spec": {"replicas": 0, "template": {"metadata": {"labels": {"app": "inference-api", "tier": "backend"}}}}})
     result = verdict(svc, snapshot)
-    assert result.state is State.FAILED and "lack tier=backend" in result.message, result.message
+    assert result.outcome is Outcome.FAILED and "lack tier=backend" in result.message, result.message
     # A ReplicaSet of its own, scaled to zero on purpose, still means no endpoints are expected.
     snapshot.put("ReplicaSet", NS, {
         "kind": "ReplicaSet", "metadata": {"name": "batch-workers", "namespace": NS, "uid": "r9"},
@@ -212,28 +213,28 @@ def test_selector_gap_is_not_definitive_while_something_else_may_create_the_pods
         return at_deadline(endpoints_verdict(svc, SERVICE_REF, snapshot, touched=touched, locations=locations,
                                              workloads_settled=True, pod_sources=sources), timed_out, False)
 
-    assert decide(()).state is State.FAILED  # nothing else in the namespace: final at once
+    assert decide(()).outcome is Outcome.FAILED  # nothing else in the namespace: final at once
     asked = decide(None)
-    assert asked.state is State.PENDING and asked.needs_pod_sources  # the engine looks custom resources up first
+    assert asked.outcome is PENDING and asked.needs_pod_sources  # the engine looks custom resources up first
     waiting = decide(("widget/main",))
-    assert waiting.state is State.PENDING and "(waiting: pods may come from widget/main)" in waiting.message
+    assert waiting.outcome is PENDING and "(waiting: pods may come from widget/main)" in waiting.message
     final = decide(("widget/main",), timed_out=True)
-    assert final.state is State.FAILED
+    assert final.outcome is Outcome.FAILED
     assert "(waited for the endpoints deadline: pods may come from widget/main)" in final.message
 
 
 def test_selector_on_controller_added_labels_waits_for_the_pods() -> None:
     svc = service({"statefulset.kubernetes.io/pod-name": "inference-api-0"})
     snapshot = snapshot_with({"app": "inference-api"}, slices=[slice_with(0)])
-    assert verdict(svc, snapshot).state is State.PENDING
-    assert verdict(svc, snapshot, timed_out=True).state is State.FAILED
+    assert verdict(svc, snapshot).outcome is PENDING
+    assert verdict(svc, snapshot, timed_out=True).outcome is Outcome.FAILED
 
 
 def test_a_rollout_no_controller_acted_on_says_its_status_is_stale() -> None:
     for status, observed in (({}, "no status"), ({"observedGeneration": 1}, "observed 1")):
         deployment = {"kind": "Deployment", "spec": {"replicas": 1}, "metadata": {"uid": "x", "generation": 2},
                       "status": status}
-        assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).state is State.PENDING
+        assert rollout_verdict(deployment, Snapshot(), NOW, timed_out=False).outcome is PENDING
         result = rollout_verdict(deployment, Snapshot(), NOW, timed_out=True)
         assert result.message == (f"timed out: controller has not observed generation 2 yet ({observed}); its status "
                                   "is stale: the controller that owns it (kube-controller-manager for built-in kinds) "
@@ -246,12 +247,12 @@ def test_evaluate_runs_each_check_over_one_snapshot_without_deadlines() -> None:
     snapshot = snapshot_with({"app": "inference-api"}, ready=False, slices=[slice_with(0, 3)])
     snapshot.put("Service", NS, service({"app": "inference-api"}))
     deployment = ObjectRef("Deployment", NS, "inference-api")
-    checks = [Check("rollouts", deployment, "inference-api rolled out", "rollout"),
-              Check("endpoints", SERVICE_REF, "inference-api has ready endpoints", "endpoints")]
+    checks = [Check(Phase.ROLLOUTS, deployment, "inference-api rolled out", "rollout"),
+              Check(Phase.ENDPOINTS, SERVICE_REF, "inference-api has ready endpoints", "endpoints")]
     context = Context({deployment, SERVICE_REF}, {}, {NS: ()}, rollout_timed_out=False)
     rollout, endpoints = evaluate(checks, snapshot, context, NOW)
-    assert rollout.state is State.PENDING
-    assert endpoints.state is State.FAILED and not endpoints.definitive
+    assert rollout.outcome is PENDING
+    assert endpoints.outcome is Outcome.FAILED and not endpoints.definitive
     assert "3 pod(s) match app=inference-api but none is Ready" in endpoints.message
-    assert at_deadline(endpoints, timed_out=False, wait_full=False).state is State.PENDING
-    assert at_deadline(endpoints, timed_out=True, wait_full=False).state is State.FAILED
+    assert at_deadline(endpoints, timed_out=False, wait_full=False).outcome is PENDING
+    assert at_deadline(endpoints, timed_out=True, wait_full=False).outcome is Outcome.FAILED

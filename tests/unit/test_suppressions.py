@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.findings import Finding, Outcome, Severity
+from gate.findings import Finding, Grade, Outcome, Severity
 from gate.objects import ObjectRef
 from gate.suppressions import settle
 from tests.unit.test_lint import service, workload
@@ -148,10 +148,10 @@ def test_verify_findings_and_pairs_settle_the_same_way() -> None:
     annotations = {rollout.subject: {"rollout": "canary, judged by Argo Rollouts"},
                    pair.subject: {"caller-pair": "never applies"}}
     [settled_rollout, settled_pair], _ = settle([rollout, pair], {}, annotations)
-    assert settled_rollout.is_suppressed and not settled_rollout.is_error
+    assert settled_rollout.grade() is Grade.SUPPRESSED
     assert settled_pair.is_error
     [noted_pair], _ = settle([pair], {"caller-pair": "note"}, annotations)
-    assert noted_pair.severity is Severity.NOTE and noted_pair.is_note and not noted_pair.fails(strict=True)
+    assert noted_pair.severity is Severity.NOTE and noted_pair.grade(strict=True) is Grade.NOTE
 
 
 def test_sarif_names_its_analysis_per_command_and_links_the_readme(tmp_path: Path) -> None:

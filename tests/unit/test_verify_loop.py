@@ -8,10 +8,11 @@ from typing import Any
 
 from gate.cluster import WatchEvent
 from gate.errors import ClusterError
+from gate.findings import Outcome
 from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.manifests import load
 from gate.objects import ObjectRef
-from gate.verify.checks import State
+from gate.verify.checks import PENDING
 from gate.verify.engine import Deadlines, Touched, Verification, Watched, plan_checks, watched_resources
 
 NS = "shop"
@@ -62,8 +63,8 @@ def event(kind: str, type_: str, *objects: dict[str, Any]) -> WatchEvent:
     return WatchEvent(BUILTIN_RESOURCES[kind], NS, type_, tuple(objects))
 
 
-def states(verification: Verification) -> dict[str, State]:
-    return {check.ref.name: check.verdict.state for check in verification.checks}
+def states(verification: Verification) -> dict[str, Outcome | None]:
+    return {check.ref.name: check.verdict.outcome for check in verification.checks}
 
 
 def test_a_change_decides_its_own_checks_at_once_and_the_tick_decides_the_rest() -> None:
@@ -74,7 +75,7 @@ def test_a_change_decides_its_own_checks_at_once_and_the_tick_decides_the_rest()
     verification._apply(event("ReplicaSet", "SYNCED", *(replicaset(name) for name in names)))
     verification._apply(event("Pod", "SYNCED"))
     verification._evaluate(0.0, every_check=True)
-    assert set(states(verification).values()) == {State.PENDING}
+    assert set(states(verification).values()) == {PENDING}
 
     def settle() -> None:
         verification.changed_refs.clear()
@@ -87,10 +88,10 @@ def test_a_change_decides_its_own_checks_at_once_and_the_tick_decides_the_rest()
     idle["status"] = copy.deepcopy(deployment("idle", 2)["status"])  # changed without an event of its own
     assert ObjectRef("Deployment", NS, "api") in verification.changed_refs
     verification._evaluate(0.2, every_check=False)
-    assert states(verification) == {"web": State.PASSED, "api": State.FAILED, "idle": State.PENDING}
+    assert states(verification) == {"web": Outcome.PASSED, "api": Outcome.FAILED, "idle": PENDING}
     settle()
     verification._evaluate(1.2, every_check=True)
-    assert states(verification)["idle"] is State.PASSED
+    assert states(verification)["idle"] is Outcome.PASSED
 
 
 def test_held_workloads_keep_template_labels_but_not_the_template_spec() -> None:
@@ -194,7 +195,7 @@ def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> N
         verification._apply(synced)
     verification._apply(event("Pod", "DISCONNECTED"))  # the API server stops answering
     verification._evaluate(61.0, every_check=True)  # the deadline passes while blind
-    assert states(verification) == {"web": State.PENDING}
+    assert states(verification) == {"web": PENDING}
     assert not verification._deadline_passed(65.0, 300.0)  # a bounded grace for the server to come back
     verification.outages[-1].started -= 70  # ... which it did not: exit 3, saying so
     try:
@@ -206,11 +207,11 @@ def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> N
 
     verification._apply(event("Pod", "SYNCED", *[e.objects[0] for e in _service_world(ready=False)[1:2]]))
     verification._evaluate(62.0, every_check=True)  # back, but the kubelet has not reported yet: wait
-    assert states(verification) == {"web": State.PENDING}
+    assert states(verification) == {"web": PENDING}
     for synced in _service_world(ready=True):  # readiness that passed during the outage arrives
         verification._apply(synced)
     verification._evaluate(63.0, every_check=True)  # a relist marks nothing changed: the next tick decides
-    assert states(verification) == {"web": State.PASSED}
+    assert states(verification) == {"web": Outcome.PASSED}
     [finding] = [verification._finding(check) for check in verification.checks]
     assert any(line.startswith("decided after an API server outage: the API server was unreachable for")
                for line in finding.evidence)
@@ -224,10 +225,10 @@ def test_a_failure_stands_once_the_relisted_state_has_had_its_grace() -> None:
     verification._apply(event("Pod", "DISCONNECTED"))
     verification._apply(event("Pod", "SYNCED", *_service_world(ready=False)[1].objects))
     verification._evaluate(61.0, every_check=True)
-    assert states(verification) == {"web": State.PENDING}
+    assert states(verification) == {"web": PENDING}
     verification.outages[-1].ended -= 91  # the controllers have had their time to catch up
     verification._evaluate(72.0, every_check=True)
-    assert states(verification) == {"web": State.FAILED}
+    assert states(verification) == {"web": Outcome.FAILED}
 
 
 def _timed_out_service(cluster: NoEvents) -> Verification:
@@ -243,9 +244,9 @@ def test_a_deadline_failure_counts_once_the_storage_answers_a_quorum_read() -> N
     cluster = NoEvents()
     verification = _timed_out_service(cluster)
     verification._evaluate(30.0, every_check=True)  # a failure before the deadline is pending, not checked
-    assert (states(verification), cluster.storage_checks) == ({"web": State.PENDING}, [])
+    assert (states(verification), cluster.storage_checks) == ({"web": PENDING}, [])
     verification._evaluate(61.0, every_check=True)
-    assert states(verification) == {"web": State.FAILED}
+    assert states(verification) == {"web": Outcome.FAILED}
     assert cluster.storage_checks == [["/api/v1/namespaces/shop/services/web"]]
 
 
@@ -259,7 +260,7 @@ def test_no_deadline_failure_from_a_storage_that_does_not_answer() -> None:
         raise AssertionError("expected ClusterError")
     except ClusterError as error:
         assert error is stopped
-    assert states(verification) == {"web": State.PENDING}
+    assert states(verification) == {"web": PENDING}
 
 
 class FailingWatcher:
