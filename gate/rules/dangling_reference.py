@@ -1,4 +1,49 @@
-"""Lint rule `dangling-reference`: a name one object gives another that is a typo."""
+"""Lint rule `dangling-reference`: a name one object gives another that is a typo.
+
+Fails: `app-setings` is a near miss of the ConfigMap `app-settings` in the set.
+
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: app-settings, namespace: shop}
+    data: {LOG_LEVEL: info}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: orders, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: orders}
+      template:
+        metadata:
+          labels: {app: orders}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/orders:7
+              envFrom: [{configMapRef: {name: app-setings}}]
+
+Passes: the reference names the ConfigMap.
+
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: app-settings, namespace: shop}
+    data: {LOG_LEVEL: info}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: orders, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: orders}
+      template:
+        metadata:
+          labels: {app: orders}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/orders:7
+              envFrom: [{configMapRef: {name: app-settings}}]
+"""
 
 from __future__ import annotations
 
@@ -12,7 +57,7 @@ from gate.inventory import Inventory
 from gate.labels import near_miss
 from gate.objects import Object, dig
 from gate.references import Reference, references
-from gate.rules.base import finding
+from gate.rules.base import CatalogRule, finding
 
 ID = "dangling-reference"
 SEVERITY = Severity.ERROR
@@ -49,7 +94,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             if targets:
                 problem = _port_problem(reference, targets[0])
                 if problem:
-                    failed.append(finding(ID, ref, title, Outcome.FAILED, f"{ref}: {problem}",
+                    failed.append(finding(RULE, ref, title, Outcome.FAILED, f"{ref}: {problem}",
                                            fix=(f"name one of those ports at {at}",), locations=Location.parse(at)))
                 else:
                     found.append(str(reference))
@@ -58,7 +103,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                     if near_miss(reference.name, name)]
             if near:
                 failed.append(finding(
-                    ID, ref, title, Outcome.FAILED,
+                    RULE, ref, title, Outcome.FAILED,
                     f"{ref} names {reference}, which is not in the set (did you mean {near[0]}?)",
                     fix=(kubectl_patch(ref, [{"op": "replace", "path": json_pointer(reference.path),
                                               "value": near[0]}]),
@@ -68,11 +113,11 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 unknown.append(str(reference))
         findings += failed
         if unknown:
-            findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
+            findings.append(finding(RULE, ref, title, Outcome.NOT_CHECKABLE,
                                      f"{ref} names {', '.join(unknown)}, not in the set: they must exist in the "
                                      f"cluster", locations=Location.parse(inventory.location(obj))))
         elif found and not failed:
-            findings.append(finding(ID, ref, title, Outcome.PASSED,
+            findings.append(finding(RULE, ref, title, Outcome.PASSED,
                                      f"{ref} names {', '.join(found)}: all in the set",
                                      locations=Location.parse(inventory.location(obj))))
     return findings
@@ -87,3 +132,6 @@ def _port_problem(reference: Reference, service: Object) -> str | None:
         return None
     known = ", ".join(f"{p['name']}={p.get('port')}" if p.get("name") else str(p.get("port")) for p in ports)
     return f"routes to {reference}, which the Service does not have (its ports: {known or 'none'})"
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)
