@@ -22,7 +22,7 @@ from gate.findings import Finding
 from gate.inventory import Inventory
 from gate.lint import lint
 from gate.manifests import load
-from tests.unit.patching import apply_fix
+from tests.testing.patching import apply_fix
 
 NS = "shop"
 DNS_PEER = {"podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},

@@ -19,19 +19,10 @@ from gate.findings import Finding, Outcome
 from gate.kinds import may_create_pods
 from gate.labels import Selector, near_key
 from gate.objects import ObjectRef
-from tests.unit.patching import apply_fix
-from tests.unit.test_lint_real_world import custom, deployment, errors, lint_set, rule, service
+from tests.testing.patching import apply_fix
+from tests.testing.real_world import custom, deployment, errors, lint_set, rule, selected, service
 
 INCIDENT = {"app": "api", "tier": "backend"}
-
-
-def selected(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Per Service, the workloads whose template labels carry every label of its selector."""
-    templates = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"] for o in objects
-                 if o["kind"] != "Service" and "template" in o.get("spec", {})}
-    return {o["metadata"]["name"]: {name for name, labels in templates.items()
-                                    if all(labels.get(k) == v for k, v in o["spec"]["selector"].items())}
-            for o in objects if o["kind"] == "Service"}
 
 
 def apply_every_fix(tmp_path: Path, objects: list[dict[str, Any]], findings: list[Finding],

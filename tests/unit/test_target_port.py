@@ -21,7 +21,7 @@ from gate.inventory import Inventory
 from gate.lint import lint
 from gate.manifests import load
 from gate.pairs import resolve
-from tests.unit.patching import apply_fix
+from tests.testing.patching import apply_fix
 
 NS = "apps"
 
