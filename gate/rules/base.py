@@ -1,15 +1,21 @@
-"""What a rule of the catalog is: its id, default severity, documentation and check.
+"""What a rule of the catalog is: its id, default severity, documentation, examples and check.
 
-Each rule module (yamllint's `rules/` pattern) carries `ID`, `SEVERITY`, `SUMMARY` (what the rule
-requires: SARIF's description), `FIX` (how to fix a failure: SARIF's help, kube-linter's remediation),
-`HELP` (what a finding means: the lint rule table in docs/lint.md) and, for a lint rule, `check`.
+Each lint rule is a module (yamllint's `rules/` pattern) carrying `ID`, `SEVERITY`, `SUMMARY` (what the rule
+requires: SARIF's description), `FIX` (how to fix a failure: SARIF's help, kube-linter's remediation), `HELP`
+(what a finding means: the lint rule table in docs/lint.md), `check`, and `RULE`, the rule object its findings
+name. Its docstring carries a failing and a passing example (`Fails:` and `Passes:`, each followed by an
+indented YAML block, and `gate.yaml:` when the rule reads the config): docs/lint.md prints them and
+tests/rules/test_examples.py runs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import inspect
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Protocol
 
 from gate.config import GateConfig
 from gate.endpoints import service_selector
@@ -20,26 +26,75 @@ from gate.objects import Object, ObjectRef
 
 LINT = "lint"
 
-LintCheck = Callable[[Inventory, GateConfig], list[Finding]]
+LintCheck = Callable[[Inventory, GateConfig], Iterable[Finding]]
+
+
+class Rule(Protocol):
+    """A rule of the catalog, as SARIF, docs/lint.md, gate.yaml's `rules:` and the findings read it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...  # of a failure, unless the finding says otherwise (target-port's warning)
+    @property
+    def summary(self) -> str: ...
+    @property
+    def fix(self) -> str: ...
+    @property
+    def help(self) -> str: ...
+    @property
+    def doc(self) -> str: ...  # a lint rule's docstring: its examples
+    @property
+    def check(self) -> LintCheck | None: ...  # None: a verify rule, decided by gate/verify's checks
 
 
 @dataclass(frozen=True)
-class Rule:
+class CatalogRule:
+    """A rule of the catalog (the `Rule` protocol): a lint rule module's `RULE`, or a verify rule."""
+
     id: str
-    severity: Severity  # of a failure, unless the finding says otherwise (target-port: a numeric port warns)
+    severity: Severity
     summary: str
     fix: str
     help: str
-    check: LintCheck | None = None  # None: a verify rule, decided by gate/verify's checks
-
-    @classmethod
-    def of(cls, module: ModuleType) -> Rule:
-        return cls(module.ID, module.SEVERITY, module.SUMMARY, module.FIX, module.HELP, getattr(module, "check", None))
+    doc: str = ""
+    check: LintCheck | None = None
 
 
-def finding(rule: str, subject: ObjectRef, title: str, outcome: Outcome, message: str, **kwargs: object) -> Finding:
-    """A lint finding of `rule`."""
-    return Finding(LINT, rule, subject, title, outcome, message, **kwargs)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class Example:
+    """One example of a rule's docstring: what it shows, and the manifests (and gate.yaml) showing it."""
+
+    caption: str  # the docstring's line above the YAML: "Fails: ..." or "Passes: ..."
+    manifests: str
+    config: str | None = None
+
+
+@dataclass(frozen=True)
+class Examples:
+    failing: Example
+    passing: Example
+
+
+_SECTION = re.compile(r"^((Fails|Passes|gate\.yaml)\b.*)\n\n((?:(?: {4}.*)?\n)+)", re.MULTILINE)
+
+
+def examples(rule: Rule) -> Examples | None:
+    """The failing and the passing example of a lint rule's docstring; None when it has neither."""
+    sections = {name: (caption, textwrap.dedent(block).strip() + "\n")
+                for caption, name, block in _SECTION.findall(inspect.cleandoc(rule.doc) + "\n")}
+    if "Fails" not in sections or "Passes" not in sections:
+        return None
+    config = sections["gate.yaml"][1] if "gate.yaml" in sections else None
+    return Examples(Example(*sections["Fails"], config), Example(*sections["Passes"], config))
+
+
+def finding(rule: Rule, subject: ObjectRef, title: str, outcome: Outcome, message: str,
+            severity: Severity | None = None, **kwargs: object) -> Finding:
+    """A lint finding of `rule`: a failure has the rule's severity unless `severity` grades this one otherwise."""
+    if outcome is Outcome.FAILED:
+        kwargs["severity"] = severity or rule.severity
+    return Finding(LINT, rule.id, subject, title, outcome, message, **kwargs)  # type: ignore[arg-type]
 
 
 def listed(refs: list[ObjectRef], most: int = 3) -> str:

@@ -1,4 +1,111 @@
-"""Lint rule `caller-pair`: declared caller pairs against the static NetworkPolicy verdict."""
+"""Lint rule `caller-pair`: declared caller pairs against the static NetworkPolicy verdict.
+
+gate.yaml: both examples.
+
+    pairs:
+      - from: shop/deployment/web
+        to: api:8080
+        expect: allow
+
+Fails: a default-deny ingress policy isolates the api pods and nothing admits web.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: web}
+      template:
+        metadata:
+          labels: {app: web}
+        spec:
+          containers:
+            - {name: app, image: registry.example/web:4}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: api}
+      template:
+        metadata:
+          labels: {app: api}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/api:4
+              ports: [{containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: api, namespace: shop}
+    spec:
+      selector: {app: api}
+      ports: [{port: 8080}]
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: default-deny, namespace: shop}
+    spec:
+      podSelector: {}
+      policyTypes: [Ingress]
+
+Passes: a policy of the api pods admits web on 8080.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: web}
+      template:
+        metadata:
+          labels: {app: web}
+        spec:
+          containers:
+            - {name: app, image: registry.example/web:4}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: api, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: api}
+      template:
+        metadata:
+          labels: {app: api}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/api:4
+              ports: [{containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: api, namespace: shop}
+    spec:
+      selector: {app: api}
+      ports: [{port: 8080}]
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: default-deny, namespace: shop}
+    spec:
+      podSelector: {}
+      policyTypes: [Ingress]
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: api-from-web, namespace: shop}
+    spec:
+      podSelector:
+        matchLabels: {app: api}
+      policyTypes: [Ingress]
+      ingress:
+        - from: [{podSelector: {matchLabels: {app: web}}}]
+          ports: [{port: 8080}]
+"""
 
 from __future__ import annotations
 
@@ -9,7 +116,7 @@ from gate.inventory import Inventory
 from gate.netpol import DEFAULT_DNS, PodSide, dns_pods
 from gate.objects import ObjectRef
 from gate.pairs import NearMiss, PairVerdict, Unresolvable, judge, resolve
-from gate.rules.base import LINT
+from gate.rules.base import LINT, CatalogRule, finding
 
 ID = "caller-pair"
 SEVERITY = Severity.ERROR
@@ -42,8 +149,7 @@ def pair_finding(pair: Pair, inventory: Inventory, dns: PodSide | None = DEFAULT
     except NearMiss as why:  # a typo in gate.yaml, not an object that may live in the cluster
         raise ConfigError.at(pair.location, f"{pair.name}: {why}") from why
     except Unresolvable as why:
-        return Finding(LINT, ID, subject, pair.name, Outcome.NOT_CHECKABLE, f"{pair.name}: {why}",
-                       locations=locations)
+        return finding(RULE, subject, pair.name, Outcome.NOT_CHECKABLE, f"{pair.name}: {why}", locations=locations)
     return verdict_finding(LINT, pair, judge(resolved, inventory, dns=dns))
 
 
@@ -59,3 +165,6 @@ def check(inventory: Inventory, config: GateConfig) -> list[Finding]:
     """One finding per pair declared in gate.yaml."""
     dns = dns_pods(config.dns.namespace, config.dns.labels)
     return [pair_finding(pair, inventory, dns) for pair in config.pairs]
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)

@@ -1,4 +1,49 @@
-"""Lint rule `dangling-reference`: a name one object gives another that is a typo."""
+"""Lint rule `dangling-reference`: a name one object gives another that is a typo.
+
+Fails: `app-setings` is a near miss of the ConfigMap `app-settings` in the set.
+
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: app-settings, namespace: shop}
+    data: {LOG_LEVEL: info}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: orders, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: orders}
+      template:
+        metadata:
+          labels: {app: orders}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/orders:7
+              envFrom: [{configMapRef: {name: app-setings}}]
+
+Passes: the reference names the ConfigMap.
+
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: app-settings, namespace: shop}
+    data: {LOG_LEVEL: info}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: orders, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: orders}
+      template:
+        metadata:
+          labels: {app: orders}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/orders:7
+              envFrom: [{configMapRef: {name: app-settings}}]
+"""
 
 from __future__ import annotations
 
@@ -13,7 +58,7 @@ from gate.labels import near_miss
 from gate.location import known
 from gate.objects import Object, dig
 from gate.references import Reference, references
-from gate.rules.base import finding
+from gate.rules.base import CatalogRule, finding
 
 ID = "dangling-reference"
 SEVERITY = Severity.ERROR
@@ -50,7 +95,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             if targets:
                 problem = _port_problem(reference, targets[0])
                 if problem:
-                    failed.append(finding(ID, ref, title, Outcome.FAILED, f"{ref}: {problem}",
+                    failed.append(finding(RULE, ref, title, Outcome.FAILED, f"{ref}: {problem}",
                                            fix=(f"name one of those ports at {at}",), locations=known(at)))
                 else:
                     found.append(str(reference))
@@ -59,7 +104,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                     if near_miss(reference.name, name)]
             if near:
                 failed.append(finding(
-                    ID, ref, title, Outcome.FAILED,
+                    RULE, ref, title, Outcome.FAILED,
                     f"{ref} names {reference}, which is not in the set (did you mean {near[0]}?)",
                     fix=(kubectl_patch(ref, [{"op": "replace", "path": json_pointer(reference.path),
                                               "value": near[0]}]),
@@ -69,11 +114,11 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
                 unknown.append(str(reference))
         findings += failed
         if unknown:
-            findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
+            findings.append(finding(RULE, ref, title, Outcome.NOT_CHECKABLE,
                                      f"{ref} names {', '.join(unknown)}, not in the set: they must exist in the "
                                      f"cluster", locations=known(inventory.location(obj))))
         elif found and not failed:
-            findings.append(finding(ID, ref, title, Outcome.PASSED,
+            findings.append(finding(RULE, ref, title, Outcome.PASSED,
                                      f"{ref} names {', '.join(found)}: all in the set",
                                      locations=known(inventory.location(obj))))
     return findings
@@ -88,3 +133,6 @@ def _port_problem(reference: Reference, service: Object) -> str | None:
         return None
     known = ", ".join(f"{p['name']}={p.get('port')}" if p.get("name") else str(p.get("port")) for p in ports)
     return f"routes to {reference}, which the Service does not have (its ports: {known or 'none'})"
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)

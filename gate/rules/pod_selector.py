@@ -1,4 +1,53 @@
-"""Lint rule `pod-selector`: PodDisruptionBudgets, PodMonitors and ServiceMonitors that select nothing."""
+"""Lint rule `pod-selector`: PodDisruptionBudgets, PodMonitors and ServiceMonitors that select nothing.
+
+Fails (a warning): the budget selects `app: search-api`, the pods are `app: search`.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: search, namespace: shop}
+    spec:
+      replicas: 3
+      selector:
+        matchLabels: {app: search}
+      template:
+        metadata:
+          labels: {app: search}
+        spec:
+          containers:
+            - {name: app, image: registry.example/search:1.9}
+    ---
+    apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata: {name: search, namespace: shop}
+    spec:
+      minAvailable: 2
+      selector:
+        matchLabels: {app: search-api}
+
+Passes: the budget selects the search pods.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: search, namespace: shop}
+    spec:
+      replicas: 3
+      selector:
+        matchLabels: {app: search}
+      template:
+        metadata:
+          labels: {app: search}
+        spec:
+          containers:
+            - {name: app, image: registry.example/search:1.9}
+    ---
+    apiVersion: policy/v1
+    kind: PodDisruptionBudget
+    metadata: {name: search, namespace: shop}
+    spec:
+      minAvailable: 2
+      selector:
+        matchLabels: {app: search}
+"""
 
 from __future__ import annotations
 
@@ -9,7 +58,7 @@ from gate.kinds import spec_for
 from gate.labels import Selector
 from gate.location import known
 from gate.objects import Object, ObjectRef, dig
-from gate.rules.base import finding
+from gate.rules.base import CatalogRule, finding
 
 ID = "pod-selector"
 SEVERITY = Severity.WARNING
@@ -50,16 +99,16 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             sources = inventory.pod_sources(ref.namespace) or ([] if workloads else [ObjectRef("Pod", ref.namespace,
                                                                                                "*")])
         if selected:
-            findings.append(finding(ID, ref, title, Outcome.PASSED, f"{ref} selects {', '.join(selected)}",
+            findings.append(finding(RULE, ref, title, Outcome.PASSED, f"{ref} selects {', '.join(selected)}",
                                      locations=at))
         elif sources:
-            findings.append(finding(ID, ref, title, Outcome.NOT_CHECKABLE,
+            findings.append(finding(RULE, ref, title, Outcome.NOT_CHECKABLE,
                                      f"{ref}: selector {selector} matches nothing in the set; what it selects may "
                                      f"come from elsewhere", locations=at))
         else:
-            findings.append(finding(ID, ref, title, Outcome.FAILED,
+            findings.append(finding(RULE, ref, title, Outcome.FAILED,
                                      f"{ref}: selector {selector} matches nothing in namespace {ref.namespace}; "
-                                     f"the {kind} has no effect", severity=SEVERITY, locations=at))
+                                     f"the {kind} has no effect", locations=at))
     return findings
 
 
@@ -69,3 +118,6 @@ def _monitored_namespaces(monitor: Object, own: str | None) -> set[str | None] |
     if namespaces.get("any"):
         return None
     return set(namespaces.get("matchNames") or []) or {own}
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)

@@ -1,4 +1,39 @@
-"""Lint rule `required-labels`: pod templates lacking the labels gate.yaml's required_labels lists."""
+"""Lint rule `required-labels`: pod templates lacking the labels gate.yaml's required_labels lists.
+
+gate.yaml: both examples.
+
+    required_labels: [team]
+
+Fails: the pod template has no `team` label.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: mailer, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: mailer}
+      template:
+        metadata:
+          labels: {app: mailer}
+        spec:
+          containers:
+            - {name: app, image: registry.example/mailer:2}
+
+Passes: the pod template carries `team`.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: mailer, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: mailer}
+      template:
+        metadata:
+          labels: {app: mailer, team: notifications}
+        spec:
+          containers:
+            - {name: app, image: registry.example/mailer:2}
+"""
 
 from __future__ import annotations
 
@@ -7,7 +42,7 @@ from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.location import known
 from gate.objects import template_labels
-from gate.rules.base import finding
+from gate.rules.base import CatalogRule, finding
 
 ID = "required-labels"
 SEVERITY = Severity.ERROR
@@ -27,12 +62,15 @@ def check(inventory: Inventory, config: GateConfig) -> list[Finding]:
         title = f"{ref.name} has the required labels"
         at = known(inventory.template_labels_location(workload))
         if not missing:
-            findings.append(finding(ID, ref, title, Outcome.PASSED,
+            findings.append(finding(RULE, ref, title, Outcome.PASSED,
                                      f"{ref} carries {', '.join(config.required_labels)}", locations=at))
             continue
         findings.append(finding(
-            ID, ref, title, Outcome.FAILED,
+            RULE, ref, title, Outcome.FAILED,
             f"pod template of {ref} lacks required label{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             f"(required_labels in {config.file})", fix=(f"add {', '.join(missing)} to the pod template labels",),
             locations=at))
     return findings
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)

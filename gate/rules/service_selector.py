@@ -1,4 +1,53 @@
-"""Lint rule `service-selector`: a Service whose selector matches no pod template."""
+"""Lint rule `service-selector`: a Service whose selector matches no pod template.
+
+Fails: `chekout` is one typo from the pod template's `app: checkout`.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: checkout, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: checkout}
+      template:
+        metadata:
+          labels: {app: checkout}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/checkout:1.4
+              ports: [{name: http, containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: checkout, namespace: shop}
+    spec:
+      selector: {app: chekout}
+      ports: [{port: 80, targetPort: http}]
+
+Passes: the selector matches the template's labels.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: checkout, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: checkout}
+      template:
+        metadata:
+          labels: {app: checkout}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/checkout:1.4
+              ports: [{name: http, containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: checkout, namespace: shop}
+    spec:
+      selector: {app: checkout}
+      ports: [{port: 80, targetPort: http}]
+"""
 
 from __future__ import annotations
 
@@ -11,7 +60,7 @@ from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.labels import format_labels
 from gate.location import known
-from gate.rules.base import finding, listed, selecting_services
+from gate.rules.base import CatalogRule, finding, listed, selecting_services
 
 ID = "service-selector"
 SEVERITY = Severity.ERROR
@@ -55,7 +104,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         matched = inventory.selected(selector, ref.namespace)
         if matched:
             names = ", ".join(str(inventory.ref(w)) for w in matched)
-            findings.append(finding(ID, ref, title, Outcome.PASSED,
+            findings.append(finding(RULE, ref, title, Outcome.PASSED,
                                      f"{ref} selects {selector}: {names}", locations=at))
             continue
         assert ref.namespace is not None
@@ -66,13 +115,13 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         if sources and not (gap and gap.typo):
             near = f"; closest template: {gap.pods_gap}" if gap else ""
             findings.append(finding(
-                ID, ref, title, Outcome.NOT_CHECKABLE,
+                RULE, ref, title, Outcome.NOT_CHECKABLE,
                 f"{ref} selects {selector}; no pod template in the set matches, but pods may come from "
                 f"{listed(sources)}{near}", locations=at))
             continue
         if gap is None:
             findings.append(finding(
-                ID, ref, title, Outcome.NOT_CHECKABLE,
+                RULE, ref, title, Outcome.NOT_CHECKABLE,
                 f"{ref} selects {selector}; no workload in the set was evidently meant for it "
                 f"(its pods are deployed from elsewhere?)", locations=at))
             continue
@@ -89,7 +138,10 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             evidence.append(f"pods may also come from {listed(sources)}, but a template one typo away is the "
                             "stronger evidence")
         findings.append(finding(
-            ID, ref, title, Outcome.FAILED,
+            RULE, ref, title, Outcome.FAILED,
             gap.message + "; the Service will have no endpoints", evidence=tuple(evidence), fix=tuple(gap.fix()),
             locations=at + tuple(loc for c in gap.served for loc in known(c.labels_location))))
     return findings
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)

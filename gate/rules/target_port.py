@@ -1,5 +1,54 @@
 """Lint rule `target-port`: a Service targetPort that the pod templates it selects do not declare, graded by the
-evidence that the app does not listen there."""
+evidence that the app does not listen there.
+
+Fails: no container names a port `web`, so port 80 gets no endpoints.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: catalog, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: catalog}
+      template:
+        metadata:
+          labels: {app: catalog}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/catalog:2.0
+              ports: [{name: http, containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: catalog, namespace: shop}
+    spec:
+      selector: {app: catalog}
+      ports: [{port: 80, targetPort: web}]
+
+Passes: the targetPort is the container's named port.
+
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: catalog, namespace: shop}
+    spec:
+      selector:
+        matchLabels: {app: catalog}
+      template:
+        metadata:
+          labels: {app: catalog}
+        spec:
+          containers:
+            - name: app
+              image: registry.example/catalog:2.0
+              ports: [{name: http, containerPort: 8080}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: catalog, namespace: shop}
+    spec:
+      selector: {app: catalog}
+      ports: [{port: 80, targetPort: http}]
+"""
 
 from __future__ import annotations
 
@@ -9,7 +58,7 @@ from gate.findings import Finding, Outcome, Severity
 from gate.inventory import Inventory
 from gate.location import Location, known
 from gate.objects import Object, ObjectRef, pod_template, template_path
-from gate.rules.base import finding, selecting_services
+from gate.rules.base import CatalogRule, finding, selecting_services
 
 ID = "target-port"
 SEVERITY = Severity.ERROR
@@ -42,7 +91,7 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
             title = f"{ref.name} targetPort exposed by {workload_ref}"
             gaps = port_gaps(service, template, [sibling for sibling in templates if sibling[0] != name])
             if not gaps:
-                findings.append(finding(ID, ref, title, Outcome.PASSED, f"{workload_ref} exposes every targetPort "
+                findings.append(finding(RULE, ref, title, Outcome.PASSED, f"{workload_ref} exposes every targetPort "
                                         f"of {ref}", locations=known(ports_location)))
             containers_at = inventory.location(workload, *_containers_path(workload))
             findings += [_gap_finding(gap, ref, workload_ref, title, ports_location, containers_at) for gap in gaps]
@@ -55,13 +104,16 @@ def _gap_finding(gap: PortGap, service: ObjectRef, workload: ObjectRef, title: s
     message = f"{service}: {gap.message(str(workload))}"
     locations = known(ports_location) + known(containers_at)
     if not gap.named and not gap.likely_wrong:
-        return finding(ID, service, title, Outcome.NOT_CHECKABLE, message, locations=locations)
+        return finding(RULE, service, title, Outcome.NOT_CHECKABLE, message, locations=locations)
     fix = gap.fix(workload, service, ports_location)
     if gap.named:
         fix = [line + (f" ({containers_at})" if containers_at else "") for line in fix]
-    return finding(ID, service, title, Outcome.FAILED, message, severity=SEVERITY if gap.named else Severity.WARNING,
-                   fix=tuple(fix), locations=locations)
+    graded = None if gap.named else Severity.WARNING  # a number gets endpoints: likely wrong, not certainly
+    return finding(RULE, service, title, Outcome.FAILED, message, graded, fix=tuple(fix), locations=locations)
 
 
 def _containers_path(workload: Object) -> tuple[str, ...]:
     return (*(template_path(workload) or ()), "spec", "containers")
+
+
+RULE = CatalogRule(ID, SEVERITY, SUMMARY, FIX, HELP, __doc__ or "", check)

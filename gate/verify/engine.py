@@ -204,8 +204,9 @@ class Verification:
     """Runs the watch loop for one gate run; `run()` returns the findings."""
 
     def __init__(self, cluster: Cluster, touched: list[Touched], deadlines: Deadlines,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.cluster, self.touched, self.deadlines = cluster, touched, deadlines
+        self.clock = clock  # seconds, monotonic: deadlines, outages and grace windows (tests pass a fake one)
         self.progress = progress or (lambda check, elapsed: None)
         self.checks = plan_checks(touched)
         self.rollout_checks: dict[ObjectRef, list[int]] = defaultdict(list)  # positions in self.checks
@@ -245,7 +246,7 @@ class Verification:
         self.changed_namespaces: set[str | None] = set()
         self.stopped_at: Check | None = None  # the failure that ended the run early (fail_fast)
         self.api_versions = {item.ref: item.api_version for item in touched}
-        self.started = time.monotonic()  # set again when run() starts
+        self.started = self.clock()  # set again when run() starts
         self.judging_from: float | None = None  # when the loop first ran past the last deadline
         self.confirmed: set[Phase] = set()  # phases whose deadline failures the storage check has let stand
 
@@ -256,13 +257,13 @@ class Verification:
         kind, namespace = event.resource.kind, event.namespace
         if event.type == "DISCONNECTED":
             if not self.blind:
-                self.outages.append(Outage(time.monotonic(), datetime.now(UTC)))
+                self.outages.append(Outage(self.clock(), datetime.now(UTC)))
             self.blind.add((kind, namespace))
             return
         if event.type == "SYNCED" and (kind, namespace) in self.blind:
             self.blind.discard((kind, namespace))
             if not self.blind:
-                self.outages[-1].ended = time.monotonic()
+                self.outages[-1].ended = self.clock()
                 self.changed_refs.update(c.ref for c in self.checks)  # everything is news after an outage
                 self.changed_namespaces.update(c.ref.namespace for c in self.checks)
         for obj in event.objects:
@@ -284,7 +285,7 @@ class Verification:
 
     def _watch(self, wanted: set[Watched]) -> None:
         """Start a watcher per (kind, namespace) and apply events until each has listed."""
-        started = time.monotonic()
+        started = self.clock()
         for resource, namespace in sorted(wanted, key=lambda w: (w[0].kind, w[1] or "")):
             watcher = Watcher(self.cluster, resource, namespace, self.events, self.stop, go_on=self.watching)
             self.watchers.append(watcher)
@@ -294,7 +295,7 @@ class Verification:
     def _sync(self, started: float, wanted: set[Watched]) -> None:
         synced: set[tuple[str, str | None]] = set()
         while len(synced) < len(wanted):
-            wait = SYNC_TIMEOUT - (time.monotonic() - started)
+            wait = SYNC_TIMEOUT - (self.clock() - started)
             left = self.cluster.time_left()
             by_deadline = left is not None and left + SYNC_SLACK < wait
             try:
@@ -417,7 +418,7 @@ class Verification:
         if self.blind:
             return True
         ended = self.outages[-1].ended if self.outages else None
-        return verdict.outcome is Outcome.FAILED and ended is not None and time.monotonic() - ended < RESYNC_GRACE
+        return verdict.outcome is Outcome.FAILED and ended is not None and self.clock() - ended < RESYNC_GRACE
 
     def _deadline_passed(self, elapsed: float, final_deadline: float) -> bool:
         """Past the last deadline, and not waiting on an outage; exit 3 when an outage outlasts a check's deadline.
@@ -432,20 +433,20 @@ class Verification:
                 window = self._deadline_of(overdue[0])
                 known = "; ".join(c.verdict.message if c.verdict.message.startswith(str(c.ref)) else
                                   f"{c.ref}: {c.verdict.message}" for c in pending)
-                raise ClusterError(f"could not verify: {self.outages[-1].describe(time.monotonic(), window)}; "
+                raise ClusterError(f"could not verify: {self.outages[-1].describe(self.clock(), window)}; "
                                    f"last known state: {known}")
             return False
         if elapsed <= final_deadline:
             return False
         ended = self.outages[-1].ended if self.outages else None
-        return ended is None or time.monotonic() - ended >= RESYNC_GRACE
+        return ended is None or self.clock() - ended >= RESYNC_GRACE
 
     def _deadline_of(self, check: Check) -> float:
         return self.deadlines.rollout if check.phase == Phase.ROLLOUTS else self.deadlines.endpoints
 
     def run(self) -> list[Finding]:
         """The findings, once every check is decided or the deadlines passed; every request bounded by them."""
-        self.started = started = time.monotonic()
+        self.started = started = self.clock()
         final_deadline = max(self.deadlines.rollout, self.deadlines.endpoints)
         unbounded = self.cluster.deadline
         self.cluster.bound(started + final_deadline)
@@ -456,7 +457,7 @@ class Verification:
             self._watch(deciding)
             last_full = -TICK
             while True:
-                elapsed = time.monotonic() - started
+                elapsed = self.clock() - started
                 self._bound_requests(elapsed, final_deadline)
                 # Past the last deadline every check is judged once more: one not re-evaluated since would
                 # otherwise be reported undecided while its deadline has passed.
@@ -501,7 +502,7 @@ class Verification:
         if check.phase == Phase.ROLLOUTS and outcome is Outcome.FAILED:
             message = f"{check.ref} did not roll out: {message}"
         evidence = verdict.evidence + check.events + tuple(
-            f"decided after an API server outage: {outage.describe()}" for outage in self.outages)
+            f"decided after an API server outage: {outage.describe(self.clock())}" for outage in self.outages)
         locations = check.locations + known(verdict.fix_location)
         return Finding(check.phase, check.rule, check.ref, check.title, outcome, message,
                        evidence=evidence, fix=verdict.fix, locations=locations, seconds=check.seconds)

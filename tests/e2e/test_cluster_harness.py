@@ -17,7 +17,7 @@ import pytest
 
 from tests.cluster.cluster import ClusterError as HarnessError
 from tests.cluster.cluster import leftovers
-from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
+from tests.testing.e2e import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
 
 NAMESPACE = INCIDENT_NAMESPACE
 LABEL_FIX = '[{"op":"add","path":"/spec/template/metadata/labels/tier","value":"backend"}]'

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import config as harness
-from tests.e2e.conftest import ADMIT_FRONTEND, INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.helpers import ROOT, gate
+from tests.testing.e2e import ADMIT_FRONTEND, INCIDENT_NAMESPACE, ROOT, E2ECluster, apply_example, gate, wait_for
 
 FIXED = "examples/incident-scenario-2-fixed/"
 NAMESPACE = INCIDENT_NAMESPACE

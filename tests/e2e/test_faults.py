@@ -25,8 +25,7 @@ import yaml
 
 from gate.verify.probe import PROBE_LABEL
 from tests.cluster import processes
-from tests.e2e.conftest import E2ECluster, wait_for
-from tests.e2e.helpers import ROOT, deployment, gate, grant, kubeconfig_for, service
+from tests.testing.e2e import ROOT, E2ECluster, deployment, gate, grant, kubeconfig_for, service, wait_for
 
 # Ready 15 s after it starts: its readiness passes while the API server is down, and the kubelet can
 # only report it once the server is back.

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import build
-from tests.e2e.conftest import E2ECluster
-from tests.e2e.helpers import EXAMPLES, gate
+from tests.testing.e2e import EXAMPLES, E2ECluster, gate
 
 CHART = EXAMPLES / "helm" / "inference-api"
 FIXED = EXAMPLES / "helm" / "fixed-values.yaml"

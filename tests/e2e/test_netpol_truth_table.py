@@ -13,8 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.conftest import E2ECluster
-from tests.e2e.helpers import deployment, gate, service
+from tests.testing.e2e import E2ECluster, deployment, gate, service
 
 APPS = ("gateway", "orders", "ledger")
 HTTPD = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; echo ok > /www/index.html; "

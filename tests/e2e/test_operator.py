@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import E2ECluster, wait_for
-from tests.e2e.helpers import deployment, gate, service
+from tests.testing.e2e import E2ECluster, deployment, gate, service, wait_for
 
 GROUP = "widgets.deploy-gate.test"
 CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

@@ -19,8 +19,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster import build
 from tests.cluster import config as harness
-from tests.e2e.conftest import INCIDENT_NAMESPACE, E2ECluster, apply_example, wait_for
-from tests.e2e.helpers import EXAMPLES, ROOT, gate, kubeconfig_for, wait_for_rbac
+from tests.testing.e2e import (
+    EXAMPLES,
+    INCIDENT_NAMESPACE,
+    ROOT,
+    E2ECluster,
+    apply_example,
+    gate,
+    kubeconfig_for,
+    wait_for,
+    wait_for_rbac,
+)
 from tests.testing.git import checkout_copy, commit_all
 
 NAMESPACE = INCIDENT_NAMESPACE

@@ -15,11 +15,11 @@ import yaml
 
 from gate.verify.probe import RUN_LABEL
 from tests.cluster import config as harness
-from tests.e2e.conftest import E2ECluster
-from tests.e2e.helpers import (
+from tests.testing.e2e import (
     EXAMPLES,
     IMAGE,
     ROOT,
+    E2ECluster,
     apply_and_verify,
     deployment,
     gate,

@@ -8,9 +8,9 @@ from pathlib import Path
 import yaml
 
 from gate.suppressions import BASELINE_VERSION
-from tests.unit.test_lint import service, workload
-from tests.unit.test_reports import valid_sarif
-from tests.unit.test_suppressions import run, valid_json
+from tests.testing.cli import run
+from tests.testing.lint import service, workload
+from tests.testing.reports import valid_json, valid_sarif
 
 WEB = [workload("Deployment", "web", {"app": "web"}), service("web", {"app": "wbe"})]
 API = [workload("Deployment", "api", {"app": "api"}), service("api", {"app": "apj"})]

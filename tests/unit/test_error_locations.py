@@ -18,8 +18,7 @@ from gate.config import load_config
 from gate.errors import ConfigError, ManifestError
 from gate.location import Location
 from gate.manifests import load
-from tests.unit.test_outputs import valid_junit
-from tests.unit.test_reports import valid_sarif
+from tests.testing.reports import valid_junit, valid_sarif
 
 SERVICE = """\
 kind: Service

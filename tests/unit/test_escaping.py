@@ -18,8 +18,7 @@ from gate.location import Location
 from gate.objects import ObjectRef
 from gate.report import FORMATS, Report, render
 from gate.report.github import annotations, neutralise, summary_markdown
-from tests.unit.test_outputs import valid_junit
-from tests.unit.test_reports import valid_sarif
+from tests.testing.reports import valid_junit, valid_sarif
 
 PAYLOADS = (
     "ok\n::error file=x::pwned",

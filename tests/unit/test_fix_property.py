@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gate.findings import Outcome
-from tests.unit.patching import apply_fix
-from tests.unit.test_lint_real_world import deployment, errors, lint_set, rule, service, statefulset
-from tests.unit.test_selector_fixes import selected
+from tests.testing.patching import apply_fix
+from tests.testing.real_world import deployment, errors, lint_set, rule, selected, service, statefulset
 
 APPS = ("checkout", "payments", "inventory", "shipping")  # no two a typo apart
 SHARED = ({}, {"part-of": "shop"}, {"team": "core"})

@@ -13,8 +13,8 @@ import yaml
 
 from gate.errors import UsageError
 from gate.github_action import build_argv, failed_checks, main
-from tests.unit.test_examples import ROOT
-from tests.unit.test_outputs import UNREACHABLE
+from tests.testing.git import ROOT
+from tests.testing.reports import UNREACHABLE
 
 
 def test_inputs_become_flags(monkeypatch: pytest.MonkeyPatch) -> None:

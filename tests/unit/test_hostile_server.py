@@ -7,44 +7,25 @@ one error line naming the cause, the time taken, the requests sent and the memor
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.unit.hostile_server import DEPLOYMENTS, NAMESPACE, WIDGETS_DISCOVERY, HostileApiServer
+from tests.testing.hostile_server import (
+    ALLOWED_PAST_DEADLINE,
+    DEPLOYMENTS,
+    NAMESPACE,
+    WIDGETS_DISCOVERY,
+    HostileApiServer,
+    Run,
+    deploy_gate,
+    deployment,
+    error_line,
+)
 
-ROOT = Path(__file__).parents[2]
 DEADLINE = 3.0
-# From spawning the process to its exit, beyond the deadline: the 2 s the issue allows, plus the start of a
-# Python process that imports the Kubernetes client before the deadline's clock starts (about 0.5 s here).
-ALLOWED_PAST_DEADLINE = 2.0 + 1.0
 FIRST_FEW = 4  # requests per watched resource before the backoff has to show
-# deploy-gate, recording its peak resident memory (VmHWM) as it exits. Not ru_maxrss: a child forked from a
-# large pytest process counts the parent's pages until exec; VmHWM starts again at exec.
-WITH_PEAK_MEMORY = """
-import atexit, runpy, sys
-peak_file = sys.argv.pop(1)
-def record() -> None:
-    with open("/proc/self/status") as status, open(peak_file, "w") as out:
-        out.write(next(line for line in status if line.startswith("VmHWM:")))
-atexit.register(record)
-runpy.run_module("gate", run_name="__main__", alter_sys=True)
-"""
-
-
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-    seconds: float
-    peak_rss_mb: float
 
 
 def verify(server: HostileApiServer, tmp_path: Path, *objects: dict, deadline: float = DEADLINE,
@@ -56,40 +37,8 @@ def verify(server: HostileApiServer, tmp_path: Path, *objects: dict, deadline: f
                                           "--endpoints-timeout", str(deadline)], env)
 
 
-def deploy_gate(server: HostileApiServer, tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> Run:
-    """deploy-gate with `args` against the server, in a process of its own."""
-    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **(env or {})}
-    stdout, stderr, peak = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak"
-    started = time.monotonic()
-    with stdout.open("w") as out, stderr.open("w") as err:
-        process = subprocess.Popen([sys.executable, "-c", WITH_PEAK_MEMORY, str(peak), *args, "--kubeconfig",
-                                    str(server.kubeconfig(tmp_path / "kubeconfig"))],
-                                   stdout=out, stderr=err, cwd=ROOT, env=environment)
-    try:
-        process.wait(timeout=60)  # a hang fails the test instead of blocking the suite
-    finally:
-        process.kill()
-    seconds = time.monotonic() - started
-    peak_kb = int(peak.read_text().split()[1])
-    return Run(process.returncode, stdout.read_text(), stderr.read_text(), seconds, peak_kb / 1024)
-
-
-def deployment() -> dict:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": NAMESPACE},
-            "spec": {"selector": {"matchLabels": {"app": "web"}},
-                     "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "app", "image": "web:1"}]}}}}
-
-
 def widget() -> dict:
     return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": NAMESPACE}}
-
-
-def error_line(run: Run) -> str:
-    """The run's one error line, checked to be one."""
-    lines = [line for line in run.stderr.splitlines() if line.startswith("deploy-gate: ")]
-    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
-    return lines[0]
 
 
 def assert_unverifiable(run: Run, *words: str) -> None:

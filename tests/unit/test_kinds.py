@@ -34,7 +34,7 @@ from gate.status import kinds as rules
 from gate.verify.checks import rollout_verdict, workload_pods
 from gate.verify.engine import Touched, plan_checks, watched_resources
 from gate.verify.snapshot import Snapshot
-from tests.unit.test_lint_real_world import deployment, errors, lint_set, rule, service
+from tests.testing.real_world import deployment, errors, lint_set, rule, service
 
 ROLLOUTS = "argoproj.io/v1alpha1"
 NS = "shop"

@@ -14,7 +14,7 @@ from gate.cli import main
 from gate.errors import ManifestError
 from gate.location import Location
 from gate.manifests import ORIGIN_ANNOTATION, load
-from tests.unit.test_manifests import DEPLOYMENT
+from tests.testing.manifests import DEPLOYMENT
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="-k renders with kubectl kustomize")
 

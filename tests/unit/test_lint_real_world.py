@@ -11,84 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.config import GateConfig
-from gate.findings import Finding, Outcome
-from gate.inventory import Inventory
-from gate.lint import lint
-from gate.manifests import load
-from tests.unit.patching import apply_fix
-
-NS = "shop"
-
-
-def container(name: str = "app", ports: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "image": "registry.local/app:1", "ports": ports or [{"name": "http", "containerPort": 8080}],
-            **extra}
-
-
-def deployment(name: str, labels: dict[str, str], selector: dict[str, str] | None = None,
-               init: list[dict[str, Any]] | None = None, kind: str = "Deployment",
-               api_version: str = "apps/v1", containers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"containers": containers or [container()]}
-    if init:
-        spec["initContainers"] = init
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": NS},
-            "spec": {"replicas": 2, "selector": {"matchLabels": selector or labels},
-                     "template": {"metadata": {"labels": labels}, "spec": spec}}}
-
-
-def statefulset(name: str, labels: dict[str, str]) -> dict[str, Any]:
-    sts = deployment(name, labels, kind="StatefulSet")
-    sts["spec"]["serviceName"] = name
-    return sts
-
-
-def job(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    template: dict[str, Any] = {"spec": {"restartPolicy": "Never", "containers": [container()]}}
-    if labels:
-        template["metadata"] = {"labels": labels}
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": NS},
-            "spec": {"template": template}}
-
-
-def service(name: str, selector: dict[str, str], target: object = 8080, protocol: str = "TCP",
-            headless: bool = False) -> dict[str, Any]:
-    spec: dict[str, Any] = {"selector": selector, "ports": [{"port": 80, "targetPort": target, "protocol": protocol}]}
-    if headless:
-        spec["clusterIP"] = "None"
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NS}, "spec": spec}
-
-
-def custom(api_version: str, kind: str, name: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": NS},
-            "spec": spec or {"replicas": 1}}
-
-
-def lint_set(tmp_path: Path, objects: list[dict[str, Any]], name: str = "set.yaml") -> list[Finding]:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    return lint(Inventory.from_manifests(load([str(path)]).manifests), GateConfig())
-
-
-def errors(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.is_error]
-
-
-def rule(findings: list[Finding], name: str) -> list[Finding]:
-    return [f for f in findings if f.rule == name]
-
-
-def assert_fix_fixes(tmp_path: Path, objects: list[dict[str, Any]], finding: Finding) -> list[Finding]:
-    """Apply the finding's kubectl patch; the set then lints without it and without any new error."""
-    patched = apply_fix(objects, finding.fix[0])
-    after = lint_set(tmp_path, patched, "patched.yaml")
-    assert errors(after) == [], [f.message for f in errors(after)]
-    return after
-
+from gate.findings import Outcome
+from tests.testing.real_world import (
+    assert_fix_fixes,
+    container,
+    custom,
+    deployment,
+    errors,
+    job,
+    lint_set,
+    rule,
+    service,
+    statefulset,
+)
 
 # --- no false failures -------------------------------------------------------------------------------
 
@@ -207,22 +145,6 @@ def test_versions_that_differ_by_a_number_are_not_typos(tmp_path: Path) -> None:
     assert rule(lint_set(tmp_path, objects), "service-selector")[0].outcome is Outcome.NOT_CHECKABLE
 
 
-def test_undeclared_target_port_number_is_a_note_that_does_not_claim_no_endpoints(tmp_path: Path) -> None:
-    objects = [deployment("web", {"app": "web"}), service("web", {"app": "web"}, 9000)]
-    [finding] = rule(lint_set(tmp_path, objects), "target-port")
-    assert finding.outcome is Outcome.NOT_CHECKABLE and "undeclared" in finding.message
-    assert "no endpoints" not in finding.message and "stay empty" not in finding.message
-
-
-def test_named_target_port_with_another_protocol_says_so(tmp_path: Path) -> None:
-    ports = [{"name": "dns", "containerPort": 53, "protocol": "UDP"}]
-    objects = [deployment("dns", {"app": "dns"}, containers=[container(ports=ports)]),
-               service("dns", {"app": "dns"}, "dns", protocol="TCP")]
-    [finding] = errors(lint_set(tmp_path, objects))
-    assert "whose protocol is UDP" in finding.message
-    assert "add a port named" not in finding.fix[0] and "protocol" in finding.fix[0]
-
-
 # --- near-misses caught, with fixes that fix ------------------------------------------------------------
 
 
@@ -310,92 +232,3 @@ def test_every_selector_matching_a_template_lints_without_error(tmp_path: Path, 
 # --- dangling references ---------------------------------------------------------------------------------
 
 
-def ingress(backends: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    paths = [{"path": path, "pathType": "Prefix", "backend": {"service": {"name": name, "port": port}}}
-             for path, (name, port) in zip(("/", "/api", "/static"), backends, strict=False)]
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "edge", "namespace": NS},
-            "spec": {"rules": [{"host": "shop.example", "http": {"paths": paths}}]}}
-
-
-def http_route(name: str, port: int) -> dict[str, Any]:
-    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-            "metadata": {"name": "storefront", "namespace": NS},
-            "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [{"name": name, "port": port}]}]}}
-
-
-def test_ingress_backend_port_the_service_lacks(tmp_path: Path) -> None:
-    objects = [deployment("web", {"app": "web"}), service("web", {"app": "web"}, "http"),
-               ingress([("web", {"number": 80}), ("web", {"number": 8080}), ("web", {"name": "https"})])]
-    failed = [f for f in rule(lint_set(tmp_path, objects), "dangling-reference") if f.is_error]
-    assert [f.message for f in failed] == [
-        "ingress/edge: routes to service/web port 8080, which the Service does not have (its ports: 80)",
-        "ingress/edge: routes to service/web port https, which the Service does not have (its ports: 80)"]
-    lines = (tmp_path / "set.yaml").read_text().splitlines()
-    assert lines[failed[0].locations[0].line - 1].strip() == "name: web"
-
-
-def test_route_backend_name_typo_is_caught_and_the_fix_applies(tmp_path: Path) -> None:
-    objects = [deployment("storefront", {"app": "storefront"}), service("storefront", {"app": "storefront"}, "http"),
-               http_route("storefrnt", 80)]
-    [finding] = errors(lint_set(tmp_path, objects))
-    assert finding.message == ("httproute/storefront names service/storefrnt port 80, which is not in the set "
-                               "(did you mean storefront?)")
-    after = assert_fix_fixes(tmp_path, objects, finding)
-    assert [f.outcome for f in rule(after, "dangling-reference")] == [Outcome.PASSED]
-
-
-def test_references_missing_from_the_set_are_not_checkable(tmp_path: Path) -> None:
-    app = deployment("api", {"app": "api"}, containers=[container(envFrom=[{"secretRef": {"name": "api-db"}},
-                                                                           {"configMapRef": {"name": "api-flags",
-                                                                                             "optional": True}}])])
-    app["spec"]["template"]["spec"]["serviceAccountName"] = "api"
-    findings = lint_set(tmp_path, [app, ingress([("auth", {"number": 80})])])
-    assert errors(findings) == []
-    messages = sorted(f.message for f in rule(findings, "dangling-reference"))
-    assert messages == [
-        "deployment/api names serviceaccount/api, secret/api-db, not in the set: they must exist in the cluster",
-        "ingress/edge names service/auth port 80, not in the set: they must exist in the cluster"]
-
-
-@pytest.mark.parametrize(("where", "kind"), [
-    ({"volumes": [{"name": "cfg", "configMap": {"name": "checkout-confg"}}]}, "ConfigMap"),
-    ({"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "checkout-dta"}}]}, "PersistentVolumeClaim"),
-])
-def test_pod_reference_typo_is_caught_and_the_fix_applies(tmp_path: Path, where: dict[str, Any], kind: str) -> None:
-    app = deployment("checkout", {"app": "checkout"})
-    app["spec"]["template"]["spec"].update(where)
-    present = {"ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "checkout-config",
-                                                                                   "namespace": NS}},
-               "PersistentVolumeClaim": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                                         "metadata": {"name": "checkout-data", "namespace": NS},
-                                         "spec": {"accessModes": ["ReadWriteOnce"],
-                                                  "resources": {"requests": {"storage": "1Gi"}}}}}[kind]
-    objects = [app, present]
-    [finding] = errors(lint_set(tmp_path, objects))
-    assert "did you mean checkout-" in finding.message
-    assert_fix_fixes(tmp_path, objects, finding)
-
-
-def test_hpa_scale_target_typo(tmp_path: Path) -> None:
-    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-           "metadata": {"name": "checkout", "namespace": NS},
-           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "chekout"},
-                    "minReplicas": 2, "maxReplicas": 5}}
-    objects = [deployment("checkout", {"app": "checkout"}), hpa]
-    [finding] = errors(lint_set(tmp_path, objects))
-    assert "names deployment/chekout" in finding.message and "did you mean checkout?" in finding.message
-    assert_fix_fixes(tmp_path, objects, finding)
-
-
-def test_selectors_of_pdbs_and_monitors(tmp_path: Path) -> None:
-    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": NS},
-           "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "wbe"}}}}
-    monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-               "metadata": {"name": "web", "namespace": NS},
-               "spec": {"selector": {"matchLabels": {"app": "web"}}, "endpoints": [{"port": "metrics"}]}}
-    web = service("web", {"app": "web"}, "http")
-    web["metadata"]["labels"] = {"app": "web"}
-    findings = rule(lint_set(tmp_path, [deployment("web", {"app": "web"}), web, pdb, monitor]), "pod-selector")
-    by_kind = {f.subject.kind: f for f in findings}
-    assert by_kind["PodDisruptionBudget"].is_warning and "has no effect" in by_kind["PodDisruptionBudget"].message
-    assert by_kind["ServiceMonitor"].outcome is Outcome.PASSED

@@ -14,22 +14,7 @@ import yaml
 from gate.errors import ManifestError
 from gate.location import Location
 from gate.manifests import load, parse_apply_output, parse_documents
-
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers: [{name: c, image: x}]
-"""
+from tests.testing.manifests import DEPLOYMENT
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -15,7 +15,7 @@ from gate.findings import Finding, Outcome, Severity
 from gate.objects import ObjectRef
 from gate.report import Report
 from gate.report.metrics import registry
-from tests.unit.test_outputs import UNREACHABLE
+from tests.testing.reports import UNREACHABLE
 
 SYNTHETIC = Path(__file__).parents[2] / "examples" / "synthetic-check"
 FINISHED = 1_795_000_000.0

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from gate.cli import main
 from gate.report.github import markdown_text
-from tests.unit.test_outputs import EXAMPLES, UNREACHABLE, valid_junit
-from tests.unit.test_reports import valid_sarif
+from tests.testing.git import EXAMPLES
+from tests.testing.reports import UNREACHABLE, valid_junit, valid_sarif
 
 SCENARIO = EXAMPLES / "incident-scenario-2"  # lint fails: service.yaml:7 selects a label no pod has
 SERVICE = SCENARIO / "manifests" / "service.yaml"

@@ -8,36 +8,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from lxml import etree
 
-from gate.cli import main
 from gate.findings import Finding, Outcome, Severity
 from gate.location import Location
 from gate.objects import ObjectRef
 from gate.report import Report, render
-from tests.unit.test_reports import valid_sarif
+from tests.testing.cli import run
+from tests.testing.reports import UNREACHABLE, valid_junit, valid_sarif
 
-SCHEMAS = Path(__file__).parent / "schemas"
 EXAMPLES = Path(__file__).parents[2] / "examples"
-JUNIT_XSD = etree.XMLSchema(etree.parse(str(SCHEMAS / "junit-10.xsd")))
-UNREACHABLE = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-"""
 STALE = '<testsuites><testsuite name="old" tests="1" failures="1" errors="0"><testcase name="old"><failure/>' \
         '</testcase></testsuite></testsuites>'
-
-
-def valid_junit(text: str) -> etree._Element:
-    """The document, after lxml validated it against junit-10.xsd (the assertion names the first violation)."""
-    document = etree.fromstring(text.encode("utf-8"))
-    JUNIT_XSD.assertValid(document)
-    return document
 
 
 @pytest.fixture
@@ -45,11 +26,6 @@ def unreachable(tmp_path: Path) -> Path:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(UNREACHABLE)
     return kubeconfig
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env)
-    return result.exit_code, result.stdout, result.stderr
 
 
 EXPLAIN = ("explain", "--to", "video-analytics/inference-api:8080", "-f",

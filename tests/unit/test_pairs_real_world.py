@@ -24,7 +24,7 @@ from gate.lint import lint
 from gate.location import Location
 from gate.manifests import load
 from gate.pairs import Unresolvable, resolve, static_verdicts
-from tests.unit.patching import apply_fix
+from tests.testing.patching import apply_fix
 
 NS = "shop"
 # service: (port, callers)

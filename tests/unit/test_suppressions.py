@@ -5,34 +5,18 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
 import yaml
-from click.testing import CliRunner
 
-from gate.cli import main
 from gate.findings import Finding, Grade, Outcome, Severity
 from gate.objects import ObjectRef
 from gate.suppressions import settle
-from tests.unit.test_lint import service, workload
-from tests.unit.test_reports import valid_sarif
+from tests.testing.cli import run
+from tests.testing.lint import service, workload
+from tests.testing.reports import valid_json, valid_sarif
 
 REASON = "selector migrates in PR 12"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def valid_json(text: str) -> dict:
-    """The -o json document, after jsonschema validated it against the schema the package ships."""
-    document = json.loads(text)
-    schema = json.loads(resources.files("gate.report").joinpath("schema/report.schema.json").read_text())
-    jsonschema.Draft202012Validator(schema).validate(document)
-    return document
 
 
 def broken(annotations: dict[str, str] | None = None, on_workload: bool = False) -> list[dict]:

@@ -16,8 +16,14 @@ from click.testing import CliRunner
 from gate.cli import main
 from gate.github_action import build_argv
 from gate.verify.engine import ENDPOINTS_SECONDS, ROLLOUT_SECONDS, Deadlines
-from tests.unit.hostile_server import HostileApiServer
-from tests.unit.test_hostile_server import ALLOWED_PAST_DEADLINE, Run, deploy_gate, deployment, error_line
+from tests.testing.hostile_server import (
+    ALLOWED_PAST_DEADLINE,
+    HostileApiServer,
+    Run,
+    deploy_gate,
+    deployment,
+    error_line,
+)
 
 SPECIFIC = ["--rollout-timeout", "30", "--endpoints-timeout", "30"]  # deadlines a run must not wait out here
 

@@ -14,6 +14,7 @@ from gate.manifests import load
 from gate.objects import ObjectRef
 from gate.verify.checks import PENDING
 from gate.verify.engine import Deadlines, Touched, Verification, Watched, plan_checks, watched_resources
+from tests.testing.clock import FakeClock
 
 NS = "shop"
 
@@ -190,14 +191,15 @@ def test_a_check_that_has_not_passed_lists_what_explains_it_before_its_verdict_c
 
 def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> None:
     touched = [Touched(ObjectRef("Service", NS, "web"), "v1")]
-    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60))  # type: ignore[arg-type]
+    clock = FakeClock()
+    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60), clock=clock)  # type: ignore[arg-type]
     for synced in _service_world(ready=False):
         verification._apply(synced)
     verification._apply(event("Pod", "DISCONNECTED"))  # the API server stops answering
     verification._evaluate(61.0, every_check=True)  # the deadline passes while blind
     assert states(verification) == {"web": PENDING}
     assert not verification._deadline_passed(65.0, 300.0)  # a bounded grace for the server to come back
-    verification.outages[-1].started -= 70  # ... which it did not: exit 3, saying so
+    clock.advance(70)  # ... which it did not: exit 3, saying so
     try:
         verification._deadline_passed(71.0, 300.0)  # the endpoints deadline (60 s) + 10 s, though rollouts wait longer
         raise AssertionError("expected ClusterError")
@@ -219,14 +221,18 @@ def test_no_verdict_from_a_blind_watch_and_no_failure_from_a_stale_relist() -> N
 
 def test_a_failure_stands_once_the_relisted_state_has_had_its_grace() -> None:
     touched = [Touched(ObjectRef("Service", NS, "web"), "v1")]
-    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60))  # type: ignore[arg-type]
+    clock = FakeClock()
+    verification = Verification(NoEvents(), touched, Deadlines(endpoints=60), clock=clock)  # type: ignore[arg-type]
     for synced in _service_world(ready=False):
         verification._apply(synced)
     verification._apply(event("Pod", "DISCONNECTED"))
     verification._apply(event("Pod", "SYNCED", *_service_world(ready=False)[1].objects))
     verification._evaluate(61.0, every_check=True)
     assert states(verification) == {"web": PENDING}
-    verification.outages[-1].ended -= 91  # the controllers have had their time to catch up
+    clock.advance(89)
+    verification._evaluate(70.0, every_check=True)  # the relisted state is still within its grace: held
+    assert states(verification) == {"web": PENDING}
+    clock.advance(2)  # the controllers have had their time to catch up
     verification._evaluate(72.0, every_check=True)
     assert states(verification) == {"web": Outcome.FAILED}
 

@@ -1,20 +1,79 @@
-"""Helpers shared by the e2e tests: run deploy-gate, build objects, act as a ServiceAccount."""
+"""Helpers shared by the e2e tests (their fixtures are in tests/e2e/conftest.py): the cluster they drive, run
+deploy-gate, build objects, act as a ServiceAccount."""
 
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import polling2
 import yaml
 
 from tests.cluster import config as harness
-from tests.e2e.conftest import E2ECluster, wait_for
+from tests.cluster.cluster import Cluster
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
+CLEANUP_LABEL = "deploy-gate.test/e2e"
+INCIDENT_NAMESPACE = "video-analytics"
+# The seed's second patch: admit web-frontend to inference-api.
+ADMIT_FRONTEND = ('[{"op":"add","path":"/spec/ingress/0/from/-",'
+                  '"value":{"podSelector":{"matchLabels":{"app":"web-frontend"}}}}]')
+
+
+@dataclass
+class E2ECluster:
+    kubeconfig: Path
+    kubectl_path: str
+    harness: Cluster | None  # None when the suite runs against someone else's cluster
+
+    def kubectl(self, *args: str, input_text: str | None = None, check: bool = True,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([self.kubectl_path, "--kubeconfig", str(self.kubeconfig), *args],
+                                input=input_text, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def env(self) -> dict[str, str]:
+        """Environment for subprocesses (deploy-gate itself): this cluster, and kubectl on PATH."""
+        path = f"{Path(self.kubectl_path).parent}{os.pathsep}{os.environ['PATH']}"
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PATH": path}
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 60, interval: float = 0.5) -> None:
+    try:
+        polling2.poll(check, step=interval, timeout=timeout)
+    except polling2.TimeoutException as timed_out:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from timed_out
+
+
+def make_default_service_account(cluster: E2ECluster, name: str) -> None:
+    """The API server refuses every pod of a namespace without one, and the ReplicaSet controller's retries
+    back off for minutes; after the fault tests' API server restarts the controller manager was seen not
+    to make it for over 2 minutes. So the harness makes it (as that controller would) unless it exists."""
+    made = cluster.kubectl("-n", name, "create", "serviceaccount", "default", check=False)
+    if made.returncode != 0 and "already exists" not in made.stderr:
+        raise AssertionError(f"kubectl create serviceaccount default -n {name} failed: {made.stderr}")
+
+
+def delete_namespace_and_wait(cluster: E2ECluster, name: str, timeout: float = 120) -> None:
+    cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true", f"--timeout={int(timeout)}s")
+
+
+def apply_example(cluster: E2ECluster, example: str) -> None:
+    """kubectl apply an example's manifests/ and wait for its three Deployments."""
+    cluster.kubectl("apply", "-f", str(EXAMPLES / example / "manifests"))
+    for deployment in ("inference-api", "api-gateway", "web-frontend"):
+        cluster.kubectl("-n", INCIDENT_NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+
+
 IMAGE = harness.BUSYBOX_IMAGE
 SLEEP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 

@@ -15,23 +15,15 @@ from click.testing import CliRunner
 
 from gate.cli import main
 from gate.endpoints import Candidate, closest_gap
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Severity
 from gate.kinds import may_create_pods
 from gate.labels import Selector, near_key
 from gate.objects import ObjectRef
-from tests.unit.patching import apply_fix
-from tests.unit.test_lint_real_world import custom, deployment, errors, lint_set, rule, service
+from tests.testing import lint as small
+from tests.testing.patching import apply_fix
+from tests.testing.real_world import custom, deployment, errors, lint_set, rule, selected, service
 
 INCIDENT = {"app": "api", "tier": "backend"}
-
-
-def selected(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Per Service, the workloads whose template labels carry every label of its selector."""
-    templates = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"] for o in objects
-                 if o["kind"] != "Service" and "template" in o.get("spec", {})}
-    return {o["metadata"]["name"]: {name for name, labels in templates.items()
-                                    if all(labels.get(k) == v for k, v in o["spec"]["selector"].items())}
-            for o in objects if o["kind"] == "Service"}
 
 
 def apply_every_fix(tmp_path: Path, objects: list[dict[str, Any]], findings: list[Finding],
@@ -243,3 +235,67 @@ def test_verify_names_every_served_workload_with_its_running_pods() -> None:
     assert command.count("kubectl patch deployment") == 2 and " && " in command
     assert edit == ("or in the manifest of deployment/api-v1, under spec.template.metadata.labels: tier: backend; "
                     "and in the manifest of deployment/api-v2, under spec.template.metadata.labels: tier: backend")
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"])
+def test_service_selector_matches_templates_of_every_workload_kind(tmp_path: Path, kind: str) -> None:
+    findings = small.run(tmp_path, [small.workload(kind, "web", {"app": "web", "tier": "fe"}),
+                                    small.service("web", {"app": "web"})])
+    [finding] = small.only(findings, "service-selector")
+    assert finding.outcome is Outcome.PASSED
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"])
+def test_service_selector_gap_names_workload_labels_and_line(tmp_path: Path, kind: str) -> None:
+    findings = small.run(tmp_path, [small.workload(kind, "web", {"app": "web"}),
+                                    small.service("web", {"app": "web", "tier": "fe"})])
+    [finding] = small.only(findings, "service-selector")
+    assert finding.outcome is Outcome.FAILED and finding.severity is Severity.ERROR
+    assert f"pods of {kind.lower()}/web lack tier=fe" in finding.message
+    assert finding.locations[0].file.endswith("manifests.yaml") and finding.locations[0].line > 1
+    assert any("kubectl patch" in line for line in finding.fix)
+
+
+def test_wrong_value_is_reported_as_such_and_patched_with_replace(tmp_path: Path) -> None:
+    findings = small.run(tmp_path, [small.workload("Deployment", "web", {"app": "web", "tier": "backend"}),
+                                    small.service("web", {"app": "web", "tier": "fe"})])
+    [finding] = small.only(findings, "service-selector")
+    assert "have tier=backend instead of tier=fe" in finding.message
+    assert '"op":"replace"' in finding.fix[0]
+
+
+def test_label_keys_with_slashes_are_escaped_in_the_patch(tmp_path: Path) -> None:
+    findings = small.run(tmp_path, [small.workload("Deployment", "web", {"app": "web"}),
+                                    small.service("web", {"app": "web", "app.kubernetes.io/part-of": "shop"})])
+    [finding] = small.only(findings, "service-selector")
+    assert "/spec/template/metadata/labels/app.kubernetes.io~1part-of" in finding.fix[0]
+
+
+def test_closest_workload_is_chosen_among_several(tmp_path: Path) -> None:
+    findings = small.run(tmp_path, [small.workload("Deployment", "worker", {"tier": "backend"}),
+                                    small.workload("Deployment", "api", {"app": "api", "tier": "frontend"}),
+                              small.service("api", {"app": "api", "tier": "backend"})])
+    [finding] = small.only(findings, "service-selector")
+    assert "deployment/api" in finding.message
+
+
+def test_service_in_another_namespace_does_not_match(tmp_path: Path) -> None:
+    findings = small.run(tmp_path, [small.workload("Deployment", "web", {"app": "web"}, namespace="a"),
+                                    small.service("web", {"app": "web"}, namespace="b")])
+    [finding] = small.only(findings, "service-selector")
+    assert finding.outcome is Outcome.NOT_CHECKABLE
+
+
+def test_service_without_any_related_workload_is_not_checkable(tmp_path: Path) -> None:
+    findings = small.run(tmp_path, [small.service("db", {"app": "postgres"})])
+    [finding] = small.only(findings, "service-selector")
+    assert finding.outcome is Outcome.NOT_CHECKABLE and finding.severity is Severity.ERROR
+    assert not finding.is_error
+
+
+def test_selectorless_and_external_name_services_are_skipped(tmp_path: Path) -> None:
+    external = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ext", "namespace": "shop"},
+                "spec": {"type": "ExternalName", "externalName": "example.org", "selector": {"app": "x"}}}
+    manual = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "manual", "namespace": "shop"},
+              "spec": {"ports": [{"port": 80}]}}
+    assert small.only(small.run(tmp_path, [external, manual]), "service-selector") == []

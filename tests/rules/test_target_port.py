@@ -21,7 +21,9 @@ from gate.inventory import Inventory
 from gate.lint import lint
 from gate.manifests import load
 from gate.pairs import resolve
-from tests.unit.patching import apply_fix
+from tests.testing import lint as small
+from tests.testing import real_world
+from tests.testing.patching import apply_fix
 
 NS = "apps"
 
@@ -303,3 +305,36 @@ def test_verify_gets_the_same_note_from_the_resolved_pair(tmp_path: Path) -> Non
     assert resolved.notes == (
         "targetPort 50052 of port grpc (50051/TCP) is likely wrong: deployment/greeter declares grpc=50051/TCP, a near "
         "miss of 50052, and nothing else in its pod template names 50052; its pods are likely not listening on 50052",)
+
+
+@pytest.mark.parametrize(("target", "protocol", "outcome", "severity"), [
+    (8080, "TCP", Outcome.PASSED, None),
+    ("http", "TCP", Outcome.PASSED, None),
+    ("grpc", "TCP", Outcome.FAILED, Severity.ERROR),
+    ("http", "UDP", Outcome.FAILED, Severity.ERROR),
+    (8081, "TCP", Outcome.FAILED, Severity.WARNING),  # a near miss of the declared 8080
+    (9999, "TCP", Outcome.NOT_CHECKABLE, None),  # undeclared, but nothing says the app does not listen there
+])
+def test_target_port(tmp_path: Path, target: object, protocol: str, outcome: Outcome, severity: Severity) -> None:
+    findings = small.run(tmp_path, [small.workload("Deployment", "web", {"app": "web"}),
+                                    small.service("web", {"app": "web"}, target, protocol=protocol)])
+    [finding] = small.only(findings, "target-port")
+    assert finding.outcome is outcome
+    if severity:
+        assert finding.severity is severity and str(target) in finding.message
+
+
+def test_undeclared_target_port_number_is_a_note_that_does_not_claim_no_endpoints(tmp_path: Path) -> None:
+    objects = [real_world.deployment("web", {"app": "web"}), real_world.service("web", {"app": "web"}, 9000)]
+    [finding] = real_world.rule(real_world.lint_set(tmp_path, objects), "target-port")
+    assert finding.outcome is Outcome.NOT_CHECKABLE and "undeclared" in finding.message
+    assert "no endpoints" not in finding.message and "stay empty" not in finding.message
+
+
+def test_named_target_port_with_another_protocol_says_so(tmp_path: Path) -> None:
+    ports = [{"name": "dns", "containerPort": 53, "protocol": "UDP"}]
+    objects = [real_world.deployment("dns", {"app": "dns"}, containers=[real_world.container(ports=ports)]),
+               real_world.service("dns", {"app": "dns"}, "dns", protocol="TCP")]
+    [finding] = real_world.errors(real_world.lint_set(tmp_path, objects))
+    assert "whose protocol is UDP" in finding.message
+    assert "add a port named" not in finding.fix[0] and "protocol" in finding.fix[0]

@@ -16,13 +16,15 @@ import yaml
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.config import load_config
+from gate.config import GateConfig, load_config
 from gate.errors import ConfigError
-from gate.findings import Finding
+from gate.findings import Finding, Outcome
 from gate.inventory import Inventory
 from gate.lint import lint
 from gate.manifests import load
-from tests.unit.patching import apply_fix
+from tests.testing.git import EXAMPLES
+from tests.testing.lint import only, workload
+from tests.testing.patching import apply_fix
 
 NS = "shop"
 DNS_PEER = {"podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
@@ -176,3 +178,47 @@ def test_a_wrong_dns_setting_is_one_line_naming_the_field(tmp_path: Path, text: 
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path / "gate.yaml")
     assert str(error.value).startswith(f"{tmp_path}/{message}")
+
+
+def _pair_config(tmp_path: Path, text: str) -> GateConfig:
+    path = tmp_path / "gate.yaml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_pair_expectation_contradicted_by_policy_is_an_error_with_patch(tmp_path: Path) -> None:
+    result = load([str(EXAMPLES / "incident-scenario-2-fixed" / "manifests")])
+    config = _pair_config(tmp_path, "pairs:\n- from: deployment/web-frontend\n  to: inference-api:8080\n")
+    [finding] = only(lint(Inventory.from_manifests(result.manifests), config), "caller-pair")
+    assert finding.is_error
+    assert "inference-api-netpol" in finding.message and "app=api-gateway" in finding.message
+    assert finding.fix[0].startswith("kubectl patch networkpolicy inference-api-netpol")
+    config = _pair_config(tmp_path, "pairs:\n- from: deployment/api-gateway\n  to: inference-api:http\n"
+                                    "  expect: deny\n")
+    [finding] = only(lint(Inventory.from_manifests(result.manifests), config), "caller-pair")
+    assert finding.is_error and "deny: connects to deployment/inference-api port 8080/TCP" in finding.message
+
+
+def test_pair_with_unknown_caller_is_not_checkable(tmp_path: Path) -> None:
+    result = load([str(EXAMPLES / "incident-scenario-2-fixed" / "manifests")])
+    config = _pair_config(tmp_path, "pairs:\n- from: deployment/elsewhere\n  to: inference-api:8080\n")
+    [finding] = only(lint(Inventory.from_manifests(result.manifests), config), "caller-pair")
+    assert finding.outcome is Outcome.NOT_CHECKABLE and "deployment/elsewhere is not in the set" in finding.message
+
+
+@pytest.mark.parametrize(("written", "meant"), [("web-frontnd", "web-frontend"), ("wbe", "web")])
+def test_a_caller_a_typo_away_from_one_in_the_set_is_a_gate_yaml_error(tmp_path: Path, written: str,
+                                                                        meant: str) -> None:
+    """Not 'not checkable' (it might live in the cluster): a near miss of a workload in the set is a typo."""
+    objects = [workload("Deployment", meant, {"app": meant}), workload("Deployment", "api", {"app": "api"}),
+               {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+                "spec": {"selector": {"app": "api"}, "ports": [{"port": 8080}]}}]
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump_all(objects))
+    (tmp_path / "gate.yaml").write_text(f"pairs:\n- from: deployment/{written}\n  to: api.shop:8080\n")
+    result = CliRunner().invoke(main, ["lint", str(tmp_path)])
+    assert result.exit_code == 2
+    pair = f"deployment/{written} -> api.shop:8080 allow"
+    assert result.stderr == (f"deploy-gate: error: {tmp_path / 'gate.yaml'}:2: {pair}: "
+                             f"deployment/{written} is not in the set (did you mean deployment/{meant}?)\n")
+    (tmp_path / "gate.yaml").write_text("pairs:\n- from: deployment/elsewhere\n  to: api.shop:8080\n")
+    assert CliRunner().invoke(main, ["lint", str(tmp_path)]).exit_code == 0  # may live in the cluster
