@@ -21,7 +21,7 @@ from enum import Enum
 
 from gate.cluster import Cluster, Resource
 from gate.errors import ClusterError, ManifestError, UsageError
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Phase
 from gate.helm import Release, find_release, release_touched, status_finding
 from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import Object, ObjectRef, dig, kind_group
@@ -130,7 +130,7 @@ def _decided(cluster: Cluster, resource: Resource, name: str, namespace: str, un
 
 
 def _finding(rule: str, subject: ObjectRef, title: str, judgement: Judgement, started: float) -> Finding:
-    return Finding("rollouts", rule, subject, title,
+    return Finding(Phase.ROLLOUTS, rule, subject, title,
                    Outcome.PASSED if judgement.state is State.APPLIED else Outcome.FAILED,
                    f"{subject.qualified}: {judgement.message}", seconds=time.monotonic() - started)
 

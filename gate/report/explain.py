@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gate.escape import visible
-from gate.findings import Finding, Outcome
+from gate.findings import Finding, Outcome, Phase
 from gate.objects import ObjectRef
 from gate.pairs import PairVerdict, ResolvedPair, pair_fixes
 from gate.report import json_report
@@ -16,7 +16,7 @@ OWN_FORMATS = ("text", "json")  # the others render explain's one check as they 
 def explanation_findings(resolved: ResolvedPair, verdict: PairVerdict) -> tuple[Finding, ...]:
     """One check, as verify reports a declared pair: passed when the caller connects, failed otherwise."""
     name = f"{resolved.caller.name} -> {resolved.pair.target}"
-    return (Finding("connectivity", caller_pair.ID, ObjectRef("Pair", resolved.namespace, name), name,
+    return (Finding(Phase.CONNECTIVITY, caller_pair.ID, ObjectRef("Pair", resolved.namespace, name), name,
                     Outcome.PASSED if verdict.connects else Outcome.FAILED, f"{name}: {verdict.message}",
                     evidence=verdict.evidence, fix=verdict.fix, locations=verdict.locations),)
 

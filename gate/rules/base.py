@@ -19,12 +19,10 @@ from typing import Protocol
 
 from gate.config import GateConfig
 from gate.endpoints import service_selector
-from gate.findings import Finding, Outcome, Severity
+from gate.findings import Finding, Outcome, Phase, Severity
 from gate.inventory import Inventory
 from gate.labels import Selector
 from gate.objects import Object, ObjectRef
-
-LINT = "lint"
 
 LintCheck = Callable[[Inventory, GateConfig], Iterable[Finding]]
 
@@ -94,7 +92,7 @@ def finding(rule: Rule, subject: ObjectRef, title: str, outcome: Outcome, messag
     """A lint finding of `rule`: a failure has the rule's severity unless `severity` grades this one otherwise."""
     if outcome is Outcome.FAILED:
         kwargs["severity"] = severity or rule.severity
-    return Finding(LINT, rule.id, subject, title, outcome, message, **kwargs)  # type: ignore[arg-type]
+    return Finding(Phase.LINT, rule.id, subject, title, outcome, message, **kwargs)  # type: ignore[arg-type]
 
 
 def listed(refs: list[ObjectRef], most: int = 3) -> str:

@@ -111,12 +111,12 @@ from __future__ import annotations
 
 from gate.config import GateConfig, Pair
 from gate.errors import ConfigError
-from gate.findings import Finding, Outcome, Severity
+from gate.findings import Finding, Outcome, Phase, Severity
 from gate.inventory import Inventory
 from gate.netpol import DEFAULT_DNS, PodSide, dns_pods
 from gate.objects import ObjectRef
 from gate.pairs import NearMiss, PairVerdict, Unresolvable, judge, resolve
-from gate.rules.base import LINT, CatalogRule, finding
+from gate.rules.base import CatalogRule, finding
 
 ID = "caller-pair"
 SEVERITY = Severity.ERROR
@@ -150,10 +150,10 @@ def pair_finding(pair: Pair, inventory: Inventory, dns: PodSide | None = DEFAULT
         raise ConfigError.at(pair.location, f"{pair.name}: {why}") from why
     except Unresolvable as why:
         return finding(RULE, subject, pair.name, Outcome.NOT_CHECKABLE, f"{pair.name}: {why}", locations=locations)
-    return verdict_finding(LINT, pair, judge(resolved, inventory, dns=dns))
+    return verdict_finding(Phase.LINT, pair, judge(resolved, inventory, dns=dns))
 
 
-def verdict_finding(phase: str, pair: Pair, verdict: PairVerdict, seconds: float = 0.0,
+def verdict_finding(phase: Phase, pair: Pair, verdict: PairVerdict, seconds: float = 0.0,
                     namespace: str | None = None) -> Finding:
     """The finding of a pair's static verdict: the same message and outcome in lint and verify."""
     return Finding(phase, ID, ObjectRef("Pair", namespace, pair.name), pair.name, verdict.outcome,
