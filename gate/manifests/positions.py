@@ -35,6 +35,13 @@ class Manifest:
     node: yaml.Node | None = field(default=None, repr=False)
     lines: LineTree | None = field(default=None, repr=False)
     released: bool = field(default=False, repr=False)  # lines freed: a later look-up is a bug, not line 1
+    # Where a rendered object's document starts in the renderer's output (`helm template`): the line numbers of
+    # `file` are those of the rendered document, this says where that document is in the whole stream.
+    rendered: Location | None = field(default=None, repr=False)
+
+    def rendered_line(self, line: int) -> Location | None:
+        """A line of this object's document, in the stream it was rendered into (None: not rendered)."""
+        return None if self.rendered is None else Location(self.rendered.file, self.rendered.line + line - self.line)
 
     @property
     def kind(self) -> str:

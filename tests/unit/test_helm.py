@@ -224,6 +224,7 @@ def test_stdin_from_helm_template_gets_the_template_locations() -> None:
     result = CliRunner().invoke(main, ["lint", "-f", "-"], input=SAME_NAMESPACE)
     assert result.exit_code == 1, result.output
     assert "web/templates/service.yaml:6:1: error: service/web selects app=web,tier=backend" in result.output
+    assert "    rendered: <stdin>:8\n" in result.output  # the selector's line in what helm printed
 
 
 def fake_helm(directory: Path, script: str) -> None:
@@ -244,6 +245,7 @@ def test_lint_helm_renders_the_chart_and_points_at_its_template_files(monkeypatc
                                        "tier=backend", "-n", "default"])
     assert result.exit_code == 1, result.output
     assert "web/templates/service.yaml:6:1: error: service/web selects" in result.output
+    assert "    rendered: web (helm template):8\n" in result.output
     assert (tmp_path / "args").read_text().split() == ["template", "--values=fixed.yaml", "--set=tier=backend",
                                                        "--namespace=default", "--", "web"]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gate.errors import ManifestError
+from gate.location import Location
 from gate.manifests.inputs.files import MAX_FILE_BYTES_VARIABLE, is_directory_path, max_file_bytes
 from gate.manifests.positions import Manifest
 from gate.manifests.validation import objects
@@ -86,7 +87,9 @@ def helm_stream(text: str, name: str, chart_dir: str | None = None) -> list[Mani
     for source, start, segment in _helm_segments(text):
         file, located = (_template_file(source, chart_dir), segment) if source else (name, "\n" * start + segment)
         for data, line, node in parse_documents(located, file):
-            manifests.extend(objects(data, line, node, file))
+            for manifest in objects(data, line, node, file):
+                manifest.rendered = Location(name, start + line) if source else None
+                manifests.append(manifest)
     return manifests
 
 
