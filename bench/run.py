@@ -241,9 +241,7 @@ class Bench:
     def _identity(self, tool: str) -> Path:
         """A client certificate, cluster-admin rights, and a FlowSchema counting this tool's requests."""
         user = f"bench-{tool}"
-        pki._signed_cert(user, f"/CN={user}", "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                                              "extendedKeyUsage=clientAuth\n")
-        path = pki.write_kubeconfig(user)
+        path = pki.client_kubeconfig(user)
         documents = [
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
              "metadata": {"name": user},

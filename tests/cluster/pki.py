@@ -45,6 +45,9 @@ def _key(path: Path) -> None:
     _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(path))
 
 
+CLIENT_EXTENSIONS = "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
+
+
 def _signed_cert(stem: str, subject: str, extensions: str) -> None:
     key, csr, cert = (config.PKI_DIR / f"{stem}.{ext}" for ext in ("key", "csr", "crt"))
     ext_file = config.PKI_DIR / f"{stem}.ext"
@@ -75,8 +78,7 @@ def create_pki() -> None:
                  f"subjectAltName={alt_names}\n")
     for client in CLIENTS:
         subject = f"/CN={client.common_name}" + (f"/O={client.organization}" if client.organization else "")
-        _signed_cert(client.name, subject,
-                     "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n")
+        _signed_cert(client.name, subject, CLIENT_EXTENSIONS)
     _key(config.PKI_DIR / "service-account.key")
     _openssl("pkey", "-in", str(config.PKI_DIR / "service-account.key"), "-pubout",
              "-out", str(config.PKI_DIR / "service-account.pub"))
@@ -107,3 +109,10 @@ def write_kubeconfig(client: str) -> Path:
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     path.chmod(0o600)
     return path
+
+
+def client_kubeconfig(user: str) -> Path:
+    """A kubeconfig for a new client identity `user` (CN=user, no groups): what a test or the benchmark grants
+    rights to with RBAC. The harness's seam for code outside it (bench/run.py)."""
+    _signed_cert(user, f"/CN={user}", CLIENT_EXTENSIONS)
+    return write_kubeconfig(user)
