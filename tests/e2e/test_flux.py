@@ -74,9 +74,13 @@ def flux_controllers(cluster: E2ECluster, incident_namespace: str) -> Iterator[N
     """Flux's CRDs, its namespace and both controllers; afterwards the Kustomizations are deleted while the
     controllers run (they prune what they applied and drop their finalizers), then everything else."""
     crds = flux.crd_files()
+    names = [yaml.safe_load(crd.read_text())["metadata"]["name"] for crd in crds]
+    present = cluster.kubectl("get", f"namespace/{FLUX_NAMESPACE}", *[f"crd/{name}" for name in names],
+                              "--ignore-not-found", "-o", "name").stdout.split()
+    if present:  # someone's Flux (KUBECONFIG names another cluster): never touch it
+        pytest.skip(f"Flux is installed on this cluster already ({', '.join(present)}); the test runs its own")
     for crd in crds:
         cluster.kubectl("apply", "--server-side", "-f", str(crd))
-    names = [yaml.safe_load(crd.read_text())["metadata"]["name"] for crd in crds]
     cluster.kubectl("wait", "--for=condition=Established", *[f"crd/{name}" for name in names], "--timeout=60s")
     cluster.kubectl("create", "namespace", FLUX_NAMESPACE)
     cluster.kubectl("label", "namespace", FLUX_NAMESPACE, f"{CLEANUP_LABEL}=true")
@@ -93,7 +97,7 @@ def flux_controllers(cluster: E2ECluster, incident_namespace: str) -> Iterator[N
         cluster.kubectl("delete", "namespace", FLUX_NAMESPACE, "--wait=true", "--timeout=120s", check=False)
         cluster.kubectl("delete", *[f"crd/{name}" for name in names], "--wait=true", "--timeout=120s", check=False)
         shutil.rmtree(storage, ignore_errors=True)
-        left = cluster.kubectl("get", "namespace/" + FLUX_NAMESPACE, *[f"crd/{name}" for name in names],
+        left = cluster.kubectl("get", f"namespace/{FLUX_NAMESPACE}", *[f"crd/{name}" for name in names],
                                "--ignore-not-found", "-o", "name").stdout
         assert not left.strip() and not any(map(processes.running_pid, map(flux.process_name, flux.CONTROLLERS))), \
             f"left behind: {left}"
