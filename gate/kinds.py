@@ -391,10 +391,13 @@ def rolls_out(spec: KindSpec | None) -> bool:
 # Groups none of whose kinds creates pods: Istio's networking (its `Gateway` configures gateway pods deployed
 # otherwise), security and telemetry config; cert-manager's certificates, issuers and ACME orders. The ACME
 # HTTP-01 solver pods cert-manager runs for a challenge are selected only by the solver Service it creates
-# itself, never by one in a manifest set.
+# itself, never by one in a manifest set. Flux's sources, Kustomizations, HelmReleases, alerts and image
+# automation: what a Kustomization or HelmRelease applies are workloads of their own (as an Argo CD Application's).
 NO_POD_GROUPS = frozenset({
     "networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io",
     "cert-manager.io", "acme.cert-manager.io",
+    "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io",
+    "notification.toolkit.fluxcd.io", "image.toolkit.fluxcd.io",
 })
 
 

@@ -38,7 +38,7 @@ def _ldflags(module: config.GoModule) -> str:
     return " ".join(flags)
 
 
-def _go_env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
     # CGO off: static binaries (agnhost runs inside images) sharing one build cache.
     return {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
 
@@ -76,7 +76,7 @@ def build_module(module: config.GoModule, log: Callable[[str], None]) -> dict[st
         subprocess.run(
             ["go", "build", "-trimpath", "-ldflags", _ldflags(module), "-o", str(partial), package],
             cwd=module.root / module.directory,
-            env=_go_env(),
+            env=go_env(),
             check=True,
         )
         partial.rename(binaries[name])

@@ -21,12 +21,13 @@ from pathlib import Path
 import polling2
 import yaml
 
-from tests.cluster import config, dns, images, node, pki, processes
+from tests.cluster import config, dns, flux, images, node, pki, processes
 
 # Order matters for `down`: reverse of start.
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 NODE = ("containerd", "kubelet", "kube-proxy", "kube-router")
-ADDONS = ("kwok",)
+# Started on demand: kwok by `up --fake-nodes`, Flux's controllers by the one test that reconciles with them.
+ADDONS = ("kwok", *(flux.process_name(controller) for controller in flux.CONTROLLERS))
 REQUIRED = CONTROL_PLANE + NODE
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 
@@ -298,7 +299,7 @@ class Cluster:
 
     def down(self) -> None:
         """Stop every process and remove mounts, network namespaces, rules and state."""
-        for name in ("kwok", "kube-router", "kube-proxy", "kubelet"):
+        for name in (*ADDONS, "kube-router", "kube-proxy", "kubelet"):
             processes.stop(name)
         _kill_pod_processes()
         _kill_shims()
@@ -318,7 +319,7 @@ class Cluster:
         return {
             "versions": {"kubernetes": config.KUBERNETES_VERSION, "etcd": config.ETCD_VERSION,
                          "coredns": config.COREDNS_VERSION, "kube-router": config.KUBE_ROUTER_VERSION,
-                         "kwok": config.KWOK_VERSION},
+                         "kwok": config.KWOK_VERSION, **config.FLUX_VERSIONS},
             "components": components,
             "ready": self.is_running(),
             "kubeconfig": str(config.ADMIN_KUBECONFIG) if config.ADMIN_KUBECONFIG.exists() else None,

@@ -16,6 +16,8 @@ ETCD_VERSION = "v3.5.16"  # what k8s.io/kubernetes v1.32.9 requires; linked into
 COREDNS_VERSION = "v1.11.3"  # what Kubernetes v1.32 ships as cluster DNS
 KUBE_ROUTER_VERSION = "v2.1.0"
 KWOK_VERSION = "v0.7.0"
+# Flux v2.9's controllers (tests/cluster/flux.py): v1.10.x needs fluxcd/pkg modules the Go module proxy refuses.
+FLUX_VERSIONS = {"source-controller": "v1.9.6", "kustomize-controller": "v1.9.6"}
 
 HARNESS_DIR = Path(__file__).resolve().parent
 GO_DIR = HARNESS_DIR / "go"
@@ -99,4 +101,7 @@ GO_MODULES = (
     GoModule("helm", {"helm": "helm.sh/helm/v3/cmd/helm"}),
     # Helm 4, whose releases `verify --helm-release` must read as it reads Helm 3's (tests/e2e/test_helm.py).
     GoModule("helm4", {"helm4": "helm.sh/helm/v4/cmd/helm"}),
+    # Flux's controllers, reconciling a GitRepository and two Kustomizations (tests/e2e/test_flux.py).
+    GoModule("source-controller", {"source-controller": "github.com/fluxcd/source-controller"}),
+    GoModule("kustomize-controller", {"kustomize-controller": "github.com/fluxcd/kustomize-controller"}),
 )

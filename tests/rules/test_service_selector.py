@@ -215,6 +215,9 @@ def test_a_gateway_may_back_a_service_selecting_its_provisioned_pods(tmp_path: P
     ("telemetry.istio.io/v1", "Telemetry", False), ("acme.cert-manager.io/v1", "Challenge", False),
     ("monitoring.coreos.com/v1", "Prometheus", True), ("monitoring.coreos.com/v1", "ServiceMonitor", False),
     ("keda.sh/v1alpha1", "ScaledJob", True), ("install.istio.io/v1alpha1", "IstioOperator", True),
+    # Flux's kinds: a gate Job without list on them waited for the endpoints deadline (tests/e2e/test_flux.py).
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization", False), ("source.toolkit.fluxcd.io/v1", "GitRepository", False),
+    ("source.toolkit.fluxcd.io/v1beta2", "OCIRepository", False), ("helm.toolkit.fluxcd.io/v2", "HelmRelease", False),
 ])
 def test_pod_creating_custom_kinds_by_group_and_kind(api_version: str, kind: str, creates: bool) -> None:
     assert may_create_pods(api_version, kind) is creates
