@@ -22,8 +22,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.cluster import flux, processes
-from tests.e2e.conftest import CLEANUP_LABEL, INCIDENT_NAMESPACE, E2ECluster, wait_for
-from tests.e2e.helpers import EXAMPLES, gate
+from tests.testing.e2e import CLEANUP_LABEL, EXAMPLES, INCIDENT_NAMESPACE, E2ECluster, gate, wait_for
 from tests.testing.git_http import serving
 
 FLUX_NAMESPACE = "flux-system"  # the examples' namespace, as `flux bootstrap` makes it

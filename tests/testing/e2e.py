@@ -17,9 +17,8 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.cluster.cluster import Cluster
+from tests.testing.git import EXAMPLES, ROOT
 
-ROOT = Path(__file__).parents[2]
-EXAMPLES = ROOT / "examples"
 CLEANUP_LABEL = "deploy-gate.test/e2e"
 INCIDENT_NAMESPACE = "video-analytics"
 # The seed's second patch: admit web-frontend to inference-api.
