@@ -247,10 +247,16 @@ class Verification:
         self.stopped_at: Check | None = None  # the failure that ended the run early (fail_fast)
         self.api_versions = {item.ref: item.api_version for item in touched}
         self.started = self.clock()  # set again when run() starts
+        self.final_deadline = max(deadlines.rollout, deadlines.endpoints)
+        self.last_full = -TICK  # elapsed at the last evaluation of every pending check
         self.judging_from: float | None = None  # when the loop first ran past the last deadline
         self.confirmed: set[Phase] = set()  # phases whose deadline failures the storage check has let stand
 
-    def _apply(self, event: WatchEvent) -> None:
+    def observe(self, event: WatchEvent) -> None:
+        """Take in one watch event (a list, a change, an outage's start or end): run() passes each one on.
+
+        Raises the error an ERROR event carries.
+        """
         if event.type == "ERROR":
             assert event.error is not None
             raise event.error
@@ -305,7 +311,7 @@ class Verification:
                 by = "before the deadline" if by_deadline else f"within {SYNC_TIMEOUT:.0f} s"
                 raise ClusterError(f"could not verify: the API server at {self.cluster.server} did not answer the "
                                    f"initial lists {by}{troubles}") from empty
-            self._apply(event)
+            self.observe(event)
             if event.type == "SYNCED":
                 synced.add((event.resource.kind, event.namespace))
 
@@ -444,38 +450,44 @@ class Verification:
     def _deadline_of(self, check: Check) -> float:
         return self.deadlines.rollout if check.phase == Phase.ROLLOUTS else self.deadlines.endpoints
 
+    def step(self) -> bool:
+        """One turn of run()'s loop at the clock's time: decide the checks the events observed since the last turn
+        can affect (every pending check each TICK and past the last deadline); True once the run is over.
+
+        Over: every check decided, the last deadline passed, or (fail_fast) a check failed. Raises ClusterError
+        when the cluster cannot be trusted for a verdict (an outage past a deadline, storage or watches failing).
+        """
+        elapsed = self.clock() - self.started
+        self._bound_requests(elapsed, self.final_deadline)
+        # Past the last deadline every check is judged once more: one not re-evaluated since would
+        # otherwise be reported undecided while its deadline has passed.
+        every_check = elapsed - self.last_full >= TICK or elapsed > self.final_deadline
+        self._evaluate(elapsed, every_check)
+        self.last_full = elapsed if every_check else self.last_full
+        if all(c.verdict.outcome is not PENDING for c in self.checks) or \
+                self._deadline_passed(elapsed, self.final_deadline):
+            return True
+        if self.deadlines.fail_fast:
+            self.stopped_at = next((c for c in self.checks if c.verdict.outcome is Outcome.FAILED), None)
+        return self.stopped_at is not None
+
     def run(self) -> list[Finding]:
         """The findings, once every check is decided or the deadlines passed; every request bounded by them."""
-        self.started = started = self.clock()
-        final_deadline = max(self.deadlines.rollout, self.deadlines.endpoints)
+        self.started = self.clock()
+        self.last_full = -TICK
         unbounded = self.cluster.deadline
-        self.cluster.bound(started + final_deadline)
+        self.cluster.bound(self.started + self.final_deadline)
         try:
             deciding, explaining = watched_resources(self.cluster, self.touched, self.checks)
             for watched in explaining:
                 self.unexplained[watched[1]].add(watched)
             self._watch(deciding)
-            last_full = -TICK
-            while True:
-                elapsed = self.clock() - started
-                self._bound_requests(elapsed, final_deadline)
-                # Past the last deadline every check is judged once more: one not re-evaluated since would
-                # otherwise be reported undecided while its deadline has passed.
-                every_check = elapsed - last_full >= TICK or elapsed > final_deadline
-                self._evaluate(elapsed, every_check)
-                last_full = elapsed if every_check else last_full
-                if all(c.verdict.outcome is not PENDING for c in self.checks) or \
-                        self._deadline_passed(elapsed, final_deadline):
-                    break
-                if self.deadlines.fail_fast:
-                    self.stopped_at = next((c for c in self.checks if c.verdict.outcome is Outcome.FAILED), None)
-                    if self.stopped_at is not None:
-                        break
+            while not self.step():
                 self.watching.set()
                 try:
-                    self._apply(self.events.get(timeout=TICK))
+                    self.observe(self.events.get(timeout=TICK))
                     while True:  # take every queued change before evaluating again
-                        self._apply(self.events.get_nowait())
+                        self.observe(self.events.get_nowait())
                 except queue.Empty:
                     pass
         finally:
@@ -486,6 +498,10 @@ class Verification:
                 print(f"deploy-gate: trace: requests={self.cluster.requests} watches={self.watch_connections} "
                       f"watchers={len(self.watchers)} running={sum(w.is_alive() for w in self.watchers)} "
                       f"verdict at {decided:.6f}", file=sys.stderr, flush=True)
+        return self.findings()
+
+    def findings(self) -> list[Finding]:
+        """A finding per check as decided so far: a check still pending is reported undecided."""
         return [self._finding(check) for check in self.checks]
 
     @property

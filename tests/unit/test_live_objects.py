@@ -31,9 +31,11 @@ from gate.status.events import warning_lines
 from gate.status.pods import pod_problems
 from gate.verify.argocd import application_resources
 from gate.verify.checks import PENDING
-from gate.verify.engine import Deadlines, Touched, Verification
+from gate.verify.engine import TICK, Deadlines, Touched, Verification
 from gate.verify.probe import RUN_LABEL, ProbePods, ProbeTarget
 from gate.verify.snapshot import Snapshot
+from tests.testing.clock import FakeClock
+from tests.testing.engine import FakeCluster
 
 NS = "shop"
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -79,20 +81,13 @@ def world() -> dict[str, dict[str, Any]]:
     }
 
 
-class NoEvents:
-    """The one cluster call a failing check makes (its pods' Warning events)."""
-
-    def events_for(self, namespace: str, name: str) -> list[str]:
-        return []
-
-
-def verify(objects: dict[str, Any], touched: list[Touched]) -> Verification:
-    """The engine's path, without a cluster: each kind's list as a SYNCED event, then one evaluation."""
-    verification = Verification(NoEvents(), touched, Deadlines())  # type: ignore[arg-type]
+def verify(objects: dict[str, Any], touched: list[Touched], clock: FakeClock | None = None) -> Verification:
+    """The engine's path, without a server: each kind's list as a SYNCED event, then the loop's first turn."""
+    verification = Verification(FakeCluster(), touched, Deadlines(), clock=clock or FakeClock())  # type: ignore[arg-type]
     for kind, obj in objects.items():
         resource = BUILTIN_RESOURCES.get(kind) or Resource(kind, "example.com", "v1", kind.lower() + "s")
-        verification._apply(WatchEvent(resource, NS, "SYNCED", (obj,)))
-    verification._evaluate(0.0, every_check=True)
+        verification.observe(WatchEvent(resource, NS, "SYNCED", (obj,)))
+    verification.step()
     return verification
 
 
@@ -291,9 +286,11 @@ def test_a_malformed_object_no_check_reads_stops_nothing_and_a_fixed_one_is_read
     failing = broken(bad_pod, "EndpointSlice", ("endpoints", 0, "conditions", "ready"), False)
     with pytest.raises(MalformedObject, match=r"pod/web-1-x in namespace shop: status\.startTime"):
         verify(failing, WEB)
-    verification = verify(broken(failing, "Pod", ("status", "startTime"), None), WEB)
-    verification._apply(WatchEvent(BUILTIN_RESOURCES["Pod"], NS, "MODIFIED", (objects["Pod"],)))
-    verification._evaluate(0.1, every_check=True)
+    clock = FakeClock()
+    verification = verify(broken(failing, "Pod", ("status", "startTime"), None), WEB, clock)
+    verification.observe(WatchEvent(BUILTIN_RESOURCES["Pod"], NS, "MODIFIED", (objects["Pod"],)))
+    clock.advance(TICK)
+    verification.step()
     assert verification.checks[1].verdict.message == "service/web: 1 pod(s) match app=web but none is Ready"
 
 
