@@ -81,8 +81,9 @@ manifest_options = [
     click.option("--output", "-o", type=click.Choice(tuple(FORMATS)), default="text", show_default=True,
                  help="Format on stdout."),
     click.option("--junit", "junit_path", metavar="PATH", help="Also write JUnit XML to PATH."),
-    click.option("--sarif-root", metavar="DIR", help="SARIF paths are relative to DIR (default: the git top-level "
-                                                     "of the working directory, else the working directory)."),
+    click.option("--sarif-root", metavar="DIR", help="SARIF and Code Quality paths are relative to DIR (default: the "
+                                                     "git top-level of the working directory, else the working "
+                                                     "directory)."),
 ]
 
 
@@ -120,7 +121,7 @@ class Gate(click.Group):
             raise
 
     def _report(self, ctx: click.Context, error: click.UsageError) -> None:
-        """The reports an exit 2 owes: --junit replaced, and -o json|sarif|junit's document saying why."""
+        """The reports an exit 2 owes: --junit replaced, and a machine format's (-o) document saying why."""
         argv: list[str] = ctx.meta.get("argv", [])
         name = next((arg for arg in argv if arg in self.commands), "deploy-gate")
         output = option_value(argv, "--output", "-o")

@@ -49,6 +49,12 @@ def _sarif(report: Report, _verbose: bool, root: Path | None) -> str:
     return sarif.render(report, root)
 
 
+def _codequality(report: Report, _verbose: bool, root: Path | None) -> str:
+    from gate.report import codequality
+
+    return codequality.render(report, root)
+
+
 # JSON never starts a line with `:` (every line opens with a quote, a bracket or a brace): only `##[` is escaped.
 JSON_INERT = Inert("##\\u005b", None)
 FORMATS: dict[str, Renderer] = {
@@ -56,11 +62,13 @@ FORMATS: dict[str, Renderer] = {
     "json": Renderer(_json, JSON_INERT),
     "junit": Renderer(_junit, Inert("##&#91;", "&#58;")),  # XML character references
     "sarif": Renderer(_sarif, JSON_INERT),
+    "codequality": Renderer(_codequality, JSON_INERT),  # GitLab Code Quality
 }
 
 
 def render(report: Report, fmt: str, verbose: bool = False, root: Path | None = None) -> str:
-    """The report in one format; `verbose` adds passed checks to text, `root` is SARIF's %SRCROOT%."""
+    """The report in one format; `verbose` adds passed checks to text, `root` is the repository root SARIF's and
+    Code Quality's paths are relative to."""
     return FORMATS[fmt].render(report, verbose, root)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gate.errors import EXIT_INTERRUPTED, EXIT_UNVERIFIABLE, EXIT_USAGE
 from gate.escape import visible
@@ -28,6 +31,19 @@ def unicode_text(text: str) -> str:
     return _SURROGATE.sub(lambda match: visible(match.group()), text)
 
 
+def source_root(root: Path | None) -> Path:
+    """The absolute directory report paths are relative to: `root` (--sarif-root, or the git top-level that
+    publish finds), else the working directory."""
+    return Path(os.path.abspath(root or Path.cwd()))
+
+
+def repository_path(file: str, root: Path) -> Path | None:
+    """The file relative to the absolute `root`, or None when it lies outside: SARIF and GitLab Code Quality
+    locate a finding in the checkout by this path."""
+    path = Path(os.path.abspath(file))
+    return path.relative_to(root) if path.is_relative_to(root) else None
+
+
 @dataclass(frozen=True)
 class Report:
     command: str  # lint | verify | explain
@@ -49,6 +65,12 @@ class Report:
     @property
     def error_kind(self) -> str:
         return ERROR_KINDS.get(self.exit_code, "internal-error")
+
+    @property
+    def error_fingerprint(self) -> str:
+        """The identity across runs of an unfinished run's error: its kind and input file, not its wording."""
+        identity = "\0".join([self.error_kind, self.error_location.file if self.error_location else ""])
+        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
     @property
     def result(self) -> str:

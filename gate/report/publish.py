@@ -82,7 +82,8 @@ def write_files(report: Report, junit_path: str | None, metrics_path: str | None
 
 
 def repository_root(start: Path) -> Path:
-    """The git top-level above start (a `.git` directory or file), else start: SARIF paths are relative to it."""
+    """The git top-level above start (a `.git` directory or file), else start: SARIF and Code Quality
+    paths are relative to it."""
     for directory in (start, *start.parents):
         if (directory / ".git").exists():
             return directory

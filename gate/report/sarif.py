@@ -20,7 +20,6 @@ one workflow are two analyses and neither closes the other's alerts.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -29,7 +28,7 @@ from gate import __version__
 from gate.escape import visible
 from gate.findings import BaselineEntry, Finding, fingerprint, subject_path
 from gate.location import Location
-from gate.report.base import Report
+from gate.report.base import Report, repository_path, source_root
 from gate.report.json_report import dumps
 from gate.report.words import WORDS
 from gate.rules import CATALOG
@@ -47,10 +46,10 @@ def sarif_text(text: str) -> str:
 
 
 def _artifact(location: Location, root: Path) -> dict[str, str]:
-    path = Path(os.path.abspath(location.file))
-    if path.is_relative_to(root):  # the file name's bytes, percent-encoded: exact even when they are not UTF-8
-        return {"uri": quote(os.fsencode(path.relative_to(root).as_posix()), safe="/"), "uriBaseId": SRCROOT}
-    return {"uri": path.as_uri()}
+    relative = repository_path(location.file, root)
+    if relative is not None:  # the file name's bytes, percent-encoded: exact even when they are not UTF-8
+        return {"uri": quote(os.fsencode(relative.as_posix()), safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": Path(os.path.abspath(location.file)).as_uri()}
 
 
 def _level(finding: Finding, strict: bool) -> str:
@@ -117,10 +116,9 @@ def _error_result(report: Report, root: Path) -> dict[str, object]:
     """The error of an unfinished run, at the input's file:line, so code scanning shows it on that line."""
     location = report.error_location
     assert location is not None
-    identity = "\0".join([report.error_kind, location.file])
     return {"ruleId": report.error_kind, "ruleIndex": 0, "level": "error",
             "message": {"text": sarif_text(report.error or "")},
-            "partialFingerprints": {"deployGateCheck/v1": hashlib.sha256(identity.encode("utf-8")).hexdigest()},
+            "partialFingerprints": {"deployGateCheck/v1": report.error_fingerprint},
             "locations": [{"physicalLocation": {"artifactLocation": _artifact(location, root),
                                                 "region": {"startLine": location.line, "startColumn": 1}}}]}
 
@@ -143,7 +141,7 @@ def _invocation(report: Report) -> dict[str, object]:
 
 def render(report: Report, root: Path | None = None) -> str:
     """The SARIF log; paths inside `root` (default: the working directory) are relative to %SRCROOT%."""
-    root = Path(os.path.abspath(root or Path.cwd()))
+    root = source_root(root)
     reported = [f for f in report.findings if f.grade().failed]
     rules = sorted({f.rule for f in report.findings} | {entry.rule for entry in report.absent})
     rule_index = {rule: i for i, rule in enumerate(rules)}

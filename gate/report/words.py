@@ -26,24 +26,29 @@ class Words:
     summary: str  # the GitHub step summary's result cell
     console: str  # verify's summary table's RESULT
     metric: str  # the `outcome` label of deploy_gate_check_outcome
+    # GitLab Code Quality's severity (info < minor < major < critical < blocker); None: no issue in that report
+    # (a suppressed failure does not count, and a check that passed or could not be made is no code violation)
+    codequality: str | None
 
 
 WORDS: dict[Grade, Words] = {
     Grade.ERROR: Words(count="errors", tally="error(s)", text="error", json="failed", junit="failure",
                        junit_type=None, sarif="error", annotation="error", summary="❌ failed", console="FAILED",
-                       metric="failed"),
+                       metric="failed", codequality="critical"),
     Grade.WARNING: Words(count="warnings", tally="warning(s)", text="warning", json="failed", junit="skipped",
                          junit_type="warning", sarif="warning", annotation="warning", summary="⚠️ warning",
-                         console="FAILED", metric="warning"),
+                         console="FAILED", metric="warning", codequality="minor"),
     Grade.NOTE: Words(count="notes", tally="note(s)", text="note", json="failed", junit="skipped", junit_type="note",
-                      sarif="note", annotation="notice", summary="📝 note", console="FAILED", metric="note"),
+                      sarif="note", annotation="notice", summary="📝 note", console="FAILED", metric="note",
+                      codequality="info"),
     Grade.SUPPRESSED: Words(count="suppressed", tally="suppressed", text="suppressed", json="suppressed",
                             junit="skipped", junit_type="suppressed", sarif=None, annotation=None,
-                            summary="🔕 suppressed", console="suppressed", metric="suppressed"),
+                            summary="🔕 suppressed", console="suppressed", metric="suppressed", codequality=None),
     Grade.PASSED: Words(count="passed", tally="passed", text="ok", json="passed", junit="system-out", junit_type=None,
-                        sarif=None, annotation=None, summary="✅ passed", console="passed", metric="passed"),
+                        sarif=None, annotation=None, summary="✅ passed", console="passed", metric="passed",
+                        codequality=None),
     Grade.NOT_CHECKABLE: Words(count="not_checkable", tally="not checkable", text="not checkable",
                                json="not-checkable", junit="skipped", junit_type="not-checkable", sarif=None,
                                annotation=None, summary="⏭️ not checkable", console="skipped",
-                               metric="not-checkable"),
+                               metric="not-checkable", codequality=None),
 }

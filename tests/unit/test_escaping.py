@@ -67,7 +67,7 @@ def test_annotations_are_one_command_each_with_escaped_data_and_properties() -> 
     assert unescape(data).splitlines()[0] == visible(" ".join(PAYLOADS))  # one line, control characters shown
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_no_line_printed_under_github_actions_is_a_command_but_the_annotations(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
     monkeypatch.chdir(tmp_path)
@@ -93,7 +93,7 @@ spec:
     commands = [runner_command(line) for line in (result.stdout + result.stderr).splitlines()]
     assert [c[0] for c in commands if c] == ["error"]  # the one annotation deploy-gate meant: that error
     assert "\x1b" not in result.stdout + result.stderr
-    if fmt in ("json", "sarif") and result.stdout:
+    if fmt in ("json", "sarif", "codequality") and result.stdout:
         document = valid_sarif(result.stdout) if fmt == "sarif" else json.loads(result.stdout)
         assert "::stop-commands::tok.yaml" in json.dumps(document)
     if fmt == "junit":

@@ -101,7 +101,7 @@ def _exposition(report: Report) -> str:
 def test_every_grade_has_every_word() -> None:
     """A new Grade must be named by every format before any reporter can render it."""
     assert set(WORDS) == set(Grade)
-    optional = {"junit_type", "sarif", "annotation"}  # None has a documented meaning for these
+    optional = {"junit_type", "sarif", "annotation", "codequality"}  # None has a documented meaning for these
     for grade, words in WORDS.items():
         for field in fields(words):
             value = getattr(words, field.name)
@@ -110,11 +110,13 @@ def test_every_grade_has_every_word() -> None:
 
 
 def test_words_distinguish_what_a_reader_must_tell_apart() -> None:
-    """Each count and each metric label names one grade; a failure that counts has an annotation and a level."""
+    """Each count and each metric label names one grade; a failure that counts has an annotation, a level and a
+    Code Quality severity (GitLab's), and nothing else is a Code Quality issue."""
     assert len({words.count for words in WORDS.values()}) == len(Grade)
     assert len({words.metric for words in WORDS.values()}) == len(Grade)
     counting = [grade for grade in Grade if grade.failed and grade is not Grade.SUPPRESSED]
     assert all(WORDS[grade].annotation and WORDS[grade].sarif for grade in counting)
+    assert [grade for grade in Grade if WORDS[grade].codequality] == counting
 
 
 def test_by_importance_follows_the_grade_order() -> None:

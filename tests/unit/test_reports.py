@@ -96,6 +96,16 @@ def test_sarif_of_a_run_without_a_verdict_says_why() -> None:
     assert invocation["executionSuccessful"] is False and document["runs"][0]["results"] == []
 
 
+def test_codequality_parses_as_the_array_gitlab_reads(tmp_path) -> None:
+    inside = replace(FAILED, locations=(Location(str(tmp_path / "manifests" / "inference-api.yaml"), 15),))
+    issues = json.loads(render(replace(REPORT, findings=(inside, PASSED, WARNING, SKIPPED)), "codequality",
+                               root=tmp_path))
+    assert [(i["check_name"], i["severity"]) for i in issues] == [("service-selector", "critical"),
+                                                                 ("target-port", "minor")]
+    assert issues[0]["location"] == {"path": "manifests/inference-api.yaml", "lines": {"begin": 15}}
+    assert issues[0]["description"] == f"service-selector: {FAILED.message}"
+
+
 def test_json_report_is_complete() -> None:
     document = json.loads(render(REPORT, "json"))
     assert document["result"] == "failure" and document["exit_code"] == 1
