@@ -88,7 +88,7 @@ PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
 HANDLERS = ("httpGet", "tcpSocket")  # grpc.port is an int32: never a name
 # What the kubelet's discarded runs leave each probe at (its probe worker's initial value).
 CONSEQUENCE = {
-    "readinessProbe": "the container never becomes Ready, so its pods are never ready endpoints of a Service",
+    "readinessProbe": "the container never becomes Ready and its pods are never ready endpoints of a Service",
     "livenessProbe": "the liveness check never acts: a hung container is never restarted",
     "startupProbe": "the container never counts as started: its readiness and liveness probes never run and it "
                     "never becomes Ready",
@@ -136,8 +136,9 @@ def check(inventory: Inventory, _: GateConfig) -> list[Finding]:
         ref = inventory.ref(workload)
         title = f"{ref.name} probe ports resolve"
         probed = list(probed_ports(template, (*path, "spec")))
-        failures = [found for port in probed
-                    if (found := _finding(ref, title, port, template, inventory.location(workload, *port.path)))]
+        failures = [found for port in probed if (found := _finding(
+            ref, title, port, template, inventory.location(workload, *port.path),
+            inventory.location(workload, *port.container_path, "ports")))]
         findings += failures
         if probed and not failures:
             names = ", ".join(sorted({port.name for port in probed}))
@@ -173,8 +174,12 @@ def port_names(container: Object) -> list[str]:
             if isinstance(port, dict) and port.get("name")]
 
 
-def _finding(ref: ObjectRef, title: str, port: ProbedPort, template: Object, at: Location | None) -> Finding | None:
-    """The failure of one probe port name (an error, or not checkable for a placeholder); None when it resolves."""
+def _finding(ref: ObjectRef, title: str, port: ProbedPort, template: Object, at: Location | None,
+             ports_at: Location | None) -> Finding | None:
+    """The failure of one probe port name (an error, or not checkable for a placeholder); None when it resolves.
+
+    at: where the probe's port is written; ports_at: where its container's ports are (or the container).
+    """
     declared = port.declared
     if port.name in declared:
         return None
@@ -212,13 +217,16 @@ def _finding(ref: ObjectRef, title: str, port: ProbedPort, template: Object, at:
                f"{consequence}")
     number = f"port: {elsewhere[1]} (the number container {elsewhere[0]} declares as {port.name!r})" \
         if elsewhere else "port to the number the app listens on"
+    declare_at = f"in the manifest at {ports_at}" if ports_at else where
     return _failed(ref, title, at, message,
-                   f"{where}, add {{name: {port.name}, containerPort: <port>}} under the ports of container "
-                   f"{port.container_name}, or {under}, set {number}")
+                   f"{declare_at}, add {{name: {port.name}, containerPort: <port>}} to the ports of container "
+                   f"{port.container_name}; or {where}, {under}, set {number}", ports_at)
 
 
-def _failed(ref: ObjectRef, title: str, at: Location | None, message: str, fix: str) -> Finding:
-    return finding(RULE, ref, title, Outcome.FAILED, message, fix=(fix,), locations=known(at))
+def _failed(ref: ObjectRef, title: str, at: Location | None, message: str, fix: str,
+            also_at: Location | None = None) -> Finding:
+    return finding(RULE, ref, title, Outcome.FAILED, message, fix=(fix,),
+                   locations=known(at) + tuple(loc for loc in known(also_at) if loc != at))
 
 
 def _case_twin(name: str, declared: list[str]) -> str | None:

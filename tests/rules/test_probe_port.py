@@ -93,7 +93,7 @@ def test_a_declared_name_passes_in_every_kind_with_a_pod_template(tmp_path: Path
 
 
 @pytest.mark.parametrize(("probe", "consequence"), [
-    ("readinessProbe", "never becomes Ready, so its pods are never ready endpoints"),
+    ("readinessProbe", "never becomes Ready and its pods are never ready endpoints"),
     ("livenessProbe", "the liveness check never acts: a hung container is never restarted"),
     ("startupProbe", "never counts as started: its readiness and liveness probes never run"),
 ])
@@ -177,7 +177,9 @@ def test_a_container_without_named_ports_says_so(tmp_path: Path) -> None:
     bare["ports"] = [{"containerPort": 8080}]
     [finding] = failed(tmp_path, real_world.deployment("web", {"app": "web"}, containers=[bare]))
     assert "(it declares no named port)" in finding.message
-    assert "add {name: http, containerPort: <port>} under the ports of container app" in finding.fix[0]
+    assert "add {name: http, containerPort: <port>} to the ports of container app" in finding.fix[0]
+    assert finding.fix[0].startswith(f"in the manifest at {finding.locations[1]}, add")  # the ports, then the probe
+    assert f"; or in the manifest at {finding.locations[0]}, under " in finding.fix[0]
 
 
 def test_the_fix_fixes_it(tmp_path: Path) -> None:
