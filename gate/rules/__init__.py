@@ -18,6 +18,7 @@ from gate.rules import (
     duplicate_object,
     pod_selector,
     policy_selector,
+    probe_port,
     required_labels,
     service_selector,
     target_port,
@@ -27,7 +28,7 @@ from gate.rules.base import CatalogRule, Example, Rule, examples
 
 LINT_RULES: tuple[Rule, ...] = tuple(module.RULE for module in (
     duplicate_object, service_selector, target_port, workload_selector, policy_selector, dangling_reference,
-    pod_selector, required_labels, caller_pair,
+    pod_selector, required_labels, caller_pair, probe_port,
 ))
 
 VERIFY_RULES: tuple[Rule, ...] = (
