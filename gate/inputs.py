@@ -26,9 +26,9 @@ def check_namespace(manifests: ManifestSet, namespace: str | None) -> None:
     for manifest in manifests.manifests if namespace else ():
         own = (manifest.obj.get("metadata") or {}).get("namespace")
         if own and own != namespace:
-            raise UsageError(f"{manifest.location('metadata', 'namespace')}: the namespace from the provided object "
-                             f"{own!r} does not match the namespace {namespace!r} given with -n; pass -n {own} "
-                             f"or drop -n")
+            raise UsageError.at(manifest.location("metadata", "namespace"),
+                                f"the namespace from the provided object {own!r} does not match the namespace "
+                                f"{namespace!r} given with -n; pass -n {own} or drop -n")
 
 
 @contextmanager
