@@ -111,6 +111,15 @@ def parse_json(data: bytes | bytearray, what: str) -> Any:
         raise MalformedAnswer(f"could not verify: {what}: malformed JSON ({error})") from error
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """When one request must have ended, how its messages say so, and the error past it."""
+
+    until: float  # time.monotonic(); inf: unbounded
+    by: str  # "within 30 s (--request-timeout)", "before the run's deadline", or "" when unbounded
+    late: type[LimitExceeded]  # DeadlinePassed when the run's deadline is the bound
+
+
 class ApiStatusError(ClusterError):
     """A non-2xx answer that is not a permission problem; keeps the HTTP status for callers."""
 
@@ -216,15 +225,41 @@ class Cluster:
         With neither (--request-timeout 0, no run deadline) only the per-recv read timeout bounds it, as kubectl's.
         """
         what = what or _describe(verb or method, resource, namespace, path)
+        budget = self._budget(within)
+        left = budget.until - time.monotonic()
+        if left <= 0:
+            raise budget.late(f"could not verify: {what}: no time left {budget.by}")
+        serialized = self._serialize(method, path, query, body)
+        # Per recv, the read timeout alone would let a drip-fed answer outlast any deadline: it is capped by the
+        # time left here, and _read_body checks the time between chunks. A watch's stream may stay silent longer.
+        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))  # inf: left unbounded
+        with contextlib.nullcontext() if stream else self._kept_connections:
+            response = self._send(serialized, timeouts, budget, what)
+            if response.status >= 400:
+                self._raise_for(response, self._read_body(response, budget, what), verb or method.lower(),
+                                resource, namespace)
+            if stream:
+                return response
+            data = self._read_body(response, budget, what)
+        if not parse:
+            return bytes(data)
+        return self._parse_answer(data, what)
+
+    def _budget(self, within: float | None) -> _Budget:
+        """The bound of one request: `within` (or --request-timeout) from now, or the run's deadline if sooner.
+
+        Past the run's deadline it raises DeadlinePassed, which the run judges by its own clock (a quorum read
+        first); past its own time, plain LimitExceeded.
+        """
         seconds = self.request_seconds if within is None else within
         until = math.inf if seconds is None else time.monotonic() + seconds
         by = "" if seconds is None else f"within {seconds:g} s" + (" (--request-timeout)" if within is None else "")
-        late: type[LimitExceeded] = LimitExceeded
         if self.deadline is not None and self.deadline < until:
-            until, by, late = self.deadline, "before the run's deadline", DeadlinePassed
-        left = until - time.monotonic()
-        if left <= 0:
-            raise late(f"could not verify: {what}: no time left {by}")
+            return _Budget(self.deadline, "before the run's deadline", DeadlinePassed)
+        return _Budget(until, by, LimitExceeded)
+
+    def _serialize(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any) -> tuple[Any, ...]:
+        """The request as the client sends it (URL, headers with the token, body); counted for the benchmark."""
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -234,34 +269,32 @@ class Cluster:
         if self.requests == 1 and TRACE:
             print(f"deploy-gate: trace: first API request at {time.time():.6f} after {time.process_time():.3f} s "
                   "of CPU", file=sys.stderr, flush=True)
-        # Per recv, the read timeout alone would let a drip-fed answer outlast any deadline: it is capped by the
-        # time left here, and _read_body checks the time between chunks. A watch's stream may stay silent longer.
-        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))  # inf: left unbounded
-        with contextlib.nullcontext() if stream else self._kept_connections:
-            try:
-                response = self.api.call_api(*serialized[:4], _request_timeout=timeouts).response
-            except (urllib3.exceptions.HTTPError, OSError) as error:
-                if time.monotonic() >= until:
-                    raise late(f"could not verify: {what}: no answer from {self.server} {by}") from error
-                reason = getattr(error, "reason", None) or error
-                raise ClusterError(f"cannot reach the API server at {self.server}: {reason}") from error
-            if response.status >= 400:
-                self._raise_for(response, self._read_body(response, until, what, by, late), verb or method.lower(),
-                                resource, namespace)
-            if stream:
-                return response
-            data = self._read_body(response, until, what, by, late)
-        if not parse:
-            return bytes(data)
+        return serialized
+
+    def _send(self, serialized: tuple[Any, ...], timeouts: tuple[float, float], budget: _Budget,
+              what: str) -> urllib3.HTTPResponse:
+        """Send it and wait for the headers: a failure past the budget is the budget's error, else unreachable."""
+        try:
+            return self.api.call_api(*serialized[:4], _request_timeout=timeouts).response
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            if time.monotonic() >= budget.until:
+                raise budget.late(f"could not verify: {what}: no answer from {self.server} {budget.by}") from error
+            reason = getattr(error, "reason", None) or error
+            raise ClusterError(f"cannot reach the API server at {self.server}: {reason}") from error
+
+    def _parse_answer(self, data: bytearray, what: str) -> Any:
+        """The body's JSON (None if empty), refused before parsing past DEPLOY_GATE_MAX_RESPONSE_OBJECTS.
+
+        Parsed, tiny objects take many times the bytes they came in: counting '{' first bounds the memory.
+        """
         objects, most = data.count(b"{"), limit("DEPLOY_GATE_MAX_RESPONSE_OBJECTS")
         if objects > most:
             raise LimitExceeded(f"could not verify: {what}: the answer holds {objects} JSON objects, more than "
                                 f"DEPLOY_GATE_MAX_RESPONSE_OBJECTS={most}")
         return parse_json(data, f"{what} from {self.server}") if data else None
 
-    def _read_body(self, response: urllib3.HTTPResponse, until: float, what: str, by: str,
-                   late: type[LimitExceeded]) -> bytearray:
-        """The body, read in chunks until `until` and up to DEPLOY_GATE_MAX_RESPONSE_BYTES; LimitExceeded past either.
+    def _read_body(self, response: urllib3.HTTPResponse, budget: _Budget, what: str) -> bytearray:
+        """The body, read in chunks within budget and up to DEPLOY_GATE_MAX_RESPONSE_BYTES; LimitExceeded past either.
 
         Each recv waits at most the time left, so a body sent a byte every few seconds ends at the deadline.
         A body left unread closes its connection: the pool never hands out one with an answer pending.
@@ -274,17 +307,17 @@ class Cluster:
             if declared.isascii() and declared.isdigit() and int(declared) > most:
                 raise LimitExceeded(too_large)
             while True:
-                left = until - time.monotonic()
+                left = budget.until - time.monotonic()
                 if left <= 0:
-                    raise late(f"could not verify: {what}: no complete answer from {self.server} {by} "
-                                        f"({len(body)} bytes received)")
+                    raise budget.late(f"could not verify: {what}: no complete answer from {self.server} {budget.by} "
+                                      f"({len(body)} bytes received)")
                 sock = response.connection.sock if response.connection is not None else None
                 if isinstance(sock, socket.socket) and math.isfinite(left):
                     sock.settimeout(left)
                 try:
                     chunk = response.read1(65536)
                 except (urllib3.exceptions.HTTPError, OSError) as error:
-                    if time.monotonic() < until:
+                    if time.monotonic() < budget.until:
                         raise ClusterError(f"cannot reach the API server at {self.server}: {error}") from error
                     continue  # the time ran out during the recv: said above
                 if not chunk:
