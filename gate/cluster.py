@@ -623,6 +623,7 @@ class Watcher(threading.Thread):
         self.synced = False  # until the first list succeeds, a failure is the answer, not a blip
         self.stream: WatchStream | None = None  # the open watch, which end_watchers interrupts
         self.backoff = Backoff()  # before a relist after 410 Gone, and after a watch that ended at once
+        self.unreachable = Backoff(0.2, 5.0, jitter=0.0)  # short: a server back from an outage is relisted soon
         self.failures = 0  # such misbehaviours in a row; reset by a watch that delivered or lasted
         self.failure = ""  # the last one, in words
 
@@ -661,10 +662,18 @@ class Watcher(threading.Thread):
         """Watch until stopped; an unexpected failure is reported on the queue, never printed by the thread."""
         try:
             self._watch()
-        except Exception as error:  # the main thread reports it (or is already exiting and needs nothing)
-            if not self.stop_event.is_set():
-                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
-                    f"watching {self.resource.name} failed: {type(error).__name__}: {error}")))
+        except Exception as error:  # the main thread reports it
+            self._report_unless_stopped(ClusterError(
+                f"watching {self.resource.name} failed: {type(error).__name__}: {error}"))
+
+    def _report(self, error: Exception) -> None:
+        """Put the error that ends this watcher on the queue: the main thread decides what it means for the run."""
+        self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+
+    def _report_unless_stopped(self, error: Exception) -> None:
+        """_report, unless stopped: the run is then exiting and needs nothing (nor the error of an interrupt)."""
+        if not self.stop_event.is_set():
+            self._report(error)
 
     def _follow(self, version: str) -> str | None:
         """One watch from `version`: its events go on the queue. The version to resume from, None to relist."""
@@ -702,54 +711,73 @@ class Watcher(threading.Thread):
         return None if expired else version
 
     def _watch(self) -> None:
-        unreachable = Backoff(0.2, 5.0, jitter=0.0)  # short: a server back from an outage is relisted soon
+        """List and watch until stopped; which failures are retried, and which end this watcher, is decided here."""
         version: str | None = None
         while not self.stop_event.is_set():
             try:
-                if version is None:
-                    version = self._relist()
-                if not self._may_go_on():
-                    continue  # stopped
-                version = self._follow(version)
-                if version is None:
-                    self._expired()
-                else:
-                    unreachable.reset()
+                version = self._list_and_follow(version)
             except ApiStatusError as error:
-                if error.status == 410:
-                    version = None
-                    self._expired()
-                    what = _describe("list", self.resource, self.namespace, "").removeprefix("list ")
-                    self._misbehaved(f"the API server answered 410 Gone to the list of {what}")
-                    continue
-                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
-                return
+                if error.status != 410:
+                    self._report(error)
+                    return
+                version = None
+                self._list_expired()
             except DeadlinePassed as error:  # the run decides by its own clock what a deadline means
-                if not self.synced and not self.stop_event.is_set():
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+                if not self.synced:
+                    self._report_unless_stopped(error)
                 return
             except (PermissionDenied, ManifestError, ConfigError, LimitExceeded, MalformedAnswer) as error:
-                if not self.stop_event.is_set():
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+                self._report_unless_stopped(error)
                 return
             except (ClusterError, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
-                if not self.synced:
-                    failure = error if isinstance(error, ClusterError) else ClusterError(
-                        f"cannot reach the API server at {self.cluster.server}: {error}")
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=failure))
-                    return
-                # The API server is unreachable: say so once (verdicts wait while blind), then retry
-                # with a fresh list, which is both the state missed meanwhile and proof it is back.
-                if self.retries == 0 and not self.stop_event.is_set():  # not end_watchers' interrupt
-                    self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
                 version = None
-                if self.stop_event.wait(unreachable.next()):
+                if not self._outlast_outage(error):
                     return
-                self.retries += 1
-                if self.retries > 30:
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
-                        f"lost the API server at {self.cluster.server} while watching {self.resource.name}")))
-                    return
+
+    def _list_and_follow(self, version: str | None) -> str | None:
+        """One pass: a list if there is no version to resume from, then one watch once allowed (_may_go_on).
+
+        Returns the version to resume from, None to relist. A watch that ran proves the server answers again,
+        so the outage backoff starts over.
+        """
+        if version is None:
+            version = self._relist()
+        if not self._may_go_on():
+            return version  # stopped
+        version = self._follow(version)
+        if version is None:
+            self._expired()
+        else:
+            self.unreachable.reset()
+        return version
+
+    def _list_expired(self) -> None:
+        """410 Gone to a list: count it as a misbehaviour and back off before listing again, as client-go does."""
+        self._expired()
+        what = _describe("list", self.resource, self.namespace, "").removeprefix("list ")
+        self._misbehaved(f"the API server answered 410 Gone to the list of {what}")
+
+    def _outlast_outage(self, error: Exception) -> bool:
+        """After a request failed for want of the server: True to relist now, False once this watcher has ended.
+
+        Before the first list, the failure is the answer. After it, the API server is unreachable: say so once
+        (verdicts wait while blind), then retry with backoff from a fresh list, which is both the state missed
+        meanwhile and proof it is back; 30 failed retries in a row end the watcher.
+        """
+        if not self.synced:
+            self._report(error if isinstance(error, ClusterError) else ClusterError(
+                f"cannot reach the API server at {self.cluster.server}: {error}"))
+            return False
+        if self.retries == 0 and not self.stop_event.is_set():  # not end_watchers' interrupt
+            self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
+        if self.stop_event.wait(self.unreachable.next()):
+            return False
+        self.retries += 1
+        if self.retries > 30:
+            self._report(ClusterError(
+                f"lost the API server at {self.cluster.server} while watching {self.resource.name}"))
+            return False
+        return True
 
     def _expired(self) -> None:
         """410 Gone: the resourceVersion is older than the server keeps; the next pass lists afresh."""
