@@ -111,6 +111,15 @@ def parse_json(data: bytes | bytearray, what: str) -> Any:
         raise MalformedAnswer(f"could not verify: {what}: malformed JSON ({error})") from error
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """When one request must have ended, how its messages say so, and the error past it."""
+
+    until: float  # time.monotonic(); inf: unbounded
+    by: str  # "within 30 s (--request-timeout)", "before the run's deadline", or "" when unbounded
+    late: type[LimitExceeded]  # DeadlinePassed when the run's deadline is the bound
+
+
 class ApiStatusError(ClusterError):
     """A non-2xx answer that is not a permission problem; keeps the HTTP status for callers."""
 
@@ -216,15 +225,41 @@ class Cluster:
         With neither (--request-timeout 0, no run deadline) only the per-recv read timeout bounds it, as kubectl's.
         """
         what = what or _describe(verb or method, resource, namespace, path)
+        budget = self._budget(within)
+        left = budget.until - time.monotonic()
+        if left <= 0:
+            raise budget.late(f"could not verify: {what}: no time left {budget.by}")
+        serialized = self._serialize(method, path, query, body)
+        # Per recv, the read timeout alone would let a drip-fed answer outlast any deadline: it is capped by the
+        # time left here, and _read_body checks the time between chunks. A watch's stream may stay silent longer.
+        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))  # inf: left unbounded
+        with contextlib.nullcontext() if stream else self._kept_connections:
+            response = self._send(serialized, timeouts, budget, what)
+            if response.status >= 400:
+                self._raise_for(response, self._read_body(response, budget, what), verb or method.lower(),
+                                resource, namespace)
+            if stream:
+                return response
+            data = self._read_body(response, budget, what)
+        if not parse:
+            return bytes(data)
+        return self._parse_answer(data, what)
+
+    def _budget(self, within: float | None) -> _Budget:
+        """The bound of one request: `within` (or --request-timeout) from now, or the run's deadline if sooner.
+
+        Past the run's deadline it raises DeadlinePassed, which the run judges by its own clock (a quorum read
+        first); past its own time, plain LimitExceeded.
+        """
         seconds = self.request_seconds if within is None else within
         until = math.inf if seconds is None else time.monotonic() + seconds
         by = "" if seconds is None else f"within {seconds:g} s" + (" (--request-timeout)" if within is None else "")
-        late: type[LimitExceeded] = LimitExceeded
         if self.deadline is not None and self.deadline < until:
-            until, by, late = self.deadline, "before the run's deadline", DeadlinePassed
-        left = until - time.monotonic()
-        if left <= 0:
-            raise late(f"could not verify: {what}: no time left {by}")
+            return _Budget(self.deadline, "before the run's deadline", DeadlinePassed)
+        return _Budget(until, by, LimitExceeded)
+
+    def _serialize(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: Any) -> tuple[Any, ...]:
+        """The request as the client sends it (URL, headers with the token, body); counted for the benchmark."""
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -234,34 +269,32 @@ class Cluster:
         if self.requests == 1 and TRACE:
             print(f"deploy-gate: trace: first API request at {time.time():.6f} after {time.process_time():.3f} s "
                   "of CPU", file=sys.stderr, flush=True)
-        # Per recv, the read timeout alone would let a drip-fed answer outlast any deadline: it is capped by the
-        # time left here, and _read_body checks the time between chunks. A watch's stream may stay silent longer.
-        timeouts = (min(timeout[0], left), timeout[1] if stream else min(timeout[1], left))  # inf: left unbounded
-        with contextlib.nullcontext() if stream else self._kept_connections:
-            try:
-                response = self.api.call_api(*serialized[:4], _request_timeout=timeouts).response
-            except (urllib3.exceptions.HTTPError, OSError) as error:
-                if time.monotonic() >= until:
-                    raise late(f"could not verify: {what}: no answer from {self.server} {by}") from error
-                reason = getattr(error, "reason", None) or error
-                raise ClusterError(f"cannot reach the API server at {self.server}: {reason}") from error
-            if response.status >= 400:
-                self._raise_for(response, self._read_body(response, until, what, by, late), verb or method.lower(),
-                                resource, namespace)
-            if stream:
-                return response
-            data = self._read_body(response, until, what, by, late)
-        if not parse:
-            return bytes(data)
+        return serialized
+
+    def _send(self, serialized: tuple[Any, ...], timeouts: tuple[float, float], budget: _Budget,
+              what: str) -> urllib3.HTTPResponse:
+        """Send it and wait for the headers: a failure past the budget is the budget's error, else unreachable."""
+        try:
+            return self.api.call_api(*serialized[:4], _request_timeout=timeouts).response
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            if time.monotonic() >= budget.until:
+                raise budget.late(f"could not verify: {what}: no answer from {self.server} {budget.by}") from error
+            reason = getattr(error, "reason", None) or error
+            raise ClusterError(f"cannot reach the API server at {self.server}: {reason}") from error
+
+    def _parse_answer(self, data: bytearray, what: str) -> Any:
+        """The body's JSON (None if empty), refused before parsing past DEPLOY_GATE_MAX_RESPONSE_OBJECTS.
+
+        Parsed, tiny objects take many times the bytes they came in: counting '{' first bounds the memory.
+        """
         objects, most = data.count(b"{"), limit("DEPLOY_GATE_MAX_RESPONSE_OBJECTS")
         if objects > most:
             raise LimitExceeded(f"could not verify: {what}: the answer holds {objects} JSON objects, more than "
                                 f"DEPLOY_GATE_MAX_RESPONSE_OBJECTS={most}")
         return parse_json(data, f"{what} from {self.server}") if data else None
 
-    def _read_body(self, response: urllib3.HTTPResponse, until: float, what: str, by: str,
-                   late: type[LimitExceeded]) -> bytearray:
-        """The body, read in chunks until `until` and up to DEPLOY_GATE_MAX_RESPONSE_BYTES; LimitExceeded past either.
+    def _read_body(self, response: urllib3.HTTPResponse, budget: _Budget, what: str) -> bytearray:
+        """The body, read in chunks within budget and up to DEPLOY_GATE_MAX_RESPONSE_BYTES; LimitExceeded past either.
 
         Each recv waits at most the time left, so a body sent a byte every few seconds ends at the deadline.
         A body left unread closes its connection: the pool never hands out one with an answer pending.
@@ -274,17 +307,17 @@ class Cluster:
             if declared.isascii() and declared.isdigit() and int(declared) > most:
                 raise LimitExceeded(too_large)
             while True:
-                left = until - time.monotonic()
+                left = budget.until - time.monotonic()
                 if left <= 0:
-                    raise late(f"could not verify: {what}: no complete answer from {self.server} {by} "
-                                        f"({len(body)} bytes received)")
+                    raise budget.late(f"could not verify: {what}: no complete answer from {self.server} {budget.by} "
+                                      f"({len(body)} bytes received)")
                 sock = response.connection.sock if response.connection is not None else None
                 if isinstance(sock, socket.socket) and math.isfinite(left):
                     sock.settimeout(left)
                 try:
                     chunk = response.read1(65536)
                 except (urllib3.exceptions.HTTPError, OSError) as error:
-                    if time.monotonic() < until:
+                    if time.monotonic() < budget.until:
                         raise ClusterError(f"cannot reach the API server at {self.server}: {error}") from error
                     continue  # the time ran out during the recv: said above
                 if not chunk:
@@ -590,6 +623,7 @@ class Watcher(threading.Thread):
         self.synced = False  # until the first list succeeds, a failure is the answer, not a blip
         self.stream: WatchStream | None = None  # the open watch, which end_watchers interrupts
         self.backoff = Backoff()  # before a relist after 410 Gone, and after a watch that ended at once
+        self.unreachable = Backoff(0.2, 5.0, jitter=0.0)  # short: a server back from an outage is relisted soon
         self.failures = 0  # such misbehaviours in a row; reset by a watch that delivered or lasted
         self.failure = ""  # the last one, in words
 
@@ -628,10 +662,18 @@ class Watcher(threading.Thread):
         """Watch until stopped; an unexpected failure is reported on the queue, never printed by the thread."""
         try:
             self._watch()
-        except Exception as error:  # the main thread reports it (or is already exiting and needs nothing)
-            if not self.stop_event.is_set():
-                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
-                    f"watching {self.resource.name} failed: {type(error).__name__}: {error}")))
+        except Exception as error:  # the main thread reports it
+            self._report_unless_stopped(ClusterError(
+                f"watching {self.resource.name} failed: {type(error).__name__}: {error}"))
+
+    def _report(self, error: Exception) -> None:
+        """Put the error that ends this watcher on the queue: the main thread decides what it means for the run."""
+        self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+
+    def _report_unless_stopped(self, error: Exception) -> None:
+        """_report, unless stopped: the run is then exiting and needs nothing (nor the error of an interrupt)."""
+        if not self.stop_event.is_set():
+            self._report(error)
 
     def _follow(self, version: str) -> str | None:
         """One watch from `version`: its events go on the queue. The version to resume from, None to relist."""
@@ -669,54 +711,73 @@ class Watcher(threading.Thread):
         return None if expired else version
 
     def _watch(self) -> None:
-        unreachable = Backoff(0.2, 5.0, jitter=0.0)  # short: a server back from an outage is relisted soon
+        """List and watch until stopped; which failures are retried, and which end this watcher, is decided here."""
         version: str | None = None
         while not self.stop_event.is_set():
             try:
-                if version is None:
-                    version = self._relist()
-                if not self._may_go_on():
-                    continue  # stopped
-                version = self._follow(version)
-                if version is None:
-                    self._expired()
-                else:
-                    unreachable.reset()
+                version = self._list_and_follow(version)
             except ApiStatusError as error:
-                if error.status == 410:
-                    version = None
-                    self._expired()
-                    what = _describe("list", self.resource, self.namespace, "").removeprefix("list ")
-                    self._misbehaved(f"the API server answered 410 Gone to the list of {what}")
-                    continue
-                self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
-                return
+                if error.status != 410:
+                    self._report(error)
+                    return
+                version = None
+                self._list_expired()
             except DeadlinePassed as error:  # the run decides by its own clock what a deadline means
-                if not self.synced and not self.stop_event.is_set():
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+                if not self.synced:
+                    self._report_unless_stopped(error)
                 return
             except (PermissionDenied, ManifestError, ConfigError, LimitExceeded, MalformedAnswer) as error:
-                if not self.stop_event.is_set():
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=error))
+                self._report_unless_stopped(error)
                 return
             except (ClusterError, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
-                if not self.synced:
-                    failure = error if isinstance(error, ClusterError) else ClusterError(
-                        f"cannot reach the API server at {self.cluster.server}: {error}")
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=failure))
-                    return
-                # The API server is unreachable: say so once (verdicts wait while blind), then retry
-                # with a fresh list, which is both the state missed meanwhile and proof it is back.
-                if self.retries == 0 and not self.stop_event.is_set():  # not end_watchers' interrupt
-                    self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
                 version = None
-                if self.stop_event.wait(unreachable.next()):
+                if not self._outlast_outage(error):
                     return
-                self.retries += 1
-                if self.retries > 30:
-                    self.events.put(WatchEvent(self.resource, self.namespace, "ERROR", error=ClusterError(
-                        f"lost the API server at {self.cluster.server} while watching {self.resource.name}")))
-                    return
+
+    def _list_and_follow(self, version: str | None) -> str | None:
+        """One pass: a list if there is no version to resume from, then one watch once allowed (_may_go_on).
+
+        Returns the version to resume from, None to relist. A watch that ran proves the server answers again,
+        so the outage backoff starts over.
+        """
+        if version is None:
+            version = self._relist()
+        if not self._may_go_on():
+            return version  # stopped
+        version = self._follow(version)
+        if version is None:
+            self._expired()
+        else:
+            self.unreachable.reset()
+        return version
+
+    def _list_expired(self) -> None:
+        """410 Gone to a list: count it as a misbehaviour and back off before listing again, as client-go does."""
+        self._expired()
+        what = _describe("list", self.resource, self.namespace, "").removeprefix("list ")
+        self._misbehaved(f"the API server answered 410 Gone to the list of {what}")
+
+    def _outlast_outage(self, error: Exception) -> bool:
+        """After a request failed for want of the server: True to relist now, False once this watcher has ended.
+
+        Before the first list, the failure is the answer. After it, the API server is unreachable: say so once
+        (verdicts wait while blind), then retry with backoff from a fresh list, which is both the state missed
+        meanwhile and proof it is back; 30 failed retries in a row end the watcher.
+        """
+        if not self.synced:
+            self._report(error if isinstance(error, ClusterError) else ClusterError(
+                f"cannot reach the API server at {self.cluster.server}: {error}"))
+            return False
+        if self.retries == 0 and not self.stop_event.is_set():  # not end_watchers' interrupt
+            self.events.put(WatchEvent(self.resource, self.namespace, "DISCONNECTED"))
+        if self.stop_event.wait(self.unreachable.next()):
+            return False
+        self.retries += 1
+        if self.retries > 30:
+            self._report(ClusterError(
+                f"lost the API server at {self.cluster.server} while watching {self.resource.name}"))
+            return False
+        return True
 
     def _expired(self) -> None:
         """410 Gone: the resourceVersion is older than the server keeps; the next pass lists afresh."""
