@@ -6,6 +6,7 @@ resourceVersion); what is under test is deploy-gate's reaction, not API semantic
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import threading
@@ -184,3 +185,65 @@ def test_ending_a_watcher_interrupts_its_open_stream(tmp_path: Path) -> None:
     assert not watcher.is_alive()
     assert ended_after < 1, ended_after
     assert events.empty()  # an interrupt is no outage: nothing reported after the stop
+
+
+class Outage(BaseHTTPRequestHandler):
+    """Lists at rv 10; then the first watch and the relist after it find no server (the connection closed
+    unanswered); then the server is back: a list at rv 20 and a watch that stays silent until released.
+    HTTP/1.1 with chunked watches, as the API server answers."""
+
+    protocol_version = "HTTP/1.1"
+    requests: ClassVar[list[str]] = []
+    times: ClassVar[list[float]] = []
+    released = threading.Event()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        watch = "watch" in parse_qs(urlparse(self.path).query)
+        type(self).requests.append("watch" if watch else "list")
+        type(self).times.append(time.monotonic())
+        if len(self.requests) in (2, 3):
+            self.close_connection = True  # closed without an answer
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if watch:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            self.released.wait(60)
+            return
+        version = "10" if len(self.requests) == 1 else "20"
+        body = json.dumps({"items": [pod("a", version)], "metadata": {"resourceVersion": version}}).encode()
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_unreachable_server_is_said_once_and_relisted_when_back(tmp_path: Path) -> None:
+    """After its first list, a watcher that loses the server says DISCONNECTED once (verdicts wait while blind),
+    retries with backoff, and relists once the server answers: that list is both the state missed and the proof."""
+    Outage.requests, Outage.times = [], []
+    server, kubeconfig = scripted_server(tmp_path, Outage)  # type: ignore[arg-type]
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    stop = threading.Event()
+    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
+    watcher.start()
+    seen = []
+    try:
+        while len(seen) < 3:
+            event = events.get(timeout=10)
+            seen.append((event.type, [o["metadata"]["resourceVersion"] for o in event.objects]))
+        threading.Event().wait(0.3)  # nothing more: the watch after the relist is open and silent
+        assert events.empty()
+    finally:
+        end_watchers([watcher])
+        Outage.released.set()
+        server.shutdown()
+    assert not watcher.is_alive()
+    assert seen == [("SYNCED", ["10"]), ("DISCONNECTED", []), ("SYNCED", ["20"])]
+    assert Outage.requests == ["list", "watch", "list", "list", "watch"]
+    waits = [later - earlier for earlier, later in itertools.pairwise(Outage.times[1:4])]
+    assert waits[0] >= 0.2 and waits[1] >= 0.4, waits  # the outage backoff: 0.2 s doubling, no jitter
