@@ -138,8 +138,15 @@ class Either(Spec):
         elif isinstance(value, str) and not ASCII_DIGITS.fullmatch(value):
             self.string.check(value, path, text_of)
         else:
-            quoted = isinstance(value, str)
-            raise self.wrong(value, path, text_of, " (a number in quotes is neither: unquote it)" if quoted else "")
+            raise self.wrong(value, path, text_of, self._quoted_hint(value, path) if isinstance(value, str) else "")
+
+    def _quoted_hint(self, digits: str, path: FieldPath) -> str:
+        """A number in quotes is a string, and a name needs a letter: write it bare, when the number is valid."""
+        try:
+            self.number.check(int(digits), path, lambda _: None)
+        except Invalid:
+            return " (a number in quotes is neither)"
+        return f" (a number in quotes is neither: write {path[-1]}: {int(digits)} without quotes)"
 
 
 @dataclass(frozen=True)
@@ -273,8 +280,18 @@ def _named(what: str, name: str = "name") -> Map:
     return Map(what, required=(name,), fields={name: Str()})
 
 
+# The ports of probe and lifecycle handlers, as the API server validates them (k8s.io/kubernetes
+# pkg/apis/core/validation: ValidatePortNumOrName for httpGet and tcpSocket, and for grpc's int32 port). A name
+# is the one valid form the API server cannot judge alone: whether the container declares it is rule probe-port's.
+HANDLER_PORTS = {"httpGet": Map("an HTTP GET action", required=("port",), fields={"port": PORT}),
+                 "tcpSocket": Map("a TCP socket action", required=("port",), fields={"port": PORT})}
+PROBE = Map("a probe", fields={**HANDLER_PORTS, "grpc": Map("a gRPC action", required=("port",),
+                                                            fields={"port": PORT_NUMBER})})
+LIFECYCLE_HANDLER = Map("a lifecycle handler", fields=HANDLER_PORTS)
 CONTAINERS = ListOf("a list of containers", Map("a container", fields={
     "name": Str(),
+    "livenessProbe": PROBE, "readinessProbe": PROBE, "startupProbe": PROBE,
+    "lifecycle": Map("a lifecycle", fields={"postStart": LIFECYCLE_HANDLER, "preStop": LIFECYCLE_HANDLER}),
     "ports": ListOf("a list of ports", Map("a container port", required=("containerPort",), fields={
         "containerPort": PORT_NUMBER, "hostPort": PORT_NUMBER, "name": PORT_NAME, "protocol": PROTOCOL})),
     "env": ListOf("a list of variables", Map("a variable", fields={"name": Str(), "valueFrom": Map(

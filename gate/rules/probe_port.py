@@ -6,9 +6,10 @@ the ports of the probe's own container, nowhere else (k8s.io/kubernetes pkg/prob
 worker discards: the probe keeps its initial state. A readiness probe starts as failed, so the container never
 becomes Ready; a startup probe starts as unknown, so the container never counts as started (its other probes
 never run, and a sidecar holds back the containers after it); a liveness probe starts as passed, so it never
-acts on a hung container. A port written as a quoted number, or not as a port name (IANA_SVC_NAME: lower case),
-never gets that far: the API server rejects the object (`ValidatePortNumOrName`). A number needs no
-declaration (an app may listen on a port it does not declare), so a numeric port is never checked.
+acts on a hung container. A port written as a quoted number, as no port name (IANA_SVC_NAME: lower case), or
+as an unfilled placeholder never gets that far: the API server rejects the object (`ValidatePortNumOrName`), and
+so does gate/schema.py, before any rule runs (exit 2). A number needs no declaration (an app may listen on a port
+it does not declare), so a numeric port is never checked.
 
 Fails: the readiness probe names `web`; container `app` declares only `http`.
 
@@ -60,7 +61,6 @@ from gate.inventory import Inventory
 from gate.location import Location, known
 from gate.objects import FieldPath, Object, ObjectRef, dig, dotted, pod_template, template_path
 from gate.rules.base import CatalogRule, finding
-from gate.schema import ASCII_DIGITS, IANA_SVC_NAME, NUMBER_PLACEHOLDER, PLACEHOLDER
 
 ID = "probe-port"
 SEVERITY = Severity.ERROR
@@ -78,10 +78,10 @@ HELP = (
     "`ports[].name`. The kubelet looks the name up in the probe's own container only (a port another container "
     "of the pod declares does not count) and discards every run as an error, so the probe keeps its first "
     "state: a readiness probe never passes (no ready endpoints), a startup probe never lets the container count "
-    "as started, a liveness probe never restarts it. A quoted number (`port: \"8080\"`) or a name that is not an "
-    "IANA_SVC_NAME (`HTTP`) is an error too: the API server rejects the object. A number is never checked (an "
-    "app may listen on a port it does not declare); a placeholder left by a template (`${PORT}`) is not "
-    "checkable"
+    "as started, a liveness probe never restarts it. A quoted number (`port: \"8080\"`), a name that is not an "
+    "IANA_SVC_NAME (`HTTP`) or an unfilled placeholder (`${PORT}`) is a manifest error before any rule runs "
+    "(exit 2), as for a Service's targetPort: the API server rejects the object. A number is never checked (an "
+    "app may listen on a port it does not declare)"
 )
 
 PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
@@ -176,7 +176,9 @@ def port_names(container: Object) -> list[str]:
 
 def _finding(ref: ObjectRef, title: str, port: ProbedPort, template: Object, at: Location | None,
              ports_at: Location | None) -> Finding | None:
-    """The failure of one probe port name (an error, or not checkable for a placeholder); None when it resolves.
+    """The failure of one probe port name; None when it resolves.
+
+    The name is a valid port name (gate.schema rejected every other string before any rule ran).
 
     at: where the probe's port is written; ports_at: where its container's ports are (or the container).
     """
@@ -186,27 +188,6 @@ def _finding(ref: ObjectRef, title: str, port: ProbedPort, template: Object, at:
     it_declares = f"it declares {', '.join(declared)}" if declared else "it declares no named port"
     where = f"in the manifest at {at}" if at else f"in the manifest of {ref}"
     under = f"under {dotted(port.path[:-1])}"
-    same = _case_twin(port.name, declared)
-    if ASCII_DIGITS.fullmatch(port.name):
-        return _failed(ref, title, at, (
-            f"{ref}: {port.where()} is {port.name!r}, a quoted number: Kubernetes reads a quoted port as a port "
-            "name, and a port name needs a letter, so the API server rejects the object"),
-            f"{where}, {under}, write port: {int(port.name)} without quotes")
-    if len(port.name) > 15 or not IANA_SVC_NAME.fullmatch(port.name):
-        if same:
-            return _failed(ref, title, at, (
-                f"{ref}: {port.where()} is {port.name!r}, not a port name (IANA_SVC_NAME: lower case a-z, 0-9 "
-                f"and -): the API server rejects the object; the container declares {same!r}"),
-                f"{where}, {under}, write port: {same}")
-        placeholder = PLACEHOLDER.search(port.name) or NUMBER_PLACEHOLDER.fullmatch(port.name)
-        if placeholder:
-            return finding(RULE, ref, title, Outcome.NOT_CHECKABLE,
-                           f"{ref}: {port.where()} is an unfilled placeholder {placeholder.group(0)!r}; render the "
-                           "template first", locations=known(at))
-        return _failed(ref, title, at, (
-            f"{ref}: {port.where()} is {port.name!r}, not a port name (IANA_SVC_NAME: at most 15 of a-z, 0-9 "
-            f"and -, with a letter) nor a number: the API server rejects the object ({it_declares})"),
-            f"{where}, {under}, set port to a port name the container declares, or to the number it listens on")
     consequence = CONSEQUENCE[port.probe] + (SIDECAR_STARTUP if port.sidecar and port.probe == "startupProbe"
                                              else "")
     elsewhere = _declared_elsewhere(port, template)
@@ -218,20 +199,10 @@ def _finding(ref: ObjectRef, title: str, port: ProbedPort, template: Object, at:
     number = f"port: {elsewhere[1]} (the number container {elsewhere[0]} declares as {port.name!r})" \
         if elsewhere else "port to the number the app listens on"
     declare_at = f"in the manifest at {ports_at}" if ports_at else where
-    return _failed(ref, title, at, message,
-                   f"{declare_at}, add {{name: {port.name}, containerPort: <port>}} to the ports of container "
-                   f"{port.container_name}; or {where}, {under}, set {number}", ports_at)
-
-
-def _failed(ref: ObjectRef, title: str, at: Location | None, message: str, fix: str,
-            also_at: Location | None = None) -> Finding:
+    fix = (f"{declare_at}, add {{name: {port.name}, containerPort: <port>}} to the ports of container "
+           f"{port.container_name}; or {where}, {under}, set {number}")
     return finding(RULE, ref, title, Outcome.FAILED, message, fix=(fix,),
-                   locations=known(at) + tuple(loc for loc in known(also_at) if loc != at))
-
-
-def _case_twin(name: str, declared: list[str]) -> str | None:
-    """The declared port name that `name` spells in other letter case (`HTTP` for `http`), if any."""
-    return next((found for found in declared if found.lower() == name.lower()), None)
+                   locations=known(at) + tuple(loc for loc in known(ports_at) if loc != at))
 
 
 def _declared_elsewhere(port: ProbedPort, template: Object) -> tuple[str, object] | None:

@@ -1,18 +1,22 @@
 """probe-port: a probe's port name resolves only in its own container's ports (the kubelet's findPortByName).
 
 Every kind with a pod template (from gate/kinds.py, not a list here), native sidecars, another container's
-port, the three probe types, and the forms the API server rejects (a quoted number, upper case).
+port, the three probe types. The forms the API server rejects (a quoted number, upper case, a placeholder) are
+schema errors before any rule runs: tests/unit/test_hostile_input.py, probe-port-*.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gate.errors import ManifestError
 from gate.findings import Finding, Outcome, Severity
 from gate.kinds import KINDS
+from gate.rules import probe_port
 from tests.testing import lint as small
 from tests.testing import real_world
 
@@ -143,33 +147,20 @@ def test_a_number_is_never_checked(tmp_path: Path, port: int) -> None:
     assert findings(tmp_path, real_world.deployment("web", {"app": "web"}, containers=[probed(port)])) == []
 
 
-def test_a_quoted_number_is_rejected_by_the_api_server(tmp_path: Path) -> None:
-    [finding] = failed(tmp_path, real_world.deployment("web", {"app": "web"}, containers=[probed("8080")]))
-    assert "is '8080', a quoted number" in finding.message
-    assert "the API server rejects the object" in finding.message
-    assert finding.fix[0].endswith("under spec.template.spec.containers[0].readinessProbe.httpGet, write port: 8080 "
-                                   "without quotes")
-    assert finding.fix[0].startswith(f"in the manifest at {finding.locations[0]}")
-
-
-def test_a_name_in_other_letter_case_is_rejected_and_the_fix_names_the_declared_spelling(tmp_path: Path) -> None:
-    [finding] = failed(tmp_path, real_world.deployment("web", {"app": "web"}, containers=[probed("HTTP")]))
-    assert "is 'HTTP', not a port name (IANA_SVC_NAME: lower case" in finding.message
-    assert "the container declares 'http'" in finding.message
-    assert finding.fix[0].endswith("write port: http")
-
-
-def test_a_name_the_api_server_rejects_without_a_twin(tmp_path: Path) -> None:
-    [finding] = failed(tmp_path, real_world.deployment("web", {"app": "web"}, containers=[probed("http_admin")]))
-    assert "not a port name (IANA_SVC_NAME: at most 15 of a-z, 0-9 and -, with a letter) nor a number" in \
-        finding.message
-
-
-@pytest.mark.parametrize("placeholder", ["${PORT}", "{{ .Values.port }}", "PORT"])
-def test_an_unfilled_placeholder_is_not_checkable(tmp_path: Path, placeholder: str) -> None:
-    [finding] = findings(tmp_path, real_world.deployment("web", {"app": "web"}, containers=[probed(placeholder)]))
-    assert finding.outcome is Outcome.NOT_CHECKABLE
-    assert "unfilled placeholder" in finding.message
+@pytest.mark.parametrize("probe", probe_port.PROBES)
+@pytest.mark.parametrize("handler", probe_port.HANDLERS)
+@pytest.mark.parametrize("field", ["containers", "initContainers"])
+def test_every_port_the_rule_reads_is_checked_by_the_schema_first(tmp_path: Path, probe: str, handler: str,
+                                                                  field: str) -> None:
+    """The rule judges only valid port names: a form the API server rejects (here a quoted number) at any place the
+    rule reads, a sidecar's included, stops the set at gate/schema.py (exit 2; the values: tests/unit, probe-port-*)."""
+    sidecar = field == "initContainers"
+    bad = probed("8080", probe, handler, **({"restartPolicy": "Always"} if sidecar else {}))
+    workload = real_world.deployment("web", {"app": "web"}, init=[bad] if sidecar else None,
+                                     containers=None if sidecar else [bad])
+    with pytest.raises(ManifestError, match=re.escape(f"spec.template.spec.{field}[0].{probe}.{handler}.port: ") +
+                       r".*write port: 8080 without quotes"):
+        findings(tmp_path, workload)
 
 
 def test_a_container_without_named_ports_says_so(tmp_path: Path) -> None:

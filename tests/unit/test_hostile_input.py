@@ -316,16 +316,55 @@ for ident, value, message in BAD_PORTS:
     lint(f"container-port-{ident}", fill(DEPLOYMENT, PORT=value), 2,
          rf"spec\.template\.spec\.containers\[0\]\.ports\[0\]\.containerPort: (expected a port number.*)?{message}")
     lint(f"service-port-{ident}", fill(SERVICE, PORT=value), 2, rf"spec\.ports\[0\]\.port: .*{message}")
+QUOTED_HINT = r"\(a number in quotes is neither: write {field}: {number} without quotes\)$"
 for ident, value, message in [("negative", "-1", "got -1"), ("too-big", "65536", "got 65536"),
-                              ("quoted-number", '"8080"', "a number in quotes"), ("float", "1.5", r"got 1\.5"),
+                              ("quoted-number", '"8080"', QUOTED_HINT.format(field="targetPort", number=8080)),
+                              ("quoted-zero", '"0"', QUOTED_HINT.format(field="targetPort", number=0)),
+                              ("float", "1.5", r"got 1\.5"),
                               ("bad-name", "HTTP_PORT", "unfilled placeholder|got 'HTTP_PORT'"),
                               ("long-name", "averyveryverylongname", "got 'averyveryverylongname'"),
                               ("double-dash", "my--port", "got 'my--port'"), ("list", "[http]", "got a list")]:
     lint(f"target-port-{ident}", fill(SERVICE, PORT="80", TARGET=value), 2,
          rf"spec\.ports\[0\]\.targetPort: .*{message}")
 for ident, value, message in [("zero", "0", "got 0"), ("too-big", "70000", "got 70000"), ("list", "[80]", "got a list"),
-                              ("quoted", '"80"', "a number in quotes")]:
+                              ("quoted", '"80"', QUOTED_HINT.format(field="port", number=80))]:
     lint(f"policy-port-{ident}", fill(POLICY, PORT=value), 2, rf"spec\.ingress\[0\]\.ports\[0\]\.port: .*{message}")
+# Probe and lifecycle handler ports: the API server's ValidatePortNumOrName, as for targetPort (same messages).
+CONTAINER = r"spec\.template\.spec\.containers\[0\]"
+PORT_NAME_EXPECTED = r"expected a port name \(IANA_SVC_NAME: at most 15 of a-z 0-9 -, with a letter\), got "
+for ident, field, value, where, message in [
+    ("quoted-number", "readinessProbe", '{httpGet: {path: /, port: "8080"}}', "readinessProbe.httpGet.port",
+     "got '8080' " + QUOTED_HINT.format(field="port", number=8080)),
+    ("quoted-zero", "readinessProbe", '{httpGet: {path: /, port: "0"}}', "readinessProbe.httpGet.port",
+     r"got '0' \(a number in quotes is neither\)$"),
+    ("upper-case", "livenessProbe", "{tcpSocket: {port: HTTP}}", "livenessProbe.tcpSocket.port",
+     PORT_NAME_EXPECTED + "'HTTP'"),
+    ("underscore", "startupProbe", "{httpGet: {path: /, port: http_admin}}", "startupProbe.httpGet.port",
+     PORT_NAME_EXPECTED + "'http_admin'"),
+    ("sixteen", "readinessProbe", "{tcpSocket: {port: abcdefghijklmnop}}", "readinessProbe.tcpSocket.port",
+     PORT_NAME_EXPECTED + "'abcdefghijklmnop'"),
+    ("placeholder-env", "readinessProbe", '{httpGet: {path: /, port: "${PORT}"}}', "readinessProbe.httpGet.port",
+     r"unfilled placeholder '\$\{PORT\}'"),
+    ("placeholder-helm", "readinessProbe", '{httpGet: {path: /, port: "{{ .Values.port }}"}}',
+     "readinessProbe.httpGet.port", r"unfilled placeholder '\{\{ \.Values\.port \}\}'"),
+    ("placeholder-bare", "readinessProbe", "{httpGet: {path: /, port: PORT}}", "readinessProbe.httpGet.port",
+     PORT_NAME_EXPECTED + "'PORT'"),
+    ("zero", "livenessProbe", "{httpGet: {path: /, port: 0}}", "livenessProbe.httpGet.port",
+     r"expected a port number \(1-65535\), got 0"),
+    ("missing", "livenessProbe", "{httpGet: {path: /}}", "livenessProbe.httpGet.port",
+     "missing; an HTTP GET action needs port"),
+    ("grpc-name", "readinessProbe", "{grpc: {port: grpc}}", "readinessProbe.grpc.port",
+     r"expected a port number \(1-65535\), got 'grpc'"),
+    ("grpc-too-big", "readinessProbe", "{grpc: {port: 65536}}", "readinessProbe.grpc.port", "got 65536"),
+    ("handler-string", "readinessProbe", "{httpGet: /ready}", "readinessProbe.httpGet",
+     "expected an HTTP GET action, got '/ready'"),
+    ("pre-stop-quoted", "lifecycle", '{preStop: {httpGet: {path: /, port: "8080"}}}', "lifecycle.preStop.httpGet.port",
+     QUOTED_HINT.format(field="port", number=8080)),
+    ("post-start-upper", "lifecycle", "{postStart: {tcpSocket: {port: HTTP}}}", "lifecycle.postStart.tcpSocket.port",
+     PORT_NAME_EXPECTED + "'HTTP'"),
+]:
+    lint(f"probe-port-{ident}", fill(DEPLOYMENT) + f"          {field}: {value}\n", 2,
+         rf"{CONTAINER}\.{re.escape(where)}: .*{message}")
 for ident, text, first in [
     ("ports-mapping", fill(SERVICE, PORT="80").replace("ports:\n    - port: 80\n      targetPort: http",
                                                        "ports: {http: 80}"), r"spec\.ports: expected a list"),
