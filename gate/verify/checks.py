@@ -74,7 +74,7 @@ def evaluate(checks: Iterable[Check], snapshot: Snapshot, context: Context, now:
     for check in checks:
         ref = check.ref
         if check.phase == Phase.ROLLOUTS:
-            obj = snapshot.get(ref.kind, ref.namespace, ref.name)
+            obj = snapshot.get(ref.kind, ref.namespace, ref.name, ref.group)
             verdicts.append(rollout_verdict(obj, snapshot, now, context.rollout_timed_out))
             continue
         settled = settled_namespaces(context.touched, snapshot) if settled is None else settled
@@ -95,7 +95,7 @@ def settled_namespaces(touched: Iterable[ObjectRef], snapshot: Snapshot) -> set[
     """
     missing = {ref.namespace for ref in touched
                if ref.spec is not None and ref.spec.template is not None and
-               snapshot.get(ref.kind, ref.namespace, ref.name) is None}
+               snapshot.get(ref.kind, ref.namespace, ref.name, ref.group) is None}
     return {ref.namespace for ref in touched} - missing
 
 
@@ -113,7 +113,8 @@ def workload_pods(workload: Object, snapshot: Snapshot, current_only: bool = Tru
         return [workload]
     owners = [workload]
     if known is not None and known.owns is not None:
-        owners = snapshot.owned_by(known.owns[1], namespace, _uid(workload))
+        owns_group, owns_kind = known.owns
+        owners = snapshot.owned_by(owns_kind, namespace, _uid(workload), owns_group)
         annotation = known.revision_annotation
         revision = dig(workload, "metadata", "annotations", annotation) if annotation else None
         if current_only and revision:

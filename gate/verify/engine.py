@@ -237,7 +237,7 @@ class Verification:
                 self.pod_sources[item.ref.namespace] += (str(item.ref),)
         self.looked_up: set[str | None] = set()
         # API server outages seen by the watchers: verdicts are held while any watch is blind.
-        self.blind: set[tuple[str, str | None]] = set()
+        self.blind: set[Watched] = set()
         self.outages: list[Outage] = []
         # What changed since the last evaluation: the checks it can affect are evaluated at once, every
         # other pending check only each TICK (for deadlines and grace windows). Evaluating all 1,000
@@ -260,14 +260,16 @@ class Verification:
         if event.type == "ERROR":
             assert event.error is not None
             raise event.error
+        watch: Watched = (event.resource, event.namespace)  # a kind of one group, as the watcher asked for it
         kind, namespace = event.resource.kind, event.namespace
+        group = kind_group(kind, event.resource.api_version)  # None: the built-in kind's own (extensions/v1beta1: apps)
         if event.type == "DISCONNECTED":
             if not self.blind:
                 self.outages.append(Outage(self.clock(), datetime.now(UTC)))
-            self.blind.add((kind, namespace))
+            self.blind.add(watch)
             return
-        if event.type == "SYNCED" and (kind, namespace) in self.blind:
-            self.blind.discard((kind, namespace))
+        if event.type == "SYNCED" and watch in self.blind:
+            self.blind.discard(watch)
             if not self.blind:
                 self.outages[-1].ended = self.clock()
                 self.changed_refs.update(c.ref for c in self.checks)  # everything is news after an outage
@@ -275,19 +277,19 @@ class Verification:
         for obj in event.objects:
             _drop_template_spec(obj)
         if event.type == "SYNCED":
-            self.snapshot.replace_all(kind, namespace, event.objects)
+            self.snapshot.replace_all(kind, namespace, event.objects, group)
             return
         for obj in event.objects:
             name = dig(obj, "metadata", "name")
             name = name if isinstance(name, str) else ""  # the snapshot holds a malformed one, naming it
-            self.changed_refs.add(ObjectRef(kind, namespace, name, kind_group(kind, event.resource.api_version)))
+            self.changed_refs.add(ObjectRef(kind, namespace, name, group))
             owners = owner_chain(obj, namespace, self.snapshot) if isinstance(obj, dict) else []
             self.changed_refs.update(ref_of(owner, namespace) for owner in owners)
             self.changed_namespaces.add(namespace)
             if event.type == "DELETED":
-                self.snapshot.remove(kind, namespace, name)
+                self.snapshot.remove(kind, namespace, name, group)
             else:
-                self.snapshot.put(kind, namespace, obj)
+                self.snapshot.put(kind, namespace, obj, group)
 
     def _watch(self, wanted: set[Watched]) -> None:
         """Start a watcher per (kind, namespace) and apply events until each has listed."""
@@ -299,7 +301,7 @@ class Verification:
         self._sync(started, wanted)
 
     def _sync(self, started: float, wanted: set[Watched]) -> None:
-        synced: set[tuple[str, str | None]] = set()
+        synced: set[Watched] = set()
         while len(synced) < len(wanted):
             wait = SYNC_TIMEOUT - (self.clock() - started)
             left = self.cluster.time_left()
@@ -313,7 +315,7 @@ class Verification:
                                    f"initial lists {by}{troubles}") from empty
             self.observe(event)
             if event.type == "SYNCED":
-                synced.add((event.resource.kind, event.namespace))
+                synced.add((event.resource, event.namespace))
 
     def _troubles(self) -> list[str]:
         """Why watchers do not follow the server (watches ending at once, 410 Gone again and again)."""
@@ -386,14 +388,14 @@ class Verification:
         With etcd stopped the API server stays up and its watches stay open but silent, so the snapshot may
         be the state of minutes ago; a server whose watches end at once, or expire at once, delivers no
         change either. Either way the deadline would blame the deploy for the cluster: exit 3 instead.
-        One quorum read per kind and namespace judged, and /readyz, within STORAGE_CHECK_SECONDS.
+        One quorum read per (group, kind) and namespace judged, and /readyz, within STORAGE_CHECK_SECONDS.
         """
         if phase in self.confirmed:
             return
         if troubles := self._troubles():
             more = f" (and {len(troubles) - 1} more watch(es) failing)" if len(troubles) > 1 else ""
             raise ClusterError(f"could not verify: {troubles[0]}{more}")
-        judged = {(check.ref.kind, check.ref.namespace): check for check in reversed(self.checks)
+        judged = {(check.ref.group, check.ref.kind, check.ref.namespace): check for check in reversed(self.checks)
                   if check.phase == phase}
         self.cluster.confirm_storage(sorted(self._resource_of(check).path(check.ref.namespace, check.ref.name)
                                             for check in judged.values()))

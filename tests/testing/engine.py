@@ -35,7 +35,13 @@ class FakeCluster:
         return None
 
     def resource_for(self, kind: str, api_version: str, where: str = "") -> Resource:
-        return BUILTIN_RESOURCES[kind]
+        """A built-in kind's own Resource; any other (a custom kind's, a built-in name in another group) as
+        discovery would name it: the kind in lower case and plural."""
+        builtin = BUILTIN_RESOURCES.get(kind)
+        if builtin is not None and builtin.api_version == api_version:
+            return builtin
+        group, _, version = api_version.rpartition("/")
+        return Resource(kind, group, version, kind.lower() + "s")
 
     def list(self, resource: Resource, namespace: str | None, label_selector: str | None = None
              ) -> tuple[list[Object], str]:

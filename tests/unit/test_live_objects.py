@@ -25,7 +25,7 @@ from gate.cluster import WatchEvent
 from gate.errors import EXIT_UNVERIFIABLE, ClusterError
 from gate.findings import Outcome
 from gate.kinds import BUILTIN_RESOURCES, Resource
-from gate.objects import ObjectRef
+from gate.objects import ObjectRef, kind_group
 from gate.schema import MalformedObject, validate_live
 from gate.status.events import warning_lines
 from gate.status.pods import pod_problems
@@ -256,8 +256,10 @@ OTHER_ROWS = [
 @pytest.mark.parametrize(("kind", "path", "value", "field"), OTHER_ROWS, ids=[_row_id(r) for r in OTHER_ROWS])
 def test_every_kinds_status_fields_are_checked(kind: str, path: tuple[str | int, ...], value: Any, field: str) -> None:
     obj = OTHER_KINDS[kind]
-    touched = [Touched(ObjectRef(kind, NS, obj["metadata"]["name"]), obj["apiVersion"])]
-    verify({kind: obj}, touched)  # the well-formed one is judged
+    touched = [Touched(ObjectRef(kind, NS, obj["metadata"]["name"], kind_group(kind, obj["apiVersion"])),
+                       obj["apiVersion"])]
+    (judged,) = verify({kind: obj}, touched).checks  # the well-formed one is judged: found, under its own group
+    assert not judged.verdict.message.startswith("not found"), judged.verdict.message
     message = cannot_verify(broken({kind: obj}, kind, path, value), touched)
     assert f"{kind.lower()}/{obj['metadata']['name']} in namespace {NS}: {field}" in message
 

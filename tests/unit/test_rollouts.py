@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gate.findings import Outcome, Phase
-from gate.objects import ObjectRef
+from gate.objects import ObjectRef, dig
 from gate.verify.checks import PENDING, Check, Context, endpoints_verdict, evaluate, rollout_verdict, settled_namespaces
 from gate.verify.engine import at_deadline
-from gate.verify.snapshot import Snapshot
+from gate.verify.snapshot import Snapshot, owner_chain
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 NS = "video-analytics"
@@ -183,6 +183,23 @@ def test_snapshot_indexes_follow_every_change() -> None:
     snapshot.replace_all("EndpointSlice", NS, [owned("s3", None, "web")])  # a relist after 410 Gone
     assert [s["metadata"]["name"] for s in snapshot.slices_of(NS, "web")] == ["s3"]
     assert snapshot.slices_of(NS, "api") == [] and snapshot.of("Pod", NS) == [owned("a", "r2")]
+
+
+def test_an_owner_is_found_in_its_own_group() -> None:
+    """A pod's ownerReference names its owner's apiVersion: a Volcano Job's pod is not the batch Job's of that name,
+    and a Deployment in extensions/v1beta1 is the apps one."""
+    snapshot = Snapshot()
+    for api_version, uid in (("batch/v1", "b"), ("batch.volcano.sh/v1alpha1", "v")):
+        job = {"apiVersion": api_version, "kind": "Job", "metadata": {"name": "migrate", "namespace": NS, "uid": uid}}
+        snapshot.put("Job", NS, job, "batch" if uid == "b" else "batch.volcano.sh")
+    snapshot.put("Deployment", NS, {"kind": "Deployment", "metadata": {"name": "web", "namespace": NS, "uid": "d"}})
+    pod = owned("migrate-0", None)
+    pod["metadata"]["ownerReferences"] = [{"apiVersion": "batch.volcano.sh/v1alpha1", "kind": "Job",
+                                           "name": "migrate", "uid": "v"}]
+    assert [dig(owner, "metadata", "uid") for owner in owner_chain(pod, NS, snapshot)] == ["v"]
+    pod["metadata"]["ownerReferences"] = [{"apiVersion": "extensions/v1beta1", "kind": "Deployment", "name": "web"}]
+    assert [dig(owner, "metadata", "uid") for owner in owner_chain(pod, NS, snapshot)] == ["d"]
+    assert snapshot.get("Job", NS, "migrate")["metadata"]["uid"] == "b"  # left out, the group is the built-in's
 
 
 def test_the_old_revision_that_still_matches_is_not_a_workload_scaled_to_zero() -> None:

@@ -11,7 +11,7 @@ import pytest
 from gate.cluster import WatchEvent, end_watchers
 from gate.errors import ClusterError
 from gate.findings import Outcome
-from gate.kinds import BUILTIN_RESOURCES
+from gate.kinds import BUILTIN_RESOURCES, Resource
 from gate.manifests import load
 from gate.objects import ObjectRef
 from gate.verify.checks import PENDING
@@ -267,3 +267,58 @@ def test_no_deadline_failure_from_watches_that_follow_nothing() -> None:
         verification.step()
     assert str(raised.value) == f"could not verify: {FailingWatcher.trouble}"
     assert cluster.storage_checks == []
+
+
+VOLCANO_JOBS = Resource("Job", "batch.volcano.sh", "v1alpha1", "jobs")
+
+
+def _same_named_jobs() -> tuple[list[Touched], WatchEvent, WatchEvent]:
+    """A batch Job that completed and a Volcano Job of the same name still starting, as the watchers list them
+    (a watcher gives every listed item its resource's apiVersion)."""
+    touched = [Touched(ObjectRef("Job", NS, "migrate"), "batch/v1"),
+               Touched(ObjectRef("Job", NS, "migrate", "batch.volcano.sh"), "batch.volcano.sh/v1alpha1")]
+    batch_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": NS},
+                 "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}}
+    volcano_job = {"apiVersion": "batch.volcano.sh/v1alpha1", "kind": "Job",
+                   "metadata": {"name": "migrate", "namespace": NS},
+                   "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Pending"}]}}
+    return touched, event("Job", "SYNCED", batch_job), WatchEvent(VOLCANO_JOBS, NS, "SYNCED", (volcano_job,))
+
+
+def test_same_named_objects_of_one_kind_name_in_two_groups_are_judged_each_on_its_own() -> None:
+    """Identity is (group, kind): a Volcano Job's events must not replace the batch Job of the same name."""
+    touched, batch_list, volcano_list = _same_named_jobs()
+    for lists in ((batch_list, volcano_list), (volcano_list, batch_list)):
+        verification, _ = verification_of(touched, Deadlines(), *lists)
+        verification.step()
+        assert [(c.ref.group, c.verdict.outcome) for c in verification.checks] == [
+            ("batch", Outcome.PASSED), ("batch.volcano.sh", PENDING)]
+        verification.observe(WatchEvent(VOLCANO_JOBS, NS, "DELETED", volcano_list.objects))
+        assert verification.snapshot.get("Job", NS, "migrate") == batch_list.objects[0]
+
+
+def test_a_watch_of_one_group_relisting_does_not_end_the_outage_of_another_groups_same_named_kind() -> None:
+    touched, batch_list, volcano_list = _same_named_jobs()
+    verification, clock = verification_of(touched, Deadlines(), batch_list, volcano_list)
+    for resource in (BUILTIN_RESOURCES["Job"], VOLCANO_JOBS):
+        verification.observe(WatchEvent(resource, NS, "DISCONNECTED"))
+    verification.observe(batch_list)  # the batch watch is back; the Volcano one is still blind
+    clock.advance(TICK)
+    assert not verification.step()
+    assert [c.verdict.outcome for c in verification.checks] == [PENDING, PENDING]  # no verdict while one is blind
+    verification.observe(volcano_list)
+    clock.advance(TICK)
+    assert not verification.step()
+    assert [c.verdict.outcome for c in verification.checks] == [Outcome.PASSED, PENDING]
+
+
+def test_a_deadline_reads_the_storage_of_each_group_of_a_kind_name_it_judges() -> None:
+    touched, batch_list, volcano_list = _same_named_jobs()
+    batch_list.objects[0]["status"] = {"active": 1}  # neither finishes
+    cluster = FakeCluster()
+    verification, clock = verification_of(touched, Deadlines(rollout=60), batch_list, volcano_list, cluster=cluster)
+    clock.advance(61)
+    assert verification.step()
+    assert [c.verdict.outcome for c in verification.checks] == [Outcome.FAILED, Outcome.FAILED]
+    assert cluster.storage_checks == [["/apis/batch.volcano.sh/v1alpha1/namespaces/shop/jobs/migrate",
+                                       "/apis/batch/v1/namespaces/shop/jobs/migrate"]]
