@@ -34,11 +34,14 @@ FLAG_INPUTS = {  # input name -> CLI flag taking a value
     "argocd-app": "--argocd-app",
     "argocd-namespace": "--argocd-namespace",
     "helm-release": "--helm-release",
+    "flux-kustomization": "--flux-kustomization",
+    "flux-helmrelease": "--flux-helmrelease",
+    "flux-namespace": "--flux-namespace",
 }
 # Inputs that are "true" or "false", each a flag of one mode.
 SWITCH_INPUTS = {"verify": ("wait-full-timeout", "fail-fast"), "lint": ("strict",)}
 VERIFY_ONLY = {"context", "kubeconfig", "timeout", "endpoints-timeout", "rollout-timeout", "argocd-app",
-               "argocd-namespace", "helm-release"}
+               "argocd-namespace", "helm-release", "flux-kustomization", "flux-helmrelease", "flux-namespace"}
 
 
 def _input(name: str) -> str:

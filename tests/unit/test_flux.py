@@ -290,3 +290,16 @@ def test_the_flux_example_gates_the_app_kustomization_with_exactly_the_rbac_it_n
     account = job["spec"]["template"]["spec"]["serviceAccountName"]
     assert all(b["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": job["metadata"]["namespace"]}]
                for b in bindings) and len(bindings) == 2
+
+
+def test_the_action_inputs_for_flux_become_the_flags_in_verify_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.github_action import build_argv
+
+    for name, value in {"MODE": "verify", "FLUX_KUSTOMIZATION": "apps", "FLUX_HELMRELEASE": "web",
+                        "FLUX_NAMESPACE": "shop"}.items():
+        monkeypatch.setenv(f"INPUT_{name}", value)
+    assert build_argv() == ["verify", "--flux-kustomization", "apps", "--flux-helmrelease", "web",
+                            "--flux-namespace", "shop", "--junit", "deploy-gate-junit.xml"]
+    monkeypatch.setenv("INPUT_MODE", "lint")
+    monkeypatch.setenv("INPUT_MANIFESTS", "m/")
+    assert not {"--flux-kustomization", "--flux-helmrelease", "--flux-namespace"} & set(build_argv())
