@@ -55,7 +55,7 @@ def release(revision: int = 1, status: str = "deployed", description: str = "Ins
 
 def helm_text(document: Any, compress: bool = True) -> str:
     raw = json.dumps(document).encode()
-    return base64.b64encode(gzip.compress(raw) if compress else raw).decode()
+    return base64.b64encode(gzip.compress(raw, mtime=0) if compress else raw).decode()
 
 
 def record(document: dict[str, Any], storage: Resource = SECRETS, text: str | None = None,
