@@ -22,7 +22,7 @@ from enum import Enum
 from gate.cluster import Cluster, Resource
 from gate.errors import ClusterError, ManifestError, UsageError
 from gate.findings import Finding, Outcome, Phase
-from gate.helm import Release, find_release, release_touched, status_finding
+from gate.helm import Release, find_release, release_findings, release_touched
 from gate.kinds import BUILTIN_RESOURCES
 from gate.objects import Object, ObjectRef, dig, kind_group
 from gate.schema import FLUX_HELMRELEASE, FLUX_INVENTORY_ID, FLUX_KUSTOMIZATION, Spec, validate_live
@@ -177,9 +177,10 @@ def release_of(helmrelease: Object) -> tuple[str, str]:
 
 def helmrelease_resources(cluster: Cluster, name: str, namespace: str, until: float,
                           sleep: Callable[[float], object] = time.sleep
-                          ) -> tuple[list[Touched], list[Finding], Release | None]:
+                          ) -> tuple[list[Touched], list[Finding], tuple[str, ...], Release | None]:
     """The objects of the Helm release HelmRelease `name` made, once helm-controller has decided it (up to
-    `until`): the HelmRelease's own check, and the release's (Helm's status of its latest revision)."""
+    `until`): the HelmRelease's own check, the release's (Helm's status of its latest revision) and its notes,
+    as --helm-release gives them (gate.helm.release_findings)."""
     subject = ObjectRef(HELMRELEASES.kind, namespace, name, HELMRELEASES.group)
     started = time.monotonic()
     helmrelease, judgement = _decided(cluster, HELMRELEASES, name, namespace, until, "--flux-helmrelease",
@@ -192,6 +193,6 @@ def helmrelease_resources(cluster: Cluster, name: str, namespace: str, until: fl
         if judgement.state is State.APPLIED:
             raise UsageError(f"--flux-helmrelease: HelmRelease {namespace}/{name} is Ready but Helm stores no "
                              f"release {release_name!r} in namespace {storage_namespace}")
-        return [], findings, None  # nothing installed yet: Flux's message is the verdict
-    findings.append(status_finding(release))
-    return release_touched(release), findings, release
+        return [], findings, (), None  # nothing installed yet: Flux's message is the verdict
+    release_checks, notes = release_findings(release)
+    return release_touched(release), findings + release_checks, notes, release

@@ -14,9 +14,9 @@ from gate.cluster import Cluster
 from gate.config import GateConfig
 from gate.errors import ManifestError, UsageError
 from gate.escape import visible
-from gate.findings import Finding, Outcome, exit_code
+from gate.findings import Finding, Outcome, Phase, exit_code
 from gate.flux import helmrelease_resources, kustomization_resources
-from gate.helm import hooks_note, latest_release, release_findings, release_touched, storage_resource
+from gate.helm import latest_release, release_findings, release_touched, storage_resource
 from gate.inputs import check_stdin, load_inputs, open_cluster
 from gate.kinds import BUILTIN_RESOURCES
 from gate.manifests import STDIN, ManifestSet, parse_apply_output, read_text
@@ -159,11 +159,11 @@ class Records:
             touched += flux_touched
             findings.insert(0, flux_finding)
         if self.flux_helmrelease:
-            flux_touched, flux_findings, flux_release = helmrelease_resources(cluster, self.flux_helmrelease,
-                                                                              self.flux_namespace, until)
+            flux_touched, flux_findings, flux_notes, flux_release = helmrelease_resources(
+                cluster, self.flux_helmrelease, self.flux_namespace, until)
             touched += flux_touched
             findings[:0] = flux_findings
-            notes += tuple(note for note in (flux_release and hooks_note(flux_release),) if note)
+            notes += flux_notes
             releases.append(flux_release)
         return touched, findings, notes, all(r is None or r.deployed for r in releases)
 
@@ -177,7 +177,7 @@ def checked(cluster: Cluster, config: GateConfig, touched: list[Touched], deadli
         findings = verification.run()
     touched_namespaces = {t.ref.namespace for t in touched if t.ref.namespace}
     without_endpoints = frozenset((f.subject.namespace, f.subject.name) for f in findings
-                                  if f.phase == "endpoints" and f.outcome is Outcome.FAILED)
+                                  if f.phase is Phase.ENDPOINTS and f.outcome is Outcome.FAILED)
     left = cluster.time_left()
     if verification.stopped_at is not None:
         findings += unprobed(config, fail_fast_reason(verification.stopped_at.ref))

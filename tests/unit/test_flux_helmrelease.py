@@ -61,7 +61,7 @@ class HelmReleaseCluster(StorageCluster):
 
 def resources(cluster: HelmReleaseCluster, seconds: float = 60.0) -> tuple[list[Any], list[Any], list[float]]:
     slept: list[float] = []
-    touched, findings, _ = helmrelease_resources(cluster, "web", NS, time.monotonic() + seconds,  # type: ignore[arg-type]
+    touched, findings, _, _ = helmrelease_resources(cluster, "web", NS, time.monotonic() + seconds,  # type: ignore[arg-type]
                                                  sleep=slept.append)
     return touched, findings, slept
 
