@@ -105,14 +105,23 @@ def scripted_server(tmp_path: Path, script: type[Script] = Script) -> tuple[Thre
     return server, kubeconfig
 
 
+
+def started_watcher(kubeconfig: Path, go_on: threading.Event | None = None
+                    ) -> tuple[Watcher, queue.Queue[WatchEvent]]:
+    """A started watcher of the pods in namespace ns (its stop flag is watcher.stop_event), and its event queue."""
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    stop = threading.Event()
+    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop, go_on=go_on)
+    watcher.start()
+    return watcher, events
+
+
 def test_a_watcher_told_to_wait_opens_no_watch_until_told_to_go_on(tmp_path: Path) -> None:
     """verify's first lists may decide every check: then no watch is opened at all; when they do not, the
     watch resumes from the list's resourceVersion, so what changed in between is not missed."""
     server, kubeconfig = scripted_server(tmp_path)
-    events: queue.Queue[WatchEvent] = queue.Queue()
-    stop, go_on = threading.Event(), threading.Event()
-    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop, go_on=go_on)
-    watcher.start()
+    go_on = threading.Event()
+    watcher, events = started_watcher(kubeconfig, go_on)
     try:
         assert events.get(timeout=10).type == "SYNCED"
         threading.Event().wait(0.5)
@@ -128,13 +137,10 @@ def test_a_watcher_told_to_wait_opens_no_watch_until_told_to_go_on(tmp_path: Pat
 
 def test_a_waiting_watcher_ends_when_stopped(tmp_path: Path) -> None:
     server, kubeconfig = scripted_server(tmp_path)
-    events: queue.Queue[WatchEvent] = queue.Queue()
-    stop = threading.Event()
-    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop, go_on=threading.Event())
-    watcher.start()
+    watcher, events = started_watcher(kubeconfig, threading.Event())
     try:
         assert events.get(timeout=10).type == "SYNCED"
-        stop.set()
+        watcher.stop_event.set()
         watcher.join(timeout=5)
     finally:
         server.shutdown()
@@ -144,10 +150,7 @@ def test_a_waiting_watcher_ends_when_stopped(tmp_path: Path) -> None:
 
 def test_watcher_resumes_after_a_drop_and_relists_after_410(tmp_path: Path) -> None:
     server, kubeconfig = scripted_server(tmp_path)
-    events: queue.Queue[WatchEvent] = queue.Queue()
-    stop = threading.Event()
-    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
-    watcher.start()
+    watcher, events = started_watcher(kubeconfig)
     seen = []
     try:
         while len(seen) < 4:
@@ -165,10 +168,7 @@ def test_ending_a_watcher_interrupts_its_open_stream(tmp_path: Path) -> None:
     """A watch may wait a minute for its next event. The run must not exit while the thread still reads it
     (see end_watchers), nor wait that minute: the stream is interrupted and the thread ends at once."""
     server, kubeconfig = scripted_server(tmp_path, Silent)
-    events: queue.Queue[WatchEvent] = queue.Queue()
-    stop = threading.Event()
-    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
-    watcher.start()
+    watcher, events = started_watcher(kubeconfig)
     try:
         assert events.get(timeout=10).type == "SYNCED"
         opened = time.monotonic()
@@ -227,10 +227,7 @@ def test_an_unreachable_server_is_said_once_and_relisted_when_back(tmp_path: Pat
     retries with backoff, and relists once the server answers: that list is both the state missed and the proof."""
     Outage.requests, Outage.times = [], []
     server, kubeconfig = scripted_server(tmp_path, Outage)  # type: ignore[arg-type]
-    events: queue.Queue[WatchEvent] = queue.Queue()
-    stop = threading.Event()
-    watcher = Watcher(Cluster(str(kubeconfig)), BUILTIN_RESOURCES["Pod"], "ns", events, stop)
-    watcher.start()
+    watcher, events = started_watcher(kubeconfig)
     seen = []
     try:
         while len(seen) < 3:
