@@ -230,7 +230,7 @@ def release_touched(release: Release | None) -> list[Touched]:
     name none. A failed or unfinished revision adds nothing: verify reports Helm's verdict instead."""
     if release is None or not release.deployed:
         return []
-    return [Touched(m.ref(release.namespace), str(m.obj.get("apiVersion")), m) for m in release_manifests(release)]
+    return [Touched.of(m, release.namespace) for m in release_manifests(release)]
 
 
 def release_findings(release: Release | None) -> tuple[list[Finding], tuple[str, ...]]:

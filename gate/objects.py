@@ -57,6 +57,11 @@ class ObjectRef:
         return KINDS.get((self.group or "", self.kind))
 
     @property
+    def runs_pods(self) -> bool:
+        """A kind the table knows to run pods from a template (a built-in workload, Argo's Rollout)."""
+        return self.spec is not None and self.spec.template is not None
+
+    @property
     def qualified(self) -> str:
         """kind/name plus the namespace, for messages that span namespaces."""
         return f"{self} in namespace {self.namespace}" if self.namespace else str(self)

@@ -94,8 +94,7 @@ def settled_namespaces(touched: Iterable[ObjectRef], snapshot: Snapshot) -> set[
     only delay a verdict the templates already decide.
     """
     missing = {ref.namespace for ref in touched
-               if ref.spec is not None and ref.spec.template is not None and
-               snapshot.get(ref.kind, ref.namespace, ref.name, ref.group) is None}
+               if ref.runs_pods and snapshot.get(ref.kind, ref.namespace, ref.name, ref.group) is None}
     return {ref.namespace for ref in touched} - missing
 
 

@@ -56,6 +56,11 @@ class Touched:
     api_version: str
     manifest: Manifest | None = None
 
+    @classmethod
+    def of(cls, manifest: Manifest, default_namespace: str) -> Touched:
+        """The object a manifest writes, in `default_namespace` when it names none."""
+        return cls(manifest.ref(default_namespace), str(manifest.obj.get("apiVersion")), manifest)
+
 
 @dataclass
 class Outage:
@@ -117,11 +122,6 @@ def fail_fast_reason(failed: ObjectRef) -> str:
     return f"--fail-fast ended the run at the first failure ({failed})"
 
 
-def _workload(ref: ObjectRef) -> bool:
-    """A kind the table knows to run pods from a template (a built-in workload, Argo's Rollout)."""
-    return ref.spec is not None and ref.spec.template is not None
-
-
 def unchecked_note(touched: list[Touched]) -> str | None:
     """Which touched objects have no check (static kinds other than Services)."""
     static = sorted({str(t.ref) for t in touched if not rolls_out(t.ref.spec) and t.ref.kind != "Service"})
@@ -135,7 +135,7 @@ def plan_checks(touched: list[Touched]) -> list[Check]:
     for item in touched:
         if not rolls_out(item.ref.spec):
             continue
-        title = f"{item.ref.name} rolled out" if _workload(item.ref) else f"{item.ref.name} is current"
+        title = f"{item.ref.name} rolled out" if item.ref.runs_pods else f"{item.ref.name} is current"
         checks.append(Check(Phase.ROLLOUTS, item.ref, title, "rollout", locations=_location(item.manifest)))
     services = {item.ref for item in touched if item.ref.kind == "Service"}
     for item in touched:
@@ -226,8 +226,8 @@ class Verification:
         self.unexplained: dict[str | None, set[Watched]] = defaultdict(set)
         # Where each touched workload's template labels and each touched Service's selector are: where fixes go.
         self.locations = {item.ref: item.manifest.location(*(
-            template_labels_path(item.manifest.obj) if _workload(item.ref) else ("spec", "selector")))
-            for item in touched if item.manifest is not None and (_workload(item.ref) or item.ref.kind == "Service")}
+            template_labels_path(item.manifest.obj) if item.ref.runs_pods else ("spec", "selector")))
+            for item in touched if item.manifest is not None and (item.ref.runs_pods or item.ref.kind == "Service")}
         self.touched_refs = {item.ref for item in touched}
         # What may create pods that verify cannot foresee, per namespace: touched custom resources now, the
         # cluster's own custom resources once a Service's gap would otherwise be final (see endpoints_verdict).

@@ -118,9 +118,9 @@ def read_apply_output(apply_output: str | None) -> list[tuple[str, str]] | Manif
 def touched_objects(manifests: ManifestSet, applied: list[tuple[str, str]] | ManifestSet | None,
                     namespace: str) -> list[Touched]:
     """The touched set: manifests (with file:line) plus the parsed `kubectl apply -o name|yaml` output."""
-    touched = [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in manifests.manifests]
+    touched = [Touched.of(m, namespace) for m in manifests.manifests]
     if isinstance(applied, ManifestSet):
-        touched += [Touched(m.ref(namespace), str(m.obj.get("apiVersion")), m) for m in applied.manifests]
+        touched += [Touched.of(m, namespace) for m in applied.manifests]
     for kind, name in applied if isinstance(applied, list) else []:
         resource = BUILTIN_RESOURCES[kind]
         touched.append(Touched(ObjectRef(kind, namespace if resource.namespaced else None, name),
