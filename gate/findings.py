@@ -59,6 +59,12 @@ class Grade(Enum):
         """Whether the check failed, counting or not."""
         return self in (Grade.ERROR, Grade.WARNING, Grade.NOTE, Grade.SUPPRESSED)
 
+    @property
+    def counts(self) -> bool:
+        """A failure that counts (error, warning, note): what the text shows without -v, annotations and Code
+        Quality report."""
+        return self.failed and self is not Grade.SUPPRESSED
+
 
 _SEVERITY_GRADE = {Severity.ERROR: Grade.ERROR, Severity.WARNING: Grade.WARNING, Severity.NOTE: Grade.NOTE}
 _UNFAILED_GRADE = {Outcome.PASSED: Grade.PASSED, Outcome.NOT_CHECKABLE: Grade.NOT_CHECKABLE}

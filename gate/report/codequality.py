@@ -72,5 +72,5 @@ def render(report: Report, root: Path | None = None) -> str:
         return dumps([_issue(report.error_kind, f"deploy-gate {report.command}: {report.error}",
                              WORDS[Grade.ERROR].codequality, report.error_fingerprint, where, root)])
     issues = [_finding_issue(finding, report.strict, root) for finding in report.findings
-              if WORDS[finding.grade(report.strict)].codequality is not None]
+              if finding.grade(report.strict).counts]
     return dumps(_unique(issues))

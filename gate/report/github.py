@@ -78,7 +78,7 @@ def annotations(report: Report) -> list[str]:
 
 def _annotated(report: Report) -> list[Finding]:
     """The findings a workflow command is about (the failures that count), errors first."""
-    return [f for f in by_importance(report.findings) if WORDS[f.grade()].annotation is not None]
+    return [f for f in by_importance(report.findings) if f.grade().counts]
 
 
 def _annotation(command: str, finding: Finding, locations: tuple[Location, ...], suffix: str, body: str) -> str:

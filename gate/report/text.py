@@ -22,14 +22,10 @@ def render_finding(finding: Finding, level: str) -> list[str]:
     return lines
 
 
-# Shown without --verbose: the failures that count; the others (passed, suppressed) only with it.
-SHOWN = (Grade.ERROR, Grade.WARNING, Grade.NOTE)
-
-
 def level_of(finding: Finding) -> str | None:
     """The word a line starts with; None for findings shown only with --verbose (passed, suppressed)."""
     grade = finding.grade()
-    if grade in SHOWN:
+    if grade.counts:  # shown without --verbose; the others (passed, suppressed) only with it
         return WORDS[grade].text
     if finding.rule == caller_pair.ID and not grade.failed:  # declared by the user: always worth a line
         return WORDS[Grade.NOTE].text if grade is Grade.PASSED else WORDS[grade].text
