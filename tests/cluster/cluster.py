@@ -94,9 +94,19 @@ class Cluster:
         _wait(f"{component} gone", lambda: processes.running_pid(component) is None, 10)
 
     def restart(self, component: str, *extra: str) -> None:
-        """Start a killed component again as `up` did (the API server with extra flags, if given); wait for it."""
+        """Start a killed component again as `up` did (the API server with extra flags, if given); wait for it.
+
+        An API server started after an outage brings the controller manager and the scheduler back anew, as
+        leader election does in a real control plane (an outage past its renew deadline makes them exit and
+        they are restarted). Left running, their informers back off for up to a minute after the outage:
+        one test's outage was seen to hold the next test's pods back for 90 s."""
         if component == "kube-apiserver":
+            was_down = processes.running_pid("kube-apiserver") is None
             self._start_apiserver(*extra)
+            if was_down:
+                for controller in ("kube-controller-manager", "kube-scheduler"):
+                    processes.stop(controller)
+                self._start_controllers()
             return
         starters = {"kube-controller-manager": self._start_controllers, "kube-scheduler": self._start_controllers,
                     "kubelet": self._start_kubelet}

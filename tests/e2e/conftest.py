@@ -3,28 +3,32 @@
 With KUBECONFIG set (kind on a laptop, say) the suite uses that cluster and
 never starts or stops anything. Otherwise the harness is started once per test
 session and stopped at its end (DEPLOY_GATE_KEEP_CLUSTER=1 keeps it running).
+Under pytest-xdist (`-n N`) the workers share the one cluster: the first to
+need it starts it, and the controller stops it when every worker is done.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cluster import build
-from tests.cluster.cluster import Cluster
 from tests.testing.e2e import (
     CLEANUP_LABEL,
-    EXAMPLES,
-    INCIDENT_NAMESPACE,
+    XDIST_WORKER,
     E2ECluster,
-    delete_namespace_and_wait,
+    ExampleSite,
     make_default_service_account,
+    new_namespace_name,
+    retarget_examples,
+    shared_harness,
+    started_for_workers,
 )
+from tests.testing.git import EXAMPLES
 
 
 @pytest.fixture(scope="session")
@@ -34,32 +38,44 @@ def cluster() -> Iterator[E2ECluster]:
         kubectl = subprocess.run(["which", "kubectl"], capture_output=True, text=True).stdout.strip()
         yield E2ECluster(Path(external), kubectl or "kubectl", None)
         return
-    binaries = build.build_all()
-    harness = Cluster(binaries)
-    kubeconfig = harness.up()
+    with shared_harness() as (harness, kubeconfig, started):
+        if started and XDIST_WORKER:
+            started_for_workers()  # the others may still use it: the controller stops it (tests/conftest.py)
     try:
-        yield E2ECluster(kubeconfig, str(binaries["kubectl"]), harness)
+        yield E2ECluster(kubeconfig, str(harness.binaries["kubectl"]), harness)
     finally:
-        if not os.environ.get("DEPLOY_GATE_KEEP_CLUSTER"):
+        if not XDIST_WORKER and not os.environ.get("DEPLOY_GATE_KEEP_CLUSTER"):
             harness.down()
+
+
+def _create_namespace(cluster: E2ECluster, name: str, manifest: Path | None = None) -> None:
+    if manifest is None:
+        cluster.kubectl("create", "namespace", name)
+    else:
+        cluster.kubectl("apply", "-f", str(manifest))
+    cluster.kubectl("label", "namespace", name, f"{CLEANUP_LABEL}=true")
+    make_default_service_account(cluster, name)
 
 
 @pytest.fixture
 def namespace(cluster: E2ECluster) -> Iterator[str]:
     """A fresh namespace per test, labelled for cleanup, deleted afterwards."""
-    name = f"dg-e2e-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    cluster.kubectl("label", "namespace", name, f"{CLEANUP_LABEL}=true")
-    make_default_service_account(cluster, name)
+    name = new_namespace_name()
+    _create_namespace(cluster, name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 @pytest.fixture
-def incident_namespace(cluster: E2ECluster) -> Iterator[str]:
-    """A clean video-analytics namespace for the examples (made as their manifests make it), removed afterwards."""
-    delete_namespace_and_wait(cluster, INCIDENT_NAMESPACE)
-    cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2" / "manifests" / "00-namespace.yaml"))
-    make_default_service_account(cluster, INCIDENT_NAMESPACE)
-    yield INCIDENT_NAMESPACE
-    delete_namespace_and_wait(cluster, INCIDENT_NAMESPACE)
+def site(cluster: E2ECluster, tmp_path: Path) -> Iterator[ExampleSite]:
+    """The examples, retargeted at a fresh namespace of this test's (made as their manifests make it): tests that
+    deploy them run side by side. Deleted afterwards, with the cluster-scoped binding named after it."""
+    root = tmp_path / "site"
+    shutil.copytree(EXAMPLES, root / "examples")
+    name = new_namespace_name()
+    retarget_examples(root / "examples", name)
+    _create_namespace(cluster, name, root / "examples" / "incident-scenario-2" / "manifests" / "00-namespace.yaml")
+    yield ExampleSite(cluster, name, root)
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    cluster.kubectl("delete", "clusterrolebinding", f"deploy-gate-read-namespaces-{name}", "--ignore-not-found",
+                    check=False)

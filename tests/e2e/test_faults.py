@@ -23,9 +23,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gate.verify.probe import PROBE_LABEL
 from tests.cluster import processes
-from tests.testing.e2e import ROOT, E2ECluster, deployment, gate, grant, kubeconfig_for, service, wait_for
+from tests.testing.e2e import (
+    ROOT,
+    E2ECluster,
+    ExampleSite,
+    apply_example,
+    deployment,
+    gate,
+    grant,
+    kubeconfig_for,
+    service,
+    wait_for,
+)
 
 # Ready 15 s after it starts: its readiness passes while the API server is down, and the kubelet can
 # only report it once the server is back.
@@ -69,6 +79,7 @@ def _outage(cluster: E2ECluster, start_after: float, seconds: float) -> threadin
     return thread
 
 
+@pytest.mark.disruptive
 def test_an_outage_across_the_deadline_ends_in_a_verdict_on_fresh_state(harness: E2ECluster, namespace: str,
                                                                          tmp_path: Path) -> None:
     directory = _slow_service(namespace, tmp_path, endpoints_timeout=25)
@@ -84,6 +95,7 @@ def test_an_outage_across_the_deadline_ends_in_a_verdict_on_fresh_state(harness:
                for line in endpoints["evidence"])
 
 
+@pytest.mark.disruptive
 def test_an_outage_past_the_grace_is_exit_3_saying_so(harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
     directory = _slow_service(namespace, tmp_path, endpoints_timeout=20)
     harness.kubectl("-n", namespace, "apply", "-f", str(directory / "set.yaml"))
@@ -131,32 +143,26 @@ def test_a_signal_during_the_rollouts_is_exit_130_with_a_report(harness: E2EClus
 
 
 @pytest.mark.timing
-def test_sigterm_during_the_probes_deletes_the_probe_pods(harness: E2ECluster, incident_namespace: str) -> None:
-    harness.kubectl("apply", "-f", str(ROOT / "examples" / "incident-scenario-2-fixed" / "manifests"))
-    for name in ("inference-api", "api-gateway", "web-frontend"):
-        harness.kubectl("-n", incident_namespace, "rollout", "status", f"deployment/{name}", "--timeout=120s")
-    process = subprocess.Popen([sys.executable, "-m", "gate", "verify", "examples/incident-scenario-2-fixed/"],
-                               cwd=ROOT, env=harness.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def probes() -> list[str]:
-        return harness.kubectl("-n", incident_namespace, "get", "pods", "-l", f"{PROBE_LABEL}=true", "-o",
-                               "name").stdout.split()
-
-    wait_for("probe pods", lambda: bool(probes()), timeout=90, interval=0.2)
+def test_sigterm_during_the_probes_deletes_the_probe_pods(site: ExampleSite) -> None:
+    apply_example(site, "incident-scenario-2-fixed")
+    fixed = site.examples / "incident-scenario-2-fixed"
+    process = subprocess.Popen([sys.executable, "-m", "gate", "verify", str(fixed)], cwd=ROOT, env=site.cluster.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for("probe pods", lambda: bool(site.probe_pods()), timeout=90, interval=0.2)
     sent = time.monotonic()
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=30)
     assert process.returncode == 130
-    wait_for("probe pods deleted",
-             lambda: not [p for p in probes() if _not_terminating(harness, incident_namespace, p)],
+    wait_for("probe pods deleted", lambda: not [p for p in site.probe_pods() if _not_terminating(site, p)],
              timeout=5 - (time.monotonic() - sent) + 0.5, interval=0.2)
 
 
-def _not_terminating(cluster: E2ECluster, namespace: str, pod: str) -> bool:
-    found = cluster.kubectl("-n", namespace, "get", pod, "-o", "jsonpath={.metadata.deletionTimestamp}", check=False)
+def _not_terminating(site: ExampleSite, pod: str) -> bool:
+    found = site.kubectl("get", pod, "-o", "jsonpath={.metadata.deletionTimestamp}", check=False)
     return found.returncode == 0 and not found.stdout.strip()
 
 
+@pytest.mark.disruptive
 def test_controller_manager_stopped_past_the_deadline_says_the_status_is_stale(harness: E2ECluster, namespace: str,
                                                                                 tmp_path: Path) -> None:
     assert harness.harness is not None
@@ -174,6 +180,7 @@ def test_controller_manager_stopped_past_the_deadline_says_the_status_is_stale(h
             "status); its status is stale") in result.stdout
 
 
+@pytest.mark.disruptive
 def test_controller_manager_stopped_briefly_is_no_failure(harness: E2ECluster, namespace: str,
                                                           tmp_path: Path) -> None:
     assert harness.harness is not None
@@ -191,6 +198,7 @@ def test_controller_manager_stopped_briefly_is_no_failure(harness: E2ECluster, n
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.disruptive
 def test_twenty_verifies_at_once(harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
     """A monorepo pipeline gating 20 services at once: every verdict right, requests per process unchanged."""
     objects = [o for i in range(20) for o in (deployment(f"svc-{i}", ports=[{"name": "http", "containerPort": 8080}],
@@ -253,6 +261,7 @@ def test_rbac_revoked_while_watching_is_exit_3_naming_the_permission(harness: E2
     assert re.match(rf"deploy-gate: error: forbidden: cannot (watch|list) \S+ in namespace {namespace}", line), line
 
 
+@pytest.mark.disruptive
 def test_a_watch_ending_410_gone_relists_and_the_verdict_is_right(harness: E2ECluster, namespace: str,
                                                                   tmp_path: Path) -> None:
     """No watch cache and a 10 s etcd compaction: a watch resumed after its 60 s stream asks for a compacted
@@ -278,6 +287,7 @@ def test_a_watch_ending_410_gone_relists_and_the_verdict_is_right(harness: E2ECl
     assert "410 Gone, relisting" in result.stderr
 
 
+@pytest.mark.disruptive
 def test_kubelet_stopped_mid_wait_fails_at_the_deadline_on_what_the_api_server_holds(
         harness: E2ECluster, namespace: str, tmp_path: Path) -> None:
     """The node still looks Ready for ~40 s: its new pod is scheduled, and nothing runs it."""
@@ -331,6 +341,7 @@ def _stuck(namespace: str, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.disruptive
 def test_etcd_frozen_across_the_deadline_is_exit_3_not_a_failed_rollout(harness: E2ECluster, namespace: str,
                                                                         tmp_path: Path) -> None:
     """The snapshot at the deadline is the state of second 2: judging it would blame the deploy for the outage."""
@@ -346,6 +357,7 @@ def test_etcd_frozen_across_the_deadline_is_exit_3_not_a_failed_rollout(harness:
     assert seconds <= 15 + 5 + 3, seconds  # the deadline, the storage check's 5 s, the process's start
 
 
+@pytest.mark.disruptive
 def test_etcd_frozen_briefly_before_the_deadline_leaves_the_right_verdict(harness: E2ECluster, namespace: str,
                                                                           tmp_path: Path) -> None:
     manifest = _stuck(namespace, tmp_path)

@@ -22,7 +22,7 @@ import yaml
 
 from tests.cluster import config as harness
 from tests.cluster import flux, processes
-from tests.testing.e2e import CLEANUP_LABEL, EXAMPLES, INCIDENT_NAMESPACE, E2ECluster, gate, wait_for
+from tests.testing.e2e import CLEANUP_LABEL, E2ECluster, ExampleSite, gate, wait_for
 from tests.testing.git_http import serving
 
 FLUX_NAMESPACE = "flux-system"  # the examples' namespace, as `flux bootstrap` makes it
@@ -56,12 +56,12 @@ class Repository:
 
 
 @pytest.fixture
-def repository(tmp_path: Path) -> Iterator[Repository]:
+def repository(site: ExampleSite, tmp_path: Path) -> Iterator[Repository]:
     served = tmp_path / "served"
     bare = served / f"{APP}.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     work = tmp_path / "work"
-    shutil.copytree(EXAMPLES / "flux" / "gate", work / "deploy" / "gate")
+    shutil.copytree(site.examples / "flux" / "gate", work / "deploy" / "gate")
     git(tmp_path, "init", "-q", "-b", "main", str(work))
     git(work, "remote", "add", "origin", str(bare))
     with serving(served) as server:
@@ -69,7 +69,7 @@ def repository(tmp_path: Path) -> Iterator[Repository]:
 
 
 @pytest.fixture
-def flux_controllers(cluster: E2ECluster, incident_namespace: str) -> Iterator[None]:
+def flux_controllers(cluster: E2ECluster, site: ExampleSite) -> Iterator[None]:
     """Flux's CRDs, its namespace and both controllers; afterwards the Kustomizations are deleted while the
     controllers run (they prune what they applied and drop their finalizers), then everything else."""
     crds = flux.crd_files()
@@ -137,22 +137,24 @@ def request_reconcile(cluster: E2ECluster, resource: str, name: str) -> str:
     return stamp
 
 
-def gate_job(cluster: E2ECluster) -> tuple[str, str]:
+def gate_job(site: ExampleSite) -> tuple[str, str]:
     """The gate Job's outcome (Complete|Failed, once it ended) and its log."""
-    job = get(cluster, "job", GATE, INCIDENT_NAMESPACE)
+    job = get(site.cluster, "job", GATE, site.namespace)
     ended = [c["type"] for c in job.get("status", {}).get("conditions", [])
              if c["type"] in ("Complete", "Failed") and c["status"] == "True"]
-    logs = cluster.kubectl("-n", INCIDENT_NAMESPACE, "logs", f"job/{GATE}", check=False).stdout if ended else ""
+    logs = site.kubectl("logs", f"job/{GATE}", check=False).stdout if ended else ""
     return (ended[0] if ended else ""), logs
 
 
-def apply_flux_objects(cluster: E2ECluster, url: str) -> None:
-    """A GitRepository for the served repository and examples/flux/kustomizations.yaml as it is."""
+def apply_flux_objects(site: ExampleSite, url: str) -> None:
+    """A GitRepository for the served repository and examples/flux/kustomizations.yaml as it is (but for the
+    namespace: the site's)."""
+    cluster = site.cluster
     source = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
               "metadata": {"name": APP, "namespace": FLUX_NAMESPACE},
               "spec": {"interval": "10m", "url": url, "ref": {"branch": "main"}, "timeout": "30s"}}
     cluster.kubectl("apply", "-f", "-", input_text=json.dumps(source))
-    cluster.kubectl("apply", "-f", str(EXAMPLES / "flux" / "kustomizations.yaml"))
+    cluster.kubectl("apply", "-f", str(site.examples / "flux" / "kustomizations.yaml"))
 
 
 def ci_verify(cluster: E2ECluster) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -165,16 +167,17 @@ def ci_verify(cluster: E2ECluster) -> tuple[subprocess.CompletedProcess[str], fl
 
 
 @pytest.mark.timing
-def test_flux_gate_job_fails_the_incident_and_passes_the_pushed_fix(cluster: E2ECluster, repository: Repository,
+def test_flux_gate_job_fails_the_incident_and_passes_the_pushed_fix(site: ExampleSite, repository: Repository,
                                                                     flux_controllers: None) -> None:
-    incident = repository.push(EXAMPLES / "incident-scenario-2" / "manifests", "the incident")
-    apply_flux_objects(cluster, repository.url)
+    cluster = site.cluster
+    incident = repository.push(site.examples / "incident-scenario-2" / "manifests", "the incident")
+    apply_flux_objects(site, repository.url)
 
     wait_for_kustomization(cluster, APP, "True", incident)  # no wait: Flux applies the incident happily
     gated = wait_for_kustomization(cluster, GATE, "False", incident)
     assert ready(gated)["reason"] == "HealthCheckFailed", ready(gated)
-    assert f"Job/{INCIDENT_NAMESPACE}/{GATE}" in ready(gated)["message"], ready(gated)
-    ended, logs = gate_job(cluster)
+    assert f"Job/{site.namespace}/{GATE}" in ready(gated)["message"], ready(gated)
+    ended, logs = gate_job(site)
     assert ended == "Failed", logs
     assert "tier=backend" in logs and "kubectl patch deployment inference-api" in logs, logs  # cause and fix
     # At once: Flux's own kinds in the namespace (unreadable to the Job) are no pod source to wait for.
@@ -185,14 +188,14 @@ def test_flux_gate_job_fails_the_incident_and_passes_the_pushed_fix(cluster: E2E
     assert "tier=backend" in result.stdout and "kubectl patch deployment inference-api" in result.stdout, result.stdout
     assert elapsed <= 2, f"the verdict took {elapsed:.2f} s"
 
-    fixed = repository.push(EXAMPLES / "incident-scenario-2-fixed" / "manifests", "the fix")
+    fixed = repository.push(site.examples / "incident-scenario-2-fixed" / "manifests", "the fix")
     # The failed Job would be gone after its ttlSecondsAfterFinished (90 s) and the retry (2 m): delete it now.
-    cluster.kubectl("-n", INCIDENT_NAMESPACE, "delete", "job", GATE, "--wait=true")
+    site.kubectl("delete", "job", GATE, "--wait=true")
     request_reconcile(cluster, "gitrepositories.source.toolkit.fluxcd.io", APP)
     wait_for_kustomization(cluster, APP, "True", fixed)
     request_reconcile(cluster, "kustomizations.kustomize.toolkit.fluxcd.io", GATE)
     wait_for_kustomization(cluster, GATE, "True", fixed)
-    ended, logs = gate_job(cluster)
+    ended, logs = gate_job(site)
     assert ended == "Complete", logs
 
     result, _ = ci_verify(cluster)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import build
-from tests.testing.e2e import EXAMPLES, E2ECluster, gate
+from tests.testing.e2e import E2ECluster, gate
+from tests.testing.git import EXAMPLES
 
 CHART = EXAMPLES / "helm" / "inference-api"
 FIXED = EXAMPLES / "helm" / "fixed-values.yaml"

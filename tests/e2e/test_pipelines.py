@@ -20,22 +20,20 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.cluster import build
 from tests.cluster import config as harness
 from tests.testing.e2e import (
-    EXAMPLES,
-    INCIDENT_NAMESPACE,
-    ROOT,
-    E2ECluster,
+    ExampleSite,
     apply_example,
-    gate,
+    exclusive,
     kubeconfig_for,
+    retarget_examples,
     wait_for,
     wait_for_rbac,
 )
 from tests.testing.git import checkout_copy, commit_all
 
-NAMESPACE = INCIDENT_NAMESPACE
 
-
-HOOK_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:deploy-gate"  # the Argo CD hook's identity
+def hook_account(site: ExampleSite) -> str:
+    """The Argo CD hook's identity."""
+    return f"system:serviceaccount:{site.namespace}:deploy-gate"
 
 
 # The example workflow as act runs it here: the steps that download actions from GitHub are dropped (the
@@ -56,10 +54,10 @@ CACHE_MISS_ACTION = {
 ACTION_PLACEHOLDER = "deploy-gate/deploy-gate@<full commit SHA>"
 
 
-def workflow_for_act(example: str, commit: str) -> str:
+def workflow_for_act(examples: Path, example: str, commit: str) -> str:
     """examples/github/deploy.yml without downloaded actions, on the given example's directory, deploy-gate's
     action pinned to the given commit."""
-    workflow = yaml.safe_load((EXAMPLES / "github" / "deploy.yml").read_text())
+    workflow = yaml.safe_load((examples / "github" / "deploy.yml").read_text())
     workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as a boolean
     job = workflow["jobs"]["deploy"]
     job["steps"] = [step for step in job["steps"] if not str(step.get("uses", "")).startswith(DOWNLOADED_ACTIONS)]
@@ -72,17 +70,19 @@ def workflow_for_act(example: str, commit: str) -> str:
         ACTION_PLACEHOLDER, f"deploy-gate/deploy-gate@{commit}")
 
 
-def run_act(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str]:
-    """`act push` on the example workflow, on this host (-self-hosted), against the test cluster."""
+def run_act(site: ExampleSite, example: str, work: Path) -> tuple[int, str]:
+    """`act push` on the example workflow, on this host (-self-hosted), against the test cluster, in a copy of
+    this checkout whose examples deploy into the site's namespace."""
     repo = checkout_copy(work / "repo")
+    retarget_examples(repo / "examples", site.namespace)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                             check=True).stdout.strip()
     (repo / ".github" / "workflows").mkdir(parents=True)
-    (repo / ".github" / "workflows" / "deploy.yml").write_text(workflow_for_act(example, commit))
+    (repo / ".github" / "workflows" / "deploy.yml").write_text(workflow_for_act(repo / "examples", example, commit))
     cache = work / "cache-action"
     cache.mkdir()
     (cache / "action.yml").write_text(yaml.safe_dump(CACHE_MISS_ACTION, sort_keys=False))
-    env = cluster.env()
+    env = site.cluster.env()
     result = subprocess.run(
         [str(build.binary("act")), "push", "-P", "ubuntu-latest=-self-hosted", "-W", ".github/workflows/deploy.yml",
          "--local-repository", f"deploy-gate/deploy-gate@{commit}={repo}",
@@ -93,10 +93,10 @@ def run_act(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-def test_github_workflow_run_by_act_fails_on_the_incident_and_passes_the_fix(
-        cluster: E2ECluster, incident_namespace: str, tmp_path: Path) -> None:
+def test_github_workflow_run_by_act_fails_on_the_incident_and_passes_the_fix(site: ExampleSite,
+                                                                            tmp_path: Path) -> None:
     (tmp_path / "incident").mkdir()
-    code, log = run_act(cluster, "incident-scenario-2", tmp_path / "incident")
+    code, log = run_act(site, "incident-scenario-2", tmp_path / "incident")
     assert code != 0, log
     gate_outputs = re.findall(r"::set-output:: (result|failed|junit-path)=(\S+)", log)
     assert ("result", "failure") in gate_outputs and ("failed", "1") in gate_outputs, log
@@ -110,7 +110,7 @@ def test_github_workflow_run_by_act_fails_on_the_incident_and_passes_the_fix(
     assert "deploy-gate found 1 failed check(s)" in log, log
 
     (tmp_path / "fixed").mkdir()
-    code, log = run_act(cluster, "incident-scenario-2-fixed", tmp_path / "fixed")
+    code, log = run_act(site, "incident-scenario-2-fixed", tmp_path / "fixed")
     assert code == 0, log
     assert ("result", "success") in re.findall(r"::set-output:: (result)=(\S+)", log), log
 
@@ -126,11 +126,11 @@ APPLICATION_CRD = {
                                                           "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
-def application(resources: list[tuple[str, str, str, str]]) -> dict:
+def application(namespace: str, resources: list[tuple[str, str, str, str]]) -> dict:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
             "metadata": {"name": "inference-platform", "namespace": "argocd"},
-            "spec": {"project": "default", "destination": {"namespace": NAMESPACE}},
-            "status": {"resources": [{"group": g, "version": "v1", "kind": k, "namespace": NAMESPACE, "name": n,
+            "spec": {"project": "default", "destination": {"namespace": namespace}},
+            "status": {"resources": [{"group": g, "version": "v1", "kind": k, "namespace": namespace, "name": n,
                                       "status": "Synced"} for g, k, n, _ in resources]}}
 
 
@@ -140,20 +140,28 @@ INCIDENT_RESOURCES = [("apps", "Deployment", "inference-api", ""), ("apps", "Dep
 
 
 @pytest.fixture
-def argocd(cluster: E2ECluster) -> Iterator[None]:
+def argocd(site: ExampleSite) -> Iterator[None]:
+    """Argo CD's Application kind and namespace, and the example's Application over the site's namespace. Tests
+    on other workers wait: they share Argo CD's namespace, its Role and the Application's name."""
+    with exclusive("argocd"):
+        yield from _argocd(site)
+
+
+def _argocd(site: ExampleSite) -> Iterator[None]:
+    cluster = site.cluster
     cluster.kubectl("apply", "-f", "-", input_text=json.dumps(APPLICATION_CRD))
     cluster.kubectl("wait", "--for=condition=Established", "crd/applications.argoproj.io", "--timeout=60s")
     cluster.kubectl("create", "namespace", "argocd", check=False)
     wait_for("the Application kind to be served", lambda: cluster.kubectl(
         "get", "applications.argoproj.io", "-A", check=False).returncode == 0, 30)
-    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(application(INCIDENT_RESOURCES)))
+    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(application(site.namespace, INCIDENT_RESOURCES)))
     yield
     cluster.kubectl("delete", "namespace", "argocd", "--wait=true", check=False)
 
 
-def test_argocd_app_verifies_exactly_its_resources(cluster: E2ECluster, incident_namespace: str, argocd: None) -> None:
-    apply_example(cluster, "incident-scenario-2")
-    result = gate(cluster, "verify", "--argocd-app", "inference-platform", "-o", "json")
+def test_argocd_app_verifies_exactly_its_resources(site: ExampleSite, argocd: None) -> None:
+    apply_example(site, "incident-scenario-2")
+    result = site.gate("verify", "--argocd-app", "inference-platform", "-o", "json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     checked = {(f["object"]["kind"], f["object"]["name"]) for f in document["findings"]}
@@ -164,43 +172,44 @@ def test_argocd_app_verifies_exactly_its_resources(cluster: E2ECluster, incident
     assert "networkpolicy/inference-api-netpol" in document["notes"][0]
 
 
-def hook_config(tmp_path: Path, mode: str = "pod") -> Path:
+def hook_config(site: ExampleSite, tmp_path: Path, mode: str = "pod") -> Path:
     """The hook's gate.yaml (examples/argocd/config.yaml) in the given probe mode."""
-    configmap = yaml.safe_load((EXAMPLES / "argocd" / "config.yaml").read_text())
+    configmap = yaml.safe_load((site.examples / "argocd" / "config.yaml").read_text())
     text = configmap["data"]["gate.yaml"]
     path = tmp_path / f"gate-{mode}.yaml"
     path.write_text(text.replace("  timeout: 20", f"  timeout: 20\n  mode: {mode}"))
     return path
 
 
-def rbac_documents() -> list[dict]:
-    return list(yaml.safe_load_all((ROOT / "examples" / "argocd" / "rbac.yaml").read_text()))
+def rbac_documents(site: ExampleSite) -> list[dict]:
+    return list(yaml.safe_load_all((site.examples / "argocd" / "rbac.yaml").read_text()))
 
 
-def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster, incident_namespace: str,
-                                                             argocd: None, tmp_path: Path) -> None:
-    apply_example(cluster, "incident-scenario-2-fixed")
-    documents = rbac_documents()
+def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(site: ExampleSite, argocd: None,
+                                                             tmp_path: Path) -> None:
+    cluster, namespace = site.cluster, site.namespace
+    apply_example(site, "incident-scenario-2-fixed")
+    documents = rbac_documents(site)
     cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
-    kubeconfig = kubeconfig_for(cluster, NAMESPACE, "deploy-gate", tmp_path / "hook.kubeconfig")
+    kubeconfig = kubeconfig_for(cluster, namespace, "deploy-gate", tmp_path / "hook.kubeconfig")
     env = {**cluster.env(), "KUBECONFIG": str(kubeconfig)}
-    configs = {"pod": hook_config(tmp_path, "pod"), "exec": hook_config(tmp_path, "exec")}
+    configs = {"pod": hook_config(site, tmp_path, "pod"), "exec": hook_config(site, tmp_path, "exec")}
     lonely = tmp_path / "lonely.yaml"  # a Service no pod will ever match
     lonely.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Service",
-                                      "metadata": {"name": "lonely", "namespace": NAMESPACE},
+                                      "metadata": {"name": "lonely", "namespace": namespace},
                                       "spec": {"selector": {"app": "nobody"}, "ports": [{"port": 80}]}}))
     cluster.kubectl("apply", "-f", str(lonely))
 
     def run(mode: str = "pod") -> subprocess.CompletedProcess[str]:
-        return gate(cluster, "verify", "--argocd-app", "inference-platform", "--config", str(configs[mode]),
-                    "-o", "json", env=env)
+        return site.gate("verify", "--argocd-app", "inference-platform", "--config", str(configs[mode]),
+                         "-o", "json", env=env)
 
     for mode in ("pod", "exec"):
         result = run(mode)
         assert result.returncode == 0, f"{mode}: {result.stdout}{result.stderr}"
         assert [f for f in json.loads(result.stdout)["findings"] if f["phase"] == "connectivity"]
 
-    role = next(d for d in documents if d["kind"] == "Role" and d["metadata"]["namespace"] == NAMESPACE)
+    role = next(d for d in documents if d["kind"] == "Role" and d["metadata"]["namespace"] == namespace)
     app_role = next(d for d in documents if d["kind"] == "Role" and d["metadata"]["namespace"] == "argocd")
     cases = [(role, index) for index in range(len(role["rules"]))] + [(app_role, 0)]
     for owner, index in cases:
@@ -209,7 +218,7 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
         cluster.kubectl("apply", "-f", "-", input_text=json.dumps(trimmed))
         resource, verbs = rule["resources"][0], rule["verbs"]
         group = rule["apiGroups"][0]
-        wait_for_rbac(cluster, HOOK_ACCOUNT, verbs[0], f"{resource}.{group}" if group else resource,
+        wait_for_rbac(cluster, hook_account(site), verbs[0], f"{resource}.{group}" if group else resource,
                       owner["metadata"]["namespace"], allowed=False)
         mode = "exec" if resource == "pods/exec" else "pod"
         result = run(mode)
@@ -222,68 +231,66 @@ def test_argocd_hook_rbac_is_enough_and_every_rule_is_needed(cluster: E2ECluster
             assert result.returncode == 3, f"without {name} {verbs}: {result.stdout}{result.stderr}"
             assert re.search(denied, result.stderr), result.stderr
         if resource == "replicasets":  # the first check that does not pass lists them, to name the workload
-            failing = gate(cluster, "verify", "-f", str(lonely), "--endpoints-timeout", "5", env=env)
+            failing = site.gate("verify", "-f", str(lonely), "--endpoints-timeout", "5", env=env)
             assert failing.returncode == 3, failing.stdout + failing.stderr
             assert re.search(denied, failing.stderr), failing.stderr
         cluster.kubectl("apply", "-f", "-", input_text=json.dumps(owner))
     cluster.kubectl("delete", "-f", str(lonely))
     # Without namespaces, the report says what the evaluator could not see.
-    cluster.kubectl("delete", "clusterrolebinding", "deploy-gate-read-namespaces-video-analytics")
-    wait_for_rbac(cluster, HOOK_ACCOUNT, "list", "namespaces", None, allowed=False)
+    cluster.kubectl("delete", "clusterrolebinding", f"deploy-gate-read-namespaces-{namespace}")
+    wait_for_rbac(cluster, hook_account(site), "list", "namespaces", None, allowed=False)
     result = run()
     assert result.returncode == 0
     assert "namespaces are not readable" in result.stdout
-    leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
-    assert leftover.strip() == ""
+    assert site.probe_pods() == []
 
 
-def namespaced_rbac() -> list[dict]:
+def namespaced_rbac(site: ExampleSite) -> list[dict]:
     """The hook's RBAC without Argo CD's namespace: what the synthetic check (no Application) needs."""
-    return [d for d in rbac_documents() if d["metadata"].get("namespace", NAMESPACE) == NAMESPACE]
+    return [d for d in rbac_documents(site) if d["metadata"].get("namespace", site.namespace) == site.namespace]
 
 
-def run_job(cluster: E2ECluster, *create: str, input_text: str | None = None) -> tuple[str, int, str]:
-    """Create a Job in the incident's namespace; wait until it ends; (Complete|Failed, exit code, its logs)."""
-    name = cluster.kubectl("-n", NAMESPACE, "create", *create, "-o", "name", input_text=input_text).stdout.strip()
+def run_job(site: ExampleSite, *create: str, input_text: str | None = None) -> tuple[str, int, str]:
+    """Create a Job in the site's namespace; wait until it ends; (Complete|Failed, exit code, its logs)."""
+    name = site.kubectl("create", *create, "-o", "name", input_text=input_text).stdout.strip()
     ended: list[str] = []
 
     def finished() -> bool:
-        job = json.loads(cluster.kubectl("-n", NAMESPACE, "get", name, "-o", "json").stdout)
+        job = json.loads(site.kubectl("get", name, "-o", "json").stdout)
         ended[:] = [c["type"] for c in job["status"].get("conditions", [])
                     if c["type"] in ("Complete", "Failed") and c["status"] == "True"]
         return bool(ended)
 
     wait_for(f"{name} to end", finished, timeout=300, interval=2)
-    pods = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "pods", "-l",
-                                      f"batch.kubernetes.io/job-name={name.split('/')[1]}", "-o", "json").stdout)
+    pods = json.loads(site.kubectl("get", "pods", "-l", f"batch.kubernetes.io/job-name={name.split('/')[1]}",
+                                   "-o", "json").stdout)
     statuses = [s for p in pods["items"] for s in p["status"].get("containerStatuses", [])]
     code = statuses[0]["state"]["terminated"]["exitCode"]
-    logs = cluster.kubectl("-n", NAMESPACE, "logs", name).stdout  # what the on-call engineer reads
+    logs = site.kubectl("logs", name).stdout  # what the on-call engineer reads
     return ended[0], code, logs
 
 
-def test_argocd_hook_job_runs_in_the_cluster(cluster: E2ECluster, incident_namespace: str, argocd: None) -> None:
+def test_argocd_hook_job_runs_in_the_cluster(site: ExampleSite, argocd: None) -> None:
     """examples/argocd as Argo CD runs it: the image, in-cluster config, uid 10001, a read-only root filesystem."""
-    apply_example(cluster, "incident-scenario-2")
+    apply_example(site, "incident-scenario-2")
     for name in ("rbac.yaml", "config.yaml"):
-        cluster.kubectl("apply", "-f", str(EXAMPLES / "argocd" / name))
-    hook = (EXAMPLES / "argocd" / "hook-job.yaml").read_text()
+        site.cluster.kubectl("apply", "-f", str(site.examples / "argocd" / name))
+    hook = (site.examples / "argocd" / "hook-job.yaml").read_text()
     assert harness.DEPLOY_GATE_IMAGE in hook
     name = yaml.safe_load(hook)["metadata"]["name"]
 
-    ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
+    ended, code, logs = run_job(site, "-f", "-", input_text=hook)
     assert (ended, code) == ("Failed", 1), logs
     assert "tier=backend" in logs and "kubectl" in logs, logs  # the cause and the fix, in `kubectl logs`
-    assert f"job.batch/{name}" in cluster.kubectl("-n", NAMESPACE, "get", "jobs", "-o", "name").stdout  # kept
+    assert f"job.batch/{name}" in site.kubectl("get", "jobs", "-o", "name").stdout  # kept
 
-    apply_example(cluster, "incident-scenario-2-fixed")
+    apply_example(site, "incident-scenario-2-fixed")
     # BeforeHookCreation: Argo CD deletes the previous hook by its name before the next sync creates it.
-    cluster.kubectl("-n", NAMESPACE, "delete", "job", name, "--cascade=foreground", "--wait=true")
-    ended, code, logs = run_job(cluster, "-f", "-", input_text=hook)
+    site.kubectl("delete", "job", name, "--cascade=foreground", "--wait=true")
+    ended, code, logs = run_job(site, "-f", "-", input_text=hook)
     assert (ended, code) == ("Complete", 0), logs
     assert "deployment/web-frontend -> inference-api:8080" in logs, logs  # the pairs were probed from the pod
-    leftover = cluster.kubectl("get", "pods", "-A", "-l", "deploy-gate.io/probe=true", "-o", "name").stdout
-    assert leftover.strip() == ""
+    assert site.probe_pods() == []
 
 
 def gitlab_ci_local() -> Path:
@@ -294,17 +301,17 @@ def gitlab_ci_local() -> Path:
     return path
 
 
-def run_gitlab_pipeline(cluster: E2ECluster, example: str, work: Path) -> tuple[int, str, Path]:
+def run_gitlab_pipeline(site: ExampleSite, example: str, work: Path) -> tuple[int, str, Path]:
     """examples/gitlab/.gitlab-ci.yml run by gitlab-ci-local (shell executor) in a project holding the
     example's manifests and gate.yaml; deploy-gate installed from a copy of this checkout into a new venv."""
     checkout = checkout_copy(work / "checkout")
     project = work / "project"
-    shutil.copytree(EXAMPLES / example, project)
-    shutil.copy2(EXAMPLES / "gitlab" / ".gitlab-ci.yml", project / ".gitlab-ci.yml")
+    shutil.copytree(site.examples / example, project)
+    shutil.copy2(site.examples / "gitlab" / ".gitlab-ci.yml", project / ".gitlab-ci.yml")
     commit_all(project)
     venv = work / "venv"  # what `image: python:3.11` provides: a Python whose pip installs for the job
     subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
-    env = cluster.env()
+    env = site.cluster.env()
     env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
     result = subprocess.run(
         [str(gitlab_ci_local()), "--force-shell-executor", "--home", str(work / "home"),
@@ -313,9 +320,9 @@ def run_gitlab_pipeline(cluster: E2ECluster, example: str, work: Path) -> tuple[
     return result.returncode, result.stdout + result.stderr, project
 
 
-def test_gitlab_pipeline_run_by_gitlab_ci_local(cluster: E2ECluster, incident_namespace: str, tmp_path: Path) -> None:
+def test_gitlab_pipeline_run_by_gitlab_ci_local(site: ExampleSite, tmp_path: Path) -> None:
     (tmp_path / "incident").mkdir()
-    code, log, project = run_gitlab_pipeline(cluster, "incident-scenario-2", tmp_path / "incident")
+    code, log, project = run_gitlab_pipeline(site, "incident-scenario-2", tmp_path / "incident")
     assert code != 0, log
     reports = list(project.rglob("deploy-gate-junit.xml"))
     assert reports, log
@@ -325,7 +332,7 @@ def test_gitlab_pipeline_run_by_gitlab_ci_local(cluster: E2ECluster, incident_na
     assert len(failures) == 1 and "tier=backend" in failures[0][1], failures  # the cause, in the testcase body
 
     (tmp_path / "fixed").mkdir()
-    code, log, _ = run_gitlab_pipeline(cluster, "incident-scenario-2-fixed", tmp_path / "fixed")
+    code, log, _ = run_gitlab_pipeline(site, "incident-scenario-2-fixed", tmp_path / "fixed")
     assert code == 0, log
 
 
@@ -335,22 +342,21 @@ def check_gauges(text: str) -> dict[str, float]:
             for sample in family.samples if sample.name == "deploy_gate_check_passed"}
 
 
-def test_synthetic_check_cronjob_runs_in_the_cluster(cluster: E2ECluster, incident_namespace: str,
-                                                     tmp_path: Path) -> None:
+def test_synthetic_check_cronjob_runs_in_the_cluster(site: ExampleSite, tmp_path: Path) -> None:
     """examples/synthetic-check triggered once on the fix (passes) and once after the label broke (fails);
     its metrics land in the textfile directory a node-exporter would read."""
-    apply_example(cluster, "incident-scenario-2-fixed")
-    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(namespaced_rbac()))
+    apply_example(site, "incident-scenario-2-fixed")
+    site.cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(namespaced_rbac(site)))
     textfile = tmp_path / "textfile"
     textfile.mkdir()
     textfile.chmod(0o777)  # as node-exporter's directory must be for uid 10001
-    documents = list(yaml.safe_load_all((EXAMPLES / "synthetic-check" / "cronjob.yaml").read_text()))
+    documents = list(yaml.safe_load_all((site.examples / "synthetic-check" / "cronjob.yaml").read_text()))
     cronjob = next(d for d in documents if d["kind"] == "CronJob")
     volumes = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
     next(v for v in volumes if v["name"] == "metrics")["hostPath"]["path"] = str(textfile)
-    cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
+    site.cluster.kubectl("apply", "-f", "-", input_text=yaml.safe_dump_all(documents))
 
-    ended, code, logs = run_job(cluster, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-fixed")
+    ended, code, logs = run_job(site, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-fixed")
     assert (ended, code) == ("Complete", 0), logs
     written = textfile / "deploy-gate-synthetic.prom"
     gauges = check_gauges(written.read_text())
@@ -359,8 +365,8 @@ def test_synthetic_check_cronjob_runs_in_the_cluster(cluster: E2ECluster, incide
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
-    apply_example(cluster, "incident-scenario-2")  # the incident's template: tier=backend is gone
-    ended, code, logs = run_job(cluster, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-broken")
+    apply_example(site, "incident-scenario-2")  # the incident's template: tier=backend is gone
+    ended, code, logs = run_job(site, "job", "--from=cronjob/deploy-gate-synthetic", "synthetic-broken")
     assert (ended, code) == ("Failed", 1), logs
     assert "tier=backend" in logs, logs
     assert check_gauges(written.read_text())["service/inference-api"] == 0, logs

@@ -16,10 +16,10 @@ import yaml
 from gate.verify.probe import RUN_LABEL
 from tests.cluster import config as harness
 from tests.testing.e2e import (
-    EXAMPLES,
     IMAGE,
     ROOT,
     E2ECluster,
+    ExampleSite,
     apply_and_verify,
     deployment,
     gate,
@@ -28,15 +28,16 @@ from tests.testing.e2e import (
     service,
     wait_for_rbac,
 )
+from tests.testing.git import EXAMPLES
 
 
 @pytest.mark.timing
-def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, incident_namespace: str,
+def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2ECluster, site: ExampleSite,
                                                                 tmp_path: Path) -> None:
-    cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2" / "manifests"))
+    cluster.kubectl("apply", "-f", str(site.examples / "incident-scenario-2" / "manifests"))
     junit = tmp_path / "r.xml"
     started = time.monotonic()
-    result = gate(cluster, "verify", "-f", "examples/incident-scenario-2/", "--junit", str(junit))
+    result = site.gate("verify", "-f", "examples/incident-scenario-2/", "--junit", str(junit))
     elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stdout + result.stderr
     assert elapsed <= 15, f"took {elapsed:.1f} s; the evidence is definitive once the rollouts are done"
@@ -44,23 +45,23 @@ def test_incident_fails_fast_naming_label_workload_line_and_fix(cluster: E2EClus
     assert "tier=backend" in first and "deployment/inference-api" in first
     assert first.startswith("examples/incident-scenario-2/manifests/service.yaml:7:1: error:")
     assert "examples/incident-scenario-2/manifests/inference-api.yaml:15" in result.stdout
-    assert "kubectl patch deployment inference-api -n video-analytics" in result.stdout
+    assert f"kubectl patch deployment inference-api -n {site.namespace}" in result.stdout
     failures = [case for case in ET.parse(junit).iter("testcase") if case.find("failure") is not None]
     assert [(c.get("classname"), c.get("name")) for c in failures] == [
-        ("video-analytics.Service", "inference-api has ready endpoints")]
+        (f"{site.namespace}.Service", "inference-api has ready endpoints")]
 
 
 @pytest.mark.timing
-def test_fixed_example_passes_within_5_s_of_the_last_ready_pod(cluster: E2ECluster, incident_namespace: str,
+def test_fixed_example_passes_within_5_s_of_the_last_ready_pod(cluster: E2ECluster, site: ExampleSite,
                                                                tmp_path: Path) -> None:
     # Rollouts and endpoints only: the example's declared pairs add their probes' time (test_connectivity.py).
     no_pairs = tmp_path / "gate.yaml"
     no_pairs.write_text("rollout_timeout: 120\nendpoints_timeout: 60\n")
-    cluster.kubectl("apply", "-f", str(EXAMPLES / "incident-scenario-2-fixed" / "manifests"))
-    result = gate(cluster, "verify", "examples/incident-scenario-2-fixed/", "--config", str(no_pairs))
+    cluster.kubectl("apply", "-f", str(site.examples / "incident-scenario-2-fixed" / "manifests"))
+    result = site.gate("verify", "examples/incident-scenario-2-fixed/", "--config", str(no_pairs))
     finished = datetime.now().astimezone()
     assert result.returncode == 0, result.stdout + result.stderr
-    pods = json.loads(cluster.kubectl("-n", incident_namespace, "get", "pods", "-o", "json").stdout)["items"]
+    pods = json.loads(cluster.kubectl("-n", site.namespace, "get", "pods", "-o", "json").stdout)["items"]
     last_ready = max(datetime.fromisoformat(c["lastTransitionTime"].replace("Z", "+00:00"))
                      for p in pods for c in p["status"]["conditions"] if c["type"] == "Ready")
     # lastTransitionTime has 1 s resolution; the verdict must follow within 5 s.
@@ -107,7 +108,7 @@ def test_fail_fast_ends_at_the_first_failure_and_reports_the_rest_as_not_decided
     cases = {case.get("name"): case for case in ET.parse(junit).iter("testcase")}
     assert cases["slow rolled out"].find("skipped") is not None
     assert cases["api has ready endpoints"].find("failure") is not None
-    assert cluster.kubectl("get", "pods", "-A", "-l", RUN_LABEL, "-o", "name").stdout.strip() == ""
+    assert cluster.kubectl("-n", namespace, "get", "pods", "-l", RUN_LABEL, "-o", "name").stdout.strip() == ""
 
 
 def test_crash_loop_fails_with_the_reason(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:

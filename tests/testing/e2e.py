@@ -4,23 +4,30 @@ deploy-gate, build objects, act as a ServiceAccount."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polling2
 import yaml
 
+from gate.verify.probe import PROBE_LABEL
+from tests.cluster import build
 from tests.cluster import config as harness
 from tests.cluster.cluster import Cluster
-from tests.testing.git import EXAMPLES, ROOT
+from tests.testing import TEST_RUN
+from tests.testing.git import ROOT
 
 CLEANUP_LABEL = "deploy-gate.test/e2e"
-INCIDENT_NAMESPACE = "video-analytics"
+EXAMPLES_NAMESPACE = "video-analytics"  # the namespace every example deploys into
 # The seed's second patch: admit web-frontend to inference-api.
 ADMIT_FRONTEND = ('[{"op":"add","path":"/spec/ingress/0/from/-",'
                   '"value":{"podSelector":{"matchLabels":{"app":"web-frontend"}}}}]')
@@ -62,25 +69,103 @@ def make_default_service_account(cluster: E2ECluster, name: str) -> None:
         raise AssertionError(f"kubectl create serviceaccount default -n {name} failed: {made.stderr}")
 
 
-def delete_namespace_and_wait(cluster: E2ECluster, name: str, timeout: float = 120) -> None:
-    cluster.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true", f"--timeout={int(timeout)}s")
+def new_namespace_name() -> str:
+    """A new namespace name, as long as the examples' own (see retarget_examples)."""
+    name = f"dg-e2e-{uuid.uuid4().hex[:8]}"
+    assert len(name) == len(EXAMPLES_NAMESPACE)
+    return name
 
 
-def apply_example(cluster: E2ECluster, example: str) -> None:
-    """kubectl apply an example's manifests/ and wait for its three Deployments."""
-    cluster.kubectl("apply", "-f", str(EXAMPLES / example / "manifests"))
+def retarget_examples(examples: Path, namespace: str) -> None:
+    """Point a copy of examples/ at another namespace: every mention of the examples' namespace in its text files
+    (metadata, RBAC subjects and names, `-n` in pipelines, policy selectors) becomes the given one. Tests run the
+    examples side by side this way, each in a namespace of its own that nobody has to wait to delete; the names
+    are of equal length, so each line and column a test asserts stays where it is in the repository."""
+    assert len(namespace) == len(EXAMPLES_NAMESPACE), namespace
+    for path in examples.rglob("*"):
+        if path.is_file() and EXAMPLES_NAMESPACE.encode() in (content := path.read_bytes()):
+            path.write_bytes(content.replace(EXAMPLES_NAMESPACE.encode(), namespace.encode()))
+
+
+@dataclass(frozen=True)
+class ExampleSite:
+    """The examples copied for one test and retargeted at its namespace on the cluster. `root` holds `examples/`
+    and is where deploy-gate runs, so the paths it prints read as they do in the repository."""
+
+    cluster: E2ECluster
+    namespace: str
+    root: Path
+
+    @property
+    def examples(self) -> Path:
+        return self.root / "examples"
+
+    def gate(self, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+        """deploy-gate run in the site's root (see `gate`)."""
+        return gate(self.cluster, *args, cwd=self.root, **options)
+
+    def kubectl(self, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+        """kubectl in the site's namespace."""
+        return self.cluster.kubectl("-n", self.namespace, *args, **options)
+
+    def probe_pods(self) -> list[str]:
+        """deploy-gate's probe pods in the site's namespace (other tests probe in theirs meanwhile)."""
+        return self.kubectl("get", "pods", "-l", f"{PROBE_LABEL}=true", "-o", "name").stdout.split()
+
+
+def apply_example(site: ExampleSite, example: str) -> None:
+    """kubectl apply an example's manifests/ (in the site's namespace) and wait for its three Deployments."""
+    site.cluster.kubectl("apply", "-f", str(site.examples / example / "manifests"))
     for deployment in ("inference-api", "api-gateway", "web-frontend"):
-        cluster.kubectl("-n", INCIDENT_NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+        site.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+
+
+# Set by pytest-xdist in its workers; the controller (or a run without -n) has none.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+STARTED_FOR_RUN = harness.CACHE_DIR / "e2e-cluster-started-for-run"
+
+
+@contextlib.contextmanager
+def exclusive(what: str) -> Iterator[None]:
+    """Hold `what` alone across pytest-xdist's workers (a file lock): for what tests cannot each have their own."""
+    harness.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with (harness.CACHE_DIR / f"e2e-{what}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@contextlib.contextmanager
+def shared_harness() -> Iterator[tuple[Cluster, Path, bool]]:
+    """The harness's cluster, started unless it runs: (harness, admin kubeconfig, started now). The first of
+    pytest-xdist's workers builds and starts it, the others wait, then reuse it."""
+    with exclusive("cluster-up"):
+        cluster = Cluster(build.build_all())
+        started = not cluster.is_running()
+        yield cluster, cluster.up(), started
+
+
+def started_for_workers() -> None:
+    """Record that this run's workers started the cluster, for the controller to stop it at the end."""
+    STARTED_FOR_RUN.write_text(os.environ.get(TEST_RUN, ""))
+
+
+def stop_if_started_for(run: str) -> None:
+    """Stop the harness's cluster if this run's workers started it (not kept, not someone else's)."""
+    if STARTED_FOR_RUN.exists() and run and STARTED_FOR_RUN.read_text() == run:
+        STARTED_FOR_RUN.unlink()
+        if not os.environ.get("DEPLOY_GATE_KEEP_CLUSTER"):
+            Cluster(build.build_all()).down()
 
 
 IMAGE = harness.BUSYBOX_IMAGE
 SLEEP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 
 
-def gate(cluster: E2ECluster, *args: str, env: dict[str, str] | None = None,
-         timeout: float = 200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gate", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env or cluster.env(), timeout=timeout)
+def gate(cluster: E2ECluster, *args: str, env: dict[str, str] | None = None, timeout: float = 200,
+         cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """This checkout's deploy-gate, in whatever directory it runs (PYTHONPATH: not an installed copy)."""
+    return subprocess.run([sys.executable, "-m", "gate", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**(env or cluster.env()), "PYTHONPATH": str(ROOT)}, timeout=timeout)
 
 
 def deployment(name: str, replicas: int = 1, image: str = IMAGE, command: list[str] | None = None,
