@@ -59,7 +59,6 @@ class ControllerLabel:
         return re.fullmatch(pattern, value) is not None
 
 
-ANY_VALUE = ".+"
 ORDINAL = r"\d+"
 
 
@@ -131,10 +130,12 @@ _STATIC = {"rolls_out": False}
 _APPS_V1 = {"selector": "LabelSelector", "selector_must_match": True}
 # What an endpoints check reads: the Service and its EndpointSlices, which alone decide a pass, and the pods
 # with their owners, which explain a failure (name the workload whose template lacks a label).
-ENDPOINT_PASS_READS: tuple[GroupKind, ...] = (("", "Service"), ("discovery.k8s.io", "EndpointSlice"))
-_ENDPOINT_READS = (*ENDPOINT_PASS_READS, ("", "Pod"), ("apps", "ReplicaSet"), ("apps", "Deployment"),
-                   ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("batch", "Job"))
-_POD, _REPLICASET, _JOB = ("", "Pod"), ("apps", "ReplicaSet"), ("batch", "Job")
+POD: GroupKind = ("", "Pod")
+ENDPOINT_SLICE: GroupKind = ("discovery.k8s.io", "EndpointSlice")
+ENDPOINT_PASS_READS: tuple[GroupKind, ...] = (("", "Service"), ENDPOINT_SLICE)
+_REPLICASET, _JOB = ("apps", "ReplicaSet"), ("batch", "Job")
+_ENDPOINT_READS = (*ENDPOINT_PASS_READS, POD, _REPLICASET, ("apps", "Deployment"), ("apps", "StatefulSet"),
+                   ("apps", "DaemonSet"), _JOB)
 _JOB_LABELS = (ControllerLabel("batch.kubernetes.io/job-name", "{name}"), ControllerLabel("job-name", "{name}"),
                ControllerLabel("batch.kubernetes.io/controller-uid"), ControllerLabel("controller-uid"),
                ControllerLabel("batch.kubernetes.io/job-completion-index", ORDINAL))
@@ -162,7 +163,7 @@ _MONITOR = {"schema": "monitor", **_STATIC}
 _ROUTE = {"schema": "route", "routes": True, "creates_pods": False, **_STATIC}
 _CALICO = "Calico policies"
 KINDS: dict[GroupKind, KindSpec] = {k.key: k for k in (
-    _core("Pod", "pods", short_names=("po",), template=(), reads=(_POD,), rule="pod", live_schema="pod"),
+    _core("Pod", "pods", short_names=("po",), template=(), reads=(POD,), rule="pod", live_schema="pod"),
     _core("Service", "services", short_names=("svc",), rolls_out=False, reads=_ENDPOINT_READS, schema="service",
           pair_read=True),
     _core("Namespace", "namespaces", short_names=("ns",), namespaced=False, schema="namespace", **_STATIC),
@@ -174,7 +175,7 @@ KINDS: dict[GroupKind, KindSpec] = {k.key: k for k in (
     _core("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",)),
     _core("PersistentVolume", "persistentvolumes", short_names=("pv",), namespaced=False),
     _core("ReplicationController", "replicationcontrollers", short_names=("rc",), template=("spec", "template"),
-          selector="labels", reads=(_POD,), live_schema="replicationcontroller"),
+          selector="labels", reads=(POD,), live_schema="replicationcontroller"),
     _core("Endpoints", "endpoints", short_names=("ep",), **_STATIC),
     _core("LimitRange", "limitranges", short_names=("limits",), **_STATIC),
     _core("ResourceQuota", "resourcequotas", short_names=("quota",), **_STATIC),
@@ -185,26 +186,26 @@ KINDS: dict[GroupKind, KindSpec] = {k.key: k for k in (
     _core("List", "lists", **_STATIC),  # kubectl's wrapper; its items are read one by one
     _in("apps", "v1", "Deployment", "deployments", short_names=("deploy",), template=("spec", "template"),
         **_APPS_V1, controller_labels=(ControllerLabel("pod-template-hash"),),
-        reads=(_REPLICASET, _POD), owns=_REPLICASET, revision_annotation="deployment.kubernetes.io/revision",
+        reads=(_REPLICASET, POD), owns=_REPLICASET, revision_annotation="deployment.kubernetes.io/revision",
         rule="deployment", live_schema="deployment", pair_read=True),
     _in("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), template=("spec", "template"),
-        **_APPS_V1, reads=(_POD,), rule="statefulset", live_schema="statefulset", pair_read=True,
+        **_APPS_V1, reads=(POD,), rule="statefulset", live_schema="statefulset", pair_read=True,
         controller_labels=(
             ControllerLabel("controller-revision-hash"),
             ControllerLabel("statefulset.kubernetes.io/pod-name", "{name}-" + ORDINAL),
             ControllerLabel("apps.kubernetes.io/pod-index", ORDINAL))),
     _in("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), template=("spec", "template"),
-        **_APPS_V1, reads=(_POD,), rule="daemonset", live_schema="daemonset", pair_read=True,
+        **_APPS_V1, reads=(POD,), rule="daemonset", live_schema="daemonset", pair_read=True,
         controller_labels=(
             ControllerLabel("controller-revision-hash"), ControllerLabel("pod-template-generation", ORDINAL))),
     _in("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), template=("spec", "template"),
-        **_APPS_V1, reads=(_POD,), rule="replicaset", live_schema="replicaset"),
+        **_APPS_V1, reads=(POD,), rule="replicaset", live_schema="replicaset"),
     _in("apps", "v1", "ControllerRevision", "controllerrevisions", **_STATIC),
     _in("batch", "v1", "Job", "jobs", template=("spec", "template"), selector="LabelSelector",
         controller_labels=_JOB_LABELS,
-        reads=(_POD,), rule="job", live_schema="job", pair_read=True),
+        reads=(POD,), rule="job", live_schema="job", pair_read=True),
     _in("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), template=("spec", "jobTemplate", "spec", "template"),
-        reads=(_JOB, _POD), owns=_JOB, pair_read=True, controller_labels=tuple(
+        reads=(_JOB, POD), owns=_JOB, pair_read=True, controller_labels=tuple(
             ControllerLabel(label.key, "{name}-" + ORDINAL) if label.value == "{name}" else label
             for label in _JOB_LABELS)),
     _in("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", other_versions=("autoscaling/v1",),
@@ -267,7 +268,7 @@ KINDS: dict[GroupKind, KindSpec] = {k.key: k for k in (
     # their pods with it (rollouts-pod-template-hash); its status.observedGeneration is a numeric string.
     _custom("argoproj.io", "v1alpha1", "Rollout", "rollouts", template=("spec", "template"),
             selector="LabelSelector", controller_labels=(ControllerLabel("rollouts-pod-template-hash"),),
-            reads=(_REPLICASET, _POD), owns=_REPLICASET, revision_annotation="rollout.argoproj.io/revision",
+            reads=(_REPLICASET, POD), owns=_REPLICASET, revision_annotation="rollout.argoproj.io/revision",
             rule="rollout", live_schema="rollout", generation_text=True),
     # Argo CD's Application: --argocd-app reads its status.resources (gate/verify/argocd.py).
     _custom("argoproj.io", "v1alpha1", "Application", "applications", creates_pods=False),

@@ -70,13 +70,11 @@ def _write_metrics(report: Report, metrics_path: str) -> None:
 
 def write_files(report: Report, junit_path: str | None, metrics_path: str | None) -> None:
     """Each report file asked for, even when another cannot be written; then the first failure, as exit 3."""
-    failures = []
+    failures: list[GateError] = []
     writers = (("--junit", junit_path, _write_junit), ("--metrics-file", metrics_path, _write_metrics))
     for option, path, write in ((o, p, w) for o, p, w in writers if p):
-        try:
+        with _collect(failures, option, path):
             write(report, path)
-        except OSError as error:
-            failures.append(cannot_write(option, path, error))
     if failures:
         raise failures[0]
 
@@ -113,21 +111,24 @@ def publish(report: Report, output: str, junit_path: str | None, verbose: bool =
             click.echo(line, err=True)
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary_file:
-            try:
+            with _collect(failures, "GITHUB_STEP_SUMMARY", summary_file):
                 append_text(summary_file, summary_markdown(report))
-            except OSError as error:
-                failures.append(cannot_write("GITHUB_STEP_SUMMARY", summary_file, error))
     if failures:
         raise failures[0]
 
 
 @contextlib.contextmanager
-def _collect(failures: list[GateError]) -> Iterator[None]:
-    """Note an output's failure and go on to the next output."""
+def _collect(failures: list[GateError], option: str | None = None, path: str | None = None) -> Iterator[None]:
+    """Note an output's failure and go on to the next output: a GateError, or an OSError writing the file `path`
+    that `option` names."""
     try:
         yield
     except GateError as error:
         failures.append(error)
+    except OSError as error:
+        if option is None or path is None:
+            raise
+        failures.append(cannot_write(option, path, error))
 
 
 def run_reported(command: Callable[[], int], name: str, output: str = "text", junit_path: str | None = None,

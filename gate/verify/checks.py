@@ -14,7 +14,7 @@ from datetime import datetime
 
 from gate.endpoints import Candidate, closest_gap, own_selector, port_gaps, ready_endpoints, service_selector
 from gate.findings import Outcome, Phase
-from gate.kinds import CONTROLLER_LABEL_KEYS, OWNED_IN_TURN, SELECTOR_KINDS, spec_for
+from gate.kinds import CONTROLLER_LABEL_KEYS, OWNED_IN_TURN, POD, SELECTOR_KINDS, spec_for
 from gate.labels import PodLabels, Selector, format_labels
 from gate.location import Location
 from gate.objects import Object, ObjectRef, dig, is_workload, kind_group, template_labels, template_labels_path
@@ -108,7 +108,7 @@ def workload_pods(workload: Object, snapshot: Snapshot, current_only: bool = Tru
     through its Jobs, any other's directly."""
     namespace = dig(workload, "metadata", "namespace")
     known = spec_for(str(workload.get("kind", "")), workload.get("apiVersion"))
-    if known is not None and known.key == ("", "Pod"):
+    if known is not None and known.key == POD:
         return [workload]
     owners = [workload]
     if known is not None and known.owns is not None:

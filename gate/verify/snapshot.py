@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from gate.kinds import GroupKind
+from gate.kinds import ENDPOINT_SLICE
 from gate.objects import Object, ObjectRef, dig, kind_group
 from gate.schema import MalformedObject, validate_live
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-ENDPOINT_SLICES: GroupKind = ("discovery.k8s.io", "EndpointSlice")
 
 Bucket = tuple[str, str, str | None]  # (group, kind, namespace)
 
@@ -85,7 +84,7 @@ class Snapshot:
     def _index_keys(self, where: Bucket, obj: Object) -> list[tuple[dict, Any]]:
         keys: list[tuple[dict, Any]] = [(self._owned, (where, ref.get("uid")))
                                         for ref in dig(obj, "metadata", "ownerReferences") or [] if ref.get("uid")]
-        service = dig(obj, "metadata", "labels", SERVICE_NAME_LABEL) if where[:2] == ENDPOINT_SLICES else None
+        service = dig(obj, "metadata", "labels", SERVICE_NAME_LABEL) if where[:2] == ENDPOINT_SLICE else None
         if service:
             keys.append((self._slices, (where[2], service)))
         return keys
@@ -116,7 +115,7 @@ class Snapshot:
 
     def slices_of(self, namespace: str | None, service: str) -> list[Object]:
         """The EndpointSlices the control plane keeps for one Service (by the service-name label)."""
-        self._readable((*ENDPOINT_SLICES, namespace))
+        self._readable((*ENDPOINT_SLICE, namespace))
         return list(self._slices.get((namespace, service), {}).values())
 
 
