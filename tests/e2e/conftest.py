@@ -19,7 +19,7 @@ import pytest
 
 from tests.testing.e2e import (
     CLEANUP_LABEL,
-    XDIST_WORKER,
+    WORKER,
     E2ECluster,
     ExampleSite,
     make_default_service_account,
@@ -39,12 +39,12 @@ def cluster() -> Iterator[E2ECluster]:
         yield E2ECluster(Path(external), kubectl or "kubectl", None)
         return
     with shared_harness() as (harness, kubeconfig, started):
-        if started and XDIST_WORKER:
+        if started and WORKER:
             started_for_workers()  # the others may still use it: the controller stops it (tests/conftest.py)
     try:
         yield E2ECluster(kubeconfig, str(harness.binaries["kubectl"]), harness)
     finally:
-        if not XDIST_WORKER and not os.environ.get("DEPLOY_GATE_KEEP_CLUSTER"):
+        if not WORKER and not os.environ.get("DEPLOY_GATE_KEEP_CLUSTER"):
             harness.down()
 
 

@@ -23,7 +23,7 @@ from gate.verify.probe import PROBE_LABEL
 from tests.cluster import build
 from tests.cluster import config as harness
 from tests.cluster.cluster import Cluster
-from tests.testing import TEST_RUN
+from tests.testing import TEST_RUN, XDIST_WORKER
 from tests.testing.git import ROOT
 
 CLEANUP_LABEL = "deploy-gate.test/e2e"
@@ -120,8 +120,7 @@ def apply_example(site: ExampleSite, example: str) -> None:
         site.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
 
 
-# Set by pytest-xdist in its workers; the controller (or a run without -n) has none.
-XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+WORKER = os.environ.get(XDIST_WORKER)  # this process's pytest-xdist worker name, if it is one
 STARTED_FOR_RUN = harness.CACHE_DIR / "e2e-cluster-started-for-run"
 
 
