@@ -63,6 +63,7 @@ def test_helm_wait_passes_the_incident_the_gate_fails_it_and_passes_the_fix(clus
                                                         namespace, "-v").stdout
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize(("binary", "driver"), [("helm", "secret"), ("helm4", "configmap")])
 def test_a_release_whose_upgrade_failed_is_reported_as_failed(cluster: E2ECluster, namespace: str, tmp_path: Path,
                                                               binary: str, driver: str) -> None:

@@ -68,6 +68,7 @@ def test_fixed_example_passes_within_5_s_of_the_last_ready_pod(cluster: E2EClust
     assert (finished - last_ready).total_seconds() <= 6, (finished, last_ready)
 
 
+@pytest.mark.timing
 def test_missing_image_fails_before_the_deadline_with_the_reason(cluster: E2ECluster, namespace: str,
                                                                  tmp_path: Path) -> None:
     # pullPolicy Never: the image is absent and no registry is asked (this machine has none).
@@ -78,6 +79,7 @@ def test_missing_image_fails_before_the_deadline_with_the_reason(cluster: E2EClu
     assert "ErrImageNeverPull" in result.stdout and "deployment/ghost did not roll out" in result.stdout
 
 
+@pytest.mark.timing
 def test_fail_fast_ends_at_the_first_failure_and_reports_the_rest_as_not_decided(
         cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
     """A Service nobody matches fails at once; a rollout that takes a minute is left undecided, not waited for,
@@ -111,6 +113,7 @@ def test_fail_fast_ends_at_the_first_failure_and_reports_the_rest_as_not_decided
     assert cluster.kubectl("-n", namespace, "get", "pods", "-l", RUN_LABEL, "-o", "name").stdout.strip() == ""
 
 
+@pytest.mark.timing
 def test_crash_loop_fails_with_the_reason(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
     objects = [deployment("crasher", command=["sh", "-c", "echo boom; exit 3"])]
     result, elapsed = apply_and_verify(cluster, namespace, tmp_path, objects, "--rollout-timeout", "120")
