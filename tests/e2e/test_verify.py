@@ -115,7 +115,13 @@ def test_fail_fast_ends_at_the_first_failure_and_reports_the_rest_as_not_decided
 
 @pytest.mark.timing
 def test_crash_loop_fails_with_the_reason(cluster: E2ECluster, namespace: str, tmp_path: Path) -> None:
-    objects = [deployment("crasher", command=["sh", "-c", "echo boom; exit 3"])]
+    crasher = deployment("crasher", command=["sh", "-c", "echo boom; exit 3"])
+    # A readiness probe that cannot pass before the crash: without one the kubelet may report the container Ready
+    # for the instant before it sees it exit; the Deployment is Available then, and verify passes it, as
+    # `kubectl rollout status` does (seen once, on an idle cluster).
+    crasher["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["true"]}, "initialDelaySeconds": 5, "periodSeconds": 1}
+    objects = [crasher]
     result, elapsed = apply_and_verify(cluster, namespace, tmp_path, objects, "--rollout-timeout", "120")
     assert result.returncode == 1 and elapsed < 60
     assert "CrashLoopBackOff" in result.stdout and "last exit code 3" in result.stdout
