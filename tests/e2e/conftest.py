@@ -26,7 +26,6 @@ from tests.testing.e2e import (
     new_namespace_name,
     retarget_examples,
     shared_harness,
-    started_for_workers,
 )
 from tests.testing.git import EXAMPLES
 
@@ -38,9 +37,7 @@ def cluster() -> Iterator[E2ECluster]:
         kubectl = subprocess.run(["which", "kubectl"], capture_output=True, text=True).stdout.strip()
         yield E2ECluster(Path(external), kubectl or "kubectl", None)
         return
-    with shared_harness() as (harness, kubeconfig, started):
-        if started and WORKER:
-            started_for_workers()  # the others may still use it: the controller stops it (tests/conftest.py)
+    harness, kubeconfig = shared_harness()
     try:
         yield E2ECluster(kubeconfig, str(harness.binaries["kubectl"]), harness)
     finally:

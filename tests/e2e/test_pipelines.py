@@ -143,20 +143,16 @@ INCIDENT_RESOURCES = [("apps", "Deployment", "inference-api", ""), ("apps", "Dep
 def argocd(site: ExampleSite) -> Iterator[None]:
     """Argo CD's Application kind and namespace, and the example's Application over the site's namespace. Tests
     on other workers wait: they share Argo CD's namespace, its Role and the Application's name."""
-    with exclusive("argocd"):
-        yield from _argocd(site)
-
-
-def _argocd(site: ExampleSite) -> Iterator[None]:
     cluster = site.cluster
-    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(APPLICATION_CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/applications.argoproj.io", "--timeout=60s")
-    cluster.kubectl("create", "namespace", "argocd", check=False)
-    wait_for("the Application kind to be served", lambda: cluster.kubectl(
-        "get", "applications.argoproj.io", "-A", check=False).returncode == 0, 30)
-    cluster.kubectl("apply", "-f", "-", input_text=json.dumps(application(site.namespace, INCIDENT_RESOURCES)))
-    yield
-    cluster.kubectl("delete", "namespace", "argocd", "--wait=true", check=False)
+    with exclusive("argocd"):
+        cluster.kubectl("apply", "-f", "-", input_text=json.dumps(APPLICATION_CRD))
+        cluster.kubectl("wait", "--for=condition=Established", "crd/applications.argoproj.io", "--timeout=60s")
+        cluster.kubectl("create", "namespace", "argocd", check=False)
+        wait_for("the Application kind to be served", lambda: cluster.kubectl(
+            "get", "applications.argoproj.io", "-A", check=False).returncode == 0, 30)
+        cluster.kubectl("apply", "-f", "-", input_text=json.dumps(application(site.namespace, INCIDENT_RESOURCES)))
+        yield
+        cluster.kubectl("delete", "namespace", "argocd", "--wait=true", check=False)
 
 
 def test_argocd_app_verifies_exactly_its_resources(site: ExampleSite, argocd: None) -> None:

@@ -133,19 +133,17 @@ def exclusive(what: str) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def shared_harness() -> Iterator[tuple[Cluster, Path, bool]]:
-    """The harness's cluster, started unless it runs: (harness, admin kubeconfig, started now). The first of
-    pytest-xdist's workers builds and starts it, the others wait, then reuse it."""
+def shared_harness() -> tuple[Cluster, Path]:
+    """The harness's cluster, started unless it runs: (harness, admin kubeconfig). The first of pytest-xdist's
+    workers builds and starts it, the others wait, then reuse it; no worker may stop it (the others may still use
+    it), so the one that started it records this run for the controller to stop it at the end (tests/conftest.py)."""
     with exclusive("cluster-up"):
         cluster = Cluster(build.build_all())
         started = not cluster.is_running()
-        yield cluster, cluster.up(), started
-
-
-def started_for_workers() -> None:
-    """Record that this run's workers started the cluster, for the controller to stop it at the end."""
-    STARTED_FOR_RUN.write_text(os.environ.get(TEST_RUN, ""))
+        kubeconfig = cluster.up()
+        if started and WORKER:
+            STARTED_FOR_RUN.write_text(os.environ.get(TEST_RUN, ""))
+        return cluster, kubeconfig
 
 
 def stop_if_started_for(run: str) -> None:
